@@ -1,0 +1,3 @@
+from seedge.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Backend runners; see `base.py`. Nothing heavy is imported here."""
+
+from seedge.backends.base import BACKENDS, Runner, runner_class  # noqa: F401

@@ -1,0 +1,70 @@
+"""ONNX export through the exporter torch recommends today (`torch.onnx.export(dynamo=True)`).
+
+Dynamic batch, fixed C/H/W; `onnx.checker` and shape inference must pass. The torch
+exporter's own optimizer already folds constants; seedge's passes run on the PyTorch
+model before this, so the graph reflects them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections import Counter
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from seedge.errors import SeedgeError
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+DEFAULT_OPSET = 18
+
+
+def export_onnx(model, path: str | Path, input_shape: tuple[int, int, int], opset: int = DEFAULT_OPSET,
+                dynamic_batch: bool = True, metadata: dict | None = None) -> Path:
+    """Export `model` (eval mode) to `path`; returns the path. Raises SeedgeError on failure."""
+    import onnx
+    import torch
+
+    path = Path(path)
+    example = torch.randn(1, *input_shape)
+    dynamic_shapes = {"x": {0: torch.export.Dim("batch", min=1, max=4096)}} if dynamic_batch else None
+    # The exporter is chatty (progress lines on stdout, warnings); keep the CLI's stdout clean.
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        try:
+            program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME],
+                                         output_names=[OUTPUT_NAME], dynamic_shapes=dynamic_shapes,
+                                         opset_version=opset, verbose=False)
+        except Exception as e:  # noqa: BLE001 - torch raises many types; report one line
+            raise SeedgeError(f"ONNX export of {getattr(model, 'seedge_arch', 'model')} failed: "
+                              f"{str(e).strip().splitlines()[0][:300]}") from None
+    program.save(str(path))
+    proto = onnx.load(str(path))
+    if metadata:
+        set_metadata(proto, metadata)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    onnx.save(proto, str(path))
+    return path
+
+
+def set_metadata(proto, metadata: dict) -> None:
+    """Store string metadata in `metadata_props` (replacing keys already there)."""
+    keep = [p for p in proto.metadata_props if p.key not in metadata]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(keep)
+    for k, v in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = str(k), str(v)
+
+
+def node_counts(path_or_proto) -> dict[str, int]:
+    """Op-type histogram of an ONNX graph (top level), plus a 'total'."""
+    import onnx
+
+    proto = onnx.load(str(path_or_proto)) if isinstance(path_or_proto, (str, Path)) else path_or_proto
+    counts = Counter(n.op_type for n in proto.graph.node)
+    return {"total": sum(counts.values()), **dict(sorted(counts.items()))}

@@ -1,0 +1,103 @@
+"""Facts about the machine a benchmark ran on, so numbers can be read in context.
+
+Versions come from package metadata (no heavy imports); the GPU name is asked of torch
+only when the run uses CUDA, or of `nvidia-smi` when it is on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+
+_PACKAGES = ("torch", "onnxruntime", "openvino", "tensorrt", "numpy", "onnx")
+
+
+def cpu_info(path: str = "/proc/cpuinfo") -> dict:
+    """CPU model name, logical CPUs, physical cores and the ISA flags that decide kernels."""
+    model, flags, cores = None, set(), set()
+    phys = core = None
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "model name" and model is None:
+                    model = value
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+                elif key == "physical id":
+                    phys = value
+                elif key == "core id":
+                    core = value
+                elif not key and phys is not None and core is not None:  # blank line ends a CPU
+                    cores.add((phys, core))
+                    phys = core = None
+        if phys is not None and core is not None:
+            cores.add((phys, core))
+    except OSError:
+        pass
+    logical = os.cpu_count() or 1
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+                       "amx_bf16", "amx_int8", "amx_fp16", "neon", "asimd") if f in flags]
+    return {
+        "cpu_model": model or platform.processor() or platform.machine(),
+        "logical_cpus": logical,
+        "physical_cores": len(cores) or logical,
+        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical,
+        "isa": isa,
+    }
+
+
+def package_versions() -> dict:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def gpu_name(device: str = "cpu") -> str | None:
+    """Name of the GPU the run used (CUDA), or of the first GPU nvidia-smi reports, else None."""
+    if str(device).startswith("cuda"):
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                return torch.cuda.get_device_name(torch.device(device))
+        except Exception:  # noqa: BLE001 - a broken CUDA install is reported as "no GPU"
+            pass
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                                 text=True, timeout=10)
+            names = [n.strip() for n in out.stdout.splitlines() if n.strip()]
+            return names[0] if names else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return None
+
+
+def environment(device: str = "cpu", threads: int | None = None) -> dict:
+    """Everything a reader needs to judge a table: CPU, threads, load, versions, GPU."""
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    return {
+        **cpu_info(),
+        "threads": threads,
+        "device": device,
+        "gpu": gpu_name(device),
+        # a high load average means other processes shared the CPU while we measured
+        "load_average": load,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": package_versions(),
+    }

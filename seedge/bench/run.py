@@ -1,0 +1,248 @@
+"""`run_bench`: latency of every artifact in an exported folder against eager PyTorch.
+
+How a run goes (DESIGN.md, Benchmarks):
+1. check everything the caller asked for (folder, backends, device, batches) and raise
+   SeedgeError before any work;
+2. open the eager baseline and each selected artifact once, with threads pinned;
+3. per batch size: one pre-allocated input, a warm-up per runner, then `rounds` rounds in
+   which every runner gets its share of the timed calls in turn (the order rotates each
+   round). Interleaving means a slow minute on a shared machine hits eager and artifacts
+   alike, so `speedup_vs_eager` (eager p50 / artifact p50, same run) holds even when the
+   absolute numbers drift.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from seedge.artifacts import read_manifest
+from seedge.backends.base import BACKENDS
+from seedge.bench.environment import environment
+from seedge.bench.timing import split_rounds, summarize, time_calls, warm_up
+from seedge.errors import SeedgeError
+
+DEVICES = ("cpu", "cuda")
+DEFAULT_WARMUP = 10
+DEFAULT_ITERS = 50
+DEFAULT_ROUNDS = 5
+EAGER_ID = "eager"
+
+# The Python package each backend needs at run time; "installed" means it can be found.
+_RUNTIME_PACKAGE = {"torch": "torch", "torchscript": "torch", "onnxruntime": "onnxruntime",
+                    "openvino": "openvino", "tensorrt": "tensorrt"}
+# Devices a backend's runner can execute on (OpenVINO's CPU plugin; TensorRT needs CUDA).
+_BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "torchscript": ("cpu", "cuda"), "onnxruntime": ("cpu", "cuda"),
+                    "openvino": ("cpu",), "tensorrt": ("cuda",)}
+
+Progress = Callable[[int, int, str], None]
+
+
+def installed_backends() -> list[str]:
+    return [b for b in BACKENDS if importlib.util.find_spec(_RUNTIME_PACKAGE.get(b, b)) is not None]
+
+
+def default_threads() -> int:
+    """CPUs this process may run on: the explicit thread count used when none is given."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def parse_batches(text: str) -> tuple[int, ...]:
+    """'1,8' -> (1, 8); anything but positive integers is a SeedgeError."""
+    out = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise SeedgeError(f"--batch {text!r}: batch sizes must be positive integers, e.g. --batch 1,8")
+        out.append(int(part))
+    return tuple(dict.fromkeys(out))
+
+
+def _check_batches(batches) -> tuple[int, ...]:
+    if isinstance(batches, (int, str)):
+        batches = (batches,) if isinstance(batches, int) else parse_batches(batches)
+    out = []
+    for b in batches:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise SeedgeError(f"batch {b!r}: batch sizes must be positive integers, e.g. --batch 1,8")
+        out.append(int(b))
+    if not out:
+        raise SeedgeError("no batch size given; pass e.g. --batch 1,8")
+    return tuple(dict.fromkeys(out))
+
+
+def _check_device(device: str) -> str:
+    if device not in DEVICES:
+        raise SeedgeError(f"--device {device!r}: choose cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SeedgeError("--device cuda: no CUDA GPU is visible to PyTorch here; use --device cpu")
+    return device
+
+
+def _check_counts(threads, warmup, iters, rounds) -> None:
+    if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+        raise SeedgeError(f"--threads {threads!r}: must be a positive integer")
+    if int(warmup) < 0:
+        raise SeedgeError(f"--warmup {warmup!r}: must be 0 or more")
+    if int(iters) < 1:
+        raise SeedgeError(f"--iters {iters!r}: must be at least 1")
+    if int(rounds) < 1:
+        raise SeedgeError(f"rounds {rounds!r}: must be at least 1")
+
+
+def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tuple[list[dict], list[dict]]:
+    """The artifacts to time and the ones left out (with why).
+
+    Asked-for backends must be known, installed, able to run on `device` and present in the
+    manifest (else SeedgeError). With none asked for, every installed backend that can run on
+    `device` is timed and the rest are listed as skipped.
+    """
+    have = installed_backends()
+    in_manifest = [a["backend"] for a in manifest.get("artifacts", [])]
+    skipped = []
+    if backends:
+        wanted = list(dict.fromkeys(backends))
+        for b in wanted:
+            if b not in BACKENDS:
+                raise SeedgeError(f"--backend {b!r}: unknown backend; choose from {', '.join(BACKENDS)}")
+            if b not in have:
+                raise SeedgeError(f"--backend {b!r}: not installed here (no '{_RUNTIME_PACKAGE[b]}' package); "
+                                  f"installed: {', '.join(have)}")
+            if device not in _BACKEND_DEVICES.get(b, DEVICES):
+                raise SeedgeError(f"--backend {b!r} does not run on --device {device}; "
+                                  f"it runs on {', '.join(_BACKEND_DEVICES[b])}")
+            if b != "torch" and b not in in_manifest:
+                raise SeedgeError(f"{folder}: no '{b}' artifact in the manifest (backends there: "
+                                  f"{', '.join(sorted(set(in_manifest))) or 'none'}); export it first")
+    else:
+        wanted = have
+    chosen = []
+    for a in manifest.get("artifacts", []):
+        b = a["backend"]
+        if b not in wanted:
+            if not backends:
+                why = "backend not installed" if b not in have else "not selected"
+                skipped.append({"artifact": a["id"], "backend": b, "reason": why})
+            continue
+        if device not in _BACKEND_DEVICES.get(b, DEVICES):
+            skipped.append({"artifact": a["id"], "backend": b, "reason": f"does not run on {device}"})
+            continue
+        chosen.append(a)
+    return chosen, skipped
+
+
+def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
+              warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
+              progress: Progress | None = None, seed: int = 0) -> dict:
+    """Time eager PyTorch and each selected artifact of `folder`; see the module docstring.
+
+    Returns {"environment": {...}, "settings": {...}, "results": [...], "skipped": [...]}; each
+    result has backend, precision, device, batch, p50_ms, p90_ms, p99_ms, throughput_ips,
+    speedup_vs_eager, artifact (id; "eager" for the baseline) and more detail.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    batches = _check_batches(batches)
+    device = _check_device(device)
+    _check_counts(threads, warmup, iters, rounds)
+    threads = int(threads) if threads is not None else default_threads()
+    artifacts, skipped = select_artifacts(folder, manifest, backends, device)
+
+    from seedge.backends import open_artifact, open_baseline  # written by the runners' owner
+
+    c, h, w = (int(d) for d in manifest["input"]["shape"][1:])
+    input_name = manifest["input"].get("name", "input")
+    per_round = split_rounds(iters, rounds)
+    entries = [(EAGER_ID, {"id": EAGER_ID, "backend": "torch", "format": "eager", "precision": "fp32"})]
+    entries += [(a["id"], a) for a in artifacts]
+    total = len(batches) * len(entries) * (1 + len(per_round))
+    done = 0
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, label)
+
+    results: list[dict] = []
+    env = environment(device, threads)
+    with ExitStack() as stack:
+        runners = {}
+        for art_id, art in entries:
+            if progress:
+                progress(done, total, f"opening {art_id}")
+            if art_id == EAGER_ID:
+                runner = open_baseline(folder, manifest, device=device, threads=threads)
+            else:
+                runner = open_artifact(folder, manifest, art, device=device, threads=threads)
+            runners[art_id] = stack.enter_context(runner) if hasattr(runner, "__enter__") else runner
+
+        rng = np.random.default_rng(seed)
+        for batch in batches:
+            # One input per batch size, allocated once and reused by every call of every runner.
+            feed = {input_name: np.ascontiguousarray(rng.standard_normal((batch, c, h, w), dtype=np.float32))}
+            calls = {k: (lambda r=r: r.infer(feed)) for k, r in runners.items()}
+            samples = {k: [] for k in runners}
+            round_p50 = {k: [] for k in runners}
+            for art_id in runners:
+                warm_up(calls[art_id], warmup, device)
+                step(f"batch {batch}: warm-up {art_id}")
+            order = list(runners)
+            for r, n in enumerate(per_round):
+                for art_id in order[r % len(order):] + order[:r % len(order)]:  # rotate who goes first
+                    warm_up(calls[art_id], 1, device)  # re-warm after another runtime had the CPU
+                    gc_was = gc.isenabled()
+                    gc.disable()  # no collector pauses inside the timed calls
+                    try:
+                        s = time_calls(calls[art_id], n, device)
+                    finally:
+                        if gc_was:
+                            gc.enable()
+                    samples[art_id] += s
+                    round_p50[art_id].append(float(np.median(s)) / 1e6)
+                    step(f"batch {batch}: round {r + 1}/{len(per_round)} {art_id}")
+            eager = summarize(samples[EAGER_ID], batch)
+            for art_id, art in entries:
+                stats = summarize(samples[art_id], batch)
+                ratios = [e / a for e, a in zip(round_p50[EAGER_ID], round_p50[art_id]) if a > 0]
+                results.append({
+                    "artifact": art_id,
+                    "backend": art["backend"],
+                    "format": art.get("format"),
+                    "precision": art.get("precision"),
+                    "device": device,
+                    "batch": batch,
+                    **stats,
+                    "speedup_vs_eager": eager["p50_ms"] / stats["p50_ms"],
+                    # the same ratio taken round by round: how steady it was on this machine
+                    "speedup_rounds": [round(x, 4) for x in ratios],
+                    "round_p50_ms": [round(x, 4) for x in round_p50[art_id]],
+                    "inference_precision": (art.get("build") or {}).get("inference_precision"),
+                    "runner": _describe(runners[art_id]),
+                })
+    return {
+        "environment": env,
+        "settings": {"folder": str(folder), "model": manifest.get("model", {}).get("arch"),
+                     "input_shape": [c, h, w], "batches": list(batches), "threads": threads,
+                     "warmup": int(warmup), "iters": int(iters), "rounds": len(per_round),
+                     "interleaved": True, "seed": seed},
+        "results": results,
+        "skipped": skipped,
+    }
+
+
+def _describe(runner) -> dict:
+    try:
+        d = runner.describe()
+    except Exception as e:  # noqa: BLE001 - describe is informative only; never fail a run on it
+        return {"error": str(e)[:200]}
+    return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool, type(None), list, dict))}

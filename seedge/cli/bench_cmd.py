@@ -1,0 +1,81 @@
+"""`seedge bench DIR`: latency of each exported artifact against eager PyTorch, same run."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
+
+
+@click.command("bench")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+@click.option("--backend", "backends", multiple=True, metavar="NAME",
+              help="Backend to time (repeatable); default: every installed one. Eager torch is always timed.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--batch", "batch", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
+@click.option("--threads", type=int, default=None, help="Threads per runtime (default: CPUs available).")
+@click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed calls per runner.")
+@click.option("--iters", type=int, default=DEFAULT_ITERS, show_default=True, help="Timed calls per runner and batch.")
+@click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
+              help="Interleaved rounds the timed calls are spread over.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
+def command(folder, backends, device, batch, threads, warmup, iters, rounds, as_json, plot_file) -> None:
+    """Time every artifact in FOLDER (written by `seedge export`) against eager PyTorch."""
+    from rich.console import Console
+
+    from seedge.bench.run import parse_batches, run_bench
+
+    err = Console(stderr=True)
+    batches = parse_batches(batch)
+    with _progress(err) as report:
+        result = run_bench(folder, backends=list(backends) or None, device=device, batches=batches,
+                           threads=threads, warmup=warmup, iters=iters, rounds=rounds, progress=report)
+    for s in result["skipped"]:
+        err.print(f"[yellow]skipped[/] {s['artifact']} ({s['backend']}): {s['reason']}")
+    if plot_file:
+        from seedge.bench.plot import plot_results
+
+        plot_results(result, plot_file)
+        err.print(f"wrote {plot_file}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    Console().print(_table(result))
+
+
+def _progress(console):
+    """A rich progress bar on stderr; yields the callback run_bench reports to."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def cm():
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("bench", total=None)
+
+            def report(done: int, total: int, label: str) -> None:
+                bar.update(task, completed=done, total=total, description=label)
+
+            yield report
+
+    return cm()
+
+
+def _table(result: dict):
+    from rich.table import Table
+
+    env, st = result["environment"], result["settings"]
+    table = Table(title=f"{st['model']} on {env['device']} ({env['cpu_model'] if env['device'] == 'cpu' else env['gpu']}"
+                        f", {st['threads']} threads, {st['iters']} iters in {st['rounds']} interleaved rounds)")
+    for col in ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "img/s", "vs eager"):
+        table.add_column(col, justify="right" if col not in ("artifact", "backend", "precision") else "left")
+    for r in result["results"]:
+        table.add_row(r["artifact"], r["backend"], str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
+                      f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['throughput_ips']:.1f}",
+                      f"{r['speedup_vs_eager']:.2f}x")
+    return table

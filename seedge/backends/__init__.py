@@ -1,3 +1,4 @@
 """Backend runners; see `base.py`. Nothing heavy is imported here."""
 
 from seedge.backends.base import BACKENDS, Runner, runner_class  # noqa: F401
+from seedge.backends.open import open_artifact, open_baseline, require_backend  # noqa: F401

@@ -18,7 +18,9 @@ from seedge.errors import CheckFailed, SeedgeError
 # One module per subcommand; each defines `command` (a click.Command).
 _COMMAND_MODULES = (
     "seedge.cli.models_cmd",
+    "seedge.cli.inspect_cmd",
     "seedge.cli.bench_cmd",
+    "seedge.cli.verify_cmd",
 )
 
 

@@ -1,0 +1,64 @@
+"""Open runners from an export folder: one per manifest artifact, plus the eager baseline.
+
+Integrity first (the bytes must be the ones the manifest recorded), then the backend's
+Python package (a missing optional backend names the extra to install), then the runner,
+given the build facts that change how it runs (OpenVINO's inference precision).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from seedge.artifacts import check_integrity
+from seedge.backends.base import Runner, runner_class
+from seedge.errors import MissingBackend, SeedgeError
+
+# backend -> (Python package it needs, pip extra that installs it)
+_REQUIRES: dict[str, tuple[str, str]] = {
+    "openvino": ("openvino", "openvino"),
+    "tensorrt": ("tensorrt", "tensorrt"),
+}
+# Build facts a runner needs to run the artifact as it was built.
+_RUN_OPTIONS = ("inference_precision",)
+
+
+def require_backend(backend: str) -> type[Runner]:
+    """The runner class for `backend`; MissingBackend when its optional package is absent."""
+    need = _REQUIRES.get(backend)
+    if need and importlib.util.find_spec(need[0]) is None:
+        raise MissingBackend(backend, need[1], f"`import {need[0]}` fails")
+    try:
+        return runner_class(backend)
+    except ImportError as e:
+        if need:
+            raise MissingBackend(backend, need[1], str(e)) from None
+        raise
+
+
+def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: str = "cpu",
+                  threads: int | None = None, **options) -> Runner:
+    """A runner (not yet entered) for one manifest artifact."""
+    folder = Path(folder)
+    check_integrity(folder, artifact)
+    cls = require_backend(artifact["backend"])
+    build = artifact.get("build") or {}
+    opts = {k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}
+    opts.update(options)
+    opts.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
+    return cls(folder / artifact["file"], device=device, threads=threads, **opts)
+
+
+def open_baseline(folder: str | Path, manifest: dict, device: str = "cpu", threads: int | None = None,
+                  **options) -> Runner:
+    """The eager FP32 PyTorch model stored in the folder (`manifest["baseline"]["file"]`)."""
+    folder = Path(folder)
+    baseline = manifest.get("baseline") or {}
+    if not baseline.get("file"):
+        raise SeedgeError(f"{folder}: the manifest names no baseline model; re-run `seedge export`")
+    if baseline.get("sha256"):
+        check_integrity(folder, baseline)
+    elif not (folder / baseline["file"]).is_file():
+        raise SeedgeError(f"{folder / baseline['file']}: baseline model missing; re-run `seedge export`")
+    options.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
+    return runner_class("torch")(folder / baseline["file"], device=device, threads=threads, **options)

@@ -1,0 +1,102 @@
+"""Eager PyTorch: the FP32 baseline every artifact is compared with.
+
+The model is rebuilt from the export folder's `model.safetensors` + `model.json`
+(seedge's own checkpoint format), so verify and bench need nothing but the folder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seedge.backends.base import Runner
+from seedge.errors import SeedgeError
+
+
+def torch_device(device: str):
+    """`cpu` or `cuda` as a torch.device; `cuda` without a CUDA device is bad input."""
+    import torch
+
+    if device == "cpu":
+        return torch.device("cpu")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SeedgeError(f"device '{device}' requested but this torch ({torch.__version__}) sees no CUDA "
+                              f"device; use --device cpu")
+        return torch.device(device)
+    raise SeedgeError(f"unknown device '{device}'; use cpu or cuda")
+
+
+class TorchModuleRunner(Runner):
+    """Shared by eager and TorchScript: thread pinning, device moves, TF32 policy, sync.
+
+    Options: `tf32` (default False). PyTorch lets cuDNN convolutions use TF32 by default
+    on recent GPUs, which is not FP32; a baseline for parity must be real FP32, so TF32
+    stays off unless asked for (bench may ask, to time what users get by default).
+    """
+
+    devices = ("cpu", "cuda")
+
+    def _load(self) -> None:
+        import torch
+
+        self._device = torch_device(self.device)
+        self._saved_threads = None
+        if self.threads:
+            # torch's intra-op pool is process-wide: set it for this runner, restore on close.
+            self._saved_threads = torch.get_num_threads()
+            torch.set_num_threads(int(self.threads))
+        self._saved_tf32 = None
+        if self._device.type == "cuda":
+            self._saved_tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+            tf32 = bool(self.options.get("tf32", False))
+            torch.backends.cudnn.allow_tf32 = tf32
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+        self.module = self._load_module(self._device)
+        # A half-precision module wants half inputs; read the dtype from its weights.
+        param = next(iter(self.module.parameters()), None)
+        self._dtype = param.dtype if param is not None else torch.float32
+
+    def _load_module(self, device):
+        raise NotImplementedError
+
+    def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(feed[self.input_name], dtype=np.float32))
+        x = x.to(self._device, dtype=self._dtype)
+        with torch.inference_mode():
+            out = self.module(x)
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        if self._device.type == "cuda":
+            torch.cuda.synchronize(self._device)  # the work is done when infer returns
+        return [o.float().cpu().numpy() for o in outs]
+
+    def close(self) -> None:
+        import torch
+
+        self.module = None
+        if getattr(self, "_saved_threads", None):
+            torch.set_num_threads(self._saved_threads)
+            self._saved_threads = None
+        if getattr(self, "_saved_tf32", None) is not None:
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved_tf32
+            self._saved_tf32 = None
+
+    def describe(self) -> dict:
+        d = super().describe()
+        d["dtype"] = str(getattr(self, "_dtype", "")).replace("torch.", "")
+        if self.device.startswith("cuda"):
+            d["tf32"] = bool(self.options.get("tf32", False))
+        return d
+
+
+class TorchEagerRunner(TorchModuleRunner):
+    """`path`: a seedge checkpoint (`model.safetensors` with its `model.json` sidecar)."""
+
+    name = "torch"
+
+    def _load_module(self, device):
+        from seedge.checkpoint import load_model
+
+        model, self.info = load_model(self.path)
+        return model.to(device).eval()

@@ -1,0 +1,54 @@
+"""`seedge verify DIR`: parity of every artifact in an export folder with eager PyTorch FP32."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("verify")
+@click.argument("folder", type=str)
+@click.option("--data", "data_src", default=None, metavar="SRC",
+              help="Labelled data for accuracy: 'digits', an ImageFolder directory or a CSV of path,label rows.")
+@click.option("--split", default="test", show_default=True, help="Split of --data to use.")
+@click.option("--limit", type=int, default=None, help="Use at most this many images of --data.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Device for the baseline and the artifacts (OpenVINO always runs on the CPU).")
+@click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
+              help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+def command(folder, data_src, split, limit, device, artifact_ids, as_json) -> None:
+    """Check every artifact in FOLDER (written by `seedge export`) against the eager FP32 model."""
+    from rich.console import Console
+
+    from seedge.artifacts import read_manifest
+    from seedge.errors import CheckFailed
+    from seedge.report import print_verify, to_json
+    from seedge.verify import verify_artifacts
+
+    err = Console(stderr=True)
+    manifest = read_manifest(folder)
+    data = _load_data(manifest, data_src, split, limit) if data_src else None
+    with err.status("verifying", spinner="dots") as status:
+        result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,
+                                  device=device, on_step=lambda label: status.update(f"verifying {label}"))
+    if as_json:
+        click.echo(to_json(result))
+    else:
+        out = Console()
+        # Piped or captured output has no terminal width; rich would squeeze the table into 80.
+        print_verify(result, out if out.is_terminal else Console(width=160))
+    failed = [r["id"] for r in result["artifacts"] if not r["passed"]]
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(result['artifacts'])} artifacts failed parity: {', '.join(failed)}")
+
+
+def _load_data(manifest: dict, src: str, split: str, limit: int | None):
+    """(x, y, class_names) preprocessed exactly as the manifest says the model expects."""
+    from seedge.data import load_arrays
+    from seedge.preprocess import PreprocessSpec
+
+    names = (manifest.get("model") or {}).get("class_names")
+    # Generic names ("0".."N-1") carry no meaning to match a dataset's folder names against.
+    fixed = names if names and list(names) != [str(i) for i in range(len(names))] else None
+    return load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
+                       class_names=fixed, progress=True)

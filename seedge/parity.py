@@ -1,0 +1,122 @@
+"""Parity of an artifact's logits with the eager FP32 model's, and the pass/fail rule.
+
+Metrics (DESIGN.md): top-1 agreement, max abs logit diff, cosine similarity (mean of the
+per-row cosines), accuracy against labels where labels exist. Also the max abs diff
+relative to the logit scale (max |reference logit|), since 1e-3 means little on logits
+in the hundreds and a lot on logits near 1e-2. Non-finite outputs make `finite` False
+and every distance None (JSON has no NaN), and always fail.
+
+Thresholds per precision are the DESIGN's defaults; any of them can be overridden
+(`thresholds_for(precision, overrides)`); a threshold set to None is not checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seedge.errors import SeedgeError
+
+DEFAULT_THRESHOLDS: dict[str, dict[str, float | None]] = {
+    # agreement as a fraction; accuracy drop in percentage points; diffs in logit units;
+    # cosine as a value in [-1, 1].
+    "fp32": {"min_agreement": 1.0, "max_abs_diff": 1e-3, "max_rel_diff": None, "max_accuracy_drop": None,
+             "min_cosine": None},
+    "fp16": {"min_agreement": 0.995, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": None,
+             "min_cosine": None},
+    "int8": {"min_agreement": 0.98, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": 1.0,
+             "min_cosine": None},
+}
+# bf16 is reported by OpenVINO's CPU plugin; it is at least as coarse as fp16.
+DEFAULT_THRESHOLDS["bf16"] = dict(DEFAULT_THRESHOLDS["fp16"])
+
+
+def thresholds_for(precision: str, overrides: dict | None = None) -> dict:
+    """The thresholds for `precision`, with `overrides` (same keys) applied on top."""
+    if precision not in DEFAULT_THRESHOLDS:
+        raise SeedgeError(f"no parity thresholds for precision '{precision}'; "
+                          f"known: {', '.join(DEFAULT_THRESHOLDS)}")
+    t = dict(DEFAULT_THRESHOLDS[precision])
+    for k, v in (overrides or {}).items():
+        if k not in t:
+            raise SeedgeError(f"unknown parity threshold '{k}'; known: {', '.join(t)}")
+        t[k] = None if v is None else float(v)
+    return t
+
+
+def compare(ref_logits, logits, labels=None) -> dict:
+    """Metrics of `logits` against the reference (eager FP32) logits on the same inputs.
+
+    Agreement and accuracies are fractions in [0, 1]; `accuracy_drop_points` is in
+    percentage points (the unit of the int8 threshold). `labels`: int class ids, one per
+    row; a negative id marks a row without a label (e.g. the reference inputs).
+    """
+    ref = np.asarray(ref_logits, dtype=np.float64)
+    out = np.asarray(logits, dtype=np.float64)
+    if ref.shape != out.shape or ref.ndim != 2:
+        raise ValueError(f"logits shapes differ or are not [N, classes]: {ref.shape} vs {out.shape}")
+    n = ref.shape[0]
+    finite = bool(np.isfinite(out).all())
+    ref_top, out_top = ref.argmax(1), _argmax_nan_last(out)
+    metrics = {
+        "samples": n,
+        "finite": finite,
+        "top1_agreement": float((ref_top == out_top).mean()) if n else None,
+        "max_abs_diff": None,
+        "max_rel_diff": None,
+        "cosine": None,
+        "accuracy": None,
+        "baseline_accuracy": None,
+        "accuracy_drop_points": None,
+        "labelled": 0,
+    }
+    if finite and n:
+        diff = float(np.abs(ref - out).max())
+        scale = float(np.abs(ref).max())
+        metrics["max_abs_diff"] = diff
+        metrics["max_rel_diff"] = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
+        norms = np.linalg.norm(ref, axis=1) * np.linalg.norm(out, axis=1)
+        dots = (ref * out).sum(1)
+        # Two all-zero rows are the same answer: cosine 1.
+        cos = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), np.where(dots == 0, 1.0, 0.0))
+        metrics["cosine"] = float(cos.mean())
+    if labels is not None:
+        y = np.asarray(labels).astype(np.int64).reshape(-1)
+        if len(y) != n:
+            raise ValueError(f"{len(y)} labels for {n} rows of logits")
+        has = y >= 0
+        if has.any():
+            ref_acc = float((ref_top[has] == y[has]).mean())
+            acc = float((out_top[has] == y[has]).mean())
+            metrics.update(labelled=int(has.sum()), accuracy=acc, baseline_accuracy=ref_acc,
+                           accuracy_drop_points=(ref_acc - acc) * 100.0)
+    return metrics
+
+
+def _argmax_nan_last(a: np.ndarray) -> np.ndarray:
+    # np.argmax picks a NaN as the maximum; a NaN row has no answer, count it as a disagreement.
+    top = np.where(np.isnan(a), -np.inf, a).argmax(1)
+    return np.where(np.isfinite(a).all(1), top, -1)
+
+
+def passed(metrics: dict, precision: str, thresholds: dict | None = None) -> tuple[bool, str]:
+    """(ok, reason). `thresholds`: overrides on the precision's defaults (see thresholds_for)."""
+    t = thresholds_for(precision, thresholds)
+    if not metrics.get("finite", False):
+        return False, "non-finite outputs (NaN or Inf)"
+    if not metrics.get("samples"):
+        return False, "no samples compared"
+    fails = []
+    agree = metrics.get("top1_agreement")
+    if t["min_agreement"] is not None and agree < t["min_agreement"]:
+        fails.append(f"top-1 agreement {agree:.2%} < {t['min_agreement']:.2%}")
+    for key, label in (("max_abs_diff", "max abs diff"), ("max_rel_diff", "max rel diff")):
+        if t[key] is not None and metrics[key] > t[key]:
+            fails.append(f"{label} {metrics[key]:.3g} > {t[key]:.3g}")
+    if t["min_cosine"] is not None and metrics["cosine"] < t["min_cosine"]:
+        fails.append(f"cosine {metrics['cosine']:.6f} < {t['min_cosine']:.6f}")
+    drop = metrics.get("accuracy_drop_points")
+    if t["max_accuracy_drop"] is not None and drop is not None and drop > t["max_accuracy_drop"]:
+        fails.append(f"accuracy drop {drop:.2f} points > {t['max_accuracy_drop']:.2f}")
+    if fails:
+        return False, "; ".join(fails)
+    return True, "ok"

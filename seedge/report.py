@@ -1,0 +1,73 @@
+"""Reports: JSON documents and rich tables for verify results."""
+
+from __future__ import annotations
+
+import json
+import math
+
+
+def to_json(doc) -> str:
+    """One JSON document; NaN/Inf (not JSON) become null, numpy values become Python ones."""
+    return json.dumps(_clean(doc), indent=2, allow_nan=False)
+
+
+def _clean(o):
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if hasattr(o, "tolist") and not isinstance(o, (str, bytes)):  # numpy scalars and arrays
+        return _clean(o.tolist())
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, (str, int, float, bool)) or o is None:
+        return o
+    return str(o)
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v * 100:.2f}%"
+
+
+def _num(v, fmt: str = ".2e") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def verify_table(result: dict):
+    """A rich Table: one row per artifact, the baseline's accuracy in the caption."""
+    from rich.table import Table
+
+    base = result["baseline"]
+    samples = result.get("samples") or {}
+    title = f"seedge verify: {result.get('name') or result.get('folder')}"
+    caption = (f"baseline: torch eager FP32 on {base['device']}; {samples.get('reference', 0)} reference inputs"
+               + (f" + {samples['data']} labelled images" if samples.get("data") else "")
+               + (f"; baseline accuracy {_pct(base['accuracy'])}" if base.get("accuracy") is not None else ""))
+    table = Table(title=title, caption=caption)
+    table.add_column("artifact", no_wrap=True)
+    table.add_column("runs on", no_wrap=True)
+    for col in ("top-1 agree", "max |diff|", "cosine", "accuracy"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("note")
+    for r in result["artifacts"]:
+        acc = _pct(r.get("accuracy"))
+        if r.get("accuracy_drop_points") is not None:
+            acc += f" ({0.0 - r['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
+        note = r.get("note") or ""
+        table.add_row(r["id"], f"{r['backend']}/{r['device']}", _pct(r.get("top1_agreement")),
+                      _num(r.get("max_abs_diff")), _num(r.get("cosine"), ".6f"), acc,
+                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
+                      f"[yellow]{note}[/]" if note else "")
+    return table
+
+
+def print_verify(result: dict, console=None) -> None:
+    """The table, then one line per failed artifact saying why."""
+    from rich.console import Console
+
+    console = console or Console()
+    console.print(verify_table(result))
+    for r in result["artifacts"]:
+        if not r["passed"]:
+            console.print(f"[red]FAIL[/] {r['id']}: {r['reason']}", highlight=False)

@@ -1,0 +1,182 @@
+"""Verify an export folder: every artifact against the eager FP32 model, on the same inputs.
+
+Inputs are the folder's `reference.npz` "input" (always) plus the user's labelled data
+when given. The baseline is the eager PyTorch model rebuilt from the folder itself, run
+on the same device as the artifacts, so the comparison holds only the artifact's own
+error. Reads a folder and a manifest, never a live object from the export stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from seedge.artifacts import REFERENCE, find_artifact
+from seedge.backends import open_artifact, open_baseline, require_backend
+from seedge.errors import SeedgeError
+from seedge.parity import compare, passed
+
+DEFAULT_BATCH = 64
+_DEFAULT_DEVICES = ("cpu", "cuda")
+
+
+def load_reference(folder: Path, manifest: dict) -> np.ndarray:
+    path = Path(folder) / REFERENCE
+    if not path.is_file():
+        raise SeedgeError(f"{path}: missing; re-run `seedge export`")
+    try:
+        with np.load(path) as ref:
+            x = np.asarray(ref["input"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as e:
+        raise SeedgeError(f"{path}: unreadable or has no 'input' array ({e}); re-run `seedge export`") from None
+    _check_input_shape(x, manifest, path)
+    return x
+
+
+def _check_input_shape(x: np.ndarray, manifest: dict, where) -> None:
+    expected = [d for d in (manifest.get("input") or {}).get("shape", [])[1:]]
+    if x.ndim != 4 or (expected and list(x.shape[1:]) != expected):
+        raise SeedgeError(f"{where}: inputs have shape {list(x.shape)}, the model takes "
+                          f"[batch, {', '.join(map(str, expected))}]; check --data and the preprocessing")
+
+
+def check_class_names(manifest: dict, class_names: list[str] | None) -> None:
+    """Labels only mean something if the data's classes are the model's, in the same order."""
+    model = manifest.get("model") or {}
+    names = model.get("class_names")
+    n = model.get("num_classes") or (len(names) if names else None)
+    if not class_names:
+        return
+    generic = names is None or list(names) == [str(i) for i in range(len(names))]
+    if generic:
+        if n is not None and len(class_names) > n:
+            raise SeedgeError(f"the data has {len(class_names)} classes but the model has {n}; "
+                              f"pass data with the model's classes")
+        return
+    if list(class_names) != list(names):
+        raise SeedgeError(f"the data's classes ({', '.join(class_names[:5])}...) are not the model's "
+                          f"({', '.join(names[:5])}...); pass data with the same classes in the same order")
+
+
+def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int | None = None) -> np.ndarray:
+    """Logits for `x`, `batch` rows at a time; a fixed-batch model gets its last batch padded."""
+    outs = []
+    step = fixed_batch or batch
+    for i in range(0, len(x), step):
+        chunk = x[i:i + step]
+        n = len(chunk)
+        if fixed_batch and n < fixed_batch:
+            chunk = np.concatenate([chunk, np.zeros((fixed_batch - n, *chunk.shape[1:]), chunk.dtype)])
+        outs.append(np.asarray(runner.infer({name: chunk})[0])[:n])
+    return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
+
+
+def _select(manifest: dict, artifacts) -> list[dict]:
+    if artifacts is None:
+        return list(manifest.get("artifacts") or [])
+    return [find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
+
+
+def _device_for(backend: str, device: str) -> str:
+    """The device an artifact runs on: the one asked for, or its backend's only device
+    (OpenVINO runs on the CPU even when the rest of the run is on CUDA)."""
+    devices = getattr(require_backend(backend), "devices", _DEFAULT_DEVICES)
+    return device if device in devices else devices[0]
+
+
+def _fixed_batch(manifest: dict, artifact: dict) -> tuple[int | None, int]:
+    dim0 = ((manifest.get("input") or {}).get("shape") or [None])[0]
+    fixed = dim0 if isinstance(dim0, int) else None
+    max_batch = (artifact.get("build") or {}).get("max_batch")
+    return fixed, int(min(DEFAULT_BATCH, max_batch)) if max_batch else DEFAULT_BATCH
+
+
+def precision_note(desc: dict) -> str | None:
+    """"bf16 (CPU default)" when a runner computed in something other than FP32."""
+    actual = desc.get("inference_precision")
+    if not actual or actual == "f32":
+        return None
+    requested = desc.get("requested_precision")
+    if requested is None:
+        return f"{actual} ({str(desc.get('device', '')).upper()} default)"
+    return f"{actual} (requested)" if requested == actual else f"{actual} (requested {requested})"
+
+
+def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=None, device: str = "cpu",
+                     thresholds: dict[str, dict] | None = None, threads: int | None = None,
+                     on_step: Callable[[str], None] | None = None) -> dict:
+    """Run the baseline and each artifact; return the DESIGN's verify document.
+
+    artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
+    x float32 NCHW preprocessed as the manifest says. thresholds: per-precision overrides,
+    e.g. {"fp32": {"max_abs_diff": 1e-2}}. on_step: called with a label before each run.
+    """
+    folder = Path(folder)
+    selected = _select(manifest, artifacts)
+    input_name = (manifest.get("input") or {}).get("name", "input")
+    x_ref = load_reference(folder, manifest)
+    x, y = x_ref, np.full(len(x_ref), -1, np.int64)  # reference rows carry no label
+    n_data = 0
+    if data is not None:
+        xd, yd = np.asarray(data[0], dtype=np.float32), np.asarray(data[1], dtype=np.int64)
+        if len(data) > 2:
+            check_class_names(manifest, data[2])
+        _check_input_shape(xd, manifest, "data")
+        if len(xd) != len(yd):
+            raise SeedgeError(f"data: {len(xd)} images but {len(yd)} labels")
+        x, y, n_data = np.concatenate([x_ref, xd]), np.concatenate([y, yd]), len(xd)
+
+    if on_step:
+        on_step("baseline (torch eager)")
+    fixed = _fixed_batch(manifest, {})[0]
+    with open_baseline(folder, manifest, device=device, threads=threads) as runner:
+        base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed)
+        base_desc = runner.describe()
+    base_metrics = compare(base, base, y)
+    with np.load(folder / REFERENCE) as ref:
+        recorded = ref["logits"] if "logits" in ref.files else None
+    baseline = {
+        "backend": "torch", "device": device, "precision": "fp32",
+        "accuracy": base_metrics["accuracy"], "samples": len(x), "labelled": base_metrics["labelled"],
+        # The eager model re-run here against the logits recorded at export time.
+        "reference_max_abs_diff": (float(np.abs(base[:len(x_ref)] - recorded).max())
+                                   if recorded is not None and recorded.shape == base[:len(x_ref)].shape else None),
+        "runner": base_desc,
+    }
+
+    rows = []
+    for art in selected:
+        if on_step:
+            on_step(art["id"])
+        rows.append(_verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name))
+    return {
+        "folder": str(folder),
+        "name": manifest.get("name"),
+        "device": device,
+        "samples": {"reference": len(x_ref), "data": n_data},
+        "baseline": baseline,
+        "artifacts": rows,
+        "passed": all(r["passed"] for r in rows),
+    }
+
+
+def _verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name) -> dict:
+    dev = _device_for(art["backend"], device)
+    fixed, batch = _fixed_batch(manifest, art)
+    with open_artifact(folder, manifest, art, device=dev, threads=threads) as runner:
+        logits = run_batched(runner, input_name, x, batch, fixed)
+        desc = runner.describe()
+    metrics = compare(base, logits, y)
+    ok, reason = passed(metrics, art["precision"], (thresholds or {}).get(art["precision"]))
+    note = precision_note(desc)
+    if note and not ok:
+        reason += f"; ran in {note}"
+    row = {"id": art["id"], "format": art["format"], "precision": art["precision"],
+           "backend": art["backend"], "device": dev, **metrics, "passed": ok, "reason": reason}
+    if "inference_precision" in desc:
+        row["inference_precision"] = desc["inference_precision"]
+    row["note"] = note
+    row["runner"] = desc
+    return row

@@ -1,0 +1,251 @@
+"""The artifact builders: (format, precision) -> a function that writes one artifact.
+
+Adding a format or precision is one decorated function here; the pipeline looks builders
+up in `BUILDERS` and never branches on names. A builder receives the `ExportContext`,
+writes its file(s) into the stage and returns `Built(file, build_facts)`. Modules that
+back a builder (quantizers, TensorRT) are imported inside it, so a missing one fails
+only that builder, with a SeedgeError that names it; `preflight` checks this before any
+work starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from seedge.errors import MissingBackend, SeedgeError
+from seedge.export.context import Built, ExportContext
+
+FORMATS = ("torchscript", "onnx", "openvino", "tensorrt")
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class Builder:
+    format: str
+    precision: str
+    backend: str                       # a key of seedge.backends.BACKENDS: who runs the artifact
+    fn: Callable[[ExportContext], Built]
+    modules: tuple[str, ...] = ()      # seedge modules that back it (may be missing in a checkout)
+    packages: tuple[tuple[str, str], ...] = ()  # (import name, pip extra) of optional packages
+
+    @property
+    def id(self) -> str:
+        return f"{self.format}-{self.precision}"
+
+    def preflight(self) -> None:
+        """Raise now, before any export work, if this builder cannot run here."""
+        for mod in self.modules:
+            if importlib.util.find_spec(mod) is None:
+                raise SeedgeError(f"{self.id}: this seedge has no {mod} module to build it; "
+                                  f"choose other --formats/--precisions")
+        for package, extra in self.packages:
+            if importlib.util.find_spec(package) is None:
+                raise MissingBackend(self.format, extra, f"`import {package}` fails; needed for {self.id}")
+
+    def build(self, ctx: ExportContext) -> Built:
+        self.preflight()
+        start = time.perf_counter()
+        built = self.fn(ctx)
+        return Built(built.file, {**built.build, "seconds": round(time.perf_counter() - start, 3)})
+
+
+BUILDERS: dict[tuple[str, str], Builder] = {}
+
+
+def register_builder(fmt: str, precision: str, backend: str, modules: tuple[str, ...] = (),
+                     packages: tuple[tuple[str, str], ...] = ()):
+    """Decorator: register `fn(ctx) -> Built` for (fmt, precision). Duplicates raise."""
+
+    def wrap(fn: Callable[[ExportContext], Built]) -> Callable[[ExportContext], Built]:
+        if (fmt, precision) in BUILDERS:
+            raise ValueError(f"builder {fmt}-{precision} is already registered")
+        BUILDERS[(fmt, precision)] = Builder(fmt, precision, backend, fn, modules, packages)
+        return fn
+
+    return wrap
+
+
+def get_builder(fmt: str, precision: str) -> Builder | None:
+    return BUILDERS.get((fmt, precision))
+
+
+def _backing(module: str, attr: str):
+    """`module.attr`, imported now; a missing module is a SeedgeError naming it."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as e:
+        if e.name and module.startswith(e.name):
+            raise SeedgeError(f"this seedge has no {module} module; the artifact needs it") from None
+        raise
+
+
+# --- shared products (computed once per run through ctx.shared) ---------------------------------
+
+def onnx_fp32(ctx: ExportContext) -> Built:
+    """The FP32 ONNX graph every other ONNX-derived artifact starts from (model.onnx)."""
+    return ctx.shared("onnx-fp32", _make_onnx_fp32)
+
+
+def _make_onnx_fp32(ctx: ExportContext) -> Built:
+    from seedge.export.onnx_export import export_onnx, node_counts
+
+    path = ctx.intermediate("model.onnx")
+    export_onnx(ctx.model, path, ctx.input_shape, opset=ctx.options.opset, metadata=ctx.metadata)
+    facts = {"exporter": "torch.onnx.export(dynamo=True)", "opset": ctx.options.opset}
+    if ctx.options.simplify:
+        from seedge.export.simplify import simplify_onnx
+
+        facts["simplify"] = simplify_onnx(path)
+    else:
+        facts["simplify"] = {"applied": False, "reason": "disabled"}
+    facts["nodes"] = node_counts(path)
+    return Built("model.onnx", facts)
+
+
+def onnx_fp16(ctx: ExportContext) -> Built:
+    return ctx.shared("onnx-fp16", _make_onnx_fp16)
+
+
+def _make_onnx_fp16(ctx: ExportContext) -> Built:
+    convert = _backing("seedge.quantize.fp16", "convert_onnx_fp16")
+    src = ctx.stage / onnx_fp32(ctx).file
+    dst = ctx.intermediate("model.fp16.onnx")
+    facts = convert(src, dst)
+    _ensure_metadata(dst, ctx.metadata)
+    return Built("model.fp16.onnx", dict(facts or {}))
+
+
+def onnx_int8(ctx: ExportContext) -> Built:
+    return ctx.shared("onnx-int8", _make_onnx_int8)
+
+
+def _make_onnx_int8(ctx: ExportContext) -> Built:
+    quantize = _backing("seedge.quantize.int8", "quantize_onnx_int8")
+    src = ctx.stage / onnx_fp32(ctx).file
+    dst = ctx.intermediate("model.int8.onnx")
+    o = ctx.options
+    facts = quantize(src, dst, ctx.calibration(), method=o.calib_method, policy=o.int8_policy,
+                     exclude=tuple(o.exclude))
+    _ensure_metadata(dst, ctx.metadata)
+    return Built("model.int8.onnx", {"calibration": _calib_facts(ctx), **dict(facts or {})})
+
+
+def _calib_facts(ctx: ExportContext) -> dict:
+    o = ctx.options
+    return {"source": ctx.calib_source, "samples": int(len(ctx.calibration())), "method": o.calib_method,
+            "policy": o.int8_policy, "exclude": list(o.exclude)}
+
+
+def _ensure_metadata(path, metadata: dict) -> None:
+    """Derived graphs (FP16, Q/DQ) carry the same seedge metadata as model.onnx."""
+    import onnx
+
+    from seedge.export.onnx_export import set_metadata
+
+    proto = onnx.load(str(path))
+    have = {p.key: p.value for p in proto.metadata_props}
+    if all(have.get(k) == str(v) for k, v in metadata.items()):
+        return
+    set_metadata(proto, metadata)
+    onnx.save(proto, str(path))
+
+
+# --- TorchScript ---------------------------------------------------------------------------------
+
+@register_builder("torchscript", "fp32", backend="torchscript")
+def build_torchscript_fp32(ctx: ExportContext) -> Built:
+    from seedge.export.torchscript_export import PT2_FILE, TORCHSCRIPT_FILE, export_torchscript
+
+    facts = export_torchscript(ctx.model, ctx.path(TORCHSCRIPT_FILE), ctx.input_shape, pt2=ctx.options.pt2,
+                               pt2_path=ctx.path(PT2_FILE))
+    return Built(TORCHSCRIPT_FILE, facts)
+
+
+# --- ONNX (run by ONNX Runtime) ------------------------------------------------------------------
+
+@register_builder("onnx", "fp32", backend="onnxruntime")
+def build_onnx_fp32(ctx: ExportContext) -> Built:
+    return onnx_fp32(ctx)
+
+
+@register_builder("onnx", "fp16", backend="onnxruntime", modules=("seedge.quantize.fp16",))
+def build_onnx_fp16(ctx: ExportContext) -> Built:
+    return onnx_fp16(ctx)
+
+
+@register_builder("onnx", "int8", backend="onnxruntime", modules=("seedge.quantize.int8",))
+def build_onnx_int8(ctx: ExportContext) -> Built:
+    return onnx_int8(ctx)
+
+
+# --- OpenVINO IR ---------------------------------------------------------------------------------
+
+_OV = (("openvino", "openvino"),)
+
+
+@register_builder("openvino", "fp32", backend="openvino", packages=_OV)
+def build_openvino_fp32(ctx: ExportContext) -> Built:
+    return _openvino_ir(ctx, "fp32", "openvino/model.xml")
+
+
+@register_builder("openvino", "fp16", backend="openvino", packages=_OV)
+def build_openvino_fp16(ctx: ExportContext) -> Built:
+    return _openvino_ir(ctx, "fp16", "openvino/model.fp16.xml")
+
+
+def _openvino_ir(ctx: ExportContext, precision: str, rel: str) -> Built:
+    from seedge.export.openvino_export import export_openvino
+
+    src = ctx.stage / onnx_fp32(ctx).file
+    return Built(rel, export_openvino(src, ctx.path(rel), precision, rt_info=ctx.metadata))
+
+
+@register_builder("openvino", "int8", backend="openvino", modules=("seedge.quantize.openvino_int8",),
+                  packages=_OV + (("nncf", "openvino"),))
+def build_openvino_int8(ctx: ExportContext) -> Built:
+    build = _backing("seedge.quantize.openvino_int8", "build_openvino_int8")
+    rel = "openvino/model.int8.xml"
+    src = ctx.stage / onnx_fp32(ctx).file
+    qdq = ctx.stage / onnx_int8(ctx).file
+    o = ctx.options
+    facts = dict(build(src, qdq, ctx.path(rel), ctx.calibration(), method=o.calib_method,
+                       policy=o.int8_policy, exclude=tuple(o.exclude), rt_info=ctx.metadata) or {})
+    # INT8 kernels run in int8; the float parts around them in f32 (never the CPU's bf16 default).
+    facts.setdefault("inference_precision", "f32")
+    return Built(rel, {"calibration": _calib_facts(ctx), **facts})
+
+
+# --- TensorRT (precision expressed in the ONNX graph it is built from) ---------------------------
+
+_TRT = ("seedge.export.tensorrt_export",)
+_TRT_PKG = (("tensorrt", "tensorrt"),)
+_TRT_SOURCE = {"fp32": onnx_fp32, "fp16": onnx_fp16, "int8": onnx_int8}
+
+
+def _tensorrt(ctx: ExportContext, precision: str) -> Built:
+    build_engine = _backing("seedge.export.tensorrt_export", "build_engine")
+    src = ctx.stage / _TRT_SOURCE[precision](ctx).file
+    rel = f"tensorrt/model.{precision}.plan"
+    facts = dict(build_engine(src, ctx.path(rel), precision) or {})
+    return Built(rel, {"onnx_source": src.name, **facts})
+
+
+@register_builder("tensorrt", "fp32", backend="tensorrt", modules=_TRT, packages=_TRT_PKG)
+def build_tensorrt_fp32(ctx: ExportContext) -> Built:
+    return _tensorrt(ctx, "fp32")
+
+
+@register_builder("tensorrt", "fp16", backend="tensorrt", modules=_TRT + ("seedge.quantize.fp16",),
+                  packages=_TRT_PKG)
+def build_tensorrt_fp16(ctx: ExportContext) -> Built:
+    return _tensorrt(ctx, "fp16")
+
+
+@register_builder("tensorrt", "int8", backend="tensorrt", modules=_TRT + ("seedge.quantize.int8",),
+                  packages=_TRT_PKG)
+def build_tensorrt_int8(ctx: ExportContext) -> Built:
+    return _tensorrt(ctx, "int8")

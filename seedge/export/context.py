@@ -1,0 +1,100 @@
+"""What every builder of one export run shares: the stage folder, the model, options, caches.
+
+Builders are independent functions `fn(ctx) -> Built`; whatever two of them need
+(the FP32 ONNX graph that OpenVINO, FP16 and INT8 all start from, the Q/DQ graph that
+ONNX Runtime, OpenVINO and TensorRT INT8 share) is computed once through
+`ctx.shared(key, fn)`. Calibration arrays are loaded by the pipeline before the run
+starts, so bad data stops the export before anything is written. Files made only as
+inputs for another artifact are marked intermediate and removed before publishing
+unless an artifact lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from seedge.errors import SeedgeError
+
+CALIB_METHODS = ("minmax", "entropy", "percentile")
+INT8_POLICIES = ("se-aware", "all")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything the user chose, validated once by the pipeline before any work."""
+
+    formats: tuple[str, ...] = ("torchscript", "onnx", "openvino")
+    precisions: tuple[str, ...] = ("fp32",)
+    calib: str | None = None           # data source for INT8 calibration (and real reference inputs)
+    calib_samples: int = 256
+    calib_method: str = "minmax"
+    int8_policy: str = "se-aware"
+    exclude: tuple[str, ...] = ()      # PyTorch module names kept in float in INT8
+    passes: tuple[str, ...] | None = None  # None: seedge.passes.DEFAULT_PASSES; (): none
+    count_nodes: bool = True           # record ONNX node counts before/after each pass
+    img_size: tuple[int, int] | None = None
+    opset: int = 18
+    simplify: bool = True              # onnxslim on the FP32 ONNX graph
+    pt2: bool = True                   # also write a torch.export program beside model.ts
+    reference_samples: int = 16
+    verify_samples: int = 256          # labelled rows from the data source checked by verify
+    seed: int = 0
+    device: str = "cpu"
+    allow_pickle: bool = False
+
+
+class Built(NamedTuple):
+    """What a builder returns: the artifact's path relative to the stage, and its build facts."""
+
+    file: str
+    build: dict
+
+
+@dataclass
+class ExportContext:
+    stage: Path
+    model: object                      # the eval-mode model after passes (what exporters trace)
+    info: dict                         # from seedge.checkpoint.load_model (+ "name")
+    preprocess: object                 # seedge.preprocess.PreprocessSpec
+    options: ExportOptions
+    metadata: dict[str, str]           # seedge model info for ONNX metadata_props / OpenVINO rt_info
+    calib_source: str | None = None    # resolved calibration data source (may come from the checkpoint)
+    calib: object = None               # calibration inputs, float32 NCHW numpy (INT8 only)
+    _cache: dict = field(default_factory=dict)
+    intermediates: set[str] = field(default_factory=set)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.preprocess.input_size)
+
+    def path(self, rel: str) -> Path:
+        p = self.stage / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def shared(self, key: str, fn: Callable[["ExportContext"], object]):
+        """Compute `fn(ctx)` once per export run."""
+        if key not in self._cache:
+            self._cache[key] = fn(self)
+        return self._cache[key]
+
+    def intermediate(self, rel: str) -> Path:
+        """A stage path made as an input for other artifacts; dropped unless an artifact lists it."""
+        self.intermediates.add(rel)
+        return self.path(rel)
+
+    def calibration(self):
+        """Calibration inputs (float32 NCHW), loaded by the pipeline before any work started."""
+        if self.calib is None:
+            raise SeedgeError("INT8 needs calibration data: pass --calib SRC (digits, an ImageFolder or a CSV)")
+        return self.calib
+
+
+def specific_class_names(info: dict) -> list[str] | None:
+    """The checkpoint's class names when they say something ("cat", "dog"), not just "0".."N-1"."""
+    names = info.get("class_names")
+    if not names or list(names) == [str(i) for i in range(len(names))]:
+        return None
+    return list(names)

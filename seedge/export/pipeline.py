@@ -1,0 +1,350 @@
+"""`export_model`: checkpoint -> passes -> artifacts -> verified, published `exported/<name>/`.
+
+Order (DESIGN.md data flow): validate every option and load everything that can be bad
+input (checkpoint, data) before anything is written; then, in a staging folder: the eager
+FP32 baseline (model.safetensors + model.json), reference.npz, one artifact per
+(format, precision) through the builder registry, verification of every artifact against
+the eager model, the manifest last, and an atomic publish. An artifact that fails
+verification stops the publish: CheckFailed, and the folder published before stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from seedge.errors import CheckFailed, SeedgeError
+from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
+from seedge.export.context import (
+    CALIB_METHODS,
+    INT8_POLICIES,
+    ExportContext,
+    ExportOptions,
+    specific_class_names,
+)
+
+DEMO_NAME = "demo"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Distributions whose versions go into the manifest (read from metadata: nothing is imported).
+_TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "onnxslim", "tensorrt", "timm",
+          "seedge")
+
+Progress = Callable[[str], None]
+
+
+def export_model(source=None, arch: str | None = None, num_classes: int | None = None,
+                 formats: Iterable[str] = ("torchscript", "onnx", "openvino"), precisions: Iterable[str] = ("fp32",),
+                 calib: str | None = None, out: str | Path = "exported", name: str | None = None,
+                 passes: Iterable[str] | None = None, *, calib_samples: int = 256, calib_method: str = "minmax",
+                 int8_policy: str = "se-aware", exclude: Iterable[str] = (), img_size=None,
+                 count_nodes: bool = True, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
+                 verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
+                 device: str = "cpu", progress: Progress | None = None) -> Path:
+    """Export `source` (checkpoint file, training run dir, or None for the demo model).
+
+    passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
+    thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
+    progress: called with a short label before each step (the CLI prints them on stderr).
+    Returns the published folder. Raises SeedgeError (bad input, nothing written) or
+    CheckFailed (an artifact failed verification; nothing published).
+    """
+    say = progress or (lambda _msg: None)
+    opts = ExportOptions(formats=tuple(formats), precisions=tuple(precisions), calib=calib,
+                         calib_samples=int(calib_samples), calib_method=calib_method, int8_policy=int8_policy,
+                         exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
+                         count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
+                         reference_samples=int(reference_samples), verify_samples=int(verify_samples),
+                         device=device, allow_pickle=allow_pickle)
+    builders, skipped = plan_builders(opts)
+    if name is not None:
+        check_name(name)
+
+    # --- everything that can be bad input, before anything is written ---------------------------
+    say("loading model")
+    path, meta = _resolve(source)
+    trained_on = recorded_data(meta)
+    needs_calib = any(b.precision == "int8" for b in builders)
+    if needs_calib and not (opts.calib or trained_on):
+        raise SeedgeError(f"{path}: INT8 needs calibration images and the checkpoint does not record its "
+                          f"training data; pass --calib SRC (digits, an ImageFolder or a CSV)")
+    from seedge.checkpoint import load_model
+
+    model, info = load_model(path, arch=arch, num_classes=num_classes, allow_pickle=allow_pickle)
+    if source is None:
+        info["source"] = DEMO_NAME
+    name = name or (DEMO_NAME if source is None else check_name(info["arch"].replace("/", "_")))
+    preprocess = info["preprocess"]
+    if opts.img_size:
+        preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
+    _check_exclude(model, opts.exclude)
+    data_source = opts.calib or trained_on
+    data = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib), say=say)
+    calibration = _load_calibration(data_source, preprocess, info, opts, say) if needs_calib else None
+
+    # --- passes (in memory; a pass that breaks numerics raises CheckFailed) ---------------------
+    passed_model, pass_reports = _apply_passes(model, preprocess, opts, say)
+
+    from seedge import artifacts as art
+    from seedge.checkpoint import save_checkpoint
+    from seedge.export.reference import write_reference
+
+    with art.staging(out, name) as stage:
+        say("saving the eager FP32 baseline")
+        weights = save_checkpoint(model, stage / "model", class_names=info["class_names"], preprocess=preprocess,
+                                  extra={"exported_from": info["source"], "source_sha256": info["source_sha256"]})
+        say("writing reference.npz")
+        ref = write_reference(stage / art.REFERENCE, model, tuple(preprocess.input_size), opts.reference_samples,
+                              opts.seed, *(data[:2] if data else (None, None)))
+        manifest = _new_manifest(name, model, info, preprocess, weights, trained_on)
+        manifest["passes"] = pass_reports
+        manifest["reference"] = ref
+        manifest["skipped"] = skipped
+        ctx = ExportContext(stage=stage, model=passed_model, info=info, preprocess=preprocess, options=opts,
+                            metadata=model_metadata(info, preprocess, pass_reports), calib_source=data_source,
+                            calib=calibration)
+
+        for b in builders:
+            say(f"building {b.id}")
+            built = _build(b, ctx)
+            manifest["artifacts"].append(art.artifact_entry(b.id, b.format, b.precision, built.file, stage,
+                                                            b.backend, built.build))
+        _drop_intermediates(stage, ctx, manifest)
+
+        from seedge.verify import verify_artifacts
+
+        say("verifying")
+        report = verify_artifacts(stage, manifest, data=data, device=opts.device, thresholds=thresholds,
+                                  on_step=lambda label: say(f"verifying {label}"))
+        failed = _record_parity(manifest, report, data_source if data else None)
+        if failed:
+            raise CheckFailed("not published, parity failed for " + "; ".join(
+                f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
+        art.write_manifest(stage, manifest)
+        say("publishing")
+        return art.publish(stage, out, name)
+
+
+# --- options -----------------------------------------------------------------------------------
+
+def parse_list(text: str | Iterable[str] | None, allowed: Iterable[str], what: str) -> tuple[str, ...]:
+    """'onnx,openvino' -> ('onnx', 'openvino'); an unknown name is a SeedgeError listing the choices."""
+    if text is None:
+        return ()
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t and t.strip()]
+    allowed = tuple(allowed)
+    bad = [t for t in items if t not in allowed]
+    if bad or not items:
+        raise SeedgeError(f"unknown {what} '{', '.join(bad) or text}'; choose from {', '.join(allowed)}")
+    return tuple(dict.fromkeys(items))  # keep order, drop repeats
+
+
+def parse_img_size(value) -> tuple[int, int] | None:
+    """224, "224", "256x320", (256, 320) -> (H, W)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            parts = [int(p) for p in re.split(r"[x,]", value.lower())]
+        elif isinstance(value, int):
+            parts = [value]
+        else:
+            parts = [int(p) for p in value]
+    except (TypeError, ValueError):
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 1:
+        raise SeedgeError(f"--img-size {value!r}: give one size (224) or HxW (256x320)")
+    return tuple(parts)
+
+
+def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
+    """The builders for formats x precisions; pairs without a builder are skipped and reported."""
+    formats = parse_list(opts.formats, FORMATS, "format")
+    precisions = parse_list(opts.precisions, PRECISIONS, "precision")
+    if opts.calib_method not in CALIB_METHODS:
+        raise SeedgeError(f"unknown calibration method '{opts.calib_method}'; choose from {', '.join(CALIB_METHODS)}")
+    if opts.int8_policy not in INT8_POLICIES:
+        raise SeedgeError(f"unknown INT8 policy '{opts.int8_policy}'; choose from {', '.join(INT8_POLICIES)}")
+    if opts.calib_samples < 1 or opts.reference_samples < 1 or opts.verify_samples < 0:
+        raise SeedgeError("--calib-samples and the reference sample count must be at least 1")
+    builders, skipped = [], []
+    for fmt in formats:
+        for prec in precisions:
+            b = BUILDERS.get((fmt, prec))
+            if b is None:
+                skipped.append({"id": f"{fmt}-{prec}", "reason": f"no {prec} builder for {fmt}"})
+            else:
+                builders.append(b)
+    if not builders:
+        raise SeedgeError(f"nothing to build: no builder for {', '.join(s['id'] for s in skipped)}; "
+                          f"available: {', '.join(b.id for b in BUILDERS.values())}")
+    for b in builders:
+        b.preflight()
+    return builders, skipped
+
+
+def check_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise SeedgeError(f"--name '{name}': use letters, digits, '.', '_' and '-' (it becomes a folder name)")
+    return name
+
+
+def recorded_data(meta: dict | None) -> str | None:
+    """The data source a seedge checkpoint says it was trained on (sidecar "training": {"data"})."""
+    meta = meta or {}
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    src = training.get("data") or meta.get("data")
+    return str(src) if src else None
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+def _resolve(source) -> tuple[Path, dict | None]:
+    from seedge.checkpoint import read_sidecar, resolve_source
+
+    if source is None:
+        from seedge.demo import demo_checkpoint
+
+        source = demo_checkpoint()
+    path = resolve_source(source)
+    return path, read_sidecar(path)
+
+
+def _check_exclude(model, exclude: tuple[str, ...]) -> None:
+    if not exclude:
+        return
+    names = {n for n, _ in model.named_modules() if n}
+    bad = [e for e in exclude if e not in names]
+    if bad:
+        sample = ", ".join(sorted(names, key=len)[:6])
+        raise SeedgeError(f"--exclude {bad[0]}: no such module in {model.seedge_arch} (e.g. {sample}); "
+                          f"names are PyTorch module paths")
+
+
+def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Progress):
+    """Labelled test images for reference.npz and verify, or None (then inputs are noise).
+
+    A source the user named (or that INT8 needs) must load; one only recorded in the
+    checkpoint may have moved since training, and an FP32 export then goes on with noise.
+    """
+    if not src or opts.verify_samples == 0:
+        return None
+    from seedge.data import load_arrays
+
+    say(f"loading {src} (test split)")
+    try:
+        limit = max(opts.verify_samples, opts.reference_samples)
+        x, y, classes = load_arrays(src, preprocess, split="test", limit=limit, seed=opts.seed,
+                                    class_names=specific_class_names(info))
+    except SeedgeError:
+        if required:
+            raise
+        say(f"{src}: recorded training data not readable here; reference inputs are random")
+        return None
+    if len(x) == 0:
+        return None
+    return x, y, classes
+
+
+def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress):
+    from seedge.data import load_arrays
+
+    say(f"loading {src} (calibration, {opts.calib_samples} images)")
+    x, _, _ = load_arrays(src, preprocess, split="train", limit=opts.calib_samples, seed=opts.seed,
+                          class_names=specific_class_names(info))
+    if len(x) == 0:
+        raise SeedgeError(f"{src}: no training images to calibrate on")
+    return x
+
+
+def _apply_passes(model, preprocess, opts: ExportOptions, say: Progress):
+    if opts.passes is not None and len(opts.passes) == 0:
+        return model, []
+    import torch
+
+    from seedge.passes import apply_passes
+
+    say("applying passes")
+    example = torch.randn(2, *preprocess.input_size, generator=torch.Generator().manual_seed(opts.seed))
+    new_model, reports = apply_passes(model, None if opts.passes is None else list(opts.passes), example=example,
+                                      count_nodes=opts.count_nodes)
+    return new_model.eval(), reports
+
+
+def _build(b: Builder, ctx: ExportContext):
+    try:
+        return b.build(ctx)
+    except SeedgeError as e:
+        if type(e) is SeedgeError:  # subclasses (MissingBackend) already say what they are about
+            raise SeedgeError(f"{b.id}: {e}") from None
+        raise
+
+
+def _drop_intermediates(stage: Path, ctx: ExportContext, manifest: dict) -> None:
+    listed = {a["file"] for a in manifest["artifacts"]}
+    for rel in ctx.intermediates - listed:
+        (stage / rel).unlink(missing_ok=True)
+
+
+def _record_parity(manifest: dict, report: dict, data_source: str | None) -> list[dict]:
+    rows = {r["id"]: r for r in report["artifacts"]}
+    keep = ("top1_agreement", "max_abs_diff", "cosine", "accuracy", "baseline_accuracy", "finite", "passed",
+            "reason", "device", "inference_precision", "note")
+    for a in manifest["artifacts"]:
+        r = rows.get(a["id"], {})
+        a["parity"] = {k: r[k] for k in keep if k in r}
+    manifest["verification"] = {"device": report.get("device"), "samples": report.get("samples"),
+                                "data": data_source, "baseline": {k: v for k, v in report["baseline"].items()
+                                                                  if k != "runner"}}
+    return [r for r in report["artifacts"] if not r.get("passed")]
+
+
+# --- manifest pieces ----------------------------------------------------------------------------
+
+def _new_manifest(name: str, model, info: dict, preprocess, weights: Path, trained_on: str | None) -> dict:
+    from seedge import artifacts as art
+
+    c, h, w = preprocess.input_size
+    n = info["num_classes"]
+    model_facts = {"arch": info["arch"], "num_classes": n, "class_names": list(info["class_names"]),
+                   "source": info["source"], "source_sha256": info["source_sha256"],
+                   "params": int(sum(p.numel() for p in model.parameters())), "trained_on": trained_on}
+    baseline = {"file": weights.name, "sidecar": weights.with_suffix(".json").name,
+                "sha256": art.sha256_file(weights), "format": "safetensors", "precision": "fp32"}
+    return art.new_manifest(
+        name, model_facts,
+        input_spec={"name": "input", "shape": ["batch", c, h, w], "dtype": "float32", "layout": "NCHW"},
+        output_spec={"name": "logits", "shape": ["batch", n], "dtype": "float32"},
+        preprocessing=preprocess.to_dict(), baseline=baseline, tools=tool_versions())
+
+
+def model_metadata(info: dict, preprocess, pass_reports: list[dict]) -> dict[str, str]:
+    """seedge's model info as strings: ONNX metadata_props and OpenVINO rt_info carry it."""
+    from seedge import __version__
+
+    return {
+        "seedge.version": __version__,
+        "seedge.arch": info["arch"],
+        "seedge.num_classes": str(info["num_classes"]),
+        "seedge.class_names": json.dumps(list(info["class_names"])),
+        "seedge.preprocessing": json.dumps(preprocess.to_dict()),
+        "seedge.passes": json.dumps([r["name"] for r in pass_reports]),
+        "seedge.source_sha256": info["source_sha256"],
+    }
+
+
+def tool_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in _TOOLS:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    return out

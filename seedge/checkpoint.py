@@ -49,13 +49,17 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=not allow_pickle)
         except Exception as e:  # noqa: BLE001
-            msg = _first_line(e)
-            if "weights_only" in str(e) or "Unsupported global" in str(e) or "GLOBAL" in str(e):
+            text = str(e)
+            refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+            if refused:
                 raise SeedgeError(
-                    f"{path}: this pickle needs arbitrary code to load and was refused "
-                    f"({msg[:160]}); re-save it as a plain state dict or safetensors, or pass "
-                    f"--unsafe-pickle if you trust the file") from None
-            raise SeedgeError(f"{path}: cannot read checkpoint ({msg[:200]})") from None
+                    f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
+                    f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust "
+                    f"the file") from None
+            detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+            reason = detail.group(1).strip() if detail else _first_line(e)
+            raise SeedgeError(f"{path}: cannot read checkpoint (not a PyTorch/safetensors file? "
+                              f"{reason[:160]})") from None
     return unwrap_state_dict(obj, path)
 
 

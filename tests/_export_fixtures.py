@@ -12,6 +12,7 @@ import atexit
 import functools
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,8 @@ def build_export(folder: Path, openvino_precision: str | None = "f32") -> Path:
         logits = model(torch.from_numpy(x)).numpy()
     np.savez(folder / artifacts.REFERENCE, input=x, logits=logits)
 
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch 2.9+ calls TorchScript deprecated
         traced = torch.jit.trace(model, torch.from_numpy(x[:1]))
     traced.save(str(folder / "model.ts"))
     export_onnx(model, folder / "model.onnx", INPUT_SHAPE)

@@ -1,0 +1,148 @@
+"""Runners on a real (small) export folder: each agrees with eager PyTorch; errors are one line."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from _export_fixtures import add_artifact, export_folder, fresh_copy
+from seedge import artifacts
+from seedge.backends import open_artifact, open_baseline
+from seedge.errors import MissingBackend, SeedgeError
+from seedge.verify import precision_note
+
+
+@pytest.fixture(scope="module")
+def folder():
+    return export_folder()
+
+
+@pytest.fixture(scope="module")
+def manifest(folder):
+    return artifacts.read_manifest(folder)
+
+
+@pytest.fixture(scope="module")
+def reference(folder):
+    with np.load(folder / artifacts.REFERENCE) as ref:
+        return ref["input"], ref["logits"]
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def test_baseline_reproduces_reference_logits(folder, manifest, reference):
+    x, logits = reference
+    with open_baseline(folder, manifest) as runner:
+        out = runner.infer({"input": x})
+        assert runner.describe()["backend"] == "torch"
+    assert len(out) == 1 and out[0].dtype == np.float32
+    np.testing.assert_allclose(out[0], logits, atol=1e-6)
+
+
+@pytest.mark.parametrize("art_id", ["torchscript-fp32", "onnx-fp32", "openvino-fp32"])
+def test_runner_agrees_with_eager(folder, manifest, reference, art_id):
+    x, logits = reference
+    art = artifacts.find_artifact(manifest, art_id)
+    with open_artifact(folder, manifest, art, threads=1) as runner:
+        full = runner.infer({"input": x})[0]
+        # Dynamic batch: a smaller batch through the same session/request.
+        part = runner.infer({"input": x[:3]})[0]
+        desc = runner.describe()
+    assert full.shape == logits.shape and part.shape == (3, logits.shape[1])
+    np.testing.assert_allclose(full, logits, atol=1e-4)
+    np.testing.assert_allclose(part, logits[:3], atol=1e-4)
+    # The first result must not alias a buffer the second call overwrote.
+    np.testing.assert_allclose(full[:3], part, atol=1e-4)
+    assert desc["backend"] == art["backend"] and desc["threads"] == 1
+
+
+def test_onnxruntime_reports_its_providers(folder, manifest):
+    with open_artifact(folder, manifest, artifacts.find_artifact(manifest, "onnx-fp32")) as runner:
+        assert runner.describe()["providers"] == ["CPUExecutionProvider"]
+
+
+def test_openvino_reads_back_the_precision_it_runs(folder, manifest, reference):
+    """Asked for f32 it runs f32; left alone, the CPU plugin's own default is what gets reported."""
+    import openvino as ov
+
+    x, logits = reference
+    art = artifacts.find_artifact(manifest, "openvino-fp32")
+    assert art["build"]["inference_precision"] == "f32"
+    with open_artifact(folder, manifest, art, threads=1) as runner:
+        desc = runner.describe()
+    assert desc["inference_precision"] == "f32" and desc["requested_precision"] == "f32"
+    assert desc["threads_used"] == 1
+    assert precision_note(desc) is None
+
+    default = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
+    unpinned = {**art, "build": {}}
+    with open_artifact(folder, manifest, unpinned) as runner:
+        out = runner.infer({"input": x})[0]
+        desc = runner.describe()
+    assert desc["inference_precision"] == default and desc["requested_precision"] is None
+    if default == "f32":
+        assert precision_note(desc) is None
+    else:  # e.g. bf16 on CPUs with AVX512-BF16/AMX, as on the machine these tests were written on
+        assert precision_note(desc) == f"{default} (CPU default)"
+        assert np.abs(out - logits).max() > 1e-5  # it really computed in lower precision
+
+
+def test_tampered_artifact_is_refused(tmp_path):
+    folder = fresh_copy(tmp_path)
+    manifest = artifacts.read_manifest(folder)
+    with open(folder / "model.onnx", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(SeedgeError, match="sha256 differs"):
+        open_artifact(folder, manifest, artifacts.find_artifact(manifest, "onnx-fp32"))
+    (folder / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(SeedgeError, match="model.safetensors: sha256 differs"):
+        open_baseline(folder, manifest)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_missing_backend_names_the_extra(tmp_path):
+    folder = fresh_copy(tmp_path)
+    (folder / "tensorrt").mkdir()
+    (folder / "tensorrt" / "model.fp16.plan").write_bytes(b"engine bytes")
+    manifest = add_artifact(folder, "tensorrt-fp16", "tensorrt", "fp16", "tensorrt/model.fp16.plan", "tensorrt")
+    with pytest.raises(MissingBackend, match=r"seedge\[tensorrt\]"):
+        open_artifact(folder, manifest, artifacts.find_artifact(manifest, "tensorrt-fp16"), device="cuda")
+
+
+def test_unknown_backend_is_bad_input(folder, manifest):
+    art = {**artifacts.find_artifact(manifest, "onnx-fp32"), "backend": "tflite"}
+    with pytest.raises(SeedgeError, match="unknown backend 'tflite'"):
+        open_artifact(folder, manifest, art)
+
+
+@pytest.mark.skipif(_cuda(), reason="a CUDA device is present")
+@pytest.mark.parametrize("art_id", [None, "torchscript-fp32", "onnx-fp32"])
+def test_cuda_without_cuda_is_one_line(folder, manifest, art_id):
+    runner = (open_baseline(folder, manifest, device="cuda") if art_id is None
+              else open_artifact(folder, manifest, artifacts.find_artifact(manifest, art_id), device="cuda"))
+    with pytest.raises(SeedgeError) as e:
+        runner.__enter__()
+    assert "cuda" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_openvino_refuses_cuda(folder, manifest):
+    runner = open_artifact(folder, manifest, artifacts.find_artifact(manifest, "openvino-fp32"), device="cuda")
+    with pytest.raises(SeedgeError, match="runs on the CPU"):
+        runner.__enter__()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda(), reason="needs a CUDA device")
+@pytest.mark.parametrize("art_id", [None, "torchscript-fp32"])
+def test_torch_runners_on_cuda(folder, manifest, reference, art_id):
+    x, logits = reference
+    runner = (open_baseline(folder, manifest, device="cuda") if art_id is None
+              else open_artifact(folder, manifest, artifacts.find_artifact(manifest, art_id), device="cuda"))
+    with runner:
+        out = runner.infer({"input": x})[0]
+        assert runner.describe()["tf32"] is False
+    np.testing.assert_allclose(out, logits, atol=1e-4)

@@ -1,0 +1,110 @@
+"""Parity metrics and thresholds on hand-made logits (seedge.parity) and JSON cleaning."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from seedge.errors import SeedgeError
+from seedge.parity import compare, passed, thresholds_for
+from seedge.report import to_json
+
+REF = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [0.0, 5.0, 1.0], [2.0, 0.0, 1.0]], dtype=np.float32)
+
+
+def test_identical_logits_pass_every_precision():
+    m = compare(REF, REF.copy())
+    assert m["top1_agreement"] == 1.0 and m["max_abs_diff"] == 0.0 and m["cosine"] == pytest.approx(1.0)
+    assert m["finite"] and m["samples"] == 4 and m["accuracy"] is None
+    for precision in ("fp32", "fp16", "int8"):
+        assert passed(m, precision) == (True, "ok")
+
+
+def test_fp32_max_abs_diff_threshold_and_override():
+    small = REF + np.float32(5e-4)
+    big = REF.copy()
+    big[0, 0] += 2e-3
+    assert passed(compare(REF, small), "fp32")[0]
+    m = compare(REF, big)
+    assert m["max_abs_diff"] == pytest.approx(2e-3, rel=1e-3)
+    assert m["max_rel_diff"] == pytest.approx(2e-3 / 5.0, rel=1e-3)  # relative to the largest |logit|
+    ok, reason = passed(m, "fp32")
+    assert not ok and "max abs diff" in reason
+    assert passed(m, "fp32", {"max_abs_diff": 1e-2})[0]
+    # Relative-aware alternative: drop the absolute bound, bound the diff relative to the logit scale.
+    assert passed(m, "fp32", {"max_abs_diff": None, "max_rel_diff": 1e-3})[0]
+    assert not passed(m, "fp32", {"max_abs_diff": None, "max_rel_diff": 1e-4})[0]
+    # fp16 has no absolute bound: the same diff passes there.
+    assert passed(m, "fp16")[0]
+
+
+def test_top1_agreement_and_cosine_by_hand():
+    out = REF.copy()
+    out[1] = [1.0, 2.0, 3.0]  # row 1 now picks class 2 instead of 0
+    m = compare(REF, out)
+    assert m["top1_agreement"] == 0.75
+    # Row 1: [3,2,1].[1,2,3] / 14 = 10/14; the other rows are identical (cosine 1).
+    assert m["cosine"] == pytest.approx((3 + 10 / 14) / 4)
+    ok, reason = passed(m, "fp16")
+    assert not ok and "agreement 75.00% < 99.50%" in reason
+    assert compare([[1.0, 0.0]], [[0.0, 1.0]])["cosine"] == pytest.approx(0.0)
+    assert compare([[1.0, 1.0]], [[1.0, 0.0]])["cosine"] == pytest.approx(1 / math.sqrt(2))
+    assert compare([[0.0, 0.0]], [[0.0, 0.0]])["cosine"] == 1.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_outputs_fail(bad):
+    out = REF.copy()
+    out[2, 1] = bad
+    m = compare(REF, out)
+    assert m["finite"] is False
+    assert m["max_abs_diff"] is None and m["cosine"] is None
+    ok, reason = passed(m, "int8", {"min_agreement": 0.0})
+    assert not ok and "non-finite" in reason
+    assert json.loads(to_json(m))["max_abs_diff"] is None
+
+
+def test_nan_row_counts_as_disagreement():
+    out = REF.copy()
+    out[0] = np.nan  # np.argmax would call the NaN position the answer (index 0); it is no answer
+    out[1, 0] = np.nan
+    assert compare(REF, out)["top1_agreement"] == 0.5
+
+
+def test_accuracy_and_int8_accuracy_drop():
+    # Eager answers 2, 0, 1, 0 ; labels make eager 3/4 right; -1 marks an unlabelled row.
+    y = np.array([2, 0, 1, 1])
+    out = REF.copy()
+    out[0] = [3.0, 2.0, 1.0]  # the artifact now gets row 0 wrong
+    m = compare(REF, out, y)
+    assert m["baseline_accuracy"] == 0.75 and m["accuracy"] == 0.5
+    assert m["accuracy_drop_points"] == pytest.approx(25.0) and m["labelled"] == 4
+    ok, reason = passed(m, "int8", {"min_agreement": 0.5})
+    assert not ok and "accuracy drop 25.00 points > 1.00" in reason
+    partly = compare(REF, REF, np.array([-1, -1, 1, 1]))
+    assert partly["labelled"] == 2 and partly["accuracy"] == 0.5 and partly["accuracy_drop_points"] == 0.0
+
+
+def test_int8_agreement_bound():
+    ref = np.eye(100, 10, dtype=np.float32) * 5 + np.arange(10, dtype=np.float32) * 1e-2
+    out = ref.copy()
+    out[:3] = ref[:3, ::-1]  # 3 of 100 rows change their answer
+    m = compare(ref, out)
+    assert m["top1_agreement"] == pytest.approx(0.97)
+    assert not passed(m, "int8")[0]
+    out[2] = ref[2]
+    assert passed(compare(ref, out), "int8")[0]  # 98% is enough
+
+
+def test_bad_arguments():
+    with pytest.raises(SeedgeError, match="precision 'fp8'"):
+        thresholds_for("fp8")
+    with pytest.raises(SeedgeError, match="unknown parity threshold"):
+        thresholds_for("fp32", {"max_diff": 1})
+    with pytest.raises(ValueError):
+        compare(REF, REF[:2])
+    with pytest.raises(ValueError):
+        compare(REF, REF, labels=[1, 2])
+    assert thresholds_for("fp32") == {"min_agreement": 1.0, "max_abs_diff": 1e-3, "max_rel_diff": None,
+                                      "max_accuracy_drop": None, "min_cosine": None}

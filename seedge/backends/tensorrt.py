@@ -1,0 +1,386 @@
+"""TensorRT runner: deserialize a `.plan` and run it with `execute_async_v3`.
+
+This module is torch-free on purpose, so the device runtime (`seedge.runtime`) reuses it:
+device memory and streams come from cuda-python (`cuda.bindings.runtime`), and only where
+that is missing from torch's CUDA allocator. Every TensorRT call used here exists in both
+TensorRT 10 and 11 (named I/O tensors, `set_input_shape`, `set_tensor_address`,
+`execute_async_v3`); TensorRT objects are not used as context managers (deprecated in 11).
+
+An engine is tied to the GPU model and the TensorRT version that built it: when the manifest's
+build facts are passed (`build=`), a mismatch is reported in one line before deserializing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seedge.backends.base import Runner
+from seedge.errors import MissingBackend, SeedgeError
+
+MIN_TENSORRT_MAJOR = 10
+
+
+def import_tensorrt():
+    """`import tensorrt`, or MissingBackend naming why (package missing, or its libraries missing).
+
+    The PyPI bindings import fine only when libnvinfer & co. are found; without them the import
+    raises ImportError/OSError mentioning the missing .so, which is what the user needs to see.
+    """
+    try:
+        import tensorrt as trt
+    except (ImportError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise MissingBackend("tensorrt", "tensorrt", f"import tensorrt failed: {first}") from None
+    major = _major(getattr(trt, "__version__", "0"))
+    if major < MIN_TENSORRT_MAJOR:
+        raise MissingBackend("tensorrt", "tensorrt",
+                             f"TensorRT {trt.__version__} is older than {MIN_TENSORRT_MAJOR}; seedge needs "
+                             f"named I/O tensors and execute_async_v3")
+    return trt
+
+
+def _major(version: str) -> int:
+    m = re.match(r"(\d+)", str(version))
+    return int(m.group(1)) if m else 0
+
+
+def device_index(device: str) -> int:
+    """'cuda' -> 0, 'cuda:1' -> 1; anything else is not a TensorRT device."""
+    m = re.fullmatch(r"cuda(?::(\d+))?", str(device).strip().lower())
+    if not m:
+        raise SeedgeError(f"TensorRT runs on a CUDA GPU, not on '{device}'; pass device='cuda' "
+                          f"(or choose an ONNX Runtime / OpenVINO artifact for the CPU)")
+    return int(m.group(1) or 0)
+
+
+# --------------------------------------------------------------------------- CUDA memory
+
+@dataclass
+class DeviceBuffer:
+    ptr: int
+    nbytes: int
+    keep: Any = None  # the owning object where the allocator needs one kept alive (torch)
+
+
+class CudaDevice:
+    """The handful of CUDA runtime calls TensorRT needs: device facts, a stream, malloc, copies."""
+
+    provider = "none"
+
+    @staticmethod
+    def open(index: int = 0) -> "CudaDevice":
+        """cuda-python if importable (torch-free), else torch; SeedgeError if no GPU is usable."""
+        try:
+            return _CudaPythonDevice(index)
+        except ImportError:
+            pass
+        try:
+            return _TorchCudaDevice(index)
+        except ImportError:
+            raise MissingBackend("tensorrt", "tensorrt",
+                                 "device memory needs cuda-python (`pip install cuda-python`) or torch "
+                                 "with CUDA") from None
+
+    # Subclasses implement these.
+    def info(self) -> dict: ...
+    def alloc(self, nbytes: int) -> DeviceBuffer: ...
+    def free(self, buf: DeviceBuffer) -> None: ...
+    def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None: ...
+    def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None: ...
+    def synchronize(self) -> None: ...
+    def close(self) -> None: ...
+
+    @property
+    def stream_handle(self) -> int: ...
+
+
+class _CudaPythonDevice(CudaDevice):
+    provider = "cuda-python"
+
+    def __init__(self, index: int):
+        try:
+            from cuda.bindings import runtime as cudart  # cuda-python >= 12.8 / 13
+        except ImportError:
+            from cuda import cudart  # older cuda-python 12.x layout
+        self._rt = cudart
+        self.index = index
+        count = self._call(cudart.cudaGetDeviceCount(), "cudaGetDeviceCount", user_error=True)
+        if index >= count:
+            raise SeedgeError(f"no CUDA device cuda:{index} (this machine has {count})")
+        self._call(cudart.cudaSetDevice(index), "cudaSetDevice")
+        self._stream = self._call(cudart.cudaStreamCreate(), "cudaStreamCreate")
+
+    def _call(self, result, what: str, user_error: bool = False):
+        err, rest = result[0], result[1:]
+        if err != self._rt.cudaError_t.cudaSuccess:
+            name = getattr(err, "name", str(err))
+            try:
+                text = self._rt.cudaGetErrorString(err)[1].decode()
+            except Exception:  # noqa: BLE001 - the name alone is enough
+                text = ""
+            msg = f"{what} failed: {name} ({text})" if text else f"{what} failed: {name}"
+            if user_error:
+                raise SeedgeError(f"no usable CUDA device: {msg}; TensorRT needs an NVIDIA GPU and driver")
+            raise RuntimeError(msg)
+        return rest[0] if len(rest) == 1 else rest
+
+    def info(self) -> dict:
+        prop = self._call(self._rt.cudaGetDeviceProperties(self.index), "cudaGetDeviceProperties")
+        name = prop.name.decode(errors="replace") if isinstance(prop.name, bytes) else str(prop.name)
+        return {"gpu": name.rstrip("\x00").strip(), "compute_capability": f"{prop.major}.{prop.minor}",
+                "gpu_memory_bytes": int(prop.totalGlobalMem), "cuda_memory": self.provider}
+
+    def alloc(self, nbytes: int) -> DeviceBuffer:
+        ptr = self._call(self._rt.cudaMalloc(max(int(nbytes), 1)), "cudaMalloc")
+        return DeviceBuffer(int(ptr), int(nbytes))
+
+    def free(self, buf: DeviceBuffer) -> None:
+        self._call(self._rt.cudaFree(buf.ptr), "cudaFree")
+
+    def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None:
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
+        self._call(self._rt.cudaMemcpyAsync(buf.ptr, host.ctypes.data, host.nbytes, kind, self._stream),
+                   "cudaMemcpyAsync(H2D)")
+
+    def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None:
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        self._call(self._rt.cudaMemcpyAsync(host.ctypes.data, buf.ptr, host.nbytes, kind, self._stream),
+                   "cudaMemcpyAsync(D2H)")
+
+    def synchronize(self) -> None:
+        self._call(self._rt.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
+
+    @property
+    def stream_handle(self) -> int:
+        return int(self._stream)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._rt.cudaStreamDestroy(self._stream)
+            self._stream = None
+
+
+class _TorchCudaDevice(CudaDevice):
+    """Fallback where cuda-python is missing; only reached when torch is importable."""
+
+    provider = "torch"
+
+    def __init__(self, index: int):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SeedgeError("no usable CUDA device: torch.cuda.is_available() is False; TensorRT needs "
+                              "an NVIDIA GPU and driver")
+        if index >= torch.cuda.device_count():
+            raise SeedgeError(f"no CUDA device cuda:{index} (this machine has {torch.cuda.device_count()})")
+        self._torch = torch
+        self.index = index
+        self._device = torch.device("cuda", index)
+        torch.cuda.set_device(self._device)
+        self._stream = torch.cuda.Stream(device=self._device)
+
+    def info(self) -> dict:
+        p = self._torch.cuda.get_device_properties(self._device)
+        return {"gpu": p.name, "compute_capability": f"{p.major}.{p.minor}",
+                "gpu_memory_bytes": int(p.total_memory), "cuda_memory": self.provider}
+
+    def alloc(self, nbytes: int) -> DeviceBuffer:
+        t = self._torch.empty(max(int(nbytes), 1), dtype=self._torch.uint8, device=self._device)
+        return DeviceBuffer(int(t.data_ptr()), int(nbytes), keep=t)
+
+    def free(self, buf: DeviceBuffer) -> None:
+        buf.keep = None
+
+    def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None:
+        src = self._torch.from_numpy(host.reshape(-1).view(np.uint8))
+        with self._torch.cuda.stream(self._stream):
+            buf.keep[: host.nbytes].copy_(src)
+
+    def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None:
+        dst = self._torch.from_numpy(host.reshape(-1).view(np.uint8))
+        with self._torch.cuda.stream(self._stream):
+            dst.copy_(buf.keep[: host.nbytes])
+
+    def synchronize(self) -> None:
+        self._stream.synchronize()
+
+    @property
+    def stream_handle(self) -> int:
+        return int(self._stream.cuda_stream)
+
+    def close(self) -> None:
+        self._stream = None
+
+
+def availability(device: str = "cuda") -> tuple[bool, str]:
+    """(True, "") where TensorRT imports with its libraries and a CUDA GPU is usable, else (False, why)."""
+    try:
+        index = device_index(device)
+        import_tensorrt()
+        CudaDevice.open(index).close()
+    except SeedgeError as e:
+        return False, str(e)
+    return True, ""
+
+
+# --------------------------------------------------------------------------- runner
+
+class TensorRTRunner(Runner):
+    """Runs a serialized engine. Options: `build` (the manifest's build facts, checked against
+    this machine before deserializing). Batches larger than the engine's profile maximum are
+    run in chunks; inputs are cast to the engine's input dtype, outputs returned as float32."""
+
+    name = "tensorrt"
+
+    def __init__(self, path, device: str = "cuda", threads: int | None = None, **options):
+        super().__init__(path, device=device, threads=threads, **options)
+        self._cuda: CudaDevice | None = None
+        self._buffers: dict[str, DeviceBuffer] = {}
+        self._engine = self._context = self._runtime = None
+
+    def _load(self) -> None:
+        try:
+            self._open()
+        except BaseException:
+            self.close()  # `with` does not call __exit__ when __enter__ raises: free what was taken
+            raise
+
+    def _open(self) -> None:
+        index = device_index(self.device)
+        if not self.path.is_file():
+            raise SeedgeError(f"{self.path}: engine file not found; build it with `seedge export --formats tensorrt`")
+        trt = import_tensorrt()
+        self._trt = trt
+        self._cuda = CudaDevice.open(index)
+        self._here = {"tensorrt_version": trt.__version__, **self._cuda.info()}
+        self._check_build_facts(self.options.get("build") or {})
+        self._logger = CollectingLogger.create(trt)
+        self._runtime = trt.Runtime(self._logger)
+        engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
+        if engine is None:
+            raise SeedgeError(f"{self.path}: TensorRT {trt.__version__} could not deserialize this engine "
+                              f"({self._logger.last_error() or 'no detail'}); rebuild it on this machine with "
+                              f"`seedge export --formats tensorrt`")
+        self._engine = engine
+        self._context = engine.create_execution_context()
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        is_input = {n: engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
+        self._inputs = [n for n in names if is_input[n]]
+        self._outputs = [n for n in names if not is_input[n]]
+        if len(self._inputs) != 1:
+            raise SeedgeError(f"{self.path}: engine has {len(self._inputs)} inputs; seedge engines have one "
+                              f"(the image batch)")
+        self._dtypes = {n: np.dtype(trt.nptype(engine.get_tensor_dtype(n))) for n in names}
+        inp = self._inputs[0]
+        lo, opt, hi = (tuple(int(d) for d in s) for s in engine.get_tensor_profile_shape(inp, 0)) \
+            if -1 in tuple(engine.get_tensor_shape(inp)) else (tuple(engine.get_tensor_shape(inp)),) * 3
+        self._profile = {"min": list(lo), "opt": list(opt), "max": list(hi)}
+
+    def _check_build_facts(self, build: dict) -> None:
+        """Engines only run on the GPU architecture and TensorRT version they were built with."""
+        here = self._here
+        built_cc, built_v = build.get("compute_capability"), build.get("tensorrt_version")
+        if built_cc and str(built_cc) != here["compute_capability"]:
+            raise SeedgeError(f"{self.path}: engine was built for compute capability {built_cc} "
+                              f"({build.get('gpu', '?')}) but this GPU is {here['compute_capability']} "
+                              f"({here['gpu']}); rebuild it here with `seedge export --formats tensorrt`")
+        if built_v and str(built_v).split(".")[:3] != str(here["tensorrt_version"]).split(".")[:3]:
+            raise SeedgeError(f"{self.path}: engine was built with TensorRT {built_v} but this machine has "
+                              f"{here['tensorrt_version']}; rebuild it here with `seedge export --formats tensorrt`")
+
+    def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self._context is None:
+            raise RuntimeError("TensorRTRunner used outside its `with` block")
+        x = feed[self.input_name] if self.input_name in feed else next(iter(feed.values()))
+        x = np.ascontiguousarray(x, dtype=self._dtypes[self._inputs[0]])
+        lo, hi = self._profile["min"], self._profile["max"]
+        if x.ndim != len(hi) or list(x.shape[1:]) != hi[1:] or x.shape[0] < 1:
+            raise SeedgeError(f"{self.path}: input shape {list(x.shape)} does not fit the engine "
+                              f"(min {lo}, max {hi})")
+        step = hi[0]
+        if x.shape[0] < lo[0]:
+            raise SeedgeError(f"{self.path}: batch {x.shape[0]} is below the engine's minimum {lo[0]}")
+        chunks = [self._run(x[i:i + step]) for i in range(0, x.shape[0], step)]
+        if len(chunks) == 1:
+            return chunks[0]
+        return [np.concatenate([c[k] for c in chunks]) for k in range(len(self._outputs))]
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        ctx, cuda = self._context, self._cuda
+        inp = self._inputs[0]
+        if ctx.set_input_shape(inp, tuple(x.shape)) is False:
+            raise SeedgeError(f"{self.path}: TensorRT rejected input shape {list(x.shape)} "
+                              f"(profile min {self._profile['min']}, max {self._profile['max']})")
+        ctx.set_tensor_address(inp, self._buffer(inp, x.nbytes).ptr)
+        cuda.h2d(self._buffers[inp], x)
+        hosts = []
+        for name in self._outputs:
+            host = np.empty(tuple(ctx.get_tensor_shape(name)), dtype=self._dtypes[name])
+            ctx.set_tensor_address(name, self._buffer(name, host.nbytes).ptr)
+            hosts.append(host)
+        if not ctx.execute_async_v3(cuda.stream_handle):
+            raise RuntimeError(f"{self.path}: execute_async_v3 failed: {self._logger.last_error()}")
+        for name, host in zip(self._outputs, hosts):
+            cuda.d2h(host, self._buffers[name])
+        cuda.synchronize()
+        return [h.astype(np.float32, copy=False) for h in hosts]
+
+    def _buffer(self, name: str, nbytes: int) -> DeviceBuffer:
+        """Grow-only device buffer per tensor: steady-state calls allocate nothing."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.nbytes < nbytes:
+            if buf is not None:
+                self._cuda.free(buf)
+            buf = self._buffers[name] = self._cuda.alloc(nbytes)
+        return buf
+
+    def close(self) -> None:
+        if self._cuda is not None:
+            if self._context is not None:
+                self._cuda.synchronize()
+            for buf in self._buffers.values():
+                self._cuda.free(buf)
+            self._buffers.clear()
+        # Release order matters: context before engine before runtime.
+        self._context = None
+        self._engine = None
+        self._runtime = None
+        if self._cuda is not None:
+            self._cuda.close()
+            self._cuda = None
+
+    def describe(self) -> dict:
+        d = super().describe()
+        if self._engine is not None:
+            d.update(self._here)
+            d["profile"] = self._profile
+            d["io_dtypes"] = {n: str(t) for n, t in self._dtypes.items()}
+        return d
+
+
+class CollectingLogger:
+    """A trt.ILogger that keeps errors (for one-line messages) and drops info chatter."""
+
+    @staticmethod
+    def create(trt):
+        class Logger(trt.ILogger):
+            def __init__(self):
+                trt.ILogger.__init__(self)
+                self.errors: list[str] = []
+                self.warnings: list[str] = []
+
+            def log(self, severity, msg):
+                if severity in (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR):
+                    self.errors.append(str(msg).strip())
+                elif severity == trt.ILogger.Severity.WARNING:
+                    self.warnings.append(str(msg).strip())
+
+            def last_error(self) -> str:
+                return self.errors[-1].splitlines()[0][:300] if self.errors else ""
+
+        return Logger()

@@ -1,0 +1,257 @@
+"""Build a TensorRT engine (`.plan`) from an ONNX file whose graph carries the precision.
+
+TensorRT 11 removed the FP16/INT8 builder flags and the INT8 calibrator: precision comes
+from the graph of a strongly typed network. So seedge hands TensorRT the graph of the
+precision it wants (DESIGN.md, Precision):
+
+    fp32 -> model.onnx          fp16 -> model.fp16.onnx          int8 -> model.int8.onnx (Q/DQ)
+
+Route "strongly_typed" (the default, TensorRT 10 and 11): STRONGLY_TYPED network flag, no
+precision flags (the flag is required on 10.x and accepted-but-ignored on 11.x). Route
+"flags" (TensorRT 10 only, where BuilderFlag.FP16/INT8 still exist): weak typing, FP16 or
+INT8 builder flags on the given graph; INT8 still needs a Q/DQ graph (no calibrator).
+FP32 builds clear TF32 so FP32 parity (max abs diff <= 1e-3) holds.
+
+The engine bytes are written as TensorRT serialized them (no header, nothing prepended);
+metadata goes into the manifest via the returned build facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from seedge.backends.tensorrt import CudaDevice, CollectingLogger, device_index, import_tensorrt
+from seedge.errors import SeedgeError
+
+PRECISIONS = ("fp32", "fp16", "int8")
+ROUTES = ("auto", "strongly_typed", "flags")
+_QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
+_ONNX_FILE_FOR = {"fp32": "model.onnx", "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}
+
+
+def onnx_graph_facts(onnx_path: str | Path) -> dict:
+    """Which precision an ONNX graph carries: 'int8' (Q/DQ nodes), 'fp16' (FLOAT16 tensors) or 'fp32';
+    plus its input name and shape (dynamic dims as -1)."""
+    import onnx
+
+    path = Path(onnx_path)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - protobuf raises several types
+        raise SeedgeError(f"{path}: not a readable ONNX model ({str(e).splitlines()[0][:200]})") from None
+    g = proto.graph
+    f16 = onnx.TensorProto.FLOAT16
+    qdq = sum(n.op_type in _QDQ_OPS for n in g.node)
+    fp16_tensors = sum(t.data_type == f16 for t in g.initializer)
+    fp16_tensors += sum(vi.type.tensor_type.elem_type == f16 for vi in list(g.value_info) + list(g.output))
+    fp16_tensors += sum(n.op_type == "Cast" and any(a.name == "to" and a.i == f16 for a in n.attribute)
+                        for n in g.node)
+    init_names = {t.name for t in g.initializer}
+    inputs = [i for i in g.input if i.name not in init_names]
+    shape = []
+    if inputs:
+        for d in inputs[0].type.tensor_type.shape.dim:
+            shape.append(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1)
+    precision = "int8" if qdq else ("fp16" if fp16_tensors else "fp32")
+    return {"precision": precision, "qdq_nodes": qdq, "fp16_tensors": fp16_tensors,
+            "input": inputs[0].name if inputs else None, "input_shape": shape, "num_inputs": len(inputs)}
+
+
+def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, min_batch: int = 1,
+                 opt_batch: int = 8, max_batch: int = 32, workspace_gb: float = 4.0, route: str = "auto",
+                 device: str = "cuda", progress: bool = True) -> dict:
+    """Build `plan_path` from `onnx_path`; returns the build facts for the manifest entry.
+
+    Raises SeedgeError for bad input (wrong precision/graph pairing, bad batch range, parser
+    or builder failure) and MissingBackend where TensorRT or a GPU is missing.
+    """
+    onnx_path, plan_path = Path(onnx_path), Path(plan_path)
+    _check_args(onnx_path, precision, min_batch, opt_batch, max_batch, workspace_gb, route)
+    graph = onnx_graph_facts(onnx_path)
+    _check_graph(onnx_path, graph, precision, route)
+
+    index = device_index(device)
+    trt = import_tensorrt()
+    cuda = CudaDevice.open(index)
+    try:
+        gpu = cuda.info()
+    finally:
+        cuda.close()
+    has_flags = hasattr(trt.BuilderFlag, "FP16")
+    if route == "flags" and not has_flags:
+        raise SeedgeError(f"TensorRT {trt.__version__} has no FP16/INT8 builder flags (removed in TensorRT 11); "
+                          f"use route='strongly_typed' with {_ONNX_FILE_FOR[precision]}")
+    use_flags = route == "flags"
+    say = _stderr
+
+    logger = CollectingLogger.create(trt)
+    builder = trt.Builder(logger)
+    net_flags = 0 if use_flags else 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(net_flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        first = errors[0].strip().splitlines()[0][:300] if errors else logger.last_error() or "no detail"
+        raise SeedgeError(f"{onnx_path}: TensorRT's ONNX parser rejected the model: {first}")
+
+    config = builder.create_builder_config()
+    workspace = int(workspace_gb * (1 << 30))
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
+    flags_set = []
+    tf32 = precision != "fp32"
+    if not tf32 and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)  # TF32 is on by default; it would break FP32 parity
+    if use_flags and precision in ("fp16", "int8"):
+        flag = trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8
+        config.set_flag(flag)
+        flags_set.append(precision.upper())
+    profile_facts = _add_profile(builder, network, config, onnx_path, min_batch, opt_batch, max_batch)
+
+    monitor = _ProgressMonitor.create(trt, say) if progress and hasattr(trt, "IProgressMonitor") else None
+    if monitor is not None:
+        config.progress_monitor = monitor
+    route_name = "flags" if use_flags else "strongly_typed"
+    if progress:
+        say(f"tensorrt: building {precision} engine from {onnx_path.name} on {gpu['gpu']} "
+            f"(sm {gpu['compute_capability']}, TensorRT {trt.__version__}, {route_name}, "
+            f"batch {min_batch}..{max_batch})")
+    t0 = time.perf_counter()
+    serialized = builder.build_serialized_network(network, config)
+    seconds = time.perf_counter() - t0
+    if serialized is None:
+        raise SeedgeError(f"{onnx_path}: TensorRT could not build a {precision} engine: "
+                          f"{logger.last_error() or 'no detail (see TensorRT log)'}")
+    data = memoryview(serialized)
+    _write_atomic(plan_path, data)
+    if progress:
+        say(f"tensorrt: wrote {plan_path} ({data.nbytes / 1e6:.1f} MB) in {seconds:.1f}s")
+    return {
+        "tensorrt_version": trt.__version__,
+        "gpu": gpu["gpu"],
+        "compute_capability": gpu["compute_capability"],
+        "precision": precision,
+        "precision_route": route_name,
+        "builder_flags": flags_set,
+        "tf32": tf32,
+        "workspace_bytes": workspace,
+        "profile": profile_facts,
+        "onnx": onnx_path.name,
+        "onnx_sha256": _sha256(onnx_path),
+        "graph_precision": graph["precision"],
+        "build_seconds": round(seconds, 3),
+        "engine_bytes": data.nbytes,
+        "warnings": len(logger.warnings),
+    }
+
+
+def _check_args(onnx_path: Path, precision, min_batch, opt_batch, max_batch, workspace_gb, route) -> None:
+    if precision not in PRECISIONS:
+        raise SeedgeError(f"TensorRT precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+    if route not in ROUTES:
+        raise SeedgeError(f"TensorRT route '{route}' is not one of {', '.join(ROUTES)}")
+    if not all(isinstance(b, int) for b in (min_batch, opt_batch, max_batch)) or \
+            not 1 <= min_batch <= opt_batch <= max_batch:
+        raise SeedgeError(f"TensorRT batch profile min {min_batch}, opt {opt_batch}, max {max_batch} is invalid; "
+                          f"need integers with 1 <= min <= opt <= max")
+    if not workspace_gb > 0:
+        raise SeedgeError(f"TensorRT workspace {workspace_gb} GB must be positive")
+    if not onnx_path.is_file():
+        raise SeedgeError(f"{onnx_path}: ONNX file not found; export ONNX first (`seedge export --formats onnx`)")
+
+
+def _check_graph(onnx_path: Path, graph: dict, precision: str, route: str) -> None:
+    """A strongly typed build takes its precision from the graph: refuse a graph that says otherwise,
+    since TensorRT would silently build e.g. an FP32 engine labelled fp16."""
+    if graph["num_inputs"] != 1:
+        raise SeedgeError(f"{onnx_path}: has {graph['num_inputs']} inputs; seedge engines take one image batch")
+    have = graph["precision"]
+    if have == precision or (route == "flags" and precision == "fp16" and have == "fp32"):
+        return
+    want = _ONNX_FILE_FOR[precision]
+    if precision == "int8":
+        hint = "INT8 needs explicit QuantizeLinear/DequantizeLinear nodes (seedge.quantize.int8)"
+    elif precision == "fp16":
+        hint = "FP16 needs an FP16 graph (seedge.quantize.fp16), or route='flags' on TensorRT 10"
+    else:
+        hint = "FP32 needs the FP32 graph"
+    raise SeedgeError(f"{onnx_path}: graph is {have}, not {precision}; {hint}: pass {want}")
+
+
+def _add_profile(builder, network, config, onnx_path: Path, min_batch, opt_batch, max_batch) -> dict:
+    """One optimization profile over the batch dim; C/H/W must be fixed."""
+    inp = network.get_input(0)
+    shape = [int(d) for d in inp.shape]
+    if any(d < 0 for d in shape[1:]):
+        raise SeedgeError(f"{onnx_path}: input '{inp.name}' has dynamic non-batch dims {shape}; "
+                          f"export with fixed C/H/W")
+    if shape[0] >= 0:  # static batch: the engine runs exactly that batch
+        return {"input": inp.name, "min": shape, "opt": shape, "max": shape, "dynamic_batch": False}
+    rest = shape[1:]
+    lo, opt, hi = [min_batch] + rest, [opt_batch] + rest, [max_batch] + rest
+    profile = builder.create_optimization_profile()
+    profile.set_shape(inp.name, lo, opt, hi)
+    config.add_optimization_profile(profile)
+    return {"input": inp.name, "min": lo, "opt": opt, "max": hi, "dynamic_batch": True}
+
+
+def _write_atomic(path: Path, data: memoryview) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _ProgressMonitor:
+    """trt.IProgressMonitor printing top-level builder phases with their time (called from
+    TensorRT's threads, hence the lock; never cancels the build)."""
+
+    @staticmethod
+    def create(trt, say):
+        class Monitor(trt.IProgressMonitor):
+            def __init__(self):
+                trt.IProgressMonitor.__init__(self)
+                self._lock = threading.Lock()
+                self._started: dict[str, tuple[float, bool]] = {}
+
+            def phase_start(self, phase_name, parent_phase, num_steps):
+                try:
+                    with self._lock:
+                        top = parent_phase is None
+                        self._started[phase_name] = (time.perf_counter(), top)
+                    if top:
+                        say(f"tensorrt:   {phase_name} ({num_steps} steps)")
+                except Exception:  # noqa: BLE001 - never let reporting break a build
+                    pass
+
+            def step_complete(self, phase_name, step):
+                return True
+
+            def phase_finish(self, phase_name):
+                try:
+                    with self._lock:
+                        t0, top = self._started.pop(phase_name, (None, False))
+                    if top and t0 is not None:
+                        say(f"tensorrt:   {phase_name} done in {time.perf_counter() - t0:.1f}s")
+                except Exception:  # noqa: BLE001
+                    pass
+
+        return Monitor()

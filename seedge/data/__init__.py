@@ -1,0 +1,62 @@
+"""Datasets: `digits` (built in), synthetic `shapes`, ImageFolder directories, CSV files.
+
+    open_source(src, root=None, class_names=None) -> Source (splits train/val/test, class_names)
+    load_arrays(src, preprocess, split="test", limit=None, seed=0) -> (x NCHW float32, y int64, class_names)
+
+SRC is "digits", "shapes[:HxW][,n=N][,classes=K][,seed=S]", an ImageFolder directory or
+a CSV file of path,label rows. torch-based Dataset/DataLoader helpers live in
+`seedge.data.torch_data` (imported on demand: this package needs no torch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedge.data.arrays import load_arrays, load_split_arrays
+from seedge.data.source import Row, Samples, Source
+from seedge.data.splits import SPLIT_SEED
+from seedge.errors import SeedgeError
+
+__all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "load_arrays", "load_split_arrays", "open_source",
+           "parse_classes"]
+
+SRC_HELP = ("'digits', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows")
+
+
+def open_source(src: str, root: str | Path | None = None, class_names: list[str] | None = None) -> Source:
+    """Resolve SRC to a Source. `class_names` fixes the label order (a checkpoint's, or --classes)."""
+    src = str(src)
+    path = Path(src)
+    if src == "digits" and not path.exists():
+        from seedge.data.digits import open_digits
+
+        return open_digits(src, class_names)
+    if (src == "shapes" or src.startswith("shapes:")) and not path.exists():
+        from seedge.data.shapes import open_shapes
+
+        return open_shapes(src, class_names)
+    if not path.exists():
+        raise SeedgeError(f"{src}: no such file or directory; the data source must be {SRC_HELP}")
+    if path.is_dir():
+        if root is not None:
+            raise SeedgeError(f"{src}: --data-root applies to CSV sources only")
+        from seedge.data.imagefolder import open_imagefolder
+
+        return open_imagefolder(path, class_names)
+    if path.suffix.lower() in (".csv", ".txt"):
+        from seedge.data.csvfile import open_csv
+
+        return open_csv(path, Path(root) if root else None, class_names)
+    raise SeedgeError(f"{src}: not a directory or a .csv file; the data source must be {SRC_HELP}")
+
+
+def parse_classes(text: str | None) -> list[str] | None:
+    """'--classes cat,dog' -> ['cat', 'dog'] (order kept: it is the model's output order)."""
+    if not text:
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if len(names) < 2:
+        raise SeedgeError(f"--classes '{text}': give at least two comma-separated class names")
+    if len(set(names)) != len(names):
+        raise SeedgeError(f"--classes '{text}': class names repeat")
+    return names

@@ -1,0 +1,63 @@
+"""ImageFolder directories: `root/<class>/*.png`, or `root/{train,val|valid,test}/<class>/*`.
+
+With split folders the class list comes from train/; a class folder in val/ or test/
+that train/ lacks is an error (the model could never predict it). Without split
+folders the images are split here (seeded, stratified). Images in sub-folders of a
+class folder count for that class, as in torchvision's ImageFolder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from seedge.data.images import is_image_file
+from seedge.data.source import Row, Source, build_source
+from seedge.errors import SeedgeError
+
+SPLIT_DIRS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+
+
+def open_imagefolder(root: Path, class_names: list[str] | None = None) -> Source:
+    root = Path(root)
+    subdirs = _visible_dirs(root)
+    split_dirs = [d for d in subdirs if d.name.lower() in SPLIT_DIRS]
+    raw: dict[str, list[Row]] = {}
+    if split_dirs:
+        for d in split_dirs:
+            part = SPLIT_DIRS[d.name.lower()]
+            if part in raw:
+                raise SeedgeError(f"{root}: both {', '.join(x.name for x in split_dirs if SPLIT_DIRS[x.name.lower()] == part)}"
+                                  f" hold the {part} split; keep one")
+            raw[part] = _scan_classes(d)
+    else:
+        raw["all"] = _scan_classes(root)
+    return build_source(str(root), "imagefolder", raw, class_names)
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan_classes(folder: Path) -> list[Row]:
+    classes = _visible_dirs(folder)
+    if not classes:
+        loose = any(is_image_file(p) for p in folder.iterdir())
+        hint = "images must sit in one sub-folder per class" if loose else "expected one sub-folder per class"
+        raise SeedgeError(f"{folder}: no class folders found; {hint}")
+    rows: list[Row] = []
+    for cls_dir in classes:
+        files = sorted(
+            Path(dirpath) / f
+            for dirpath, dirnames, filenames in os.walk(cls_dir, followlinks=True)
+            for f in filenames
+            if is_image_file(Path(f)) and not _hidden(Path(dirpath), cls_dir)
+        )
+        if not files:
+            raise SeedgeError(f"{cls_dir}: class folder holds no images; add images or remove the folder")
+        rows.extend(Row(p, cls_dir.name, str(p)) for p in files)
+    return rows
+
+
+def _hidden(dirpath: Path, top: Path) -> bool:
+    return any(part.startswith(".") for part in dirpath.relative_to(top).parts)

@@ -1,0 +1,58 @@
+"""Seeded stratified splits and the stable label order every source uses.
+
+A source without explicit train/val/test parts is split here with a fixed seed
+(SPLIT_SEED), so `seedge train`, `seedge evaluate` and `seedge export --calib` all see
+the same test images without being told which ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPLIT_SEED = 0
+VAL_FRACTION = 0.1
+TEST_FRACTION = 0.2
+SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+
+
+def sorted_labels(labels) -> list[str]:
+    """Unique labels in a stable order: numeric when every label is an integer, else lexical."""
+    uniq = {str(x) for x in labels}
+    try:
+        return sorted(uniq, key=lambda s: (int(s), s))
+    except ValueError:
+        return sorted(uniq)
+
+
+def stratified_split(labels, fractions: dict[str, float], seed: int = SPLIT_SEED) -> dict[str, np.ndarray]:
+    """Split indices per class by `fractions` (e.g. {"val": .1, "test": .2}); the rest is "train".
+
+    Every class keeps at least one training sample; small classes may get no val/test
+    sample. Indices in each part are sorted, so the order does not depend on the seed.
+    """
+    labels = np.asarray([str(x) for x in labels])
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[int]] = {"train": [], **{k: [] for k in fractions}}
+    for cls in sorted_labels(labels):
+        idx = np.flatnonzero(labels == cls)
+        idx = idx[rng.permutation(len(idx))]
+        n = len(idx)
+        counts = {k: int(round(n * f)) for k, f in fractions.items()}
+        for k in reversed(list(counts)):  # keep one training sample: trim later parts first
+            while counts[k] > 0 and n - sum(counts.values()) < 1:
+                counts[k] -= 1
+        start = 0
+        for k, c in counts.items():
+            parts[k].extend(idx[start:start + c].tolist())
+            start += c
+        parts["train"].extend(idx[start:].tolist())
+    return {k: np.array(sorted(v), dtype=np.int64) for k, v in parts.items()}
+
+
+def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """`limit` of `n` indices chosen with `seed`, in ascending order (all when limit is None)."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))

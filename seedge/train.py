@@ -1,0 +1,298 @@
+"""`seedge train`: train (or fine-tune) an SE classifier and save a seedge checkpoint.
+
+The run directory gets model.safetensors + model.json (the best epoch by the monitored
+validation metric, with class names and the preprocessing spec) and history.json (one
+entry per epoch, the recipe, test-split metrics of the best weights). Progress goes to
+stderr: a rich progress bar while an epoch runs and one line per epoch.
+
+Reproducible: `seed` fixes the initial weights, shuffling and augmentation (CPU
+kernels are deterministic; thread count can still change float rounding).
+Distributed: run the same command under torchrun (see seedge.train_dist).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from seedge.errors import CheckFailed, SeedgeError
+
+
+@dataclass
+class TrainOptions:
+    data: str
+    model: str | None = None            # arch; may come from --init's checkpoint
+    epochs: int = 10
+    img_size: tuple[int, int] | None = None
+    resize: tuple[int, int] | None = None
+    out: str = ""                        # default runs/<arch>
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    step_size: int = 7
+    gamma: float = 0.1
+    patience: int = 5
+    monitor: str = "val_loss"
+    augment: str = "auto"
+    label_smoothing: float = 0.0
+    seed: int = 0
+    init: str | None = None
+    allow_pickle: bool = False
+    classes: list[str] | None = None
+    data_root: str | None = None
+    limit: int | None = None             # keep at most this many samples per split (quick runs)
+    device: str = "auto"
+    workers: int = 0
+    threads: int | None = None
+    progress: bool = True
+    extra: dict = field(default_factory=dict)  # merged into model.json (e.g. the demo recipe hash)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _validate(o: TrainOptions) -> None:
+    for name, value, low in (("epochs", o.epochs, 1), ("batch-size", o.batch_size, 1), ("patience", o.patience, 0),
+                             ("workers", o.workers, 0)):
+        if value < low:
+            raise SeedgeError(f"--{name} must be at least {low}, got {value}")
+    if not o.lr > 0:
+        raise SeedgeError(f"--lr must be positive, got {o.lr}")
+    if o.limit is not None and o.limit < 2:
+        raise SeedgeError(f"--limit must be at least 2, got {o.limit}")
+
+
+def train(o: TrainOptions, console=None) -> dict:
+    """Run training; returns a summary dict (run_dir, checkpoint, best epoch, val/test metrics)."""
+    import torch
+
+    from seedge import train_dist
+    from seedge.data import open_source
+    from seedge.data.arrays import load_split_arrays
+    from seedge.data.torch_data import ImageDataset, array_dataset, make_loader
+    from seedge.data.transforms import resolve_augment, train_augment
+    from seedge.models import create_model
+    from seedge.preprocess import PreprocessSpec
+    from seedge.train_recipes import EarlyStopping, init_arch, load_init_weights, make_optimizer, make_scheduler
+
+    _validate(o)
+    t_start = time.perf_counter()
+    dist = train_dist.setup(o.device, o.threads)
+    try:
+        log = _Log(console, enabled=dist.is_main and o.progress)
+        arch = o.model or (init_arch(o.init) if o.init else None)
+        if not arch:
+            raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
+        source = open_source(o.data, root=o.data_root, class_names=o.classes)
+        for note in source.notes:
+            log.line(f"data: {note}")
+        train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
+        test_s = source.splits.get("test")
+        test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
+        if len(val_s) == 0:
+            raise SeedgeError(f"{o.data}: the validation split is empty; add images (at least ~10 per class) "
+                              f"or provide a val split")
+        classes = source.class_names
+
+        seed_everything(o.seed)
+        model = create_model(arch, num_classes=len(classes))
+        spec = PreprocessSpec.from_model_cfg(model.seedge_cfg, img_size=o.img_size)
+        if o.resize:
+            spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
+        init_info = load_init_weights(model, o.init, o.allow_pickle) if o.init else None
+        if init_info:
+            log.line(f"init: weights from {init_info['source']}"
+                     + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
+                        if init_info["head_replaced"] else ""))
+        model.to(dist.device)
+
+        augment = resolve_augment(o.augment, spec)
+        train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
+        log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
+        x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
+        torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
+        loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
+                             world=dist.world, workers=o.workers)
+        net = model
+        if dist.enabled:
+            net = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None)
+        optimizer = make_optimizer(net.parameters(), o.optimizer, o.lr, o.weight_decay, o.momentum)
+        scheduler = make_scheduler(optimizer, o.step_size, o.gamma)
+        criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
+        stopper = EarlyStopping(o.monitor, o.patience)
+        run_dir = Path(o.out or f"runs/{arch}")
+        recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra")}
+        recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
+                      img_size=list(spec.input_size[1:]))
+        history: list[dict] = []
+        best_state = None
+        log.line(f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
+                 f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
+                 f"{o.optimizer} lr {o.lr:g}, augment {augment}"
+                 f"{f', {dist.world} processes' if dist.enabled else ''}")
+
+        for epoch in range(1, o.epochs + 1):
+            t0 = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            if dist.enabled:
+                loader.sampler.set_epoch(epoch)
+            net.train()
+            sums = [0.0, 0.0, 0.0]  # loss * n, correct, n
+            with log.bar(f"epoch {epoch}/{o.epochs}", len(loader)) as advance:
+                for xb, yb in loader:
+                    xb, yb = xb.to(dist.device, non_blocking=True), yb.to(dist.device, non_blocking=True)
+                    optimizer.zero_grad(set_to_none=True)
+                    logits = net(xb)
+                    loss = criterion(logits, yb)
+                    loss.backward()
+                    optimizer.step()
+                    n = yb.numel()
+                    sums[0] += float(loss.detach()) * n
+                    sums[1] += float((logits.detach().argmax(1) == yb).sum())
+                    sums[2] += n
+                    advance(loss=float(loss.detach()))
+            scheduler.step()
+            train_dist.sync_buffers(model, dist)
+            tl, tc, tn = train_dist.all_reduce_sum(sums, dist)
+            vl, va = evaluate_arrays(model, x_val, y_val, criterion, dist, o.batch_size)
+            is_best = stopper.update(epoch, vl, va)
+            row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
+                   "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best}
+            history.append(row)
+            log.line(f"epoch {epoch:>3}/{o.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
+                     f"val_loss {vl:.4f}  val_acc {va:.4f}  lr {lr:.1e}  {row['seconds']:.1f}s"
+                     f"{'  *best' if is_best else ''}")
+            if is_best:
+                best_state = copy.deepcopy(model.state_dict())
+                if dist.is_main:
+                    _save(model, run_dir, classes, spec, _meta(o, recipe, source, stopper, history, None, init_info))
+            if stopper.should_stop:
+                log.line(f"early stop: no {o.monitor} improvement for {o.patience} epochs "
+                         f"(best epoch {stopper.best_epoch})")
+                break
+
+        agreement = train_dist.check_ranks_agree(model, dist)
+        model.load_state_dict(best_state)
+        test = None
+        if test_s is not None and len(test_s):
+            x_test = load_split_arrays(test_s, spec)
+            tl_, ta_ = evaluate_arrays(model, x_test, test_s.labels, criterion, dist, o.batch_size)
+            test = {"loss": tl_, "accuracy": ta_, "samples": len(test_s)}
+        seconds = round(time.perf_counter() - t_start, 2)
+        summary = {
+            "run_dir": str(run_dir), "checkpoint": str(run_dir / "model.safetensors"), "arch": arch,
+            "num_classes": len(classes), "class_names": classes, "epochs_run": len(history),
+            "best_epoch": stopper.best_epoch, "best": history[stopper.best_epoch - 1], "test": test,
+            "stopped_early": len(history) < o.epochs, "seconds": seconds, **agreement,
+        }
+        if dist.is_main:
+            meta = _meta(o, recipe, source, stopper, history, test, init_info)
+            meta["training"].update(seconds=seconds, world_size=dist.world, ranks_agree=agreement["ranks_agree"])
+            _save(model, run_dir, classes, spec, meta)
+            _write_json(run_dir / "history.json", {**summary, "recipe": recipe, "data": source.describe(),
+                                                   "epochs": history})
+            if test is not None:
+                log.line(f"test: accuracy {test['accuracy']:.4f} on {test['samples']} images (best epoch "
+                         f"{stopper.best_epoch})")
+            log.line(f"saved {run_dir / 'model.safetensors'} in {seconds:.1f}s")
+        if not agreement["ranks_agree"]:
+            raise CheckFailed(f"distributed ranks ended with different weights: {agreement['hashes']}")
+        return summary
+    finally:
+        train_dist.teardown(dist)
+
+
+def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_size: int = 256):
+    """(mean loss, accuracy) of `model` on arrays; under DDP each rank takes a shard and sums merge."""
+    import torch
+
+    from seedge import train_dist
+
+    idx = np.arange(dist.rank, len(x), dist.world)
+    model.eval()
+    loss_sum = correct = 0.0
+    with torch.no_grad():
+        for s in range(0, len(idx), batch_size):
+            b = idx[s:s + batch_size]
+            xb = torch.from_numpy(x[b]).to(dist.device)
+            yb = torch.from_numpy(np.asarray(y[b], dtype=np.int64)).to(dist.device)
+            logits = model(xb)
+            loss_sum += float(criterion(logits, yb)) * len(b)
+            correct += float((logits.argmax(1) == yb).sum())
+    loss_sum, correct, n = train_dist.all_reduce_sum([loss_sum, correct, float(len(idx))], dist)
+    return loss_sum / max(n, 1), correct / max(n, 1)
+
+
+def _meta(o, recipe, source, stopper, history, test, init_info) -> dict:
+    best = history[stopper.best_epoch - 1]
+    return {**o.extra, "training": {
+        "data": o.data, "data_kind": source.kind, "data_notes": source.notes, "best_epoch": stopper.best_epoch,
+        "epochs_run": len(history), "val_loss": best["val_loss"], "val_acc": best["val_acc"],
+        "test_accuracy": test["accuracy"] if test else None, "init": init_info, "recipe": recipe}}
+
+
+def _save(model, run_dir: Path, classes, spec, meta: dict) -> None:
+    from seedge.checkpoint import save_checkpoint
+
+    save_checkpoint(model, run_dir / "model", class_names=classes, preprocess=spec, extra=meta)
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+class _Log:
+    """stderr output of rank 0: one line per event, a transient rich progress bar per phase."""
+
+    def __init__(self, console=None, enabled: bool = True):
+        from rich.console import Console
+
+        self.enabled = enabled
+        self.console = console or Console(stderr=True, highlight=False)
+
+    def line(self, text: str) -> None:
+        if self.enabled:
+            self.console.print(text, markup=False, soft_wrap=True)
+
+    def bar(self, description: str, total: int):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def ctx():
+            if not self.enabled:
+                yield lambda **_: None
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                          console=self.console, transient=True) as p:
+                task = p.add_task(description, total=total, status="")
+
+                def advance(loss: float | None = None) -> None:
+                    p.update(task, advance=1, status=f"loss {loss:.4f}" if loss is not None else "")
+
+                yield advance
+
+        return ctx()
+
+    def run_with_bar(self, description: str, total: int, fn) -> None:
+        with self.bar(description, total) as advance:
+            fn(lambda i: advance())

@@ -108,3 +108,10 @@ def test_bad_arguments():
         compare(REF, REF, labels=[1, 2])
     assert thresholds_for("fp32") == {"min_agreement": 1.0, "max_abs_diff": 1e-3, "max_rel_diff": None,
                                       "max_accuracy_drop": None, "min_cosine": None}
+
+
+def test_zero_reference_keeps_metrics_json_safe():
+    m = compare(np.zeros((2, 3)), np.full((2, 3), 0.5))
+    assert m["max_abs_diff"] == 0.5 and math.isfinite(m["max_rel_diff"]) and m["max_rel_diff"] > 1e6
+    assert json.loads(to_json(m))["max_rel_diff"] == m["max_rel_diff"]
+    assert not passed(m, "fp32")[0]

@@ -43,7 +43,9 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     check_integrity(folder, artifact)
     cls = require_backend(artifact["backend"])
     build = artifact.get("build") or {}
-    opts = {k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}
+    # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
+    # change how a runner runs are also passed by name.
+    opts = {"build": build, **{k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}}
     opts.update(options)
     opts.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
     return cls(folder / artifact["file"], device=device, threads=threads, **opts)

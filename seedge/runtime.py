@@ -229,8 +229,8 @@ def logit_metrics(ref: np.ndarray, got: np.ndarray, labels: np.ndarray | None = 
 
 
 # ---------------------------------------------------------------------- backend adapters
-# Each adapter: __init__(path, device, threads, manifest, entry) (MissingBackend if its library is
-# absent), run(x NCHW float32) -> logits, facts() -> dict, close().
+# Each adapter: __init__(path, device, threads, manifest, entry) (Unavailable or MissingBackend when
+# it cannot run here), run(x NCHW float32) -> logits, facts() -> dict, close().
 
 class Unavailable(SeedgeError):
     """This backend cannot run here (library or device support missing); automatic choice moves on."""

@@ -44,6 +44,9 @@ NO_TORCH_SCRIPT = textwrap.dedent("""
                             "classify": m.classify(image, top_k=2)}
     with Model.open(folder, threads=1) as m:
         out["auto"] = m.artifact["id"]
+    sys.modules["openvino"] = None       # a device without OpenVINO: the choice moves on
+    with Model.open(folder, threads=1) as m:
+        out["auto_without_openvino"] = m.artifact["id"]
     out["torch_loaded"] = [k for k, v in sys.modules.items() if k.split(".")[0] == "torch" and v is not None]
     print(json.dumps(out))
 """)
@@ -87,6 +90,7 @@ def test_runtime_without_torch_self_test_and_predict(folder, tmp_path):
     assert [n for n, _ in out["onnxruntime"]["classify"]] == [n for n, _ in out["openvino"]["classify"]]
     # on a CPU the automatic choice is OpenVINO FP32 (no int8 artifact in this folder)
     assert out["auto"] == "openvino-fp32"
+    assert out["auto_without_openvino"] == "onnx-fp32"
 
 
 def test_predict_images_equals_predict_of_preprocessed_batch(folder, tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,9 @@ from seedge.backends.base import Runner
 from seedge.errors import MissingBackend, SeedgeError
 
 MIN_TENSORRT_MAJOR = 10
+# Build facts (manifest artifact["build"]) the runner checks against this machine; pass them as
+# `build={...}` or as individual options of these names.
+BUILD_FACT_KEYS = ("tensorrt_version", "compute_capability", "gpu")
 
 
 def import_tensorrt():
@@ -231,8 +233,8 @@ def availability(device: str = "cuda") -> tuple[bool, str]:
 # --------------------------------------------------------------------------- runner
 
 class TensorRTRunner(Runner):
-    """Runs a serialized engine. Options: `build` (the manifest's build facts, checked against
-    this machine before deserializing). Batches larger than the engine's profile maximum are
+    """Runs a serialized engine. Options: `build` (the manifest's build facts) or the keys of
+    BUILD_FACT_KEYS, checked against this machine before deserializing. Batches larger than the engine's profile maximum are
     run in chunks; inputs are cast to the engine's input dtype, outputs returned as float32."""
 
     name = "tensorrt"
@@ -258,7 +260,8 @@ class TensorRTRunner(Runner):
         self._trt = trt
         self._cuda = CudaDevice.open(index)
         self._here = {"tensorrt_version": trt.__version__, **self._cuda.info()}
-        self._check_build_facts(self.options.get("build") or {})
+        build = self.options.get("build") or {k: self.options[k] for k in BUILD_FACT_KEYS if k in self.options}
+        self._check_build_facts(build)
         self._logger = CollectingLogger.create(trt)
         self._runtime = trt.Runtime(self._logger)
         engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())

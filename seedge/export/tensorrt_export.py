@@ -195,7 +195,7 @@ def _add_profile(builder, network, config, onnx_path: Path, min_batch, opt_batch
     rest = shape[1:]
     lo, opt, hi = [min_batch] + rest, [opt_batch] + rest, [max_batch] + rest
     profile = builder.create_optimization_profile()
-    profile.set_shape(inp.name, lo, opt, hi)
+    profile.set_shape(inp.name, tuple(lo), tuple(opt), tuple(hi))
     config.add_optimization_profile(profile)
     return {"input": inp.name, "min": lo, "opt": opt, "max": hi, "dynamic_batch": True}
 

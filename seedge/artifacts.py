@@ -67,19 +67,34 @@ def artifact_entry(art_id: str, fmt: str, precision: str, file: str, root: Path,
         "format": fmt,
         "precision": precision,
         "file": file,
-        "sha256": sha256_file(path) if path.is_file() else _dir_sha256(path),
-        "bytes": path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*")
-                                                                 if p.is_file()),
+        "sha256": artifact_sha256(path),
+        "bytes": sum(p.stat().st_size for p in _artifact_files(path)),
         "backend": backend,
         "build": build or {},
         "parity": None,
     }
 
 
-def _dir_sha256(path: Path) -> str:
+def _artifact_files(path: Path) -> list[Path]:
+    """The files an artifact consists of: a folder's files, or the file plus its companions
+    (an OpenVINO .xml needs its .bin: hashing only the .xml would let a swapped .bin pass)."""
+    if path.is_dir():
+        return sorted(q for q in path.rglob("*") if q.is_file())
+    files = [path]
+    if path.suffix == ".xml" and path.with_suffix(".bin").is_file():
+        files.append(path.with_suffix(".bin"))
+    return files
+
+
+def artifact_sha256(path: Path) -> str:
+    """sha256 of a single-file artifact, else of (relative name, sha256) of each of its files."""
+    files = _artifact_files(path)
+    if len(files) == 1 and files[0] == path:
+        return sha256_file(path)
+    root = path if path.is_dir() else path.parent
     h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        h.update(p.relative_to(path).as_posix().encode())
+    for p in files:
+        h.update(p.relative_to(root).as_posix().encode())
         h.update(sha256_file(p).encode())
     return h.hexdigest()
 
@@ -132,7 +147,7 @@ def check_integrity(folder: Path, artifact: dict) -> None:
     path = Path(folder) / artifact["file"]
     if not path.exists():
         raise SeedgeError(f"{path}: listed in the manifest but missing; re-run `seedge export`")
-    actual = sha256_file(path) if path.is_file() else _dir_sha256(path)
+    actual = artifact_sha256(path)
     if actual != artifact["sha256"]:
         raise SeedgeError(f"{path}: sha256 differs from the manifest (file changed after export); "
                           f"re-run `seedge export`")

@@ -10,25 +10,17 @@ num_classes, class names, preprocessing). A training run directory holds `model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from pathlib import Path
 
+from seedge.artifacts import sha256_file  # noqa: F401  (re-exported: callers hash checkpoints here)
 from seedge.errors import SeedgeError
 
 CHECKPOINT_FORMAT = "seedge-checkpoint"
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights", "ema")
 _PREFIXES = ("module.", "_orig_mod.", "model.")
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict:

@@ -238,6 +238,7 @@ class TensorRTRunner(Runner):
     run in chunks; inputs are cast to the engine's input dtype, outputs returned as float32."""
 
     name = "tensorrt"
+    devices = ("cuda",)  # verify/bench run TensorRT artifacts on the GPU even in a CPU-default run
 
     def __init__(self, path, device: str = "cuda", threads: int | None = None, **options):
         super().__init__(path, device=device, threads=threads, **options)

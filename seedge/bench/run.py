@@ -37,7 +37,7 @@ EAGER_ID = "eager"
 # The Python package each backend needs at run time; "installed" means it can be found.
 _RUNTIME_PACKAGE = {"torch": "torch", "torchscript": "torch", "onnxruntime": "onnxruntime",
                     "openvino": "openvino", "tensorrt": "tensorrt"}
-# Devices a backend's runner can execute on (OpenVINO's CPU plugin; TensorRT needs CUDA).
+# Devices a backend can execute on, when its runner class does not say (`Runner.devices`).
 _BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "torchscript": ("cpu", "cuda"), "onnxruntime": ("cpu", "cuda"),
                     "openvino": ("cpu",), "tensorrt": ("cuda",)}
 
@@ -46,6 +46,16 @@ Progress = Callable[[int, int, str], None]
 
 def installed_backends() -> list[str]:
     return [b for b in BACKENDS if importlib.util.find_spec(_RUNTIME_PACKAGE.get(b, b)) is not None]
+
+
+def backend_devices(backend: str) -> tuple[str, ...]:
+    """Devices the backend's runner declares (`devices`), else the table above."""
+    try:
+        from seedge.backends.base import runner_class
+
+        return tuple(getattr(runner_class(backend), "devices", None) or _BACKEND_DEVICES.get(backend, DEVICES))
+    except ImportError:  # runner module not importable: fall back to what we know
+        return _BACKEND_DEVICES.get(backend, DEVICES)
 
 
 def default_threads() -> int:
@@ -117,9 +127,9 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
             if b not in have:
                 raise SeedgeError(f"--backend {b!r}: not installed here (no '{_RUNTIME_PACKAGE[b]}' package); "
                                   f"installed: {', '.join(have)}")
-            if device not in _BACKEND_DEVICES.get(b, DEVICES):
+            if device not in backend_devices(b):
                 raise SeedgeError(f"--backend {b!r} does not run on --device {device}; "
-                                  f"it runs on {', '.join(_BACKEND_DEVICES[b])}")
+                                  f"it runs on {', '.join(backend_devices(b))}")
             if b != "torch" and b not in in_manifest:
                 raise SeedgeError(f"{folder}: no '{b}' artifact in the manifest (backends there: "
                                   f"{', '.join(sorted(set(in_manifest))) or 'none'}); export it first")
@@ -133,7 +143,7 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
                 why = "backend not installed" if b not in have else "not selected"
                 skipped.append({"artifact": a["id"], "backend": b, "reason": why})
             continue
-        if device not in _BACKEND_DEVICES.get(b, DEVICES):
+        if device not in backend_devices(b):
             skipped.append({"artifact": a["id"], "backend": b, "reason": f"does not run on {device}"})
             continue
         chosen.append(a)
@@ -181,10 +191,19 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
             if progress:
                 progress(done, total, f"opening {art_id}")
             if art_id == EAGER_ID:
-                runner = open_baseline(folder, manifest, device=device, threads=threads)
-            else:
-                runner = open_artifact(folder, manifest, art, device=device, threads=threads)
-            runners[art_id] = stack.enter_context(runner) if hasattr(runner, "__enter__") else runner
+                runners[art_id] = stack.enter_context(open_baseline(folder, manifest, device=device,
+                                                                    threads=threads))
+                continue
+            try:
+                runners[art_id] = stack.enter_context(open_artifact(folder, manifest, art, device=device,
+                                                                    threads=threads))
+            except SeedgeError as e:
+                if backends:  # asked for by name: its failure is the caller's answer
+                    raise
+                # picked by default (e.g. an ONNX Runtime without a GPU provider on --device cuda)
+                skipped.append({"artifact": art_id, "backend": art["backend"], "reason": str(e)})
+        entries = [(k, a) for k, a in entries if k in runners]
+        total = len(batches) * len(entries) * (1 + len(per_round))
 
         rng = np.random.default_rng(seed)
         for batch in batches:

@@ -43,7 +43,10 @@ def command(folder, backends, device, batch, threads, warmup, iters, rounds, as_
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    Console().print(_table(result))
+    out = Console()
+    if not out.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
+        out = Console(width=160)
+    out.print(_table(result))
 
 
 def _progress(console):
@@ -70,8 +73,9 @@ def _table(result: dict):
     from rich.table import Table
 
     env, st = result["environment"], result["settings"]
-    table = Table(title=f"{st['model']} on {env['device']} ({env['cpu_model'] if env['device'] == 'cpu' else env['gpu']}"
-                        f", {st['threads']} threads, {st['iters']} iters in {st['rounds']} interleaved rounds)")
+    where = env["cpu_model"] if env["device"] == "cpu" else env["gpu"]
+    table = Table(title=f"{st['model']} on {env['device']} ({where}), {st['threads']} threads, "
+                        f"{st['iters']} calls in {st['rounds']} interleaved rounds")
     for col in ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "img/s", "vs eager"):
         table.add_column(col, justify="right" if col not in ("artifact", "backend", "precision") else "left")
     for r in result["results"]:

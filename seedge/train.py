@@ -98,8 +98,6 @@ def train(o: TrainOptions, console=None) -> dict:
         if not arch:
             raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
         source = open_source(o.data, root=o.data_root, class_names=o.classes)
-        for note in source.notes:
-            log.line(f"data: {note}")
         train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
         test_s = source.splits.get("test")
         test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
@@ -114,16 +112,19 @@ def train(o: TrainOptions, console=None) -> dict:
         if o.resize:
             spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
         init_info = load_init_weights(model, o.init, o.allow_pickle) if o.init else None
-        if init_info:
-            log.line(f"init: weights from {init_info['source']}"
-                     + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
-                        if init_info["head_replaced"] else ""))
         model.to(dist.device)
 
+        # Decode everything before the first line of output: bad input fails with its one-line error.
         augment = resolve_augment(o.augment, spec)
         train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
         log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
         x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
+        for note in source.notes:
+            log.line(f"data: {note}")
+        if init_info:
+            log.line(f"init: weights from {init_info['source']}"
+                     + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
+                        if init_info["head_replaced"] else ""))
         torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
         loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
                              world=dist.world, workers=o.workers)
@@ -276,7 +277,7 @@ class _Log:
 
         @contextmanager
         def ctx():
-            if not self.enabled:
+            if not (self.enabled and self.console.is_terminal):  # no bar in logs: lines only
                 yield lambda **_: None
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

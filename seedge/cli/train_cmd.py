@@ -1,0 +1,77 @@
+"""`seedge train`: train or fine-tune an SE classifier; works unchanged under torchrun."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _size(ctx, param, value):
+    if value is None:
+        return None
+    from seedge.data.shapes import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}': use S or HxW, e.g. 224 or 245x457") from None
+
+
+@click.command("train")
+@click.option("--model", "model", metavar="ARCH", help="Architecture (see `seedge models`); may come from --init.")
+@click.option("--data", required=True, metavar="SRC",
+              help="digits, shapes[:HxW], an ImageFolder directory or a CSV of path,label rows.")
+@click.option("--epochs", default=10, show_default=True, type=int)
+@click.option("--img-size", callback=_size, metavar="S|HxW", help="Network input size [default: the model's].")
+@click.option("--resize", callback=_size, metavar="S|HxW", help="Resize to this, then crop to --img-size.")
+@click.option("--out", metavar="DIR", help="Run directory [default: runs/<arch>].")
+@click.option("--batch-size", default=64, show_default=True, type=int)
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option("--weight-decay", default=1e-4, show_default=True, type=float)
+@click.option("--momentum", default=0.9, show_default=True, type=float, help="SGD momentum.")
+@click.option("--step-size", default=7, show_default=True, type=int, help="StepLR period in epochs.")
+@click.option("--gamma", default=0.1, show_default=True, type=float, help="StepLR decay factor.")
+@click.option("--patience", default=5, show_default=True, type=int,
+              help="Early stopping: epochs without improvement (0: never stop early).")
+@click.option("--monitor", type=click.Choice(["val_loss", "val_acc"]), default="val_loss", show_default=True,
+              help="Validation metric for early stopping and the best checkpoint.")
+@click.option("--augment", type=click.Choice(["auto", "none", "crop", "cifar", "full"]), default="auto",
+              show_default=True, help="auto: random crop with padding up to 64 px, else flips/rotation/"
+                                      "color jitter/affine.")
+@click.option("--label-smoothing", default=0.0, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--init", metavar="CKPT", help="Fine-tune from this checkpoint (new classifier head when the "
+                                             "class count differs).")
+@click.option("--unsafe-pickle", is_flag=True, help="Allow --init pickles that need arbitrary code.")
+@click.option("--classes", metavar="A,B,...", help="Class names in output order (labels must be among them).")
+@click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to [default: the CSV's].")
+@click.option("--limit", type=int, help="Use at most N images per split (quick runs).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--workers", default=0, show_default=True, type=int, help="DataLoader worker processes.")
+@click.option("--threads", type=int, help="torch CPU threads [default: torch's; under torchrun: cores/ranks].")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON document.")
+def command(as_json: bool, unsafe_pickle: bool, classes: str | None, **kw) -> None:
+    """Train an SE classifier and save model.safetensors + model.json + history.json in DIR.
+
+    Distributed: `torchrun --nproc_per_node N -m seedge train ...` (gloo on CPU, nccl on GPU).
+    """
+    from seedge.data import parse_classes
+    from seedge.train import TrainOptions, train
+
+    opts = TrainOptions(**{k: v for k, v in kw.items() if v is not None or k in ("model",)},
+                        classes=parse_classes(classes), allow_pickle=unsafe_pickle)
+    summary = train(opts)
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    test = summary["test"]
+    click.echo(f"{summary['checkpoint']}: best epoch {summary['best_epoch']}/{summary['epochs_run']}, "
+               f"val_acc {summary['best']['val_acc']:.4f}"
+               + (f", test accuracy {test['accuracy']:.4f}" if test else "")
+               + f" ({summary['seconds']:.1f}s)")

@@ -89,3 +89,49 @@ def interleaved(fns: dict[str, Callable[[], object]], batch: int, warmup: int = 
 def ratio_median(a: dict, b: dict) -> float:
     """Median over rounds of a's round p50 / b's round p50 (how many times slower a is)."""
     return float(np.median([x / y for x, y in zip(a["round_p50_ms"], b["round_p50_ms"])]))
+
+
+# --- exported folders for benchmarking (built with seedge's own pipeline) -------------------------
+
+BACKEND_FORMAT = {"torchscript": "torchscript", "onnxruntime": "onnx", "openvino": "openvino", "tensorrt": "tensorrt"}
+
+
+def random_checkpoint(name: str, root: Path = CACHE) -> Path:
+    """A seedge checkpoint of `name` with random weights (seed 0): latency needs no training."""
+    import torch
+
+    from seedge.checkpoint import save_checkpoint
+    from seedge.models import create_model
+
+    stem = root / "checkpoints" / name.replace("/", "_")
+    path = stem.with_suffix(".safetensors")
+    if path.is_file() and stem.with_suffix(".json").is_file():
+        return path
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    save_checkpoint(model, stem, class_names=[str(i) for i in range(model.seedge_cfg.num_classes)])
+    return path
+
+
+def exported_folder(name: str, formats, precisions, root: Path = CACHE / "exported", calib: str = "digits",
+                    progress=None) -> Path:
+    """`root/<name>` exported by `seedge.export.pipeline.export_model` with random weights.
+
+    Reused when its manifest already holds every requested artifact (export is slow on big
+    models); INT8 calibrates on the built-in `digits` images (real images, resized).
+    """
+    from seedge.artifacts import MANIFEST, read_manifest
+
+    folder_name = name.replace("/", "_")
+    folder = root / folder_name
+    wanted = {f"{f}-{p}" for f in formats for p in precisions}
+    if (folder / MANIFEST).is_file():
+        have = {a["id"] for a in read_manifest(folder)["artifacts"]}
+        skipped = {s["id"] for s in read_manifest(folder).get("skipped", [])}
+        if wanted <= have | skipped:
+            return folder
+    from seedge.export.pipeline import export_model
+
+    return export_model(source=str(random_checkpoint(name)), formats=tuple(formats), precisions=tuple(precisions),
+                        calib=calib if "int8" in precisions else None, out=root, name=folder_name,
+                        progress=progress)

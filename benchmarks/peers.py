@@ -1,0 +1,251 @@
+"""seedge's best CPU artifact against its direct peers, interleaved, at equal precision.
+
+The peers are what a user gets without seedge: a plain `torch.onnx.export` of the same
+weights (no seedge passes) run by OpenVINO and by ONNX Runtime with their default settings,
+only the thread count pinned to the same value and the precision made equal:
+
+- fp32: ONNX Runtime defaults; OpenVINO defaults + INFERENCE_PRECISION_HINT=f32 (on CPUs
+  with AMX/AVX512-BF16 OpenVINO would otherwise run an FP32 model in bf16);
+- int8: ONNX Runtime `quantize_static` with its defaults; OpenVINO `nncf.quantize` with its
+  defaults; both calibrated on the same images as seedge's INT8 artifacts; OpenVINO's
+  float parts at the precision seedge's artifact records;
+- fp16: OpenVINO defaults + INFERENCE_PRECISION_HINT as recorded by seedge's fp16 IR
+  (ONNX Runtime has no plain FP16 route on a CPU: not measured).
+
+Eager PyTorch, every seedge CPU artifact that passed parity and every peer are timed in
+interleaved rounds (>= 5); the reported ratios are medians of per-round ratios.
+
+    python benchmarks/peers.py --model se_resnet50 --threads 2 --batch 1 --rounds 7 --iters 10 \
+        --json benchmarks/results/peers_se_resnet50.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CACHE, build_model, exported_folder, interleaved, plain_onnx, random_input, ratio_median  # noqa: E402
+
+TARGET_VS_EAGER = 4.0
+_OV_HINT = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
+
+
+def effective_precision(art: dict) -> str:
+    """The precision an artifact really runs at (OpenVINO records its inference precision)."""
+    ip = (art.get("build") or {}).get("inference_precision")
+    if art["precision"] in ("fp32", "fp16") and ip in ("bf16",):
+        return "bf16"
+    return art["precision"]
+
+
+def seedge_candidates(manifest: dict) -> list[dict]:
+    """CPU artifacts whose parity check passed at export."""
+    from seedge.bench.run import backend_devices
+
+    return [a for a in manifest["artifacts"]
+            if "cpu" in backend_devices(a["backend"]) and (a.get("parity") or {}).get("passed")]
+
+
+def calibration(folder: Path, manifest: dict, n: int = 256) -> np.ndarray:
+    """The images seedge calibrated on (recorded in the INT8 build facts), else digits."""
+    from seedge.data import load_arrays
+    from seedge.preprocess import PreprocessSpec
+
+    src = "digits"
+    for a in manifest["artifacts"]:
+        src = ((a.get("build") or {}).get("calibration") or {}).get("source") or src
+    pre = PreprocessSpec.from_dict(manifest["preprocessing"])
+    x, _, _ = load_arrays(src, pre, split="train", limit=n, seed=0)
+    return x
+
+
+def ort_session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def ort_int8_plain(plain: Path, calib: np.ndarray) -> Path:
+    """`quantize_static` with its defaults (QDQ, MinMax, per-tensor) on the plain export."""
+    from onnxruntime.quantization import CalibrationDataReader, quantize_static
+
+    dst = plain.with_name(plain.stem + ".ort-int8.onnx")
+    if dst.is_file():
+        return dst
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"input": calib[i:i + 1]} for i in range(len(calib))])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(str(plain), str(dst), Reader())
+    return dst
+
+
+def ov_int8_plain(plain: Path, calib: np.ndarray):
+    """`nncf.quantize` with its defaults on the plain export (an ov.Model, cached as IR)."""
+    import nncf
+    import openvino as ov
+
+    xml = plain.with_name(plain.stem + ".nncf-int8.xml")
+    if xml.is_file():
+        return xml
+    model = ov.Core().read_model(str(plain))
+    q = nncf.quantize(model, nncf.Dataset([calib[i:i + 1] for i in range(len(calib))]))
+    ov.save_model(q, str(xml))
+    return xml
+
+
+def ov_request(path: Path, threads: int, hint: str | None):
+    import openvino as ov
+
+    core = ov.Core()
+    cfg = {"INFERENCE_NUM_THREADS": threads}
+    if hint:
+        cfg["INFERENCE_PRECISION_HINT"] = hint
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", cfg)
+    req = compiled.create_infer_request()
+    return req, compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="se_resnet50", help="zoo name (random weights) when --folder is not given")
+    ap.add_argument("--folder", type=Path, help="an exported folder (its weights are used for the peers)")
+    ap.add_argument("--precisions", default="fp32,int8", help="precisions exported when --folder is not given")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--eager-1thread", action="store_true",
+                    help="also time eager PyTorch with one thread (OpenMP with 2 threads suffers most on a busy CPU)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if args.rounds < 5:
+        ap.error("--rounds must be at least 5")
+
+    import torch
+
+    from seedge.artifacts import read_manifest
+    from seedge.backends import open_artifact, open_baseline
+
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    folder = args.folder or exported_folder(args.model, ["torchscript", "onnx", "openvino"],
+                                            args.precisions.split(","), progress=say)
+    manifest = read_manifest(folder)
+    cands = seedge_candidates(manifest)
+    if not cands:
+        raise SystemExit(f"{folder}: no CPU artifact passed parity; nothing to compare")
+    model, input_size = build_model(folder=folder)
+    sha = manifest["baseline"].get("sha256", "x")[:12]
+    plain = plain_onnx(model, input_size, CACHE / "plain" / f"{folder.name}-{sha}.b{args.batch}.onnx", args.batch)
+    x = random_input(args.batch, input_size)
+    del model
+
+    fns, meta, runners = {}, {}, []
+    eager = open_baseline(folder, manifest, threads=args.threads).__enter__()
+    runners.append(eager)
+    feed = {manifest["input"]["name"]: x}
+    fns["eager"] = lambda: eager.infer(feed)
+    meta["eager"] = {"kind": "eager", "precision": "fp32"}
+    if args.eager_1thread:
+        def eager_1t():
+            torch.set_num_threads(1)
+            try:
+                return eager.infer(feed)
+            finally:
+                torch.set_num_threads(args.threads)
+        fns["eager-1thread"] = eager_1t
+        meta["eager-1thread"] = {"kind": "eager", "precision": "fp32"}
+    for a in cands:
+        r = open_artifact(folder, manifest, a, threads=args.threads).__enter__()
+        runners.append(r)
+        fns[f"seedge:{a['id']}"] = (lambda r=r: r.infer(feed))
+        meta[f"seedge:{a['id']}"] = {"kind": "seedge", "precision": effective_precision(a), "artifact": a["id"],
+                                     "backend": a["backend"], "runner": r.describe()}
+    precisions = {m["precision"] for m in meta.values() if m["kind"] == "seedge"}
+    calib = calibration(folder, manifest) if "int8" in precisions else None
+    keep = []  # sessions/requests must outlive the timing
+    for p in sorted(precisions):
+        ov_hint = next((m["runner"].get("inference_precision") for m in meta.values()
+                        if m["kind"] == "seedge" and m["precision"] == p and m["backend"] == "openvino"), None)
+        if p in ("fp32", "fp16", "bf16"):
+            hint = ov_hint or _OV_HINT[p]
+            req, got = ov_request(plain, args.threads, hint)
+            keep.append(req)
+            fns[f"peer:openvino-{p}"] = (lambda req=req: req.infer({0: x}))
+            meta[f"peer:openvino-{p}"] = {"kind": "peer", "precision": p, "inference_precision": got,
+                                          "how": f"OpenVINO defaults, INFERENCE_PRECISION_HINT={hint}"}
+        if p == "fp32":
+            s = ort_session(plain, args.threads)
+            keep.append(s)
+            fns["peer:onnxruntime-fp32"] = (lambda s=s: s.run(None, {"input": x}))
+            meta["peer:onnxruntime-fp32"] = {"kind": "peer", "precision": p, "how": "ONNX Runtime defaults"}
+        if p == "int8":
+            say("quantizing the plain export with ORT quantize_static (defaults)")
+            s = ort_session(ort_int8_plain(plain, calib), args.threads)
+            keep.append(s)
+            fns["peer:onnxruntime-int8"] = (lambda s=s: s.run(None, {"input": x}))
+            meta["peer:onnxruntime-int8"] = {"kind": "peer", "precision": p,
+                                             "how": "quantize_static defaults (QDQ, MinMax, per-tensor)"}
+            say("quantizing the plain export with nncf.quantize (defaults)")
+            req, got = ov_request(ov_int8_plain(plain, calib), args.threads, ov_hint)
+            keep.append(req)
+            fns["peer:openvino-int8"] = (lambda req=req: req.infer({0: x}))
+            meta["peer:openvino-int8"] = {"kind": "peer", "precision": p, "inference_precision": got,
+                                          "how": f"nncf.quantize defaults, INFERENCE_PRECISION_HINT={ov_hint}"}
+
+    say(f"timing {len(fns)} runners: {args.rounds} interleaved rounds x {args.iters} calls")
+    with torch.inference_mode():
+        stats = interleaved(fns, args.batch, warmup=args.warmup, rounds=args.rounds, iters=args.iters, progress=say)
+    for r in runners:
+        r.close()
+
+    rows = []
+    for name, s in stats.items():
+        rows.append({"name": name, **meta[name], "p50_ms": s["p50_ms"], "p90_ms": s["p90_ms"],
+                     "round_p50_ms": s["round_p50_ms"], "speedup_vs_eager": ratio_median(stats["eager"], s)})
+    verdicts = []
+    seedge_rows = [r for r in rows if r["kind"] == "seedge"]
+    best = min(seedge_rows, key=lambda r: r["p50_ms"])
+    verdicts.append({"check": f"best seedge CPU artifact ({best['artifact']}) >= {TARGET_VS_EAGER}x eager",
+                     "value": best["speedup_vs_eager"], "ok": best["speedup_vs_eager"] >= TARGET_VS_EAGER})
+    for p in sorted({r["precision"] for r in seedge_rows}):
+        b = min((r for r in seedge_rows if r["precision"] == p), key=lambda r: r["p50_ms"])
+        for peer in (r for r in rows if r["kind"] == "peer" and r["precision"] == p):
+            ratio = ratio_median(stats[peer["name"]], stats[b["name"]])
+            verdicts.append({"check": f"{b['artifact']} faster than {peer['name']} ({p})", "value": ratio,
+                             "ok": ratio > 1.0})
+    out = {"model": manifest["model"].get("arch"), "folder": str(folder), "batch": args.batch,
+           "threads": args.threads, "rounds": args.rounds, "iters_per_round": args.iters, "plain_onnx": str(plain),
+           "rows": rows, "verdicts": verdicts}
+    from seedge.bench.environment import environment
+
+    out["environment"] = environment("cpu", args.threads)
+    print(f"\n{out['model']}  batch {args.batch}  threads {args.threads}  {args.rounds} rounds x {args.iters} calls "
+          f"(load average {out['environment']['load_average']})")
+    print(f"{'runner':34s} {'prec':5s} {'p50 ms':>9s} {'vs eager':>9s}")
+    for r in sorted(rows, key=lambda r: r["p50_ms"]):
+        print(f"{r['name']:34s} {r['precision']:5s} {r['p50_ms']:9.2f} {r['speedup_vs_eager']:8.2f}x")
+    print()
+    for v in verdicts:
+        print(f"[{'ok' if v['ok'] else 'MISSED'}] {v['check']}: {v['value']:.2f}x")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

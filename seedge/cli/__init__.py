@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "seedge.cli.inspect_cmd",
     "seedge.cli.bench_cmd",
     "seedge.cli.verify_cmd",
+    "seedge.cli.export_cmd",
     "seedge.cli.train_cmd",
     "seedge.cli.evaluate_cmd",
 )

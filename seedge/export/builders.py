@@ -129,7 +129,7 @@ def _make_onnx_int8(ctx: ExportContext) -> Built:
     dst = ctx.intermediate("model.int8.onnx")
     o = ctx.options
     facts = quantize(src, dst, ctx.calibration(), method=o.calib_method, policy=o.int8_policy,
-                     exclude=tuple(o.exclude))
+                     exclude=tuple(o.exclude), source=ctx.calib_source or "calibration data")
     _ensure_metadata(dst, ctx.metadata)
     return Built("model.int8.onnx", {"calibration": _calib_facts(ctx), **dict(facts or {})})
 
@@ -212,9 +212,13 @@ def build_openvino_int8(ctx: ExportContext) -> Built:
     src = ctx.stage / onnx_fp32(ctx).file
     qdq = ctx.stage / onnx_int8(ctx).file
     o = ctx.options
+    # Held-out labelled images (when the export has them) judge the candidate routes better
+    # than the calibration images do.
     facts = dict(build(src, qdq, ctx.path(rel), ctx.calibration(), method=o.calib_method,
-                       policy=o.int8_policy, exclude=tuple(o.exclude), rt_info=ctx.metadata) or {})
-    # INT8 kernels run in int8; the float parts around them in f32 (never the CPU's bf16 default).
+                       policy=o.int8_policy, exclude=tuple(o.exclude), rt_info=ctx.metadata,
+                       eval_data=ctx.eval_data, source=ctx.calib_source or "calibration data") or {})
+    # The float parts around the INT8 kernels run in an explicitly chosen precision (the
+    # builder measures and records it), never silently in the CPU's bf16 default.
     facts.setdefault("inference_precision", "f32")
     return Built(rel, {"calibration": _calib_facts(ctx), **facts})
 

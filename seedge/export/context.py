@@ -62,6 +62,7 @@ class ExportContext:
     metadata: dict[str, str]           # seedge model info for ONNX metadata_props / OpenVINO rt_info
     calib_source: str | None = None    # resolved calibration data source (may come from the checkpoint)
     calib: object = None               # calibration inputs, float32 NCHW numpy (INT8 only)
+    eval_data: tuple | None = None     # held-out (x, labels) from the data source, when there is one
     _cache: dict = field(default_factory=dict)
     intermediates: set[str] = field(default_factory=set)
 

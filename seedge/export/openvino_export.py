@@ -49,6 +49,7 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str 
         "inference_precision": INFERENCE_PRECISION[precision],
         "weights_file": bin_path.name,
         "weights_sha256": sha256_file(bin_path),
+        "weights_bytes": bin_path.stat().st_size,
         "input_shape": str(model.inputs[0].get_partial_shape()),
     }
 

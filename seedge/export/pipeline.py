@@ -33,7 +33,9 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "onnxslim", "tensorrt", "timm",
           "seedge")
 
-Progress = Callable[[str], None]
+# progress(message, phase): phase "check" while bad input can still stop the export (nothing
+# written yet), "build" once the staging folder is being filled.
+Progress = Callable[[str, str], None]
 
 
 def export_model(source=None, arch: str | None = None, num_classes: int | None = None,
@@ -48,11 +50,13 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
 
     passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
     thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
-    progress: called with a short label before each step (the CLI prints them on stderr).
+    progress: progress(label, phase) before each step; phase is "check" while inputs are
+    still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
     CheckFailed (an artifact failed verification; nothing published).
     """
-    say = progress or (lambda _msg: None)
+    say = (lambda msg: progress(msg, "check")) if progress else (lambda _msg: None)
+    step = (lambda msg: progress(msg, "build")) if progress else (lambda _msg: None)
     opts = ExportOptions(formats=tuple(formats), precisions=tuple(precisions), calib=calib,
                          calib_samples=int(calib_samples), calib_method=calib_method, int8_policy=int8_policy,
                          exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
@@ -82,7 +86,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
     _check_exclude(model, opts.exclude)
     data_source = opts.calib or trained_on
-    data = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib), say=say)
+    data, data_note = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib),
+                                 say=say)
     calibration = _load_calibration(data_source, preprocess, info, opts, say) if needs_calib else None
 
     # --- passes (in memory; a pass that breaks numerics raises CheckFailed) ---------------------
@@ -93,22 +98,22 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     from seedge.export.reference import write_reference
 
     with art.staging(out, name) as stage:
-        say("saving the eager FP32 baseline")
+        step("saving the eager FP32 baseline")
         weights = save_checkpoint(model, stage / "model", class_names=info["class_names"], preprocess=preprocess,
                                   extra={"exported_from": info["source"], "source_sha256": info["source_sha256"]})
-        say("writing reference.npz")
+        step("writing reference.npz")
         ref = write_reference(stage / art.REFERENCE, model, tuple(preprocess.input_size), opts.reference_samples,
                               opts.seed, *(data[:2] if data else (None, None)))
         manifest = _new_manifest(name, model, info, preprocess, weights, trained_on)
         manifest["passes"] = pass_reports
-        manifest["reference"] = ref
+        manifest["reference"] = {**ref, **({"note": data_note} if data_note else {})}
         manifest["skipped"] = skipped
         ctx = ExportContext(stage=stage, model=passed_model, info=info, preprocess=preprocess, options=opts,
                             metadata=model_metadata(info, preprocess, pass_reports), calib_source=data_source,
-                            calib=calibration)
+                            calib=calibration, eval_data=data[:2] if data else None)
 
         for b in builders:
-            say(f"building {b.id}")
+            step(f"building {b.id}")
             built = _build(b, ctx)
             manifest["artifacts"].append(art.artifact_entry(b.id, b.format, b.precision, built.file, stage,
                                                             b.backend, built.build))
@@ -116,15 +121,15 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
 
         from seedge.verify import verify_artifacts
 
-        say("verifying")
+        step("verifying")
         report = verify_artifacts(stage, manifest, data=data, device=opts.device, thresholds=thresholds,
-                                  on_step=lambda label: say(f"verifying {label}"))
+                                  on_step=lambda label: step(f"verifying {label}"))
         failed = _record_parity(manifest, report, data_source if data else None)
         if failed:
             raise CheckFailed("not published, parity failed for " + "; ".join(
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
         art.write_manifest(stage, manifest)
-        say("publishing")
+        step("publishing")
         return art.publish(stage, out, name)
 
 
@@ -227,13 +232,13 @@ def _check_exclude(model, exclude: tuple[str, ...]) -> None:
 
 
 def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Progress):
-    """Labelled test images for reference.npz and verify, or None (then inputs are noise).
+    """(labelled test images for reference.npz and verify, or None: inputs are noise; a note why).
 
     A source the user named (or that INT8 needs) must load; one only recorded in the
     checkpoint may have moved since training, and an FP32 export then goes on with noise.
     """
     if not src or opts.verify_samples == 0:
-        return None
+        return None, None
     from seedge.data import load_arrays
 
     say(f"loading {src} (test split)")
@@ -241,14 +246,13 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
         limit = max(opts.verify_samples, opts.reference_samples)
         x, y, classes = load_arrays(src, preprocess, split="test", limit=limit, seed=opts.seed,
                                     class_names=specific_class_names(info))
-    except SeedgeError:
+    except SeedgeError as e:
         if required:
             raise
-        say(f"{src}: recorded training data not readable here; reference inputs are random")
-        return None
+        return None, f"training data {src} not readable here ({e}); reference inputs are random"
     if len(x) == 0:
-        return None
-    return x, y, classes
+        return None, f"{src} has no test images; reference inputs are random"
+    return (x, y, classes), None
 
 
 def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress):
@@ -293,11 +297,10 @@ def _drop_intermediates(stage: Path, ctx: ExportContext, manifest: dict) -> None
 
 def _record_parity(manifest: dict, report: dict, data_source: str | None) -> list[dict]:
     rows = {r["id"]: r for r in report["artifacts"]}
-    keep = ("top1_agreement", "max_abs_diff", "cosine", "accuracy", "baseline_accuracy", "finite", "passed",
-            "reason", "device", "inference_precision", "note")
+    # The entry already says id/format/precision/backend; runner details are for reports.
+    skip = {"id", "format", "precision", "backend", "runner"}
     for a in manifest["artifacts"]:
-        r = rows.get(a["id"], {})
-        a["parity"] = {k: r[k] for k in keep if k in r}
+        a["parity"] = {k: v for k, v in rows.get(a["id"], {}).items() if k not in skip}
     manifest["verification"] = {"device": report.get("device"), "samples": report.get("samples"),
                                 "data": data_source, "baseline": {k: v for k, v in report["baseline"].items()
                                                                   if k != "runner"}}

@@ -1,0 +1,115 @@
+"""`seedge export [SOURCE]`: build, verify and publish every requested artifact.
+
+Thin: parses and validates the options, calls `seedge.export.pipeline.export_model`, prints
+progress on stderr and the summary table (or, with --json, one JSON document) on stdout.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+
+@click.command("export")
+@click.argument("source", required=False, type=str)
+@click.option("--model", "arch", default=None, metavar="ARCH",
+              help="Architecture of a bare state dict (see `seedge models`); seedge checkpoints carry theirs.")
+@click.option("--num-classes", type=int, default=None,
+              help="Classifier outputs (default: the checkpoint's classifier size).")
+@click.option("--formats", default="torchscript,onnx,openvino", show_default=True,
+              help="Comma list of torchscript, onnx, openvino, tensorrt.")
+@click.option("--precisions", default="fp32", show_default=True, help="Comma list of fp32, fp16, int8.")
+@click.option("--calib", default=None, metavar="SRC",
+              help="INT8 calibration (and reference) images: 'digits', an ImageFolder or a CSV. "
+                   "Default: the data the checkpoint was trained on, when it records it.")
+@click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images to use.")
+@click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
+              show_default=True)
+@click.option("--int8-policy", type=click.Choice(["se-aware", "all"]), default="se-aware", show_default=True,
+              help="se-aware keeps the SE gate path in float; all quantizes everything quantizable.")
+@click.option("--exclude", multiple=True, metavar="MODULE",
+              help="PyTorch module kept in float in INT8 (repeatable), e.g. --exclude layer4.1.se.")
+@click.option("--out", default="exported", show_default=True, help="Output root; the export goes to OUT/NAME.")
+@click.option("--name", default=None, help="Folder name under --out (default: 'demo' or the architecture).")
+@click.option("--passes", "passes", default=None, metavar="LIST",
+              help="Comma list of graph passes to apply (default: all default passes; see --no-passes).")
+@click.option("--no-passes", is_flag=True, help="Export the model as loaded, without passes.")
+@click.option("--count-nodes/--no-count-nodes", default=True, show_default=True,
+              help="Record ONNX node counts before/after each pass (one extra ONNX export per pass).")
+@click.option("--img-size", default=None, metavar="S|HxW", help="Input size to export at (default: the checkpoint's).")
+@click.option("--pt2/--no-pt2", default=True, show_default=True,
+              help="Also save a torch.export program (model.pt2) beside model.ts.")
+@click.option("--unsafe-pickle", is_flag=True,
+              help="Allow full unpickling of a checkpoint that needs it. Only for files you trust.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
+            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json) -> None:
+    """Export SOURCE (a checkpoint file or a training run directory; default: the demo SE model)."""
+    from rich.console import Console
+
+    from seedge.errors import SeedgeError
+    from seedge.export.builders import FORMATS, PRECISIONS
+    from seedge.export.pipeline import export_model, parse_list
+
+    # Cheap checks first: a typo must not cost a model load.
+    fmts = parse_list(formats, FORMATS, "format")
+    precs = parse_list(precisions, PRECISIONS, "precision")
+    if passes is not None and no_passes:
+        raise SeedgeError("--passes and --no-passes contradict each other; give one")
+    pass_names = [] if no_passes else ([p.strip() for p in passes.split(",") if p.strip()] if passes else None)
+
+    err = Console(stderr=True)
+    start = time.perf_counter()
+    with err.status("exporting", spinner="dots") as status:
+        def progress(msg: str, phase: str) -> None:
+            status.update(msg)
+            # While inputs are still checked, a bad one must end in its one error line only.
+            if phase != "check":
+                err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/dim] {msg}", highlight=False)
+
+        folder = export_model(source, arch=arch, num_classes=num_classes, formats=fmts, precisions=precs,
+                              calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
+                              calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
+                              img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
+                              progress=progress)
+    from seedge.artifacts import read_manifest
+
+    manifest = read_manifest(folder)
+    if as_json:
+        from seedge.report import to_json
+
+        click.echo(to_json({"folder": str(folder), "artifacts": manifest["artifacts"],
+                            "skipped": manifest.get("skipped", [])}))
+        return
+    for s in manifest.get("skipped", []):
+        err.print(f"skipped {s['id']}: {s['reason']}")
+    err.print(f"exported to {folder} in {time.perf_counter() - start:.1f}s")
+    out_console = Console()
+    summary = summary_table(manifest, folder)
+    # Piped or captured output has no terminal width; rich would squeeze the table into 80.
+    (out_console if out_console.is_terminal else Console(width=160)).print(summary)
+
+
+def summary_table(manifest: dict, folder):
+    from rich.table import Table
+
+    table = Table(title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}")
+    for col in ("artifact", "file", "size", "build s", "top-1 agree", "max |diff|", "parity"):
+        table.add_column(col, justify="right" if col in ("size", "build s", "max |diff|") else "left")
+    for a in manifest["artifacts"]:
+        p = a.get("parity") or {}
+        agree = p.get("top1_agreement")
+        table.add_row(a["id"], a["file"], _size(a["bytes"]), f"{a['build'].get('seconds', 0):.1f}",
+                      "-" if agree is None else f"{agree:.1%}",
+                      "-" if p.get("max_abs_diff") is None else f"{p['max_abs_diff']:.2e}",
+                      "pass" if p.get("passed") else "FAIL")
+    return table
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)

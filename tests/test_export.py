@@ -1,0 +1,232 @@
+"""export_model: every CPU format per model family, the manifest, metadata, and the publish rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seedge.artifacts import MANIFEST, check_integrity, read_manifest
+from seedge.backends import BACKENDS
+from seedge.checkpoint import save_checkpoint
+from seedge.errors import CheckFailed, SeedgeError
+from seedge.export import builders as B
+from seedge.export.pipeline import export_model, parse_img_size, parse_list
+from seedge.models import create_model
+
+CPU_FORMATS = ("torchscript", "onnx", "openvino")
+FAST = dict(count_nodes=False, pt2=False, verify_samples=0)
+
+
+def _checkpoint(tmp_path: Path, arch: str, num_classes: int = 10, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    model = create_model(arch, num_classes=num_classes).eval()
+    return save_checkpoint(model, tmp_path / "ckpt" / arch.replace("/", "_"))
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    return _checkpoint(tmp_path, "se_resnet10_cifar_tiny")
+
+
+def _eager(path: Path, x: np.ndarray) -> np.ndarray:
+    from seedge.checkpoint import load_model
+
+    model, _ = load_model(path)
+    with torch.no_grad():
+        return model(torch.from_numpy(x)).numpy()
+
+
+def test_tiny_export_writes_a_complete_verified_folder(tiny, tmp_path):
+    out = tmp_path / "exported"
+    folder = export_model(tiny, out=out, count_nodes=False, pt2=True)
+    assert folder == out / "se_resnet10_cifar_tiny"
+    m = read_manifest(folder)
+
+    assert m["schema_version"] == 1
+    assert m["model"]["arch"] == "se_resnet10_cifar_tiny" and m["model"]["num_classes"] == 10
+    assert m["model"]["class_names"] == [str(i) for i in range(10)]
+    assert m["model"]["source_sha256"] and m["model"]["source"] == str(tiny)
+    assert m["input"] == {"name": "input", "shape": ["batch", 3, 32, 32], "dtype": "float32", "layout": "NCHW"}
+    assert m["output"]["name"] == "logits" and m["output"]["shape"] == ["batch", 10]
+    assert m["preprocessing"]["input_size"] == [3, 32, 32] and len(m["preprocessing"]["mean"]) == 3
+    assert [p["name"] for p in m["passes"]][:2] == ["drop_dropout", "fold_bn"]
+    assert any(p["changed"] for p in m["passes"])
+    for tool in ("torch", "onnx", "onnxruntime", "openvino", "onnxslim", "seedge", "python"):
+        assert m["tools"][tool], tool
+
+    ids = [a["id"] for a in m["artifacts"]]
+    assert ids == ["torchscript-fp32", "onnx-fp32", "openvino-fp32"]
+    for a in m["artifacts"]:
+        assert a["backend"] in BACKENDS
+        check_integrity(folder, a)  # sha256 recorded matches the bytes
+        assert a["parity"]["passed"] and a["parity"]["top1_agreement"] == 1.0
+        assert a["parity"]["max_abs_diff"] <= 1e-3
+    arts = {a["id"]: a for a in m["artifacts"]}
+    assert arts["openvino-fp32"]["build"]["inference_precision"] == "f32"
+    assert arts["openvino-fp32"]["build"]["compress_to_fp16"] is False
+    assert arts["onnx-fp32"]["build"]["simplify"]["applied"] is True
+    pt2 = arts["torchscript-fp32"]["build"]["pt2"]
+    assert pt2["ok"] is True and (folder / pt2["file"]).is_file()
+
+    # The baseline lives in the folder, and reference.npz holds the eager logits of the inputs.
+    assert (folder / "model.safetensors").is_file() and (folder / "model.json").is_file()
+    with np.load(folder / "reference.npz") as ref:
+        assert ref["input"].shape == (16, 3, 32, 32) and ref["input"].dtype == np.float32
+        np.testing.assert_allclose(ref["logits"], _eager(tiny, ref["input"]), atol=1e-5)
+    assert m["reference"]["inputs"] == "random-normal"
+
+    # Metadata beside the artifacts: ONNX metadata_props and OpenVINO rt_info.
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(folder / "model.onnx")).metadata_props}
+    assert props["seedge.arch"] == "se_resnet10_cifar_tiny"
+    assert json.loads(props["seedge.class_names"]) == m["model"]["class_names"]
+    assert json.loads(props["seedge.preprocessing"]) == m["preprocessing"]
+    from seedge.export.openvino_export import read_rt_info
+
+    rt = read_rt_info(folder / "openvino" / "model.xml")
+    assert rt["arch"] == "se_resnet10_cifar_tiny" and json.loads(rt["class_names"]) == m["model"]["class_names"]
+
+    # Nothing but the published folder is left under --out.
+    assert [p.name for p in out.iterdir()] == ["se_resnet10_cifar_tiny"]
+
+
+# One model per family at a small input. se_resnext50_32x4d is exported (all CPU formats) by the
+# timm state-dict test below and mobilenet_v3_large by the torchvision test in test_export_cli.py.
+FAMILIES = [
+    ("se_resnet18", 64),
+    ("se_resnet18_cifar", 32),
+    ("res_se_net", (128, 160)),  # six 2x poolings after a stride-2 stem: 128 px is its smallest input
+    ("mobilenet_v3_small", 64),
+    ("efficientnet_b0", 64),
+    ("regnet_y_400mf", 64),
+]
+
+
+@pytest.mark.parametrize("arch,size", FAMILIES)
+def test_every_family_exports_to_every_cpu_format(arch, size, tmp_path):
+    ckpt = _checkpoint(tmp_path, arch, num_classes=7)
+    folder = export_model(ckpt, formats=CPU_FORMATS, out=tmp_path / "out", img_size=size, **FAST)
+    m = read_manifest(folder)
+    h, w = parse_img_size(size)
+    assert m["input"]["shape"] == ["batch", 3, h, w]
+    assert [a["id"] for a in m["artifacts"]] == ["torchscript-fp32", "onnx-fp32", "openvino-fp32"]
+    assert all(a["parity"]["passed"] for a in m["artifacts"]), [a["parity"] for a in m["artifacts"]]
+
+
+def test_timm_legacy_seresnext50_state_dict_exports_and_matches_timm(tmp_path):
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    ref_model = timm.create_model("legacy_seresnext50_32x4d", pretrained=False, num_classes=6).eval()
+    path = tmp_path / "timm_seresnext.pth"
+    torch.save(ref_model.state_dict(), path)
+    folder = export_model(path, arch="se_resnext50_32x4d", formats=CPU_FORMATS, out=tmp_path / "out",
+                          img_size=64, **FAST)
+    m = read_manifest(folder)
+    assert m["model"]["num_classes"] == 6
+    assert [a["id"] for a in m["artifacts"]] == ["torchscript-fp32", "onnx-fp32", "openvino-fp32"]
+    assert all(a["parity"]["passed"] for a in m["artifacts"]), [a["parity"] for a in m["artifacts"]]
+    with np.load(folder / "reference.npz") as ref, torch.no_grad():
+        expected = ref_model(torch.from_numpy(ref["input"])).numpy()
+        np.testing.assert_allclose(ref["logits"], expected, atol=1e-4)
+
+
+def test_failed_verification_is_not_published_and_old_export_stays(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "exported"
+    folder = export_model(tiny, formats=("onnx",), out=out, passes=[], **FAST)
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    def wrong_onnx(ctx):
+        # A real, valid ONNX graph of the same architecture with other weights: it runs, but
+        # answers differently from the eager model, which verification must catch.
+        from seedge.export.onnx_export import export_onnx
+
+        torch.manual_seed(123)
+        other = create_model("se_resnet10_cifar_tiny").eval()
+        export_onnx(other, ctx.path("model.onnx"), ctx.input_shape)
+        return B.Built("model.onnx", {})
+
+    monkeypatch.setitem(B.BUILDERS, ("onnx", "fp32"), B.Builder("onnx", "fp32", "onnxruntime", wrong_onnx))
+    with pytest.raises(CheckFailed, match="onnx-fp32"):
+        export_model(tiny, formats=("onnx",), out=out, passes=[], **FAST)
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before  # byte-identical, manifest included
+    assert (folder / MANIFEST).read_bytes() == before[Path(MANIFEST)]
+    assert [p.name for p in out.iterdir()] == ["se_resnet10_cifar_tiny"]  # no staging left behind
+
+
+def test_thresholds_reach_verification(tiny, tmp_path):
+    # A zero tolerance on cosine distance no FP32 ONNX graph meets -> refused, nothing published.
+    with pytest.raises(CheckFailed, match="not published"):
+        export_model(tiny, formats=("onnx",), out=tmp_path / "out", passes=[],
+                     thresholds={"fp32": {"min_cosine": 1.5}}, **FAST)
+    assert not (tmp_path / "out" / "se_resnet10_cifar_tiny").exists()
+
+
+def test_real_images_from_the_data_source_become_the_reference(tiny, tmp_path):
+    folder = export_model(tiny, formats=("onnx",), out=tmp_path / "out", calib="digits", count_nodes=False,
+                          pt2=False, verify_samples=32, name="tiny-digits")
+    m = read_manifest(folder)
+    assert folder.name == "tiny-digits"
+    assert m["reference"]["inputs"] == "data" and m["reference"]["labelled"]
+    with np.load(folder / "reference.npz") as ref:
+        assert set(ref.files) == {"input", "logits", "labels"} and ref["labels"].dtype == np.int64
+        np.testing.assert_allclose(ref["logits"], _eager(tiny, ref["input"]), atol=1e-5)
+    parity = m["artifacts"][0]["parity"]
+    assert parity["accuracy"] is not None and parity["accuracy"] == pytest.approx(parity["baseline_accuracy"])
+    assert m["verification"]["samples"]["data"] == 32
+
+
+# --- options and the registry -------------------------------------------------------------------
+
+def test_every_builder_names_a_known_backend_and_a_unique_id():
+    assert {b.id for b in B.BUILDERS.values()} >= {
+        "torchscript-fp32", "onnx-fp32", "openvino-fp32", "openvino-fp16", "onnx-fp16", "onnx-int8",
+        "openvino-int8", "tensorrt-fp32", "tensorrt-fp16", "tensorrt-int8"}
+    for (fmt, prec), b in B.BUILDERS.items():
+        assert (b.format, b.precision) == (fmt, prec) and b.backend in BACKENDS
+    with pytest.raises(ValueError, match="already registered"):
+        B.register_builder("onnx", "fp32", "onnxruntime")(lambda ctx: None)
+
+
+def test_unknown_names_are_rejected_with_the_choices():
+    with pytest.raises(SeedgeError, match="unknown format 'onnxx'; choose from torchscript"):
+        parse_list("onnx,onnxx", B.FORMATS, "format")
+    assert parse_list("onnx, openvino,onnx", B.FORMATS, "format") == ("onnx", "openvino")
+    assert parse_img_size("64x96") == (64, 96) and parse_img_size(32) == (32, 32)
+    with pytest.raises(SeedgeError, match="--img-size"):
+        parse_img_size("big")
+
+
+def test_builder_without_its_backing_module_says_so(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(B.BUILDERS, ("onnx", "fp16"),
+                        B.Builder("onnx", "fp16", "onnxruntime", B.build_onnx_fp16, modules=("seedge.no_such_mod",)))
+    with pytest.raises(SeedgeError, match="no seedge.no_such_mod module"):
+        export_model(tiny, formats=("onnx",), precisions=("fp16",), out=tmp_path / "out", **FAST)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tensorrt_without_tensorrt_fails_before_any_work(tiny, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorrt") and importlib.util.find_spec("seedge.export.tensorrt_export"):
+        pytest.skip("TensorRT is installed here; the GPU tests cover it")
+    with pytest.raises(SeedgeError, match="tensorrt"):
+        export_model(tiny, formats=("tensorrt",), out=tmp_path / "out", **FAST)
+    assert not (tmp_path / "out").exists()
+
+
+def test_int8_without_calibration_data_asks_for_calib(tiny, tmp_path):
+    pytest.importorskip("seedge.quantize.int8")
+    with pytest.raises(SeedgeError, match="--calib"):
+        export_model(tiny, formats=("onnx",), precisions=("int8",), out=tmp_path / "out", **FAST)
+    assert not (tmp_path / "out").exists()
+
+
+def test_exclude_names_a_real_module(tiny, tmp_path):
+    with pytest.raises(SeedgeError, match="--exclude nope"):
+        export_model(tiny, formats=("onnx",), exclude=["nope"], out=tmp_path / "out", **FAST)

@@ -126,8 +126,13 @@ def train(o: TrainOptions, console=None) -> dict:
                      + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
                         if init_info["head_replaced"] else ""))
         torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
+        per_rank = -(-len(train_ds) // dist.world)
+        if per_rank < 2:
+            raise SeedgeError(f"{o.data}: {len(train_ds)} training images for {dist.world} process(es); "
+                              f"BatchNorm needs at least 2 per process")
+        # BatchNorm cannot train on a last batch of one image: drop that one image per epoch.
         loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
-                             world=dist.world, workers=o.workers)
+                             world=dist.world, workers=o.workers, drop_last=per_rank % o.batch_size == 1)
         net = model
         if dist.enabled:
             net = torch.nn.parallel.DistributedDataParallel(

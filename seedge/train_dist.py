@@ -22,6 +22,7 @@ class DistInfo:
     world: int = 1
     local_rank: int = 0
     device: str = "cpu"
+    prev_threads: int = 0  # restored by teardown: training must not change the caller's thread count
 
     @property
     def enabled(self) -> bool:
@@ -48,13 +49,14 @@ def setup(device: str = "auto", threads: int | None = None) -> DistInfo:
         if world > 1 or device == "cuda":
             device = f"cuda:{local_rank}" if world > 1 else "cuda"
         torch.cuda.set_device(torch.device(device))
+    prev_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     elif world > 1 and device == "cpu":
         # N processes on one machine: split the cores instead of oversubscribing them.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
-    info = DistInfo(rank, world, local_rank, device)
+    info = DistInfo(rank, world, local_rank, device, prev_threads)
     if info.enabled and not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
     return info
@@ -65,6 +67,8 @@ def teardown(info: DistInfo) -> None:
 
     if info.enabled and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+    if info.prev_threads and torch.get_num_threads() != info.prev_threads:
+        torch.set_num_threads(info.prev_threads)
 
 
 def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:

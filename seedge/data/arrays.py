@@ -13,10 +13,11 @@ def load_split_arrays(samples, spec, progress: bool = False) -> np.ndarray:
     c, h, w = spec.input_size
     x = np.empty((len(samples), c, h, w), dtype=np.float32)
     it = range(len(samples))
-    if progress and len(samples) > 256:
+    console = _stderr() if progress and len(samples) > 256 else None
+    if console is not None and console.is_terminal:  # a bar only where someone watches; logs stay clean
         from rich.progress import track
 
-        it = track(it, description="loading images", transient=True, console=_stderr())
+        it = track(it, description="loading images", transient=True, console=console)
     for i in it:
         x[i] = preprocess_image(read_image(samples.items[i], samples.origins[i]), spec)
     return x

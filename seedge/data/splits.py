@@ -54,5 +54,7 @@ def subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
     if limit is None or limit >= n:
         return np.arange(n)
     if limit < 1:
-        raise ValueError("limit must be at least 1")
+        from seedge.errors import SeedgeError
+
+        raise SeedgeError(f"--limit must be at least 1, got {limit}")
     return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))

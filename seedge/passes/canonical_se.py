@@ -95,7 +95,7 @@ def _as_conv1x1(layer: nn.Module, norm: nn.Module | None) -> nn.Conv2d:
             conv.weight.copy_(layer.weight.reshape(layer.out_features, layer.in_features, 1, 1))
             if layer.bias is not None:
                 conv.bias.copy_(layer.bias)
-        return conv.to(layer.weight.dtype).eval()
+        return conv.to(device=layer.weight.device, dtype=layer.weight.dtype).eval()
     return fuse_conv_bn_eval(layer, norm) if norm is not None else copy.deepcopy(layer)
 
 

@@ -16,12 +16,26 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from seedge.errors import CheckFailed
 
 REL_TOLERANCE = 1e-5
 FP64_EXACT = 1e-9
+
+
+@contextmanager
+def strict_fp32():
+    """Turn TF32 off while checking: on CUDA, TF32 convs/matmuls (cuDNN's default) round at ~1e-3."""
+    import torch
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def _flat(out):

@@ -20,7 +20,8 @@ _BLOCKS = (SEBasicBlock, SEBottleneck, SEResNeXtBottleneck, ResidualSEBlock)
 
 
 def _se_of(block: nn.Module):
-    return getattr(block, "se", None) or getattr(block, "se_module", None)
+    """The block's SE module: `se` in seedge's ResNet/ResSENet blocks, `se_module` in SE-ResNeXt."""
+    return block.se if hasattr(block, "se") else getattr(block, "se_module", None)
 
 
 @register_pass("fuse_se_residual")

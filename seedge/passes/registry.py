@@ -51,7 +51,9 @@ def _default_example(model):
         raise SeedgeError("apply_passes: the model has no seedge_cfg to take an input size from; "
                           "pass example=<an input tensor>")
     gen = torch.Generator().manual_seed(0)
-    return torch.randn(2, *cfg.input_size, generator=gen)
+    param = next(model.parameters(), None)
+    x = torch.randn(2, *cfg.input_size, generator=gen)
+    return x if param is None else x.to(device=param.device, dtype=param.dtype)
 
 
 def apply_passes(model, names: list[str] | None = None, example=None, count_nodes: bool = False):
@@ -65,9 +67,7 @@ def apply_passes(model, names: list[str] | None = None, example=None, count_node
     Raises SeedgeError for an unknown pass name and CheckFailed when a pass breaks numerics.
     The returned model carries `seedge_passes` (the names applied).
     """
-    import torch
-
-    from seedge.passes.check import check_pass, float64_recheck, onnx_node_counts
+    from seedge.passes.check import strict_fp32
 
     names = list(DEFAULT_PASSES if names is None else names)
     unknown = [n for n in names if n not in _PASSES]
@@ -76,6 +76,18 @@ def apply_passes(model, names: list[str] | None = None, example=None, count_node
                           f"known passes are {', '.join(list_passes())}")
     work = copy.deepcopy(model).eval()
     example = _default_example(work) if example is None else example
+    with strict_fp32():
+        reports = _run_checked(model, work, names, example, count_nodes)
+    work.seedge_passes = list(getattr(model, "seedge_passes", [])) + names
+    return work, reports
+
+
+def _run_checked(original, work, names: list[str], example, count_nodes: bool) -> list[dict]:
+    """Apply each pass to `work` in place, comparing its outputs before and after every pass."""
+    import torch
+
+    from seedge.passes.check import check_pass, float64_recheck, onnx_node_counts
+
     counts = onnx_node_counts(work, example) if count_nodes else None
     with torch.no_grad():
         before = work(example)
@@ -87,12 +99,11 @@ def apply_passes(model, names: list[str] | None = None, example=None, count_node
         with torch.no_grad():
             after = work(example)
         # Only if FP32 rounding exceeds the bound: replay the passes so far in float64 (check.py).
-        recheck = lambda: float64_recheck(model, [_PASSES[n] for n in names[:i]], fn,  # noqa: E731
+        recheck = lambda: float64_recheck(original, [_PASSES[n] for n in names[:i]], fn,  # noqa: E731
                                           example, before, after)
         diff = check_pass(name, before, after, recheck)  # raises CheckFailed naming the pass
         counts_after = (onnx_node_counts(work, example) if changed else counts) if count_nodes else None
         reports.append({"name": name, "changed": changed, **diff,
                         "onnx_nodes_before": counts, "onnx_nodes_after": counts_after})
         before, counts = after, counts_after
-    work.seedge_passes = list(getattr(model, "seedge_passes", [])) + names
-    return work, reports
+    return reports

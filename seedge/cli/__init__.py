@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "seedge.cli.export_cmd",
     "seedge.cli.train_cmd",
     "seedge.cli.evaluate_cmd",
+    "seedge.cli.quantize_report_cmd",
 )
 
 

@@ -8,10 +8,13 @@ Choices, and why:
   as ONNX Runtime recommends; it keeps node names and the exporter's module metadata, which
   the SE-aware policy and `exclude` rely on;
 - weights QInt8 symmetric, per output channel (ResNet-style convs vary a lot per channel);
-- activations QUInt8 asymmetric (ACTIVATION_TYPE): the U8S8 kernels of ONNX Runtime on x86,
-  and what OpenVINO reads for post-ReLU tensors; see benchmarks/quantize_table.py;
+- activations QUInt8 asymmetric (ACTIVATION_TYPE): ONNX Runtime's U8S8 kernels on x86, and
+  the only choice OpenVINO 2026.4's CPU plugin compiled on the demo model (QInt8 activations:
+  "No suitable implementations"); accuracy was the same either way;
+- the logits (graph outputs) stay float: a quantized output clips any test logit beyond the
+  calibration range (max |dlogit| 1.50 -> 0.40 on the demo model);
 - calibration ranges are cached (seedge.quantize.calibration), so rebuilding with another
-  policy or exclusion list does not re-run calibration.
+  policy or exclusion list, or per block in the sensitivity report, skips calibration.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,65 +32,101 @@ from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
 
 ACTIVATION_TYPE = "uint8"
-_METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+
+
+@dataclass
+class Prepared:
+    """An FP32 model ready for quantize_static: pre-processed, inspected, hashed."""
+
+    src: Path
+    path: Path             # the pre-processed copy (lives in the caller's temporary folder)
+    proto: object          # its ModelProto
+    info: pol.GraphInfo
+    input_name: str
+    chw: tuple[int, int, int]
+    sha256: str            # of `src`: the calibration cache key
+    metadata: dict         # src's model-level metadata_props
+
+
+def prepare(src, workdir) -> Prepared:
+    """Pre-process `src` into `workdir` (ONNX Runtime's quant_pre_process)."""
+    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from seedge.artifacts import sha256_file
+
+    src = Path(src)
+    if not src.is_file():
+        raise SeedgeError(f"{src}: ONNX model not found")
+    proto = onnx.load(str(src))
+    input_name, chw = cal.model_input(proto)
+    pre = Path(workdir) / "pre.onnx"
+    quant_pre_process(str(src), str(pre))
+    pre_proto = onnx.load(str(pre))
+    return Prepared(src=src, path=pre, proto=pre_proto, info=pol.analyze(pre_proto), input_name=input_name,
+                    chw=chw, sha256=sha256_file(src), metadata={p.key: p.value for p in proto.metadata_props})
 
 
 def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                        exclude=(), per_channel: bool = True, samples: int | None = None,
-                       activation_type: str = ACTIVATION_TYPE, nodes_to_quantize=None,
-                       source: str = "calibration data", use_cache: bool = True) -> dict:
+                       activation_type: str = ACTIVATION_TYPE, source: str = "calibration data",
+                       use_cache: bool = True) -> dict:
     """Write an explicit Q/DQ INT8 copy of the FP32 ONNX model `src` to `dst`; return build facts.
 
     calib: preprocessed float32 NCHW images (the model's own preprocessing), at least
     calibration.MIN_SAMPLES of them; `samples` draws that many (fixed seed).
     policy: se-aware (default) | se-float | se-range | all (see seedge.quantize.policy).
     exclude: PyTorch module names ("layer3.0.se", "fc") kept in float.
-    nodes_to_quantize: ONNX node names; when given, only these are quantized (the sensitivity
-    report uses it to quantize one block at a time).
+    """
+    import onnx
+
+    _check_args(method, activation_type)
+    src = Path(src)
+    if not src.is_file():
+        raise SeedgeError(f"{src}: ONNX model not found")
+    # Check the images before any slow work.
+    x = cal.validate_calib(calib, cal.model_input(onnx.load(str(src)))[1], samples=samples, source=source)
+    with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp:
+        prep = prepare(src, tmp)
+        return quantize_prepared(prep, dst, x, method=method, policy=policy, exclude=exclude,
+                                 per_channel=per_channel, activation_type=activation_type, use_cache=use_cache)
+
+
+def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax", policy: str = "se-aware",
+                      exclude=(), per_channel: bool = True, activation_type: str = ACTIVATION_TYPE,
+                      nodes_to_quantize=None, use_cache: bool = True) -> dict:
+    """quantize_static on a prepared model with validated calibration images `x`.
+
+    nodes_to_quantize: ONNX node names; when given, only these are quantized (the
+    sensitivity report quantizes one block at a time this way).
     """
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from seedge.artifacts import sha256_file
     from seedge.export.onnx_export import set_metadata
 
-    src, dst = Path(src), Path(dst)
-    if method not in _METHODS:
-        raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(_METHODS)}")
-    if activation_type not in ("uint8", "int8"):
-        raise SeedgeError(f"activation_type must be uint8 or int8, not '{activation_type}'")
-    if not src.is_file():
-        raise SeedgeError(f"{src}: ONNX model not found")
-    proto = onnx.load(str(src))
-    input_name, chw = cal.model_input(proto)
-    x = cal.validate_calib(calib, chw, samples=samples, source=source)
+    _check_args(method, activation_type)
+    dst = Path(dst)
     t0 = time.perf_counter()
-
-    with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(src), str(pre))
-        pre_proto = onnx.load(str(pre))
-        plan = pol.plan(pre_proto, policy, exclude)
-        model_sha = sha256_file(src)
-        data_sha = cal.dataset_sha256(x)
-        cache = cal.cache_path(model_sha, data_sha, method) if use_cache else None
-        cache_hit = bool(cache and cache.is_file())
-        extra = {"TensorQuantOverrides": plan.tensor_overrides} if plan.tensor_overrides else {}
-        # The logits stay float: quantizing the graph output only adds error (a test logit
-        # beyond the calibration range is clipped) and saves nothing.
-        float_out_ops = _output_producer_ops(pre_proto)
-        if float_out_ops:
-            extra["OpTypesToExcludeOutputQuantization"] = float_out_ops
-        act = QuantType.QUInt8 if activation_type == "uint8" else QuantType.QInt8
+    plan = pol.plan(prep.proto, policy, exclude, info=prep.info)
+    data_sha = cal.dataset_sha256(x)
+    cache = cal.cache_path(prep.sha256, data_sha, method) if use_cache else None
+    cache_hit = bool(cache and cache.is_file())
+    extra: dict = {"TensorQuantOverrides": plan.tensor_overrides} if plan.tensor_overrides else {}
+    float_out_ops = _output_producer_ops(prep.proto)
+    if float_out_ops:
+        extra["OpTypesToExcludeOutputQuantization"] = float_out_ops
+    with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp, _quiet():
         out_tmp = Path(tmp) / "int8.onnx"
         quantize_static(
-            str(pre), str(out_tmp), cal.make_reader(input_name, x) if not cache_hit else None,
+            str(prep.path), str(out_tmp), cal.make_reader(prep.input_name, x) if not cache_hit else None,
             quant_format=QuantFormat.QDQ, per_channel=per_channel, reduce_range=False,
-            activation_type=act, weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8 if activation_type == "uint8" else QuantType.QInt8,
+            weight_type=QuantType.QInt8,
             nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
             nodes_to_exclude=plan.nodes_to_exclude or None,
-            calibrate_method=getattr(CalibrationMethod, _METHODS[method]),
+            calibrate_method=getattr(CalibrationMethod, METHODS[method]),
             extra_options=extra, calibration_cache_path=str(cache) if cache else None)
         out = onnx.load(str(out_tmp))
 
@@ -108,15 +148,15 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
         "se_gates": [g.module or g.path[-1] for g in plan.se_gates],
         "gate_range_overrides": sorted(plan.tensor_overrides),
         "float_output_op_types": float_out_ops,
+        "module_names_from": prep.info.scope_source,
         "quantize_linear_nodes": sum(n.op_type == "QuantizeLinear" for n in out.graph.node),
         "dequantize_linear_nodes": sum(n.op_type == "DequantizeLinear" for n in out.graph.node),
         "seconds": round(time.perf_counter() - t0, 2),
     }
     if nodes_to_quantize:
         facts["nodes_to_quantize"] = list(nodes_to_quantize)
-    meta = {p.key: p.value for p in proto.metadata_props}
-    meta.update({"seedge.precision": "int8", "seedge.int8.policy": plan.policy,
-                 "seedge.int8.method": method,
+    meta = dict(prep.metadata)
+    meta.update({"seedge.precision": "int8", "seedge.int8.policy": plan.policy, "seedge.int8.method": method,
                  "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
     set_metadata(out, meta)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +164,13 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
     onnx.save(out, str(tmp_dst))
     os.replace(tmp_dst, dst)
     return facts
+
+
+def _check_args(method: str, activation_type: str) -> None:
+    if method not in METHODS:
+        raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(METHODS)}")
+    if activation_type not in ("uint8", "int8"):
+        raise SeedgeError(f"activation_type must be uint8 or int8, not '{activation_type}'")
 
 
 def _output_producer_ops(proto) -> list[str]:
@@ -135,3 +182,25 @@ def _ort_version() -> str:
     import onnxruntime
 
     return onnxruntime.__version__
+
+
+class _quiet:
+    """Histogram calibrators print progress on stdout; the CLI's --json needs stdout clean."""
+
+    def __enter__(self):
+        import contextlib
+        import io
+        import logging
+
+        self._stack = contextlib.ExitStack()
+        if not os.environ.get("SEEDGE_DEBUG"):
+            self._stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+            # quantize_static warns about pre-processing and per-channel on every call.
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)
+            self._stack.callback(root.setLevel, level)
+        return self
+
+    def __exit__(self, *exc):
+        self._stack.close()

@@ -1,0 +1,293 @@
+"""FP16 and INT8 ONNX, SE-aware policies, module-name exclusion, calibration cache and checks,
+OpenVINO INT8: real ONNX Runtime, OpenVINO and NNCF on the tiny SE-ResNet at 32x32.
+
+The model (built once per process, `tiny`) has random convolution weights with BatchNorm
+statistics taken from digits images and a least-squares classifier head on its features,
+so its logits carry real class evidence (about 80% test accuracy) without minutes of
+training. Its class margins are much smaller than a trained model's (many test images sit
+near a class boundary), so INT8 flips more of them: the bar here is 85% top-1 agreement,
+cosine >= 0.98 and at most 5 points of accuracy lost; a broken quantizer lands far below.
+The trained demo model's numbers (>= 99% agreement) are in benchmarks/quantize_table.py.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+ARCH = "se_resnet10_cifar_tiny"
+N_CALIB = 32
+N_EVAL = 128
+
+
+@functools.lru_cache(maxsize=1)
+def tiny() -> SimpleNamespace:
+    """model.onnx of the tiny SE-ResNet with a fitted head, plus calibration and test arrays."""
+    import torch
+
+    from seedge.data import load_arrays
+    from seedge.export.onnx_export import export_onnx
+    from seedge.models import create_model
+    from seedge.preprocess import PreprocessSpec
+
+    folder = Path(tempfile.mkdtemp(prefix="seedge-qtest-"))
+    atexit.register(shutil.rmtree, folder, True)
+    torch.manual_seed(0)
+    model = create_model(ARCH)
+    spec = PreprocessSpec.from_model_cfg(model.seedge_cfg)
+    xtr, ytr, _ = load_arrays("digits", spec, "train", limit=320, seed=0)
+    xte, yte, _ = load_arrays("digits", spec, "test", limit=N_EVAL, seed=0)
+    with torch.no_grad():
+        model.train()  # BatchNorm statistics from real images: realistic activation ranges
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = None
+        model(torch.from_numpy(xtr[:128]))
+        model.eval()
+        feats = torch.flatten(model.avgpool(model.forward_features(torch.from_numpy(xtr))), 1).double().numpy()
+        # Ridge regression of one-hot targets on standardized features: a head with real margins.
+        mu, sd = feats.mean(0), feats.std(0) + 1e-6
+        a = np.c_[(feats - mu) / sd, np.ones(len(feats))]
+        w = np.linalg.solve(a.T @ a + np.eye(a.shape[1]), a.T @ (np.eye(10)[ytr] * 2 - 1))
+        model.fc.weight.copy_(torch.from_numpy((w[:-1] / sd[:, None]).T).float())
+        model.fc.bias.copy_(torch.from_numpy(w[-1] - (mu / sd) @ w[:-1]).float())
+    onnx_path = export_onnx(model, folder / "model.onnx", spec.input_size)
+    module_names = {name for name, _ in model.named_modules() if name}
+    return SimpleNamespace(folder=folder, onnx=onnx_path, calib=xtr[:N_CALIB], x=xte, y=yte, spec=spec,
+                           module_names=module_names)
+
+
+@pytest.fixture(autouse=True)
+def calib_cache(monkeypatch, tmp_path_factory):
+    """Calibration ranges go to a per-session cache, not the user's home."""
+    root = tmp_path_factory.getbasetemp() / "seedge-cache"
+    monkeypatch.setenv("SEEDGE_CACHE", str(root))
+    return root / "calib"
+
+
+def _ort(path, x):
+    from seedge.quantize import measure
+
+    return measure.ort_logits(path, x)
+
+
+def _ops(path) -> list[str]:
+    import onnx
+
+    return [n.op_type for n in onnx.load(str(path)).graph.node]
+
+
+def _consumers(proto, tensor):
+    return [n for n in proto.graph.node if tensor in n.input]
+
+
+def test_fp16_graph_keeps_fp32_io_and_agrees(tmp_path):
+    import onnx
+
+    from seedge.parity import compare
+    from seedge.quantize.fp16 import convert_onnx_fp16
+
+    t = tiny()
+    facts = convert_onnx_fp16(t.onnx, tmp_path / "model.fp16.onnx")
+    proto = onnx.load(str(tmp_path / "model.fp16.onnx"))
+    float_inits = [i for i in proto.graph.initializer if i.data_type in (onnx.TensorProto.FLOAT,
+                                                                         onnx.TensorProto.FLOAT16)]
+    assert float_inits and all(i.data_type == onnx.TensorProto.FLOAT16 for i in float_inits)
+    assert facts["fp16_initializers"] == len(float_inits) and facts["keep_io_types"] is True
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert proto.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    ref, out = _ort(t.onnx, t.x), _ort(tmp_path / "model.fp16.onnx", t.x)
+    assert out.dtype == np.float32
+    m = compare(ref, out)
+    assert m["top1_agreement"] >= 0.99 and m["max_rel_diff"] < 1e-2
+
+
+def test_int8_qdq_runs_in_onnxruntime_and_openvino_and_agrees(tmp_path):
+    from seedge.parity import compare
+    from seedge.quantize import measure
+    from seedge.quantize.int8 import quantize_onnx_int8
+    from seedge.quantize.policy import DEFAULT_SE_POLICY
+
+    t = tiny()
+    dst = tmp_path / "model.int8.onnx"
+    facts = quantize_onnx_int8(t.onnx, dst, t.calib)
+    ops = _ops(dst)
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    assert facts["method"] == "minmax" and facts["samples"] == N_CALIB
+    assert facts["policy"] == "se-aware" and facts["policy_resolved"] == DEFAULT_SE_POLICY
+    assert facts["se_gates"] == ["layer1.0.se", "layer2.0.se", "layer3.0.se", "layer4.0.se"]
+    assert isinstance(facts["excluded_nodes"], list)
+    ref = _ort(t.onnx, t.x)
+    for out in (_ort(dst, t.x), measure.ov_logits(measure.ov_compile(dst, 2, "f32"), t.x)):
+        m = compare(ref, out, t.y)
+        assert m["finite"] and m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m
+        assert m["accuracy_drop_points"] <= 5.0, m
+
+
+def test_se_range_policy_pins_the_gate_to_0_1(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    dst = tmp_path / "range.onnx"
+    facts = quantize_onnx_int8(t.onnx, dst, t.calib, policy="se-range")
+    assert len(facts["gate_range_overrides"]) == 4
+    proto = onnx.load(str(dst))
+    inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    sigmoids = [n for n in proto.graph.node if n.op_type == "Sigmoid"]
+    assert len(sigmoids) == 4
+    for s in sigmoids:
+        (q,) = [n for n in _consumers(proto, s.output[0]) if n.op_type == "QuantizeLinear"]
+        scale, zero = inits[q.input[1]], inits[q.input[2]]
+        assert abs(float(scale) - 1 / 255) < 1e-7 and int(zero) == 0  # uint8 over exactly [0, 1]
+
+
+def test_se_float_policy_keeps_the_gate_path_float_and_all_does_not(tmp_path):
+    import onnx
+
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    quantize_onnx_int8(t.onnx, tmp_path / "float.onnx", t.calib, policy="se-float")
+    quantize_onnx_int8(t.onnx, tmp_path / "all.onnx", t.calib, policy="all")
+
+    def gate_view(path):
+        proto = onnx.load(str(path))
+        producer = {o: n for n in proto.graph.node for o in n.output}
+        sig = [n for n in proto.graph.node if n.op_type == "Sigmoid"]
+        se_convs = [n for n in proto.graph.node if n.op_type == "Conv" and ".se.fc" in n.input[1]]
+        gate_mul = [c for s in sig for c in _consumers(proto, s.output[0]) if c.op_type == "Mul"]
+        return proto, producer, sig, se_convs, gate_mul
+
+    proto, producer, sig, se_convs, muls = gate_view(tmp_path / "float.onnx")
+    assert len(se_convs) == 8 and len(muls) == 4
+    for n in se_convs + sig:  # float weights and float inputs all along the gate path
+        assert all(producer.get(i) is None or producer[i].op_type != "DequantizeLinear" for i in n.input)
+    for s in sig:  # the gate reaches the Mul unquantized
+        assert all(c.op_type != "QuantizeLinear" for c in _consumers(proto, s.output[0]))
+
+    proto, producer, sig, se_convs, _ = gate_view(tmp_path / "all.onnx")
+    assert all(producer[n.input[1]].op_type == "DequantizeLinear" for n in se_convs)
+
+
+def test_exclude_by_pytorch_module_name(tmp_path):
+    import onnx
+
+    from seedge.errors import SeedgeError
+    from seedge.quantize.int8 import quantize_onnx_int8
+    from seedge.quantize.policy import module_nodes
+
+    t = tiny()
+    facts = quantize_onnx_int8(t.onnx, tmp_path / "ex.onnx", t.calib, exclude=("layer3.0", "fc"))
+    assert facts["excluded_modules"] == ["layer3.0", "fc"]
+    kept = {n for nodes in module_nodes(onnx.load(str(t.onnx)), ["layer3.0", "fc"]).values() for n in nodes}
+    proto = onnx.load(str(tmp_path / "ex.onnx"))
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    weighted = [n for n in proto.graph.node if n.op_type in ("Conv", "Gemm")]
+    # 21 = stem + 11 block convs (3 downsamples) + 8 SE convs + fc; kept: layer3.0 (3 + 2 SE convs) and fc
+    assert len(weighted) == 21 and sum(n.name in kept for n in weighted) == 6
+    for n in weighted:
+        int8_weights = n.input[1] in producer and producer[n.input[1]].op_type == "DequantizeLinear"
+        assert int8_weights == (n.name not in kept), n.name
+    with pytest.raises(SeedgeError, match="module 'layer9.0' is not in the exported graph; known blocks: .*layer3.0"):
+        quantize_onnx_int8(t.onnx, tmp_path / "bad.onnx", t.calib, exclude=("layer9.0",))
+
+
+def test_module_names_survive_a_simplifier_that_drops_node_metadata():
+    import onnx
+
+    from seedge.quantize.policy import analyze, block_units
+
+    t = tiny()
+    proto = onnx.load(str(t.onnx))
+    with_meta = analyze(proto)
+    for n in proto.graph.node:  # what onnxslim does to node metadata
+        del n.metadata_props[:]
+    without = analyze(proto)
+    assert with_meta.scope_source == "metadata" and without.scope_source == "parameter names"
+    assert [g.module for g in without.gates] == [g.module for g in with_meta.gates] == [
+        f"layer{i}.0.se" for i in range(1, 5)]
+    units = block_units(proto, without)
+    assert {"conv1", "layer1.0", "layer1.0.se", "layer4.0", "fc"} <= set(units)
+    assert set(units) - {"(top)"} <= t.module_names
+
+
+def test_calibration_cache_hit_on_second_call(tmp_path, calib_cache):
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    calib = t.calib + 0.001  # data no other test calibrated with: a guaranteed first miss
+    first = quantize_onnx_int8(t.onnx, tmp_path / "a.onnx", calib, policy="all")
+    second = quantize_onnx_int8(t.onnx, tmp_path / "b.onnx", calib, policy="se-float")
+    assert first["calibration_cache"] == "miss" and second["calibration_cache"] == "hit"
+    assert first["calibration_sha256"] == second["calibration_sha256"]
+    assert [p for p in calib_cache.glob("*.json") if first["calibration_sha256"][:20] in p.name]
+    other = quantize_onnx_int8(t.onnx, tmp_path / "c.onnx", calib[:16], policy="all")
+    assert other["calibration_cache"] == "miss"  # other images, other key
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x: x[:5], "only 5 calibration images but at least 8 are needed"),
+    (lambda x: x[:, :, :28, :28], "images are 28x28 but the model expects 32x32"),
+    (lambda x: x[:, :1], "images have 1 channels but the model expects 3"),
+    (lambda x: np.ascontiguousarray(x.transpose(0, 2, 3, 1)), "is the layout NHWC"),
+    (lambda x: (x * 50).astype(np.uint8), "not float; apply the model's preprocessing"),
+    (lambda x: np.where(x > 1, np.nan, x).astype(np.float32), "NaN or Inf"),
+    (lambda x: x[0], "expected preprocessed images shaped"),
+])
+def test_bad_calibration_data_is_one_clear_error(tmp_path, make, message):
+    from seedge.errors import SeedgeError
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    with pytest.raises(SeedgeError, match=message) as e:
+        quantize_onnx_int8(t.onnx, tmp_path / "x.onnx", make(t.calib), source="my-images")
+    assert "\n" not in str(e.value) and str(e.value).startswith("my-images: ")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_requested_calibration_samples_must_exist(tmp_path):
+    from seedge.errors import SeedgeError
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    with pytest.raises(SeedgeError, match="only 32 calibration images but 64 were requested"):
+        quantize_onnx_int8(t.onnx, tmp_path / "x.onnx", t.calib, samples=64)
+    facts = quantize_onnx_int8(t.onnx, tmp_path / "y.onnx", t.calib, samples=16)
+    assert facts["samples"] == 16
+
+
+def test_openvino_int8_measures_both_routes_and_keeps_the_better(tmp_path):
+    from seedge.backends.openvino import OpenVINORunner
+    from seedge.export.openvino_export import read_rt_info
+    from seedge.parity import compare
+    from seedge.quantize.int8 import quantize_onnx_int8
+    from seedge.quantize.openvino_int8 import build_openvino_int8
+
+    t = tiny()
+    qdq = tmp_path / "model.int8.onnx"
+    quantize_onnx_int8(t.onnx, qdq, t.calib)
+    xml = tmp_path / "openvino" / "model.int8.xml"
+    facts = build_openvino_int8(t.onnx, qdq, xml, t.calib, eval_data=(t.x[:64], t.y[:64]),
+                                rt_info={"seedge.arch": ARCH})
+    assert xml.is_file() and xml.with_suffix(".bin").is_file()
+    assert {(c["route"], c["inference_precision"]) for c in facts["candidates"]} == {
+        ("qdq", "f32"), ("qdq", "bf16"), ("nncf", "f32"), ("nncf", "bf16")}
+    assert facts["route"] in ("qdq", "nncf") and facts["inference_precision"] in ("f32", "bf16")
+    assert facts["why"].startswith(f"kept {facts['route']}/{facts['inference_precision']}")
+    assert facts["fake_quantize_nodes"] > 0
+    assert facts["nncf"]["ignored_ops"]  # SE-aware: the gate path is in NNCF's ignored scope
+    assert read_rt_info(xml)["int8_route"] == facts["route"]
+    with OpenVINORunner(xml, threads=2, inference_precision=facts["inference_precision"]) as r:
+        out = r.infer({"input": t.x})[0]
+    m = compare(_ort(t.onnx, t.x), out, t.y)
+    assert m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m

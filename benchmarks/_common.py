@@ -134,4 +134,4 @@ def exported_folder(name: str, formats, precisions, root: Path = CACHE / "export
 
     return export_model(source=str(random_checkpoint(name)), formats=tuple(formats), precisions=tuple(precisions),
                         calib=calib if "int8" in precisions else None, out=root, name=folder_name,
-                        progress=progress)
+                        progress=(lambda msg, *_kind: progress(msg)) if progress else None)

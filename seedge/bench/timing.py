@@ -4,7 +4,8 @@ Each call is timed on its own (DESIGN.md, Benchmarks), so the percentiles descri
 latency a caller sees. On CUDA the device is synchronized before the clock starts and
 before it stops, so queued kernels are never counted against the wrong call; runners
 return host arrays, which already waits for the result, and the explicit synchronize
-also covers runners that return early.
+also covers runners that return early. (CUDA events would time only the GPU's share and
+miss the host work an application also waits for, so wall-clock time is what is reported.)
 """
 
 from __future__ import annotations
@@ -49,25 +50,6 @@ def time_calls(fn: Callable[[], object], iters: int, device: str = "cpu") -> lis
         sync()
         samples.append(clock() - t0)
     return samples
-
-
-def time_calls_cuda_events(fn: Callable[[], object], iters: int) -> list[float]:
-    """Per-call GPU time in milliseconds from CUDA events (device time, no host overhead).
-
-    Offered beside `time_calls` for GPU runners that enqueue on torch's current stream;
-    `run_bench` reports wall-clock time, which is what an application sees.
-    """
-    import torch
-
-    out = []
-    for _ in range(int(iters)):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        out.append(float(start.elapsed_time(end)))
-    return out
 
 
 def summarize(samples_ns: list[int] | np.ndarray, batch: int) -> dict:

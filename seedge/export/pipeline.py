@@ -81,6 +81,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     if source is None:
         info["source"] = DEMO_NAME
     name = name or (DEMO_NAME if source is None else check_name(info["arch"].replace("/", "_")))
+    _check_target(Path(out) / name)
     preprocess = info["preprocess"]
     if opts.img_size:
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
@@ -197,6 +198,15 @@ def check_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise SeedgeError(f"--name '{name}': use letters, digits, '.', '_' and '-' (it becomes a folder name)")
     return name
+
+
+def _check_target(target: Path) -> None:
+    """Publishing replaces `target`: refuse if it is something other than a seedge export."""
+    from seedge.artifacts import MANIFEST
+
+    if target.exists() and not (target / MANIFEST).is_file():
+        raise SeedgeError(f"{target}: exists and is not a seedge export (no {MANIFEST}); it would be replaced, "
+                          f"so choose another --out or --name")
 
 
 def recorded_data(meta: dict | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import platform
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -66,8 +66,30 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     builders, skipped = plan_builders(opts)
     if name is not None:
         check_name(name)
+    prep = _prepare(source, arch, num_classes, out, name, opts, builders, say)
+    return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step)
 
-    # --- everything that can be bad input, before anything is written ---------------------------
+
+@dataclass
+class _Prepared:
+    """Everything loaded and checked before the first byte is written."""
+
+    name: str
+    model: object                 # the eager FP32 model as loaded (the baseline)
+    passed_model: object          # after passes (what the exporters see)
+    pass_reports: list
+    info: dict
+    preprocess: object
+    trained_on: str | None
+    data_source: str | None
+    data: tuple | None            # (x, y or None, class_names) test images, or None
+    data_note: str | None
+    calibration: object           # float32 NCHW, INT8 only
+
+
+def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders, say: Progress) -> _Prepared:
+    from seedge.checkpoint import load_model
+
     say("loading model")
     path, meta = _resolve(source)
     trained_on = recorded_data(meta)
@@ -75,9 +97,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     if needs_calib and not (opts.calib or trained_on):
         raise SeedgeError(f"{path}: INT8 needs calibration images and the checkpoint does not record its "
                           f"training data; pass --calib SRC (digits, an ImageFolder or a CSV)")
-    from seedge.checkpoint import load_model
-
-    model, info = load_model(path, arch=arch, num_classes=num_classes, allow_pickle=allow_pickle)
+    model, info = load_model(path, arch=arch, num_classes=num_classes, allow_pickle=opts.allow_pickle)
     if source is None:
         info["source"] = DEMO_NAME
     name = name or (DEMO_NAME if source is None else check_name(info["arch"].replace("/", "_")))
@@ -87,32 +107,38 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
     _check_exclude(model, opts.exclude)
     data_source = opts.calib or trained_on
-    data, data_note = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib),
-                                 say=say)
+    data, note = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib), say=say)
     calibration = _load_calibration(data_source, preprocess, info, opts, say) if needs_calib else None
+    # Passes run in memory; one that breaks numerics raises CheckFailed before anything is written.
+    passed_model, reports = _apply_passes(model, preprocess, opts, say)
+    return _Prepared(name, model, passed_model, reports, info, preprocess, trained_on, data_source, data, note,
+                     calibration)
 
-    # --- passes (in memory; a pass that breaks numerics raises CheckFailed) ---------------------
-    passed_model, pass_reports = _apply_passes(model, preprocess, opts, say)
 
+def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
+                          step: Progress) -> Path:
     from seedge import artifacts as art
     from seedge.checkpoint import save_checkpoint
     from seedge.export.reference import write_reference
+    from seedge.verify import verify_artifacts
 
-    with art.staging(out, name) as stage:
+    with art.staging(out, p.name) as stage:
         step("saving the eager FP32 baseline")
-        weights = save_checkpoint(model, stage / "model", class_names=info["class_names"], preprocess=preprocess,
-                                  extra={"exported_from": info["source"], "source_sha256": info["source_sha256"]})
+        weights = save_checkpoint(p.model, stage / "model", class_names=p.info["class_names"],
+                                  preprocess=p.preprocess,
+                                  extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
         step("writing reference.npz")
-        ref = write_reference(stage / art.REFERENCE, model, tuple(preprocess.input_size), opts.reference_samples,
-                              opts.seed, *(data[:2] if data else (None, None)))
-        manifest = _new_manifest(name, model, info, preprocess, weights, trained_on)
-        manifest["passes"] = pass_reports
-        manifest["reference"] = {**ref, **({"note": data_note} if data_note else {})}
+        x, y = (p.data[0], p.data[1]) if p.data else (None, None)
+        ref = write_reference(stage / art.REFERENCE, p.model, tuple(p.preprocess.input_size),
+                              opts.reference_samples, opts.seed, x, y)
+        manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, weights, p.trained_on)
+        manifest["passes"] = p.pass_reports
+        manifest["reference"] = {**ref, **({"note": p.data_note} if p.data_note else {})}
         manifest["skipped"] = skipped
-        ctx = ExportContext(stage=stage, model=passed_model, info=info, preprocess=preprocess, options=opts,
-                            metadata=model_metadata(info, preprocess, pass_reports), calib_source=data_source,
-                            calib=calibration, eval_data=data[:2] if data else None)
-
+        ctx = ExportContext(stage=stage, model=p.passed_model, info=p.info, preprocess=p.preprocess, options=opts,
+                            metadata=model_metadata(p.info, p.preprocess, p.pass_reports),
+                            calib_source=p.data_source, calib=p.calibration,
+                            eval_data=(x, y) if x is not None else None)
         for b in builders:
             step(f"building {b.id}")
             built = _build(b, ctx)
@@ -120,18 +146,17 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                                                             b.backend, built.build))
         _drop_intermediates(stage, ctx, manifest)
 
-        from seedge.verify import verify_artifacts
-
         step("verifying")
-        report = verify_artifacts(stage, manifest, data=data, device=opts.device, thresholds=thresholds,
+        labelled = p.data if p.data and p.data[1] is not None else None
+        report = verify_artifacts(stage, manifest, data=labelled, device=opts.device, thresholds=thresholds,
                                   on_step=lambda label: step(f"verifying {label}"))
-        failed = _record_parity(manifest, report, data_source if data else None)
+        failed = _record_parity(manifest, report, p.data_source if labelled else None)
         if failed:
             raise CheckFailed("not published, parity failed for " + "; ".join(
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
         art.write_manifest(stage, manifest)
         step("publishing")
-        return art.publish(stage, out, name)
+        return art.publish(stage, out, p.name)
 
 
 # --- options -----------------------------------------------------------------------------------
@@ -242,14 +267,17 @@ def _check_exclude(model, exclude: tuple[str, ...]) -> None:
 
 
 def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Progress):
-    """(labelled test images for reference.npz and verify, or None: inputs are noise; a note why).
+    """((x, y or None, class_names) test images for reference.npz and verify, or None; a note).
 
     A source the user named (or that INT8 needs) must load; one only recorded in the
     checkpoint may have moved since training, and an FP32 export then goes on with noise.
+    Labels are used only when the data's classes are the model's; otherwise the images
+    still serve as reference inputs, unlabelled.
     """
     if not src or opts.verify_samples == 0:
         return None, None
     from seedge.data import load_arrays
+    from seedge.verify import check_class_names
 
     say(f"loading {src} (test split)")
     try:
@@ -262,6 +290,11 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
         return None, f"training data {src} not readable here ({e}); reference inputs are random"
     if len(x) == 0:
         return None, f"{src} has no test images; reference inputs are random"
+    try:
+        check_class_names({"model": {"class_names": info["class_names"], "num_classes": info["num_classes"]}},
+                          classes)
+    except SeedgeError as e:
+        return (x, None, classes), f"labels of {src} not used: {e}"
     return (x, y, classes), None
 
 

@@ -291,3 +291,24 @@ def test_openvino_int8_measures_both_routes_and_keeps_the_better(tmp_path):
         out = r.infer({"input": t.x})[0]
     m = compare(_ort(t.onnx, t.x), out, t.y)
     assert m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m
+
+
+def test_tensorrt_target_is_symmetric_int8(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    from seedge.parity import compare
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    t = tiny()
+    dst = tmp_path / "trt.onnx"
+    facts = quantize_onnx_int8(t.onnx, dst, t.calib, target="tensorrt")
+    assert facts["activation_type"] == "int8" and facts["activation_symmetric"] is True
+    proto = onnx.load(str(dst))
+    inits = {i.name: i for i in proto.graph.initializer}
+    qdq = [n for n in proto.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    zero_points = [inits[n.input[2]] for n in qdq if len(n.input) > 2 and n.input[2] in inits]
+    assert zero_points and all(z.data_type == onnx.TensorProto.INT8 for z in zero_points)  # no int32 biases
+    assert all(not numpy_helper.to_array(z).any() for z in zero_points)  # TensorRT: zero points are 0
+    m = compare(_ort(t.onnx, t.x), _ort(dst, t.x))
+    assert m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m

@@ -8,9 +8,15 @@ Choices, and why:
   as ONNX Runtime recommends; it keeps node names and the exporter's module metadata, which
   the SE-aware policy and `exclude` rely on;
 - weights QInt8 symmetric, per output channel (ResNet-style convs vary a lot per channel);
-- activations QUInt8 asymmetric (ACTIVATION_TYPE): ONNX Runtime's U8S8 kernels on x86, and
-  the only choice OpenVINO 2026.4's CPU plugin compiled on the demo model (QInt8 activations:
-  "No suitable implementations"); accuracy was the same either way;
+- activations depend on the runtime the graph is for (TARGETS):
+  "cpu" (default; ONNX Runtime and OpenVINO): QUInt8 asymmetric. ONNX Runtime's x86 kernels
+  are U8S8: with QInt8 activations the demo model ran 3-4x slower than with QUInt8 (batch 1:
+  0.83-0.88 vs 0.25 ms; batch 8: 7.3-11.4 vs 1.8 ms; slower than FP32), at the same accuracy;
+  OpenVINO runs both at about the same speed.
+  "tensorrt": QInt8 symmetric (every zero point 0), the only activation quantization
+  TensorRT's explicit-precision (Q/DQ) networks accept, with float biases (no int32 DQ).
+  Build TensorRT engines from this one;
+  ONNX Runtime on a CPU runs it correctly but slowly;
 - the logits (graph outputs) stay float: a quantized output clips any test logit beyond the
   calibration range (max |dlogit| 1.50 -> 0.40 on the demo model);
 - calibration ranges are cached (seedge.quantize.calibration), so rebuilding with another
@@ -31,7 +37,8 @@ from seedge.errors import SeedgeError
 from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
 
-ACTIVATION_TYPE = "uint8"
+# target -> (activation type, symmetric activations); weights are always QInt8 symmetric per channel.
+TARGETS = {"cpu": ("uint8", False), "tensorrt": ("int8", True)}
 METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
 
 
@@ -70,18 +77,18 @@ def prepare(src, workdir) -> Prepared:
 
 def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                        exclude=(), per_channel: bool = True, samples: int | None = None,
-                       activation_type: str = ACTIVATION_TYPE, source: str = "calibration data",
-                       use_cache: bool = True) -> dict:
+                       target: str = "cpu", source: str = "calibration data", use_cache: bool = True) -> dict:
     """Write an explicit Q/DQ INT8 copy of the FP32 ONNX model `src` to `dst`; return build facts.
 
     calib: preprocessed float32 NCHW images (the model's own preprocessing), at least
     calibration.MIN_SAMPLES of them; `samples` draws that many (fixed seed).
     policy: se-aware (default) | se-float | se-range | all (see seedge.quantize.policy).
     exclude: PyTorch module names ("layer3.0.se", "fc") kept in float.
+    target: "cpu" (ONNX Runtime / OpenVINO) or "tensorrt" (symmetric int8 activations).
     """
     import onnx
 
-    _check_args(method, activation_type)
+    _check_args(method, target)
     src = Path(src)
     if not src.is_file():
         raise SeedgeError(f"{src}: ONNX model not found")
@@ -90,11 +97,11 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
     with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp:
         prep = prepare(src, tmp)
         return quantize_prepared(prep, dst, x, method=method, policy=policy, exclude=exclude,
-                                 per_channel=per_channel, activation_type=activation_type, use_cache=use_cache)
+                                 per_channel=per_channel, target=target, use_cache=use_cache)
 
 
 def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax", policy: str = "se-aware",
-                      exclude=(), per_channel: bool = True, activation_type: str = ACTIVATION_TYPE,
+                      exclude=(), per_channel: bool = True, target: str = "cpu",
                       nodes_to_quantize=None, use_cache: bool = True) -> dict:
     """quantize_static on a prepared model with validated calibration images `x`.
 
@@ -106,14 +113,19 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
 
     from seedge.export.onnx_export import set_metadata
 
-    _check_args(method, activation_type)
+    _check_args(method, target)
+    activation_type, symmetric = TARGETS[target]
     dst = Path(dst)
     t0 = time.perf_counter()
     plan = pol.plan(prep.proto, policy, exclude, info=prep.info)
     data_sha = cal.dataset_sha256(x)
     cache = cal.cache_path(prep.sha256, data_sha, method) if use_cache else None
     cache_hit = bool(cache and cache.is_file())
-    extra: dict = {"TensorQuantOverrides": plan.tensor_overrides} if plan.tensor_overrides else {}
+    extra: dict = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
+    if target == "tensorrt":
+        extra["QuantizeBias"] = False  # TensorRT dequantizes int8 only; biases stay float
+    if plan.tensor_overrides:
+        extra["TensorQuantOverrides"] = plan.tensor_overrides
     float_out_ops = _output_producer_ops(prep.proto)
     if float_out_ops:
         extra["OpTypesToExcludeOutputQuantization"] = float_out_ops
@@ -140,7 +152,9 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
         "calibration_cache": ("hit" if cache_hit else "miss") if cache else "off",
         "per_channel": per_channel,
         "weight_type": "int8",
+        "target": target,
         "activation_type": activation_type,
+        "activation_symmetric": symmetric,
         "policy": policy,
         "policy_resolved": plan.policy,
         "excluded_modules": plan.excluded_modules,
@@ -157,7 +171,7 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
         facts["nodes_to_quantize"] = list(nodes_to_quantize)
     meta = dict(prep.metadata)
     meta.update({"seedge.precision": "int8", "seedge.int8.policy": plan.policy, "seedge.int8.method": method,
-                 "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
+                 "seedge.int8.target": target, "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
     set_metadata(out, meta)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp_dst = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
@@ -166,11 +180,11 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     return facts
 
 
-def _check_args(method: str, activation_type: str) -> None:
+def _check_args(method: str, target: str) -> None:
     if method not in METHODS:
         raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(METHODS)}")
-    if activation_type not in ("uint8", "int8"):
-        raise SeedgeError(f"activation_type must be uint8 or int8, not '{activation_type}'")
+    if target not in TARGETS:
+        raise SeedgeError(f"unknown INT8 target '{target}'; choose from {', '.join(TARGETS)}")
 
 
 def _output_producer_ops(proto) -> list[str]:

@@ -1,0 +1,222 @@
+"""FP32 vs FP16 vs INT8 on the demo model: accuracy, agreement and CPU latency, ORT and OpenVINO.
+
+    python benchmarks/quantize_table.py                      # the table (digits test split)
+    python benchmarks/quantize_table.py --policies           # + SE policy comparison (all/se-float/se-range)
+    python benchmarks/quantize_table.py --rounds 300 --json quantize_table.json
+
+The demo model (seedge.demo.demo_checkpoint(): se_resnet10_cifar_tiny trained on digits,
+32x32) is exported by the real pipeline (seedge.export.pipeline.export_model: passes,
+onnx + openvino, fp32/fp16/int8, 256 calibration images of the digits train split,
+default SE-aware policy), then every artifact is measured on the digits test split:
+accuracy, top-1 agreement with ONNX Runtime FP32, and batch-1 / batch-8 latency with 2
+threads (ONNX Runtime intra_op_num_threads=2 without spinning; OpenVINO
+INFERENCE_NUM_THREADS=2, PERFORMANCE_HINT=LATENCY). OpenVINO's FP32 IR is timed both with
+f32 and with the CPU plugin's default precision (bf16 on CPUs with AMX/AVX512-BF16); the
+INT8 IR with the float precision its build recorded. All configurations of one batch size
+run in interleaved rounds (each gets `per_round` timed calls per round, the order rotates),
+and the table shows medians: the machine is shared, ratios within a run hold.
+
+Targets checked at the end: INT8 loses <= 0.5 accuracy points and agrees with FP32 on
+>= 99% of the test split in both runtimes; OpenVINO INT8 beats OpenVINO's fastest non-INT8
+setting at batch 1 and batch 8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def export_demo(out: Path) -> Path:
+    from seedge.demo import demo_checkpoint
+    from seedge.export.pipeline import export_model
+
+    ckpt = demo_checkpoint()
+    _say(f"exporting {ckpt} (onnx + openvino, fp32/fp16/int8)")
+    return export_model(ckpt, formats=("onnx", "openvino"), precisions=("fp32", "fp16", "int8"), calib="digits",
+                        out=out, name="demo", progress=lambda msg, phase: _say(f"  {msg}"))
+
+
+def candidates(folder: Path, manifest: dict) -> dict[str, dict]:
+    """label -> {"kind": ort|ov, "path", "precision", "hint"} for every configuration measured."""
+    arts = {a["id"]: a for a in manifest["artifacts"]}
+    c = {
+        "ORT fp32": {"kind": "ort", "path": folder / arts["onnx-fp32"]["file"], "precision": "fp32"},
+        "ORT fp16": {"kind": "ort", "path": folder / arts["onnx-fp16"]["file"], "precision": "fp16"},
+        "ORT int8": {"kind": "ort", "path": folder / arts["onnx-int8"]["file"], "precision": "int8"},
+        "OV fp32 (f32)": {"kind": "ov", "path": folder / arts["openvino-fp32"]["file"], "precision": "fp32",
+                          "hint": "f32"},
+        "OV fp32 (default)": {"kind": "ov", "path": folder / arts["openvino-fp32"]["file"], "precision": "fp32",
+                              "hint": None},
+        "OV fp16 IR (f32)": {"kind": "ov", "path": folder / arts["openvino-fp16"]["file"], "precision": "fp16",
+                             "hint": "f32"},
+    }
+    b = arts["openvino-int8"]["build"]
+    hint = b.get("inference_precision", "f32")
+    c[f"OV int8 ({b.get('route', '?')}, {hint})"] = {"kind": "ov", "path": folder / arts["openvino-int8"]["file"],
+                                                     "precision": "int8", "hint": hint}
+    return c
+
+
+def run_table(folder: Path, x, y, batches, rounds: int, per_round: int) -> dict:
+    from seedge.parity import compare
+    from seedge.quantize import measure
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    cands = candidates(folder, manifest)
+    handles = {}
+    for label, c in cands.items():
+        if c["kind"] == "ort":
+            handles[label] = measure.ort_session(c["path"], 2)
+        else:
+            handles[label] = measure.ov_compile(c["path"], 2, c["hint"])
+            c["ran_as"] = handles[label].get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    logits = {label: (measure.ort_logits(h, x) if cands[label]["kind"] == "ort" else measure.ov_logits(h, x))
+              for label, h in handles.items()}
+    ref = logits["ORT fp32"]
+    rows = []
+    for label, c in cands.items():
+        m = compare(ref, logits[label], y)
+        rows.append({"config": label, "precision": c["precision"], "ran_as": c.get("ran_as", c["precision"]),
+                     "accuracy": m["accuracy"], "accuracy_drop_points": m["accuracy_drop_points"],
+                     "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"]})
+    for b in batches:
+        xb = np.ascontiguousarray(x[:b])
+        calls = {label: (measure.ort_call(h, xb) if cands[label]["kind"] == "ort" else measure.ov_call(h, xb))
+                 for label, h in handles.items()}
+        _say(f"timing batch {b}: {len(calls)} configurations x {rounds} rounds x {per_round} calls, interleaved")
+        p50 = measure.interleaved_p50_ms(calls, rounds=rounds, per_round=per_round, warmup=20)
+        for r in rows:
+            r[f"p50_ms_b{b}"] = p50[r["config"]]
+    int8_build = next(a for a in manifest["artifacts"] if a["id"] == "openvino-int8")["build"]
+    onnx_int8_build = next(a for a in manifest["artifacts"] if a["id"] == "onnx-int8")["build"]
+    return {"rows": rows, "openvino_int8_choice": int8_build.get("why"),
+            "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": int(len(x))}
+
+
+def check_targets(table: dict, batches) -> list[str]:
+    rows = {r["config"]: r for r in table["rows"]}
+    ov_int8 = next(r for r in table["rows"] if r["config"].startswith("OV int8"))
+    lines = []
+    for r in (rows["ORT int8"], ov_int8):
+        ok = r["accuracy_drop_points"] <= 0.5 and r["top1_agreement"] >= 0.99
+        lines.append(f"{'PASS' if ok else 'MISS'} {r['config']}: accuracy drop {r['accuracy_drop_points']:.2f} "
+                     f"points (<= 0.5), agreement {r['top1_agreement'] * 100:.2f}% (>= 99%)")
+    non_int8 = [r for r in table["rows"] if r["config"].startswith("OV") and r["precision"] != "int8"]
+    for b in batches:
+        best = min(non_int8, key=lambda r: r[f"p50_ms_b{b}"])
+        ok = ov_int8[f"p50_ms_b{b}"] < best[f"p50_ms_b{b}"]
+        lines.append(f"{'PASS' if ok else 'MISS'} batch {b}: {ov_int8['config']} {ov_int8[f'p50_ms_b{b}']:.3f} ms vs "
+                     f"fastest non-INT8 OpenVINO ({best['config']}) {best[f'p50_ms_b{b}']:.3f} ms "
+                     f"({best[f'p50_ms_b{b}'] / ov_int8[f'p50_ms_b{b}']:.2f}x)")
+    return lines
+
+
+def policy_table(folder: Path, calib, x, y, batches, rounds: int, per_round: int) -> list[dict]:
+    """The SE policies side by side on model.onnx: ORT and OpenVINO (reading the Q/DQ graph, f32)."""
+    from seedge.parity import compare
+    from seedge.quantize import measure
+    from seedge.quantize.int8 import quantize_onnx_int8
+
+    src = folder / "model.onnx"
+    ref = measure.ort_logits(src, x)
+    rows, calls = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for policy in ("all", "se-float", "se-range"):
+            dst = Path(tmp) / f"{policy}.onnx"
+            quantize_onnx_int8(src, dst, calib, policy=policy)
+            for kind in ("ORT", "OV"):
+                h = measure.ort_session(dst, 2) if kind == "ORT" else measure.ov_compile(dst, 2, "f32")
+                out = measure.ort_logits(h, x) if kind == "ORT" else measure.ov_logits(h, x)
+                m = compare(ref, out, y)
+                rows.append({"policy": policy, "runtime": kind, "accuracy": m["accuracy"],
+                             "top1_agreement": m["top1_agreement"], "mean_abs_diff": float(np.abs(out - ref).mean()),
+                             "max_abs_diff": m["max_abs_diff"], "_h": h})
+        for b in batches:
+            xb = np.ascontiguousarray(x[:b])
+            calls = {(r["policy"], r["runtime"]): (measure.ort_call(r["_h"], xb) if r["runtime"] == "ORT"
+                                                   else measure.ov_call(r["_h"], xb)) for r in rows}
+            _say(f"timing policies at batch {b}")
+            p50 = measure.interleaved_p50_ms(calls, rounds=rounds, per_round=per_round, warmup=20)
+            for r in rows:
+                r[f"p50_ms_b{b}"] = p50[(r["policy"], r["runtime"])]
+    for r in rows:
+        r.pop("_h")
+    return rows
+
+
+def markdown(table: dict, batches) -> str:
+    head = "| configuration | runs as | accuracy | drop (pts) | agreement | " + \
+           " | ".join(f"p50 b{b} (ms)" for b in batches) + " |"
+    out = [head, "|" + "---|" * (5 + len(batches))]
+    for r in table["rows"]:
+        out.append(f"| {r['config']} | {r['ran_as']} | {r['accuracy'] * 100:.2f}% | {r['accuracy_drop_points']:.2f} | "
+                   f"{r['top1_agreement'] * 100:.2f}% | " + " | ".join(f"{r[f'p50_ms_b{b}']:.3f}" for b in batches)
+                   + " |")
+    return "\n".join(out)
+
+
+def policy_markdown(rows, batches) -> str:
+    out = ["| policy | runtime | accuracy | agreement | mean abs dlogit | " +
+           " | ".join(f"p50 b{b} (ms)" for b in batches) + " |", "|" + "---|" * (5 + len(batches))]
+    for r in rows:
+        out.append(f"| {r['policy']} | {r['runtime']} | {r['accuracy'] * 100:.2f}% | {r['top1_agreement'] * 100:.2f}% | "
+                   f"{r['mean_abs_diff']:.4f} | " + " | ".join(f"{r[f'p50_ms_b{b}']:.3f}" for b in batches) + " |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--export", default=None, help="Use this existing export folder instead of exporting.")
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--per-round", type=int, default=5)
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--policies", action="store_true", help="Also compare the INT8 SE policies.")
+    ap.add_argument("--json", default=None, help="Write all numbers to this JSON file.")
+    args = ap.parse_args()
+    batches = [int(b) for b in args.batches.split(",")]
+
+    import openvino as ov
+    import onnxruntime
+
+    from seedge.data import load_arrays
+    from seedge.preprocess import PreprocessSpec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.export) if args.export else export_demo(Path(tmp))
+        manifest = json.loads((folder / "manifest.json").read_text())
+        spec = PreprocessSpec.from_dict(manifest["preprocessing"])
+        x, y, _ = load_arrays("digits", spec, "test")
+        table = run_table(folder, x, y, batches, args.rounds, args.per_round)
+        doc = {"environment": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+                               "onnxruntime": onnxruntime.__version__, "openvino": ov.get_version(), "threads": 2},
+               "table": table, "targets": check_targets(table, batches)}
+        if args.policies:
+            calib, _, _ = load_arrays("digits", spec, "train", limit=256, seed=0)
+            xv, yv, _ = load_arrays("digits", spec, "val")
+            doc["policies"] = policy_table(folder, calib, np.concatenate([xv, x]), np.concatenate([yv, y]), batches,
+                                           args.rounds // 2, args.per_round)
+    print(f"Demo model, digits test split ({table['eval_images']} images); agreement vs ONNX Runtime FP32; "
+          f"2 threads; medians of interleaved rounds\n")
+    print(markdown(table, batches))
+    print(f"\nONNX INT8 policy: {table['onnx_int8_policy']}; OpenVINO INT8: {table['openvino_int8_choice']}\n")
+    print("\n".join(doc["targets"]))
+    if args.policies:
+        print("\nSE policies (model.onnx, 256 calibration images, val+test images):\n")
+        print(policy_markdown(doc["policies"], batches))
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,9 @@ INFERENCE_NUM_THREADS=2, PERFORMANCE_HINT=LATENCY). OpenVINO's FP32 IR is timed 
 f32 and with the CPU plugin's default precision (bf16 on CPUs with AMX/AVX512-BF16); the
 INT8 IR with the float precision its build recorded. All configurations of one batch size
 run in interleaved rounds (each gets `per_round` timed calls per round, the order rotates),
-and the table shows medians: the machine is shared, ratios within a run hold.
+and the table shows medians: the machine is shared, ratios within a run hold. With
+`--threads 1` the same table at one thread (less sensitive to other work on a busy machine:
+no thread waits for another to be scheduled).
 
 Targets checked at the end: INT8 loses <= 0.5 accuracy points and agrees with FP32 on
 >= 99% of the test split in both runtimes; OpenVINO INT8 beats OpenVINO's fastest non-INT8
@@ -68,7 +70,7 @@ def candidates(folder: Path, manifest: dict) -> dict[str, dict]:
     return c
 
 
-def run_table(folder: Path, x, y, batches, rounds: int, per_round: int) -> dict:
+def run_table(folder: Path, x, y, batches, rounds: int, per_round: int, threads: int = 2) -> dict:
     from seedge.parity import compare
     from seedge.quantize import measure
 
@@ -77,9 +79,9 @@ def run_table(folder: Path, x, y, batches, rounds: int, per_round: int) -> dict:
     handles = {}
     for label, c in cands.items():
         if c["kind"] == "ort":
-            handles[label] = measure.ort_session(c["path"], 2)
+            handles[label] = measure.ort_session(c["path"], threads)
         else:
-            handles[label] = measure.ov_compile(c["path"], 2, c["hint"])
+            handles[label] = measure.ov_compile(c["path"], threads, c["hint"])
             c["ran_as"] = handles[label].get_property("INFERENCE_PRECISION_HINT").get_type_name()
     logits = {label: (measure.ort_logits(h, x) if cands[label]["kind"] == "ort" else measure.ov_logits(h, x))
               for label, h in handles.items()}
@@ -101,7 +103,8 @@ def run_table(folder: Path, x, y, batches, rounds: int, per_round: int) -> dict:
     int8_build = next(a for a in manifest["artifacts"] if a["id"] == "openvino-int8")["build"]
     onnx_int8_build = next(a for a in manifest["artifacts"] if a["id"] == "onnx-int8")["build"]
     return {"rows": rows, "openvino_int8_choice": int8_build.get("why"),
-            "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": int(len(x))}
+            "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": int(len(x)),
+            "threads": threads}
 
 
 def check_targets(table: dict, batches) -> list[str]:
@@ -175,12 +178,20 @@ def policy_markdown(rows, batches) -> str:
     return "\n".join(out)
 
 
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--export", default=None, help="Use this existing export folder instead of exporting.")
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--threads", type=int, default=2, help="Threads per runtime (the targets are stated for 2).")
     ap.add_argument("--policies", action="store_true", help="Also compare the INT8 SE policies.")
     ap.add_argument("--json", default=None, help="Write all numbers to this JSON file.")
     args = ap.parse_args()
@@ -197,9 +208,10 @@ def main() -> None:
         manifest = json.loads((folder / "manifest.json").read_text())
         spec = PreprocessSpec.from_dict(manifest["preprocessing"])
         x, y, _ = load_arrays("digits", spec, "test")
-        table = run_table(folder, x, y, batches, args.rounds, args.per_round)
+        table = run_table(folder, x, y, batches, args.rounds, args.per_round, args.threads)
         doc = {"environment": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-                               "onnxruntime": onnxruntime.__version__, "openvino": ov.get_version(), "threads": 2},
+                               "onnxruntime": onnxruntime.__version__, "openvino": ov.get_version(),
+                               "threads": args.threads, "load_average": _loadavg()},
                "table": table, "targets": check_targets(table, batches)}
         if args.policies:
             calib, _, _ = load_arrays("digits", spec, "train", limit=256, seed=0)
@@ -207,7 +219,7 @@ def main() -> None:
             doc["policies"] = policy_table(folder, calib, np.concatenate([xv, x]), np.concatenate([yv, y]), batches,
                                            args.rounds // 2, args.per_round)
     print(f"Demo model, digits test split ({table['eval_images']} images); agreement vs ONNX Runtime FP32; "
-          f"2 threads; medians of interleaved rounds\n")
+          f"{args.threads} threads; medians of interleaved rounds; load average {_loadavg()}\n")
     print(markdown(table, batches))
     print(f"\nONNX INT8 policy: {table['onnx_int8_policy']}; OpenVINO INT8: {table['openvino_int8_choice']}\n")
     print("\n".join(doc["targets"]))

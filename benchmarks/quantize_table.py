@@ -2,7 +2,8 @@
 
     python benchmarks/quantize_table.py                      # the table (digits test split)
     python benchmarks/quantize_table.py --policies           # + SE policy comparison (all/se-float/se-range)
-    python benchmarks/quantize_table.py --rounds 300 --json quantize_table.json
+    python benchmarks/quantize_table.py --rounds 300 --json quantize_table.json --keep /tmp/qt
+    python benchmarks/quantize_table.py --export /tmp/qt/demo --threads 1   # same artifacts, 1 thread
 
 The demo model (seedge.demo.demo_checkpoint(): se_resnet10_cifar_tiny trained on digits,
 32x32) is exported by the real pipeline (seedge.export.pipeline.export_model: passes,
@@ -188,6 +189,7 @@ def _loadavg() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--export", default=None, help="Use this existing export folder instead of exporting.")
+    ap.add_argument("--keep", default=None, metavar="DIR", help="Export into DIR (kept) instead of a temporary one.")
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--batches", default="1,8")
@@ -204,7 +206,7 @@ def main() -> None:
     from seedge.preprocess import PreprocessSpec
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(args.export) if args.export else export_demo(Path(tmp))
+        folder = Path(args.export) if args.export else export_demo(Path(args.keep or tmp))
         manifest = json.loads((folder / "manifest.json").read_text())
         spec = PreprocessSpec.from_dict(manifest["preprocessing"])
         x, y, _ = load_arrays("digits", spec, "test")

@@ -64,7 +64,7 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     fb = report.get("fallback")
     if fb is not None:
         fb["command"] = _export_command(manifest, folder, calib_src or data_src, calib_samples, calib_method,
-                                        fb["exclude"])
+                                        policy, fb["exclude"])
     if as_json:
         click.echo(to_json(report))
     else:
@@ -87,7 +87,7 @@ def _arrays(manifest: dict, src: str, split: str, limit: int | None):
     return x, y
 
 
-def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, method: str,
+def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, method: str, policy: str,
                     exclude: list[str]) -> str:
     folder = Path(folder)
     source = (manifest.get("model") or {}).get("source")
@@ -100,6 +100,8 @@ def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, 
         parts.append(str(source))
     parts += ["--formats", ",".join(formats), "--precisions", ",".join(precisions), "--calib", calib_src,
               "--calib-samples", str(calib_samples), "--calib-method", method]
+    if policy != "se-aware":
+        parts += ["--int8-policy", policy]
     for m in exclude:
         parts += ["--exclude", m]
     parts += ["--out", str(folder.parent), "--name", folder.name]

@@ -2,6 +2,8 @@
 
     python benchmarks/profile_layers.py --model se_resnet50 --threads 2 --iters 20
     python benchmarks/profile_layers.py --onnx exported/x/model.onnx --ov-precision bf16 --json prof.json
+    python benchmarks/profile_layers.py --onnx exported/x/model.onnx --ov-model exported/x/openvino/model.int8.xml \
+        --ort-model exported/x/model.int8.onnx --ov-precision bf16
 
 OpenVINO: PERF_COUNT + the runtime model's `originalLayersNames` (which ONNX nodes each
 executed kernel absorbed). ONNX Runtime: `enable_profiling` trace events. Each executed
@@ -122,7 +124,8 @@ def profile_openvino(onnx_path: Path, x: np.ndarray, threads: int, iters: int, p
         orig = originals.get(name) or [name.split("/")[0]]
         rows.append({"node": name, "type": node_type, "kernel": exec_type, "ms": float(np.median(times)),
                      "bucket": _bucket(orig + [name.split("/")[0]], node_type, tags)})
-    return _summary("openvino", rows, {"precision": precision, "threads": threads, **(extra or {})})
+    return _summary("openvino", rows, {"model": Path(onnx_path).name, "precision": precision, "threads": threads,
+                                       **(extra or {})})
 
 
 def profile_onnxruntime(onnx_path: Path, x: np.ndarray, threads: int, iters: int, tags: dict[str, str],
@@ -163,7 +166,8 @@ def profile_onnxruntime(onnx_path: Path, x: np.ndarray, threads: int, iters: int
         rows.append({"node": node, "type": op_of[node], "kernel": op_of[node],
                      "ms": float(np.median(times)) * len(times) / iters,  # a node may run once per iter
                      "bucket": _bucket(names, op_of[node], tags)})
-    return _summary("onnxruntime", rows, {"threads": threads, "graph_optimization_level": opt_level})
+    return _summary("onnxruntime", rows, {"model": Path(onnx_path).name, "threads": threads,
+                                          "graph_optimization_level": opt_level})
 
 
 def _reorder_neighbours(optimized: Path) -> dict[str, list[str]]:
@@ -214,6 +218,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--ov-precision", default="f32", help="OpenVINO INFERENCE_PRECISION_HINT (f32, bf16, f16)")
+    ap.add_argument("--ov-model", type=Path, help="OpenVINO profiles this (e.g. an INT8 IR made from --onnx)")
+    ap.add_argument("--ort-model", type=Path, help="ONNX Runtime profiles this (e.g. the Q/DQ INT8 ONNX)")
+    ap.add_argument("--skip", choices=("openvino", "onnxruntime"), help="profile only the other runtime")
     ap.add_argument("--json", type=Path, help="write the full profile here")
     args = ap.parse_args(argv)
 
@@ -228,9 +235,13 @@ def main(argv=None) -> int:
         onnx_path = plain_onnx(model, input_size, CACHE / args.model / f"plain.b{args.batch}.onnx", args.batch)
     x = random_input(args.batch, input_size)
     tags = se_tags(onnx_path)
-    out = {"onnx": str(onnx_path), "batch": args.batch,
-           "profiles": [profile_openvino(onnx_path, x, args.threads, args.iters, args.ov_precision, tags),
-                        profile_onnxruntime(onnx_path, x, args.threads, args.iters, tags)]}
+    # SE tags come from --onnx; node names survive into the IR and the Q/DQ graph made from it
+    out = {"onnx": str(onnx_path), "batch": args.batch, "profiles": []}
+    if args.skip != "openvino":
+        out["profiles"].append(profile_openvino(args.ov_model or onnx_path, x, args.threads, args.iters,
+                                                args.ov_precision, tags))
+    if args.skip != "onnxruntime":
+        out["profiles"].append(profile_onnxruntime(args.ort_model or onnx_path, x, args.threads, args.iters, tags))
     for p in out["profiles"]:
         print(f"\n{p['runtime']} {p['settings']}: {p['kernels']} kernels, {p['total_ms']:.2f} ms summed, "
               f"SE share {100 * p['se_share']:.1f}%")

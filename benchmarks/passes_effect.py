@@ -3,6 +3,7 @@
     python benchmarks/passes_effect.py                       # se_resnet50, 224x224, batch 1, 2 threads
     python benchmarks/passes_effect.py --model se_resnext50_32x4d --rounds 7 --json out.json
     python benchmarks/passes_effect.py --per-pass            # + node counts after every single pass
+    python benchmarks/passes_effect.py --linear-se           # SE blocks in Linear form first (canonical_se's case)
     python benchmarks/passes_effect.py --node-counts se_resnet18 mobilenet_v3_small ...  # counts only
 
 Variants of the same random-weight model (seed 0):
@@ -12,9 +13,9 @@ Variants of the same random-weight model (seed 0):
 Each variant is exported with seedge's `export_onnx` and timed at batch 1 in ONNX Runtime
 (CPUExecutionProvider, intra_op_num_threads=2), OpenVINO CPU (INFERENCE_NUM_THREADS=2, with
 INFERENCE_PRECISION_HINT f32 and with the device default), eager PyTorch and TorchScript
-(trace + freeze, as seedge exports it; torch.set_num_threads(2)). All configurations run in
-interleaved rounds, so ratios hold on a shared machine; the speed-up column is the median
-over rounds of (variant p50 / unpassed p50) on the same backend.
+(trace + freeze, as seedge exports it; torch.set_num_threads(2)). Per backend, the three
+variants run in interleaved rounds, so ratios hold on a shared machine; the "vs none" column
+is the median over rounds of (variant p50 / unpassed p50) on the same backend (< 1: faster).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import interleaved, ratio_median  # noqa: E402  (benchmarks/ helper: interleaved timing)
 
+BACKENDS = ("onnxruntime", "openvino-f32", "openvino-default", "torch-eager", "torchscript")
 VARIANTS = {"none": [], "fold_bn": ["drop_dropout", "fold_bn"], "default": None}
 
 
@@ -40,15 +42,52 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_variants(name: str, per_pass: bool):
+def _to_linear_se(model) -> int:
+    """Swap every canonical SqueezeExcite for the common Linear-based SE layer with the same weights.
+
+    Gives the "none" variant the form many user models have (avgpool -> view -> Linear -> ReLU ->
+    Linear -> Sigmoid -> view -> mul), so the effect of canonical_se on it can be measured.
+    """
+    import torch
+    from torch import nn
+
+    from seedge.models.layers import SqueezeExcite
+    from seedge.passes._modules import replace_module
+
+    class LinearSE(nn.Module):
+        def __init__(self, se: SqueezeExcite):
+            super().__init__()
+            c, h = se.fc1.in_channels, se.fc1.out_channels
+            self.avg_pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Sequential(nn.Linear(c, h), se.act, nn.Linear(h, c), se.gate)
+            with torch.no_grad():
+                for lin, conv in ((self.fc[0], se.fc1), (self.fc[2], se.fc2)):
+                    lin.weight.copy_(conv.weight.flatten(1))
+                    lin.bias.copy_(conv.bias)
+
+        def forward(self, x):
+            b, c, _, _ = x.size()
+            y = self.fc(self.avg_pool(x).view(b, c)).view(b, c, 1, 1)
+            return x * y.expand_as(x)
+
+    names = [n for n, m in model.named_modules() if type(m) is SqueezeExcite]
+    for n in names:
+        replace_module(model, n, LinearSE(model.get_submodule(n)))
+    return len(names)
+
+
+def build_variants(name: str, per_pass: bool, linear_se: bool = False):
     import torch
 
     from seedge.models import create_model
     from seedge.passes import DEFAULT_PASSES, apply_passes
 
     torch.manual_seed(0)
-    model = create_model(name).eval()
+    model = create_model(name)
     size = tuple(model.seedge_cfg.input_size)
+    _bn_stats_from_a_batch(model, size)
+    if linear_se:
+        _say(f"Linear-based SE layers: {_to_linear_se(model)}")
     example = torch.randn(1, *size, generator=torch.Generator().manual_seed(0))
     models, reports = {}, {}
     for variant, names in VARIANTS.items():
@@ -57,6 +96,25 @@ def build_variants(name: str, per_pass: bool):
         models[variant], reports[variant] = apply_passes(model, names, example=example,
                                                          count_nodes=per_pass and variant == "default")
     return models, reports, size, example
+
+
+def _bn_stats_from_a_batch(model, size) -> None:
+    """BN running stats from one train-mode batch, as a trained model has them.
+
+    With init stats (mean 0, var 1) BN is nearly the identity and activations of a random
+    ResNet drift; calibrated stats keep them in a trained model's range (and make fold_bn's
+    folded weights differ from the originals, as they do for real checkpoints).
+    """
+    import torch
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = None
+            m.reset_running_stats()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(4, *size, generator=torch.Generator().manual_seed(1)))
+    model.eval()
 
 
 def onnx_facts(path: Path) -> dict:
@@ -100,8 +158,8 @@ def node_count_table(names: list[str]) -> dict:
     return table
 
 
-def runners(models: dict, size, example, folder: Path, threads: int):
-    """name -> zero-arg callable running one batch-1 inference."""
+def runners(models: dict, size, example, folder: Path, threads: int, backends: set[str]):
+    """name -> zero-arg callable running one batch-1 inference, for the `backends` asked for."""
     import onnxruntime as ort
     import openvino as ov
     import torch
@@ -118,10 +176,12 @@ def runners(models: dict, size, example, folder: Path, threads: int):
         facts[variant] = onnx_facts(path)
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        # No busy-waiting after a call: spinning ORT threads would steal the 2 cores from the next runtime.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         fns[f"onnxruntime/{variant}"] = (lambda s=sess: s.run(None, {"input": x}))
         ov_model = core.read_model(str(path))
-        for hint in ("f32", "default"):
+        for hint in [h for h in ("f32", "default") if f"openvino-{h}" in backends]:
             cfg = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
             if hint == "f32":
                 cfg["INFERENCE_PRECISION_HINT"] = "f32"
@@ -136,6 +196,7 @@ def runners(models: dict, size, example, folder: Path, threads: int):
         fns[f"torchscript/{variant}"] = (lambda m=traced: _no_grad(m, example))
         with torch.no_grad():
             outputs[variant] = {"torch": model(example).numpy(), "onnxruntime": sess.run(None, {"input": x})[0]}
+    fns = {k: f for k, f in fns.items() if k.split("/")[0] in backends}
     return fns, facts, outputs
 
 
@@ -150,9 +211,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="se_resnet50")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--backends", default=",".join(BACKENDS), help="comma list, default: all of them")
+    ap.add_argument("--linear-se", action="store_true",
+                    help="rewrite the model's SE blocks into the Linear-based form first (a user model's form)")
     ap.add_argument("--per-pass", action="store_true", help="ONNX node counts after each default pass")
     ap.add_argument("--json", type=Path, help="write all numbers here")
     ap.add_argument("--node-counts", nargs="+", metavar="MODEL", help="only ONNX node counts for these models")
@@ -163,11 +227,18 @@ def main(argv=None) -> dict:
             args.json.write_text(json.dumps(table, indent=1))
         return table
 
-    models, reports, size, example = build_variants(args.model, args.per_pass)
+    models, reports, size, example = build_variants(args.model, args.per_pass, args.linear_se)
     with tempfile.TemporaryDirectory(prefix="seedge-passes-effect-") as tmp:
-        fns, facts, outputs = runners(models, size, example, Path(tmp), args.threads)
-        timings = interleaved(fns, batch=1, warmup=args.warmup, rounds=args.rounds, iters=args.iters,
-                              progress=_say)
+        fns, facts, outputs = runners(models, size, example, Path(tmp), args.threads,
+                                      set(args.backends.split(",")))
+        # One interleaved group per backend (its variants alternate round by round): runtimes are
+        # never mixed inside a round, so one runtime's idle threads cannot slow another one down.
+        timings = {}
+        for backend in dict.fromkeys(k.split("/")[0] for k in fns):
+            _say(f"timing {backend}")
+            group = {k: f for k, f in fns.items() if k.startswith(backend + "/")}
+            timings.update(interleaved(group, batch=1, warmup=args.warmup, rounds=args.rounds,
+                                       iters=args.iters, progress=_say))
 
     result = {"model": args.model, "input": [1, *size], "threads": args.threads, "rounds": args.rounds,
               "iters": args.iters, "onnx": facts, "passes": reports,

@@ -21,8 +21,18 @@ _BN = nn.modules.batchnorm._BatchNorm
 _DROP = (nn.Dropout, nn.Dropout2d, nn.AlphaDropout)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on the shared 2-core CI box, 2 OpenMP threads wait on each other
+    at every op barrier (measured: 11 s with 1 thread vs 60-80 s with 2 under load)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 def _with_bn_stats(model: nn.Module, shape, seed: int = 0) -> nn.Module:
-    """Random BN affine params, running stats from one train-mode batch; returns the model in eval."""
+    """Random BN affine params, running stats from one train-mode batch (variance >= 0.1); eval mode."""
     gen = torch.Generator().manual_seed(seed)
     for m in model.modules():
         if isinstance(m, _BN):
@@ -34,7 +44,12 @@ def _with_bn_stats(model: nn.Module, shape, seed: int = 0) -> nn.Module:
                     m.bias.normal_(0.0, 0.2, generator=gen)
     model.train()
     with torch.no_grad():
-        model(torch.randn(4, *shape, generator=gen))
+        model(torch.randn(2, *shape, generator=gen))  # batch 2 like the examples: oneDNN reuses its kernels
+        for m in model.modules():
+            if isinstance(m, _BN):
+                # Two images leave some channels with ~0 variance; their 1/sqrt(var) gains blow the
+                # logits up to ~1e3 and FP32 noise past 1e-5 (the float64 re-check has its own test).
+                m.running_var.clamp_(min=0.1)
     return model.eval()
 
 

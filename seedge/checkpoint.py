@@ -168,6 +168,7 @@ def save_checkpoint(model, stem: str | os.PathLike, class_names: list[str] | Non
     weights = stem.with_suffix(".safetensors")
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
+    _readable_like_other_files(tmp)
     os.replace(tmp, weights)
     pre = preprocess or PreprocessSpec.from_model_cfg(cfg)
     meta = {
@@ -186,6 +187,13 @@ def save_checkpoint(model, stem: str | os.PathLike, class_names: list[str] | Non
     tmp.write_text(json.dumps(meta, indent=2))
     os.replace(tmp, sidecar)
     return weights
+
+
+def _readable_like_other_files(path: Path) -> None:
+    """safetensors writes 0600; give the file the mode open() would (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def resolve_source(source: str | os.PathLike) -> Path:

@@ -26,8 +26,11 @@ import click
 @click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images to use.")
 @click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
               show_default=True)
-@click.option("--int8-policy", type=click.Choice(["se-aware", "all"]), default="se-aware", show_default=True,
-              help="se-aware keeps the SE gate path in float; all quantizes everything quantizable.")
+@click.option("--int8-policy", type=click.Choice(["se-aware", "se-float", "se-range", "all"]), default="se-aware",
+              show_default=True,
+              help="SE gate handling in INT8: se-float keeps the gate path in float, se-range fixes the gate "
+                   "output range to [0, 1], se-aware picks the one measured better (se-range), all quantizes "
+                   "everything quantizable.")
 @click.option("--exclude", multiple=True, metavar="MODULE",
               help="PyTorch module kept in float in INT8 (repeatable), e.g. --exclude layer4.1.se.")
 @click.option("--out", default="exported", show_default=True, help="Output root; the export goes to OUT/NAME.")

@@ -92,7 +92,7 @@ def _to_uint8(image, c: int, h: int, w: int, resize) -> np.ndarray:
     elif isinstance(image, (str, os.PathLike)):
         image = _open(Path(image))
     pil = _pil()
-    image = _to_rgb(image)
+    image = to_rgb(image)
     if image.size != (bw, bh):
         image = image.resize((bw, bh), pil.BILINEAR)
     if c == 1:
@@ -104,7 +104,7 @@ def _to_uint8(image, c: int, h: int, w: int, resize) -> np.ndarray:
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-def _to_rgb(img):
+def to_rgb(img):
     """Any PIL mode -> RGB; 16/32-bit and float images are rescaled to 0..255 first (medical images)."""
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         a = np.asarray(img, dtype=np.float64)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import SeedgeError
+from seedge.runtime_preprocess import to_rgb  # one conversion for training and the torch-free runtime
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                               ".ppm", ".pgm", ".pbm"})
@@ -19,24 +20,6 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", "
 
 def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
-
-
-def to_rgb(img):
-    """Any PIL mode -> RGB. 16/32-bit integer and float images are rescaled to 0..255 first."""
-    from PIL import Image
-
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if img.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
-        if img.mode == "F":
-            lo, hi = float(a.min(initial=0)), float(a.max(initial=1))
-            a = (a - lo) / max(hi - lo, 1e-12) * 255.0
-        else:
-            a = a / hi * 255.0
-        img = Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), mode="L")
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")  # PIL warns when palette transparency is dropped directly
-    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def read_image(item, origin: str = ""):

@@ -32,6 +32,18 @@ class SqueezeExcite(nn.Module):
         return x * self.scale(x)
 
 
+def se_residual(out: torch.Tensor, shortcut: torch.Tensor, se: SqueezeExcite, act: nn.Module,
+                fused: bool) -> torch.Tensor:
+    """The tail of a residual SE block: act(se(out) + shortcut).
+
+    `fused` (set by the `fuse_se_residual` pass) writes scale + add as one addcmul, an
+    expression backends and torch.compile turn into one kernel; the result is the same.
+    """
+    if fused:
+        return act(torch.addcmul(shortcut, out, se.scale(out)))
+    return act(se(out) + shortcut)
+
+
 def se_hidden(channels: int, reduction: int) -> int:
     """Bottleneck width of an SE block: channels // reduction, at least 1 (SE paper, r=16)."""
     return max(1, channels // reduction)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seedge.models.layers import SqueezeExcite, conv_bn, se_hidden
+from seedge.models.layers import SqueezeExcite, conv_bn, se_hidden, se_residual
 from seedge.models.registry import ModelConfig, register_model
 
 # (block, in, out, stride, dropout) -- the seed's layer table, row by row.
@@ -38,9 +38,7 @@ class ResidualSEBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv2(self.act(self.conv1(x)))
-        if self.fused_tail:
-            return nn.functional.leaky_relu(torch.addcmul(self.shortcut(x), out, self.se.scale(out)), 0.01)
-        return self.act(self.se(out) + self.shortcut(x))
+        return se_residual(out, self.shortcut(x), self.se, self.act, self.fused_tail)
 
 
 class NormalConvBlock(nn.Module):

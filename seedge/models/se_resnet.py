@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seedge.models.layers import SqueezeExcite, se_hidden
+from seedge.models.layers import SqueezeExcite, se_hidden, se_residual
 from seedge.models.registry import ModelConfig, register_model
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -36,9 +36,7 @@ class SEBasicBlock(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.fused_tail:
-            return torch.relu(torch.addcmul(shortcut, out, self.se.scale(out)))
-        return self.relu(self.se(out) + shortcut)
+        return se_residual(out, shortcut, self.se, self.relu, self.fused_tail)
 
 
 class SEBottleneck(nn.Module):
@@ -63,9 +61,7 @@ class SEBottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.fused_tail:
-            return torch.relu(torch.addcmul(shortcut, out, self.se.scale(out)))
-        return self.relu(self.se(out) + shortcut)
+        return se_residual(out, shortcut, self.se, self.relu, self.fused_tail)
 
 
 class SEResNet(nn.Module):

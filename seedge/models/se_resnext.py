@@ -13,7 +13,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from seedge.models.layers import SqueezeExcite
+from seedge.models.layers import SqueezeExcite, se_residual
 from seedge.models.registry import ModelConfig, register_model
 
 
@@ -40,9 +40,7 @@ class SEResNeXtBottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.fused_tail:
-            return torch.relu(torch.addcmul(shortcut, out, self.se_module.scale(out)))
-        return self.relu(self.se_module(out) + shortcut)
+        return se_residual(out, shortcut, self.se_module, self.relu, self.fused_tail)
 
 
 class SEResNeXt(nn.Module):

@@ -118,6 +118,33 @@ def ov_request(path: Path, threads: int, hint: str | None):
     return req, compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
 
 
+def peer_parity(folder: Path, manifest: dict, eager, infer_one: dict, precisions: dict, batch: int, say) -> dict:
+    """The peers' own parity on the data seedge verified with (seedge's thresholds, same rule).
+
+    A peer that is faster but fails parity is no answer to "faster at parity".
+    """
+    from seedge.data import load_arrays
+    from seedge.parity import compare, passed
+    from seedge.preprocess import PreprocessSpec
+
+    src = (manifest.get("verification") or {}).get("data")
+    if not src or not infer_one:
+        return {}
+    n = ((manifest.get("verification") or {}).get("samples") or {}).get("data") or 256
+    say(f"peer parity on {src} ({n} images)")
+    x, y, _ = load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split="test", limit=n, seed=0)
+    name = manifest["input"]["name"]
+    ref = np.concatenate([eager.infer({name: x[i:i + 16]})[0] for i in range(0, len(x), 16)])
+    out = {}
+    for peer, f in infer_one.items():
+        logits = np.concatenate([f(np.ascontiguousarray(x[i:i + 1])) for i in range(len(x))])
+        m = compare(ref, logits, y)
+        ok, why = passed(m, precisions[peer])
+        out[peer] = {"passed": ok, "reason": why, **{k: m[k] for k in ("top1_agreement", "accuracy",
+                                                                       "baseline_accuracy", "max_abs_diff")}}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="se_resnet50", help="zoo name (random weights) when --folder is not given")
@@ -154,6 +181,7 @@ def main(argv=None) -> int:
     del model
 
     fns, meta, runners = {}, {}, []
+    infer_one = {}  # peer name -> f(x[1,C,H,W]) -> logits, for the peers' own parity check
     eager = open_baseline(folder, manifest, threads=args.threads).__enter__()
     runners.append(eager)
     feed = {manifest["input"]["name"]: x}
@@ -185,36 +213,48 @@ def main(argv=None) -> int:
             req, got = ov_request(plain, args.threads, hint)
             keep.append(req)
             fns[f"peer:openvino-{p}"] = (lambda req=req: req.infer({0: x}))
+            infer_one[f"peer:openvino-{p}"] = (lambda a, req=req: np.array(req.infer({0: a})[0]))
             meta[f"peer:openvino-{p}"] = {"kind": "peer", "precision": p, "inference_precision": got,
                                           "how": f"OpenVINO defaults, INFERENCE_PRECISION_HINT={hint}"}
         if p == "fp32":
             s = ort_session(plain, args.threads)
             keep.append(s)
             fns["peer:onnxruntime-fp32"] = (lambda s=s: s.run(None, {"input": x}))
+            infer_one["peer:onnxruntime-fp32"] = (lambda a, s=s: s.run(None, {"input": a})[0])
             meta["peer:onnxruntime-fp32"] = {"kind": "peer", "precision": p, "how": "ONNX Runtime defaults"}
         if p == "int8":
             say("quantizing the plain export with ORT quantize_static (defaults)")
             s = ort_session(ort_int8_plain(plain, calib), args.threads)
             keep.append(s)
             fns["peer:onnxruntime-int8"] = (lambda s=s: s.run(None, {"input": x}))
+            infer_one["peer:onnxruntime-int8"] = (lambda a, s=s: s.run(None, {"input": a})[0])
             meta["peer:onnxruntime-int8"] = {"kind": "peer", "precision": p,
                                              "how": "quantize_static defaults (QDQ, MinMax, per-tensor)"}
             say("quantizing the plain export with nncf.quantize (defaults)")
             req, got = ov_request(ov_int8_plain(plain, calib), args.threads, ov_hint)
             keep.append(req)
             fns["peer:openvino-int8"] = (lambda req=req: req.infer({0: x}))
+            infer_one["peer:openvino-int8"] = (lambda a, req=req: np.array(req.infer({0: a})[0]))
             meta["peer:openvino-int8"] = {"kind": "peer", "precision": p, "inference_precision": got,
                                           "how": f"nncf.quantize defaults, INFERENCE_PRECISION_HINT={ov_hint}"}
 
     say(f"timing {len(fns)} runners: {args.rounds} interleaved rounds x {args.iters} calls")
     with torch.inference_mode():
         stats = interleaved(fns, args.batch, warmup=args.warmup, rounds=args.rounds, iters=args.iters, progress=say)
+    parity = peer_parity(folder, manifest, eager, infer_one, {n: meta[n]["precision"] for n in infer_one},
+                         args.batch, say) if args.batch == 1 else {}
+    for name, m in meta.items():
+        if m["kind"] == "seedge":
+            art = next(a for a in manifest["artifacts"] if a["id"] == m["artifact"])
+            parity[name] = {k: art["parity"].get(k) for k in ("passed", "top1_agreement", "accuracy",
+                                                               "baseline_accuracy", "max_abs_diff")}
     for r in runners:
         r.close()
 
     rows = []
     for name, s in stats.items():
-        rows.append({"name": name, **meta[name], "p50_ms": s["p50_ms"], "p90_ms": s["p90_ms"],
+        rows.append({"name": name, **meta[name], "parity": parity.get(name), "p50_ms": s["p50_ms"],
+                     "p90_ms": s["p90_ms"],
                      "round_p50_ms": s["round_p50_ms"], "speedup_vs_eager": ratio_median(stats["eager"], s)})
     # The target: the best seedge CPU artifact (any precision that passed parity) is >= 4x eager
     # and faster than both peers at its own precision. Other precisions are reported too.
@@ -230,7 +270,10 @@ def main(argv=None) -> int:
         b = min((r for r in seedge_rows if r["precision"] == p), key=lambda r: r["p50_ms"])
         for peer in (r for r in rows if r["kind"] == "peer" and r["precision"] == p):
             ratio = ratio_median(stats[peer["name"]], stats[b["name"]])
-            verdicts.append({"check": f"{b['artifact']} faster than {peer['name']} ({p})", "value": ratio,
+            pp = peer.get("parity") or {}
+            note = "" if not pp else (" (peer passes parity)" if pp.get("passed") else
+                                      f" (peer FAILS parity: {pp.get('reason')})")
+            verdicts.append({"check": f"{b['artifact']} faster than {peer['name']} ({p}){note}", "value": ratio,
                              "ok": ratio > 1.0, "target": b is best})
     out = {"model": manifest["model"].get("arch"), "folder": str(folder), "batch": args.batch,
            "threads": args.threads, "rounds": args.rounds, "iters_per_round": args.iters, "plain_onnx": str(plain),
@@ -240,9 +283,12 @@ def main(argv=None) -> int:
     out["environment"] = environment("cpu", args.threads)
     print(f"\n{out['model']}  batch {args.batch}  threads {args.threads}  {args.rounds} rounds x {args.iters} calls "
           f"(load average {out['environment']['load_average']})")
-    print(f"{'runner':34s} {'prec':5s} {'p50 ms':>9s} {'vs eager':>9s}")
+    print(f"{'runner':34s} {'prec':5s} {'p50 ms':>9s} {'vs eager':>9s}  parity (agreement / accuracy vs eager's)")
     for r in sorted(rows, key=lambda r: r["p50_ms"]):
-        print(f"{r['name']:34s} {r['precision']:5s} {r['p50_ms']:9.2f} {r['speedup_vs_eager']:8.2f}x")
+        p = r.get("parity") or {}
+        par = "" if not p else (f"{'pass' if p.get('passed') else 'FAIL'} {p.get('top1_agreement', 0):.2%} / "
+                                f"{p.get('accuracy') or 0:.2%} vs {p.get('baseline_accuracy') or 0:.2%}")
+        print(f"{r['name']:34s} {r['precision']:5s} {r['p50_ms']:9.2f} {r['speedup_vs_eager']:8.2f}x  {par}")
     print()
     for v in verdicts:
         tag = "target" if v["target"] else "info  "

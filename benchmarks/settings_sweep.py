@@ -7,7 +7,8 @@ Variants (each a name -> how the artifact is opened); all pinned to --threads:
   ov-streams1       NUM_STREAMS=1 and no PERFORMANCE_HINT
   ov-static         the IR reshaped to a static [batch, C, H, W] before compiling
   ov-bf16           INFERENCE_PRECISION_HINT=bf16 (AMX/AVX512-BF16; not FP32 parity)
-  ov-int8 / ov-int8-bf16   the INT8 IR with float parts in f32 / bf16
+  ov-int8 / ov-int8-bf16   the INT8 IR with float parts in f32 / bf16 (+ -static, + -denormals:
+                    CPU_DENORMALS_OPTIMIZATION=YES)
   ort-all           ONNX Runtime as seedge's runner opens it: ORT_ENABLE_ALL, spinning on
   ort-nospin        + session.intra_op.allow_spinning=0
   ort-extended      ORT_ENABLE_EXTENDED (no NCHWc layout rewrite)
@@ -76,6 +77,10 @@ def variants(folder: Path, manifest: dict, threads: int, x) -> dict:
         v["ov-int8"] = lambda: _ov(ir8, threads, x, lat)
         v["ov-int8-static"] = lambda: _ov(ir8, threads, x, lat, static=True)
         v["ov-int8-bf16"] = lambda: _ov(ir8, threads, x, {**lat, "INFERENCE_PRECISION_HINT": "bf16"})
+        v["ov-int8-bf16-static"] = lambda: _ov(ir8, threads, x, {**lat, "INFERENCE_PRECISION_HINT": "bf16"},
+                                               static=True)
+        v["ov-int8-bf16-static-denormals"] = lambda: _ov(ir8, threads, x, {
+            **lat, "INFERENCE_PRECISION_HINT": "bf16", "CPU_DENORMALS_OPTIMIZATION": True}, static=True)
     if onnx32:
         v["ort-all"] = lambda: _ort(onnx32, threads, x)
         v["ort-nospin"] = lambda: _ort(onnx32, threads, x, spin=False)

@@ -6,6 +6,7 @@ eager PyTorch interleaved with every artifact.
 
     python benchmarks/make_tables.py --models se_resnet18,se_resnet50 --batches 1,8 --threads 2 \
         --precisions fp32,int8 --iters 20 --rounds 5 --out benchmarks/results
+    python benchmarks/make_tables.py --models se_resnet50=exported/se_resnet50   # an existing export
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def main(argv=None) -> int:
 
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     args.out.mkdir(parents=True, exist_ok=True)
-    for model in args.models.split(","):
-        folder = exported_folder(model, args.formats.split(","), args.precisions.split(","),
-                                 progress=lambda m, model=model: say(f"{model}: {m}"))
+    for item in args.models.split(","):
+        # "name" exports the zoo model with random weights; "name=DIR" benchmarks an existing export
+        model, _, given = item.partition("=")
+        folder = Path(given) if given else exported_folder(model, args.formats.split(","), args.precisions.split(","),
+                                                           progress=lambda m, model=model: say(f"{model}: {m}"))
         result = run_bench(folder, batches=parse_batches(args.batches), threads=args.threads, iters=args.iters,
                            rounds=args.rounds, warmup=args.warmup,
                            progress=lambda d, t, label, model=model: say(f"{model} [{d}/{t}] {label}"))

@@ -1,0 +1,99 @@
+"""SE squeeze as ONNX ReduceMean vs GlobalAveragePool, timed in ONNX Runtime (interleaved).
+
+seedge's canonical SE exports its squeeze (mean over H,W, keepdim) as ReduceMean(axes=[2,3]).
+In ONNX Runtime's INT8 (Q/DQ) graphs that ReduceMean is the slowest SE op by far (the
+profile in benchmarks/README.md); this rewrites it, node for node, into the equivalent
+GlobalAveragePool and times both forms, FP32 and INT8, with the outputs compared.
+
+    python benchmarks/squeeze_op.py --folder benchmarks/.cache/exported/se_resnet50_digits224
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import interleaved, random_input, ratio_median  # noqa: E402
+
+
+def reducemean_to_gap(src: Path, dst: Path) -> int:
+    """Rewrite ReduceMean(axes=[2,3], keepdims=1) on 4-D tensors into GlobalAveragePool."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(src))
+    values = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in m.graph.node
+                   if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"})
+    count = 0
+    for n in m.graph.node:
+        if n.op_type != "ReduceMean":
+            continue
+        axes = values.get(n.input[1]) if len(n.input) > 1 else next(
+            (np.array(a.ints) for a in n.attribute if a.name == "axes"), None)
+        keep = next((a.i for a in n.attribute if a.name == "keepdims"), 1)
+        if axes is not None and sorted(np.asarray(axes).tolist()) == [2, 3] and keep == 1:
+            n.op_type = "GlobalAveragePool"
+            del n.input[1:]
+            del n.attribute[:]
+            count += 1
+    onnx.save(m, str(dst))
+    return count
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folder", type=Path, required=True, help="an exported folder with model.onnx (+ model.int8.onnx)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+
+    import onnxruntime as ort
+
+    from seedge.artifacts import read_manifest
+
+    manifest = read_manifest(args.folder)
+    x = random_input(1, manifest["input"]["shape"][1:])
+    sessions, rewritten = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for tag, name in (("fp32", "model.onnx"), ("int8", "model.int8.onnx")):
+            src = args.folder / name
+            if not src.is_file():
+                continue
+            dst = Path(tmp) / f"gap.{name}"
+            rewritten[tag] = reducemean_to_gap(src, dst)
+            for form, path in (("ReduceMean", src), ("GlobalAveragePool", dst)):
+                so = ort.SessionOptions()
+                so.intra_op_num_threads = args.threads
+                so.log_severity_level = 3
+                sessions[f"{tag}-{form}"] = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        name = manifest["input"]["name"]
+        outs = {k: s.run(None, {name: x})[0] for k, s in sessions.items()}
+        stats = interleaved({k: (lambda s=s: s.run(None, {name: x})) for k, s in sessions.items()}, 1,
+                            rounds=args.rounds, iters=args.iters)
+    rows = []
+    for tag in rewritten:
+        a, b = f"{tag}-ReduceMean", f"{tag}-GlobalAveragePool"
+        row = {"precision": tag, "rewritten_nodes": rewritten[tag], "reducemean_p50_ms": stats[a]["p50_ms"],
+               "gap_p50_ms": stats[b]["p50_ms"], "speedup": ratio_median(stats[a], stats[b]),
+               "max_abs_diff": float(np.abs(outs[a] - outs[b]).max())}
+        rows.append(row)
+        print(f"{tag}: {row['rewritten_nodes']} squeezes; ReduceMean {row['reducemean_p50_ms']:.2f} ms -> "
+              f"GlobalAveragePool {row['gap_p50_ms']:.2f} ms ({row['speedup']:.2f}x), "
+              f"outputs differ by {row['max_abs_diff']:.2g}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"folder": str(args.folder), "threads": args.threads, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

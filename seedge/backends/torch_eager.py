@@ -6,6 +6,8 @@ The model is rebuilt from the export folder's `model.safetensors` + `model.json`
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 from seedge.backends.base import Runner
@@ -56,8 +58,9 @@ class TorchModuleRunner(Runner):
         param = next(iter(self.module.parameters()), None)
         self._dtype = param.dtype if param is not None else torch.float32
 
+    @abc.abstractmethod
     def _load_module(self, device):
-        raise NotImplementedError
+        """The torch module to run (eager model or TorchScript), on `device`."""
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         import torch

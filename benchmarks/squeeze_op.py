@@ -6,6 +6,9 @@ profile in benchmarks/README.md); this rewrites it, node for node, into the equi
 GlobalAveragePool and times both forms, FP32 and INT8, with the outputs compared.
 
     python benchmarks/squeeze_op.py --folder benchmarks/.cache/exported/se_resnet50_digits224
+
+seedge's ONNX export now applies this rewrite itself (seedge/export/onnx_rewrites.py), so
+on a folder exported since then both forms are the same graph and 0 nodes are rewritten.
 """
 
 from __future__ import annotations
@@ -21,30 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import interleaved, random_input, ratio_median  # noqa: E402
 
-
-def reducemean_to_gap(src: Path, dst: Path) -> int:
-    """Rewrite ReduceMean(axes=[2,3], keepdims=1) on 4-D tensors into GlobalAveragePool."""
-    import onnx
-    from onnx import numpy_helper
-
-    m = onnx.load(str(src))
-    values = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
-    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in m.graph.node
-                   if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"})
-    count = 0
-    for n in m.graph.node:
-        if n.op_type != "ReduceMean":
-            continue
-        axes = values.get(n.input[1]) if len(n.input) > 1 else next(
-            (np.array(a.ints) for a in n.attribute if a.name == "axes"), None)
-        keep = next((a.i for a in n.attribute if a.name == "keepdims"), 1)
-        if axes is not None and sorted(np.asarray(axes).tolist()) == [2, 3] and keep == 1:
-            n.op_type = "GlobalAveragePool"
-            del n.input[1:]
-            del n.attribute[:]
-            count += 1
-    onnx.save(m, str(dst))
-    return count
+from seedge.export.onnx_rewrites import reducemean_to_global_pool  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -69,7 +49,7 @@ def main(argv=None) -> int:
             if not src.is_file():
                 continue
             dst = Path(tmp) / f"gap.{name}"
-            rewritten[tag] = reducemean_to_gap(src, dst)
+            rewritten[tag] = reducemean_to_global_pool(src, dst)["reducemean_to_global_pool"]
             for form, path in (("ReduceMean", src), ("GlobalAveragePool", dst)):
                 so = ort.SessionOptions()
                 so.intra_op_num_threads = args.threads

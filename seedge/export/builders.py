@@ -102,6 +102,9 @@ def _make_onnx_fp32(ctx: ExportContext) -> Built:
         facts["simplify"] = simplify_onnx(path)
     else:
         facts["simplify"] = {"applied": False, "reason": "disabled"}
+    from seedge.export.onnx_rewrites import reducemean_to_global_pool
+
+    facts["rewrites"] = reducemean_to_global_pool(path)
     facts["nodes"] = node_counts(path)
     return Built("model.onnx", facts)
 

@@ -291,23 +291,23 @@ class _OpenVINO:
             config["INFERENCE_PRECISION_HINT"] = "f32"
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
+        from seedge.backends.openvino import ShapeCompiledModels  # torch-free, like the TensorRT runner
+
         core = ov.Core()
         try:
-            self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+            self._models = ShapeCompiledModels(core, core.read_model(str(path)), config)
         except Exception as e:  # noqa: BLE001 - OpenVINO raises RuntimeError subclasses
             raise SeedgeError(f"{path}: OpenVINO could not compile it ({str(e).splitlines()[0][:200]})") from None
-        self._request = self._compiled.create_infer_request()
         self._facts = {"openvino_version": ov.__version__, "threads": threads, "config": config}
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        self._request.infer({0: x})
-        return self._request.get_output_tensor(0).data.copy()
+        return self._models.infer(x).get_output_tensor(0).data.copy()
 
     def facts(self) -> dict:
-        return dict(self._facts)
+        return {**self._facts, "static_shapes": self._models.static_shapes_compiled()}
 
     def close(self) -> None:
-        self._request = self._compiled = None
+        self._models.close()
 
 
 class _TensorRT:

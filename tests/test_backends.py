@@ -91,6 +91,31 @@ def test_openvino_reads_back_the_precision_it_runs(folder, manifest, reference):
         assert np.abs(out - logits).max() > 1e-5  # it really computed in lower precision
 
 
+def test_openvino_compiles_a_static_copy_per_batch_size(folder, manifest, reference):
+    """Each batch size gets its own static-shape compile (faster kernels); answers stay the same,
+    past MAX_STATIC_SHAPES the dynamic compile serves, and static_shapes=False never reshapes."""
+    from seedge.backends.openvino import ShapeCompiledModels
+
+    x, logits = reference
+    art = artifacts.find_artifact(manifest, "openvino-fp32")
+    with open_artifact(folder, manifest, art, threads=1) as runner:
+        assert runner.describe()["static_shapes"] == []
+        for n in (1, 4, 1, len(x)):
+            np.testing.assert_allclose(runner.infer({"input": x[:n]})[0], logits[:n], atol=1e-4)
+        static = runner.describe()["static_shapes"]
+        assert static == [[1, *x.shape[1:]], [4, *x.shape[1:]], list(x.shape)]
+        models = runner.models
+        assert all(tuple(c.inputs[0].get_shape()) == tuple(s) for s, (c, _) in
+                   zip(static, models._by_shape.values()))
+        for n in range(2, 2 + ShapeCompiledModels.MAX_STATIC_SHAPES):
+            np.testing.assert_allclose(runner.infer({"input": x[:n]})[0], logits[:n], atol=1e-4)
+        assert len(runner.describe()["static_shapes"]) == ShapeCompiledModels.MAX_STATIC_SHAPES
+        assert models._dynamic_request is not None  # the overflow shapes ran on the dynamic compile
+    with open_artifact(folder, manifest, art, threads=1, static_shapes=False) as runner:
+        np.testing.assert_allclose(runner.infer({"input": x[:2]})[0], logits[:2], atol=1e-4)
+        assert runner.describe()["static_shapes"] == []
+
+
 def test_tampered_artifact_is_refused(tmp_path):
     folder = fresh_copy(tmp_path)
     manifest = artifacts.read_manifest(folder)

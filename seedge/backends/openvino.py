@@ -5,6 +5,12 @@ runs FP32 models in bf16 unless told otherwise, which is not FP32 parity. The ru
 passes the precision the artifact was built for (`inference_precision`, e.g. "f32"),
 then reads back what the compiled model really uses and reports it in `describe()`, so
 verify and bench show the precision that ran instead of the one the file name suggests.
+
+seedge's IRs keep a dynamic batch dimension, but the CPU plugin picks its kernels and
+memory plan per shape: a dynamic-shape compile runs SE-ResNet-50 INT8 at batch 1 7-10%
+slower than a static one (benchmarks/README.md, settings sweep). `ShapeCompiledModels`
+therefore compiles a static copy for each input shape it is given (a few at most; beyond
+that, the dynamic compile serves). The runtime (seedge.runtime) uses it too.
 """
 
 from __future__ import annotations
@@ -15,8 +21,58 @@ from seedge.backends.base import Runner
 from seedge.errors import MissingBackend, SeedgeError
 
 
+class ShapeCompiledModels:
+    """One OpenVINO model compiled per static input shape, with the dynamic compile as fallback."""
+
+    MAX_STATIC_SHAPES = 4  # each compile costs memory and ~a second for a ResNet-50
+
+    def __init__(self, core, model, config: dict, static_shapes: bool = True):
+        self.core, self.model, self.config = core, model, dict(config)
+        self.static_shapes = static_shapes and len(model.inputs) == 1
+        self.dynamic = core.compile_model(model, "CPU", self.config)  # raises here if it cannot compile
+        self._dynamic_request = None
+        self._by_shape: dict[tuple, tuple] = {}  # shape -> (compiled model, infer request)
+
+    def request(self, shape: tuple):
+        """An infer request for input `shape`; compiled for exactly that shape where possible."""
+        hit = self._by_shape.get(shape)
+        if hit is not None:
+            return hit[1]
+        if self.static_shapes and len(self._by_shape) < self.MAX_STATIC_SHAPES:
+            compiled = self._compile_static(shape)
+            if compiled is not None:
+                self._by_shape[shape] = (compiled, compiled.create_infer_request())
+                return self._by_shape[shape][1]
+        if self._dynamic_request is None:
+            # One request, reused: creating a request per call costs more than a small model's inference.
+            self._dynamic_request = self.dynamic.create_infer_request()
+        return self._dynamic_request
+
+    def _compile_static(self, shape: tuple):
+        model = self.model.clone()
+        try:
+            model.reshape(list(shape))
+            return self.core.compile_model(model, "CPU", self.config)
+        except Exception:  # noqa: BLE001 - a shape the IR cannot take: the dynamic compile answers (or says why)
+            return None
+
+    def infer(self, x: np.ndarray):
+        """Run `x`; returns the request, whose output tensors hold the results until its next call."""
+        request = self.request(tuple(x.shape))
+        request.infer({0: x})
+        return request
+
+    def static_shapes_compiled(self) -> list[list[int]]:
+        return [list(s) for s in self._by_shape]
+
+    def close(self) -> None:
+        self._by_shape.clear()
+        self._dynamic_request = self.dynamic = self.model = None
+
+
 class OpenVINORunner(Runner):
-    """Options: `inference_precision` ("f32", "bf16", "f16"; None: the plugin's default)."""
+    """Options: `inference_precision` ("f32", "bf16", "f16"; None: the plugin's default),
+    `static_shapes` (default True: compile per input shape, see ShapeCompiledModels)."""
 
     name = "openvino"
     devices = ("cpu",)
@@ -36,30 +92,33 @@ class OpenVINORunner(Runner):
             config["INFERENCE_PRECISION_HINT"] = str(self.requested_precision)
         core = ov.Core()
         try:
-            self.compiled = core.compile_model(core.read_model(str(self.path)), "CPU", config)
+            self.models = ShapeCompiledModels(core, core.read_model(str(self.path)), config,
+                                              static_shapes=bool(self.options.get("static_shapes", True)))
         except Exception as e:  # noqa: BLE001 - OpenVINO raises RuntimeError with long messages
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SeedgeError(f"{self.path}: OpenVINO cannot compile this model ({msg[:200]}); "
                               f"re-run `seedge export`") from None
-        self.inference_precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-        self.num_threads = int(self.compiled.get_property("INFERENCE_NUM_THREADS"))
-        # One request, reused: creating a request per call costs more than a small model's inference.
-        self.request = self.compiled.create_infer_request()
+        compiled = self.models.dynamic
+        self.inference_precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        self.num_threads = int(compiled.get_property("INFERENCE_NUM_THREADS"))
+        self.num_outputs = len(compiled.outputs)
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         x = np.ascontiguousarray(feed[self.input_name], dtype=np.float32)
-        self.request.infer({0: x})
+        request = self.models.infer(x)
         # The request owns its output buffers and reuses them on the next call: copy.
-        return [np.array(self.request.get_output_tensor(i).data, copy=True)
-                for i in range(len(self.compiled.outputs))]
+        return [np.array(request.get_output_tensor(i).data, copy=True) for i in range(self.num_outputs)]
 
     def close(self) -> None:
-        self.request = None
-        self.compiled = None
+        if getattr(self, "models", None) is not None:
+            self.models.close()
+        self.models = None
 
     def describe(self) -> dict:
         d = super().describe()
         d["inference_precision"] = getattr(self, "inference_precision", None)
         d["requested_precision"] = getattr(self, "requested_precision", None)
         d["threads_used"] = getattr(self, "num_threads", None)
+        models = getattr(self, "models", None)
+        d["static_shapes"] = models.static_shapes_compiled() if models is not None else None
         return d

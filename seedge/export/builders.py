@@ -203,7 +203,34 @@ def build_openvino_fp32(ctx: ExportContext) -> Built:
 
 @register_builder("openvino", "fp16", backend="openvino", packages=_OV)
 def build_openvino_fp16(ctx: ExportContext) -> Built:
-    return _openvino_ir(ctx, "fp16", "openvino/model.fp16.xml")
+    from seedge.export.openvino_precision import choose_fp16_execution
+
+    built = _openvino_ir(ctx, "fp16", "openvino/model.fp16.xml")
+    # Compute in bf16/f16 where the CPU has it and the labelled verification images prove parity.
+    x = _verify_inputs(ctx)
+    chosen = choose_fp16_execution(ctx.stage / built.file, _eager_logits(ctx, x) if x is not None else None, x)
+    return Built(built.file, {**built.build, "inference_precision": chosen["inference_precision"],
+                              "execution_choice": chosen})
+
+
+def _verify_inputs(ctx: ExportContext):
+    """The images the export's verify step will check (reference.npz inputs + labelled data),
+    or None when there is no labelled data."""
+    if not ctx.eval_data:
+        return None
+    import numpy as np
+
+    from seedge.artifacts import REFERENCE
+
+    with np.load(ctx.stage / REFERENCE) as ref:
+        return np.concatenate([ref["input"], np.asarray(ctx.eval_data[0], dtype=np.float32)])
+
+
+def _eager_logits(ctx: ExportContext, x):
+    """The passed eager model's logits on `x`: what verify holds every artifact to."""
+    from seedge.export.reference import eager_logits
+
+    return ctx.shared("eager-logits-verify", lambda c: eager_logits(c.model, x))
 
 
 def _openvino_ir(ctx: ExportContext, precision: str, rel: str) -> Built:

@@ -46,6 +46,16 @@ def ov_compile(model, threads: int = 2, inference_precision: str | None = None):
     return core.compile_model(model, "CPU", config)
 
 
+def ov_compile_static(model, shape, threads: int = 2, inference_precision: str | None = None):
+    """`ov_compile` for one fixed input shape: how seedge's runner compiles each batch size it
+    meets (backends/openvino.py), so latency measured here is latency the artifact will have."""
+    import openvino as ov
+
+    model = model.clone() if isinstance(model, ov.Model) else ov.Core().read_model(str(model))
+    model.reshape(list(shape))
+    return ov_compile(model, threads, inference_precision)
+
+
 def ov_logits(compiled, x: np.ndarray) -> np.ndarray:
     req = compiled.create_infer_request()
     out = []

@@ -21,6 +21,13 @@ from seedge.backends.base import Runner
 from seedge.errors import MissingBackend, SeedgeError
 
 
+def static_copy(model, shape):
+    """A copy of an OpenVINO model with its (single) input fixed to `shape`."""
+    model = model.clone()
+    model.reshape(list(shape))
+    return model
+
+
 class ShapeCompiledModels:
     """One OpenVINO model compiled per static input shape, with the dynamic compile as fallback."""
 
@@ -49,10 +56,8 @@ class ShapeCompiledModels:
         return self._dynamic_request
 
     def _compile_static(self, shape: tuple):
-        model = self.model.clone()
         try:
-            model.reshape(list(shape))
-            return self.core.compile_model(model, "CPU", self.config)
+            return self.core.compile_model(static_copy(self.model, shape), "CPU", self.config)
         except Exception:  # noqa: BLE001 - a shape the IR cannot take: the dynamic compile answers (or says why)
             return None
 

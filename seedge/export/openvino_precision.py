@@ -8,12 +8,13 @@ than f32 and kept every answer (benchmarks/README.md, settings sweep). So each 1
 precision the CPU offers is run by the same runner `seedge verify` uses, on the export's
 labelled verification images, checked against the eager model's logits with the fp16
 parity thresholds, and timed at batch 1 in interleaved rounds beside f32; the fastest one
-that passes is recorded. Without labelled
-images to judge by, f32 is kept: a 16-bit choice must be proven on real data first.
+that passes is recorded. Without labelled images to judge by, f32 is kept: a 16-bit
+choice must be proven on real data first.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
     from seedge.backends.openvino import OpenVINORunner
     from seedge.parity import compare, passed, thresholds_for
     from seedge.quantize import measure
-    from seedge.verify import DEFAULT_BATCH
+    from seedge.verify import DEFAULT_BATCH, run_batched
 
     sixteen = cpu_sixteen_bit_precisions() if candidates is None else list(candidates)
     if not sixteen:
@@ -53,19 +54,18 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
                 "why": f"no labelled verification images to prove {'/'.join(sixteen)} parity on; kept f32"}
     bar = thresholds_for("fp16")["min_agreement"] or 0.0
     strict_agreement = 1.0 - (1.0 - bar) * MARGIN
-    results, calls, runners = [], {}, []
-    for prec in ["f32", *sixteen]:
-        runner = OpenVINORunner(xml_path, threads=threads, inference_precision=prec).__enter__()
-        runners.append(runner)
-        out = np.concatenate([runner.infer({runner.input_name: eval_x[i:i + DEFAULT_BATCH]})[0]
-                              for i in range(0, len(eval_x), DEFAULT_BATCH)])
-        m = compare(ref_logits, out)
-        ok, reason = passed(m, "fp16", {"min_agreement": strict_agreement} if prec != "f32" else None)
-        results.append({"inference_precision": prec, "top1_agreement": m["top1_agreement"],
-                        "max_abs_diff": m["max_abs_diff"], "parity": "pass" if ok else reason})
-        one = {runner.input_name: np.ascontiguousarray(eval_x[:1])}
-        calls[prec] = lambda r=runner, f=one: r.infer(f)
-    p50 = measure.interleaved_p50_ms(calls, rounds=20)
+    results, calls = [], {}
+    with ExitStack() as open_runners:  # every runner stays open until the timing is done
+        for prec in ["f32", *sixteen]:
+            runner = open_runners.enter_context(OpenVINORunner(xml_path, threads=threads, inference_precision=prec))
+            # The same batching verify uses, so the answers judged here are the ones verify will see.
+            m = compare(ref_logits, run_batched(runner, runner.input_name, eval_x, DEFAULT_BATCH))
+            ok, reason = passed(m, "fp16", {"min_agreement": strict_agreement} if prec != "f32" else None)
+            results.append({"inference_precision": prec, "top1_agreement": m["top1_agreement"],
+                            "max_abs_diff": m["max_abs_diff"], "parity": "pass" if ok else reason})
+            one = {runner.input_name: np.ascontiguousarray(eval_x[:1])}
+            calls[prec] = lambda r=runner, f=one: r.infer(f)
+        p50 = measure.interleaved_p50_ms(calls, rounds=20)
     for r in results:
         r["p50_ms_batch1"] = round(p50[r["inference_precision"]], 4)
     f32 = results[0]
@@ -76,7 +76,5 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
            f"{f32['p50_ms_batch1']:.3f} ms) with fp16 parity (agreement >= {strict_agreement:.2%}) on {len(eval_x)} images"
            if best is not f32 else "f32: no 16-bit precision both passed fp16 parity and beat f32 by "
                                    f"more than {LATENCY_NOISE:.0%}")
-    for runner in runners:
-        runner.close()
     return {"inference_precision": best["inference_precision"], "why": why, "candidates": results,
             "threads": threads}

@@ -51,9 +51,10 @@ def ov_compile_static(model, shape, threads: int = 2, inference_precision: str |
     meets (backends/openvino.py), so latency measured here is latency the artifact will have."""
     import openvino as ov
 
-    model = model.clone() if isinstance(model, ov.Model) else ov.Core().read_model(str(model))
-    model.reshape(list(shape))
-    return ov_compile(model, threads, inference_precision)
+    from seedge.backends.openvino import static_copy
+
+    model = model if isinstance(model, ov.Model) else ov.Core().read_model(str(model))
+    return ov_compile(static_copy(model, shape), threads, inference_precision)
 
 
 def ov_logits(compiled, x: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def _bn_stats_from_a_batch(model, size) -> None:
 def onnx_facts(path: Path) -> dict:
     import onnx
 
-    from seedge.export.onnx_export import node_counts
+    from seedge.onnx.convert import node_counts
 
     proto = onnx.load(str(path))
     return {"nodes": node_counts(proto), "initializers": len(proto.graph.initializer),
@@ -131,7 +131,7 @@ def node_count_table(names: list[str]) -> dict:
     """ONNX node counts of each model at its default input size, unpassed vs DEFAULT_PASSES."""
     import torch
 
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
     from seedge.models import create_model
     from seedge.passes import apply_passes
 
@@ -164,7 +164,7 @@ def runners(models: dict, size, example, folder: Path, threads: int, backends: s
     import openvino as ov
     import torch
 
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
 
     torch.set_num_threads(threads)
     x = np.ascontiguousarray(example.numpy())

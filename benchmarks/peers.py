@@ -124,7 +124,7 @@ def peer_parity(folder: Path, manifest: dict, eager, infer_one: dict, precisions
     A peer that is faster but fails parity is no answer to "faster at parity".
     """
     from seedge.data import load_arrays
-    from seedge.parity import compare, passed
+    from seedge.verify.parity import compare, passed
     from seedge.preprocess import PreprocessSpec
 
     src = (manifest.get("verification") or {}).get("data")

@@ -5,7 +5,7 @@
     python benchmarks/quantize_table.py --rounds 300 --json quantize_table.json --keep /tmp/qt
     python benchmarks/quantize_table.py --export /tmp/qt/demo --threads 1   # same artifacts, 1 thread
 
-The demo model (seedge.demo.demo_checkpoint(): se_resnet10_cifar_tiny trained on digits,
+The demo model (seedge.train.demo.demo_checkpoint(): se_resnet10_cifar_tiny trained on digits,
 32x32) is exported by the real pipeline (seedge.export.pipeline.export_model: passes,
 onnx + openvino, fp32/fp16/int8, 256 calibration images of the digits train split,
 default SE-aware policy), then every artifact is measured on the digits test split:
@@ -41,7 +41,7 @@ def _say(msg: str) -> None:
 
 
 def export_demo(out: Path) -> Path:
-    from seedge.demo import demo_checkpoint
+    from seedge.train.demo import demo_checkpoint
     from seedge.export.pipeline import export_model
 
     ckpt = demo_checkpoint()
@@ -72,7 +72,7 @@ def candidates(folder: Path, manifest: dict) -> dict[str, dict]:
 
 
 def run_table(folder: Path, x, y, batches, rounds: int, per_round: int, threads: int = 2) -> dict:
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize import measure
 
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -128,7 +128,7 @@ def check_targets(table: dict, batches) -> list[str]:
 
 def policy_table(folder: Path, calib, x, y, batches, rounds: int, per_round: int) -> list[dict]:
     """The SE policies side by side on model.onnx: ORT and OpenVINO (reading the Q/DQ graph, f32)."""
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize import measure
     from seedge.quantize.int8 import quantize_onnx_int8
 

@@ -7,7 +7,7 @@ GlobalAveragePool and times both forms, FP32 and INT8, with the outputs compared
 
     python benchmarks/squeeze_op.py --folder benchmarks/.cache/exported/se_resnet50_digits224
 
-seedge's ONNX export now applies this rewrite itself (seedge/export/onnx_rewrites.py), so
+seedge's ONNX export now applies this rewrite itself (seedge/onnx/rewrites.py), so
 on a folder exported since then both forms are the same graph and 0 nodes are rewritten.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import interleaved, random_input, ratio_median  # noqa: E402
 
-from seedge.export.onnx_rewrites import reducemean_to_global_pool  # noqa: E402
+from seedge.onnx.rewrites import reducemean_to_global_pool  # noqa: E402
 
 
 def main(argv=None) -> int:

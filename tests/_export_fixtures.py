@@ -53,7 +53,7 @@ def build_export(folder: Path, openvino_precision: str | None = "f32") -> Path:
 
     from seedge import artifacts
     from seedge.checkpoint import save_checkpoint
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
     from seedge.preprocess import PreprocessSpec
 
     folder = Path(folder)

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 # Keep tests within the 2-core CI machine; numerics don't depend on it.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+# Test files live in folders that mirror seedge/ and are imported by path (importlib mode);
+# the shared fixture modules (_export_fixtures, _data_fixtures) sit here.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The demo model and calibration caches of one test session live in a folder of their own:
+# tests never read or write the user's ~/.cache/seedge (a stale or foreign cache there would
+# make a test pass or fail for reasons outside the code under test).
+_CACHE = tempfile.mkdtemp(prefix="seedge-test-cache-")
+os.environ["SEEDGE_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 def _cuda_available() -> bool:

@@ -80,7 +80,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
 
     manifest = read_manifest(folder)
     if as_json:
-        from seedge.report import to_json
+        from seedge.cli.render import to_json
 
         click.echo(to_json({"folder": str(folder), "artifacts": manifest["artifacts"],
                             "skipped": manifest.get("skipped", [])}))

@@ -40,7 +40,7 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     from seedge.artifacts import check_integrity, find_artifact, read_manifest
     from seedge.errors import CheckFailed, SeedgeError
     from seedge.quantize.sensitivity import block_sensitivity, require_labels
-    from seedge.report import to_json
+    from seedge.cli.render import to_json
 
     err = Console(stderr=True)
     if limit is not None and limit < 1:

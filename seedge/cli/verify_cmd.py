@@ -22,7 +22,7 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json) -> No
 
     from seedge.artifacts import read_manifest
     from seedge.errors import CheckFailed
-    from seedge.report import print_verify, to_json
+    from seedge.cli.render import print_verify, to_json
     from seedge.verify import verify_artifacts
 
     err = Console(stderr=True)

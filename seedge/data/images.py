@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import SeedgeError
-from seedge.runtime_preprocess import to_rgb  # one conversion for training and the torch-free runtime
+from seedge.preprocess.pipeline import to_rgb  # one conversion for training and the torch-free runtime
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                               ".ppm", ".pgm", ".pbm"})

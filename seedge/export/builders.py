@@ -91,18 +91,18 @@ def onnx_fp32(ctx: ExportContext) -> Built:
 
 
 def _make_onnx_fp32(ctx: ExportContext) -> Built:
-    from seedge.export.onnx_export import export_onnx, node_counts
+    from seedge.onnx.convert import export_onnx, node_counts
 
     path = ctx.intermediate("model.onnx")
     export_onnx(ctx.model, path, ctx.input_shape, opset=ctx.options.opset, metadata=ctx.metadata)
     facts = {"exporter": "torch.onnx.export(dynamo=True)", "opset": ctx.options.opset}
     if ctx.options.simplify:
-        from seedge.export.simplify import simplify_onnx
+        from seedge.onnx.simplify import simplify_onnx
 
         facts["simplify"] = simplify_onnx(path)
     else:
         facts["simplify"] = {"applied": False, "reason": "disabled"}
-    from seedge.export.onnx_rewrites import reducemean_to_global_pool
+    from seedge.onnx.rewrites import reducemean_to_global_pool
 
     facts["rewrites"] = reducemean_to_global_pool(path)
     facts["nodes"] = node_counts(path)
@@ -153,7 +153,7 @@ def _ensure_metadata(path, metadata: dict) -> None:
     """Derived graphs (FP16, Q/DQ) carry the same seedge metadata as model.onnx."""
     import onnx
 
-    from seedge.export.onnx_export import set_metadata
+    from seedge.onnx.convert import set_metadata
 
     proto = onnx.load(str(path))
     have = {p.key: p.value for p in proto.metadata_props}

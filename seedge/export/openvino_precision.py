@@ -42,7 +42,7 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
     `ref_logits`: the eager model's logits on them (what verify compares against).
     """
     from seedge.backends.openvino import OpenVINORunner
-    from seedge.parity import compare, passed, thresholds_for
+    from seedge.verify.parity import compare, passed, thresholds_for
     from seedge.quantize import measure
     from seedge.verify import DEFAULT_BATCH, run_batched
 

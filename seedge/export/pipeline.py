@@ -248,7 +248,7 @@ def _resolve(source) -> tuple[Path, dict | None]:
     from seedge.checkpoint import read_sidecar, resolve_source
 
     if source is None:
-        from seedge.demo import demo_checkpoint
+        from seedge.train.demo import demo_checkpoint
 
         source = demo_checkpoint()
     path = resolve_source(source)

@@ -110,7 +110,7 @@ def check_pass(name: str, before, after, recheck=None, tolerance: float = REL_TO
 
 def onnx_node_counts(model, example) -> dict[str, int]:
     """Export `model` with seedge's ONNX exporter to a temp dir and count its nodes by op type."""
-    from seedge.export.onnx_export import export_onnx, node_counts
+    from seedge.onnx.convert import export_onnx, node_counts
 
     with tempfile.TemporaryDirectory(prefix="seedge-pass-") as tmp:
         path = export_onnx(model, Path(tmp) / "model.onnx", tuple(example.shape[1:]))

@@ -111,7 +111,7 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from seedge.export.onnx_export import set_metadata
+    from seedge.onnx.convert import set_metadata
 
     _check_args(method, target)
     activation_type, symmetric = TARGETS[target]

@@ -73,7 +73,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     if "nncf" in routes:
         models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude)
 
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
 
     candidates, calls = [], {}
     for route, model in models.items():

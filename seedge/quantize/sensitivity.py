@@ -113,7 +113,7 @@ def _drop_of(m: dict, fp32: dict) -> dict:
 
 
 def _metrics(ref: np.ndarray, out: np.ndarray, labels) -> dict:
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
 
     m = compare(ref, out, labels)
     return {"top1_agreement": m["top1_agreement"], "accuracy": m["accuracy"],

@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from test_quantize import ARCH, tiny
+from _quantize_fixtures import ARCH, tiny
 
 from seedge.quantize.policy import TOP
 

@@ -218,7 +218,7 @@ def _gate_branches(path) -> list[set[str]]:
 
 
 def test_onnx_gate_has_no_reshapes_and_node_counts_drop(tmp_path):
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
 
     model, x = _tiny()
     passed, reports = apply_passes(model, names=["canonical_se"], example=x, count_nodes=True)

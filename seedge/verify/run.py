@@ -16,7 +16,7 @@ import numpy as np
 from seedge.artifacts import REFERENCE, find_artifact
 from seedge.backends import open_artifact, open_baseline, require_backend
 from seedge.errors import SeedgeError
-from seedge.parity import compare, passed
+from seedge.verify.parity import compare, passed
 
 DEFAULT_BATCH = 64
 _DEFAULT_DEVICES = ("cpu", "cuda")

@@ -38,11 +38,11 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
                         limit: int | None = None, batch_size: int = 256, gradcam: int = 0,
                         out: str | Path | None = None, data_root=None, arch: str | None = None,
                         allow_pickle: bool = False, device: str = "cpu", save_png: bool = True) -> dict:
-    """Evaluate; returns the metrics dict (see seedge.metrics) plus checkpoint/data facts and the
+    """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
     files written (confusion-matrix PNG, metrics.json, Grad-CAM PNGs)."""
     from seedge.checkpoint import load_model, read_sidecar, resolve_source
     from seedge.data import load_arrays
-    from seedge.metrics import classification_metrics
+    from seedge.evaluate.metrics import classification_metrics
 
     if gradcam < 0:
         raise SeedgeError(f"--gradcam must be 0 or more, got {gradcam}")
@@ -68,7 +68,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
                                                                    out_dir / "confusion_matrix.png",
                                                                    title=f"{info['arch']} on {data} ({split})"))
         if gradcam:
-            from seedge.gradcam import save_overlays
+            from seedge.evaluate.gradcam import save_overlays
 
             model.to("cpu")
             n = min(gradcam, len(x))

@@ -12,56 +12,11 @@ The trained demo model's numbers (>= 99% agreement) are in benchmarks/quantize_t
 
 from __future__ import annotations
 
-import atexit
-import functools
-import shutil
-import tempfile
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-ARCH = "se_resnet10_cifar_tiny"
-N_CALIB = 32
-N_EVAL = 128
-
-
-@functools.lru_cache(maxsize=1)
-def tiny() -> SimpleNamespace:
-    """model.onnx of the tiny SE-ResNet with a fitted head, plus calibration and test arrays."""
-    import torch
-
-    from seedge.data import load_arrays
-    from seedge.export.onnx_export import export_onnx
-    from seedge.models import create_model
-    from seedge.preprocess import PreprocessSpec
-
-    folder = Path(tempfile.mkdtemp(prefix="seedge-qtest-"))
-    atexit.register(shutil.rmtree, folder, True)
-    torch.manual_seed(0)
-    model = create_model(ARCH)
-    spec = PreprocessSpec.from_model_cfg(model.seedge_cfg)
-    xtr, ytr, _ = load_arrays("digits", spec, "train", limit=320, seed=0)
-    xte, yte, _ = load_arrays("digits", spec, "test", limit=N_EVAL, seed=0)
-    with torch.no_grad():
-        model.train()  # BatchNorm statistics from real images: realistic activation ranges
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.momentum = None
-        model(torch.from_numpy(xtr[:128]))
-        model.eval()
-        feats = torch.flatten(model.avgpool(model.forward_features(torch.from_numpy(xtr))), 1).double().numpy()
-        # Ridge regression of one-hot targets on standardized features: a head with real margins.
-        mu, sd = feats.mean(0), feats.std(0) + 1e-6
-        a = np.c_[(feats - mu) / sd, np.ones(len(feats))]
-        w = np.linalg.solve(a.T @ a + np.eye(a.shape[1]), a.T @ (np.eye(10)[ytr] * 2 - 1))
-        model.fc.weight.copy_(torch.from_numpy((w[:-1] / sd[:, None]).T).float())
-        model.fc.bias.copy_(torch.from_numpy(w[-1] - (mu / sd) @ w[:-1]).float())
-    onnx_path = export_onnx(model, folder / "model.onnx", spec.input_size)
-    module_names = {name for name, _ in model.named_modules() if name}
-    return SimpleNamespace(folder=folder, onnx=onnx_path, calib=xtr[:N_CALIB], x=xte, y=yte, spec=spec,
-                           module_names=module_names)
+from _quantize_fixtures import ARCH, N_CALIB, N_EVAL, tiny  # noqa: E402,F401
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +46,7 @@ def _consumers(proto, tensor):
 def test_fp16_graph_keeps_fp32_io_and_agrees(tmp_path):
     import onnx
 
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize.fp16 import convert_onnx_fp16
 
     t = tiny()
@@ -110,7 +65,7 @@ def test_fp16_graph_keeps_fp32_io_and_agrees(tmp_path):
 
 
 def test_int8_qdq_runs_in_onnxruntime_and_openvino_and_agrees(tmp_path):
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize import measure
     from seedge.quantize.int8 import quantize_onnx_int8
     from seedge.quantize.policy import DEFAULT_SE_POLICY
@@ -269,7 +224,7 @@ def test_requested_calibration_samples_must_exist(tmp_path):
 def test_openvino_int8_measures_both_routes_and_keeps_the_better(tmp_path):
     from seedge.backends.openvino import OpenVINORunner
     from seedge.export.openvino_export import read_rt_info
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize.int8 import quantize_onnx_int8
     from seedge.quantize.openvino_int8 import build_openvino_int8
 
@@ -297,7 +252,7 @@ def test_tensorrt_target_is_symmetric_int8(tmp_path):
     import onnx
     from onnx import numpy_helper
 
-    from seedge.parity import compare
+    from seedge.verify.parity import compare
     from seedge.quantize.int8 import quantize_onnx_int8
 
     t = tiny()

@@ -7,7 +7,7 @@ stderr: a rich progress bar while an epoch runs and one line per epoch.
 
 Reproducible: `seed` fixes the initial weights, shuffling and augmentation (CPU
 kernels are deterministic; thread count can still change float rounding).
-Distributed: run the same command under torchrun (see seedge.train_dist).
+Distributed: run the same command under torchrun (see seedge.train.distributed).
 """
 
 from __future__ import annotations
@@ -80,14 +80,14 @@ def train(o: TrainOptions, console=None) -> dict:
     """Run training; returns a summary dict (run_dir, checkpoint, best epoch, val/test metrics)."""
     import torch
 
-    from seedge import train_dist
+    from seedge.train import distributed as train_dist
     from seedge.data import open_source
     from seedge.data.arrays import load_split_arrays
-    from seedge.data.torch_data import ImageDataset, array_dataset, make_loader
+    from seedge.data.torch_data import ImageDataset, make_loader
     from seedge.data.transforms import resolve_augment, train_augment
     from seedge.models import create_model
     from seedge.preprocess import PreprocessSpec
-    from seedge.train_recipes import EarlyStopping, init_arch, load_init_weights, make_optimizer, make_scheduler
+    from seedge.train.recipes import EarlyStopping, init_arch, load_init_weights, make_optimizer, make_scheduler
 
     _validate(o)
     t_start = time.perf_counter()
@@ -227,7 +227,7 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_
     """(mean loss, accuracy) of `model` on arrays; under DDP each rank takes a shard and sums merge."""
     import torch
 
-    from seedge import train_dist
+    from seedge.train import distributed as train_dist
 
     idx = np.arange(dist.rank, len(x), dist.world)
     model.eval()

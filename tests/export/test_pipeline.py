@@ -145,7 +145,7 @@ def test_failed_verification_is_not_published_and_old_export_stays(tiny, tmp_pat
     def wrong_onnx(ctx):
         # A real, valid ONNX graph of the same architecture with other weights: it runs, but
         # answers differently from the eager model, which verification must catch.
-        from seedge.export.onnx_export import export_onnx
+        from seedge.onnx.convert import export_onnx
 
         torch.manual_seed(123)
         other = create_model("se_resnet10_cifar_tiny").eval()

@@ -22,10 +22,10 @@ from seedge import artifacts
 from seedge.errors import SeedgeError
 from seedge.preprocess import PreprocessSpec
 from seedge.runtime import Model, candidates, logit_metrics
-from seedge.runtime_preprocess import preprocess_batch, preprocess_image
+from seedge.preprocess.pipeline import preprocess_batch, preprocess_image
 
 PIL = pytest.importorskip("PIL.Image")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 NO_TORCH_SCRIPT = textwrap.dedent("""
     import json, sys

@@ -13,7 +13,7 @@ from seedge.checkpoint import load_model, save_checkpoint
 from seedge.cli import main
 from seedge.data import load_arrays
 from seedge.evaluate import evaluate_checkpoint
-from seedge.gradcam import find_target_layer, gradcam
+from seedge.evaluate.gradcam import find_target_layer, gradcam
 from seedge.models import create_model
 from seedge.preprocess import PreprocessSpec
 

@@ -1,4 +1,4 @@
-"""Parity metrics and thresholds on hand-made logits (seedge.parity) and JSON cleaning."""
+"""Parity metrics and thresholds on hand-made logits (seedge.verify.parity) and JSON cleaning."""
 
 import json
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from seedge.errors import SeedgeError
-from seedge.parity import compare, passed, thresholds_for
-from seedge.report import to_json
+from seedge.verify.parity import compare, passed, thresholds_for
+from seedge.cli.render import to_json
 
 REF = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [0.0, 5.0, 1.0], [2.0, 0.0, 1.0]], dtype=np.float32)
 

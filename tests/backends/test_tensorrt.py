@@ -23,7 +23,7 @@ from seedge.backends.tensorrt import CudaDevice, TensorRTRunner, availability, d
 from seedge.errors import MissingBackend, SeedgeError
 from seedge.export.tensorrt_export import build_engine, onnx_graph_facts
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRT_OK, TRT_WHY = availability()
 
 
@@ -187,7 +187,7 @@ def _model_folder(root: Path) -> Path:
     import torch
 
     from seedge import artifacts
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
     from seedge.models import create_model
     from seedge.preprocess import PreprocessSpec
 

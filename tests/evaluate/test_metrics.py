@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from seedge.metrics import classification_metrics
+from seedge.evaluate.metrics import classification_metrics
 
 
 def test_hand_computed_example():

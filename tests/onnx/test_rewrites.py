@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from seedge.export.onnx_rewrites import reducemean_to_global_pool
+from seedge.onnx.rewrites import reducemean_to_global_pool
 
 
 def _model(path, axes, keepdims=1, shape=(2, 3, 5, 4)):
@@ -58,7 +58,7 @@ def test_export_writes_global_pools_for_se_squeezes(tmp_path):
     """The exported SE graph has no ReduceMean left: every squeeze (and the head's pool) is a GAP."""
     import torch
 
-    from seedge.export.onnx_export import export_onnx
+    from seedge.onnx.convert import export_onnx
     from seedge.models import create_model
     from seedge.passes import apply_passes
 

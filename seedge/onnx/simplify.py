@@ -19,7 +19,7 @@ def simplify_onnx(path: str | Path) -> dict:
     """Simplify the ONNX file at `path` in place. Returns build facts; never raises."""
     import onnx
 
-    from seedge.export.onnx_export import node_counts
+    from seedge.onnx.convert import node_counts
 
     path = Path(path)
     facts = {"simplifier": "onnxslim", "version": _version("onnxslim")}
@@ -54,7 +54,7 @@ def _check(slim, original) -> None:
         raise ValueError("inputs/outputs changed")
     # Keep seedge's metadata even if the simplifier rebuilt the model proto without it.
     if {p.key for p in original.metadata_props} - {p.key for p in slim.metadata_props}:
-        from seedge.export.onnx_export import set_metadata
+        from seedge.onnx.convert import set_metadata
 
         set_metadata(slim, {p.key: p.value for p in original.metadata_props})
 

@@ -5,7 +5,7 @@
         print(m.self_test())                        # reference.npz vs stored eager logits
         print(m.classify("cat.png", top_k=3))       # [(class_name, probability), ...]
 
-Imports: numpy, seedge.artifacts / seedge.errors / seedge.runtime_preprocess (all torch-free),
+Imports: numpy, seedge.artifacts / seedge.errors / seedge.preprocess.pipeline (all torch-free),
 Pillow only for image files, and the chosen backend library on open. The ONNX Runtime and
 OpenVINO adapters below are deliberately tiny and self-contained (the full runners in
 seedge.backends serve verify/bench and may pull torch-side helpers); TensorRT reuses
@@ -22,7 +22,7 @@ import numpy as np
 
 from seedge import artifacts
 from seedge.errors import MissingBackend, SeedgeError
-from seedge.runtime_preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict
+from seedge.preprocess.pipeline import is_image_like, preprocess_batch, preprocess_image, spec_dict
 
 # Fastest first, among artifacts that passed parity at export. INT8/FP16 only get here after
 # passing the per-precision parity thresholds, so preferring them is the device's choice.

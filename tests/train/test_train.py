@@ -13,8 +13,8 @@ from seedge.checkpoint import load_model
 from seedge.cli import main
 from seedge.errors import SeedgeError
 from seedge.train import TrainOptions, train
-from seedge.train_dist import state_hash
-from seedge.train_recipes import EarlyStopping
+from seedge.train.distributed import state_hash
+from seedge.train.recipes import EarlyStopping
 
 ARCH = "se_resnet10_cifar_tiny"
 QUICK = dict(model=ARCH, img_size=(16, 16), batch_size=32, threads=1, progress=False, patience=0)
@@ -160,7 +160,7 @@ def test_demo_cache_reuses_a_complete_folder_and_rejects_a_corrupt_one(tmp_path,
     """The cache logic without training: a complete folder is reused, bad weights are not."""
     import shutil
 
-    from seedge import demo
+    from seedge.train import demo
 
     monkeypatch.setenv("SEEDGE_CACHE", str(tmp_path))
     folder = demo.demo_dir()
@@ -178,7 +178,7 @@ def test_demo_model_trains_once_under_concurrency_and_reaches_97_percent(tmp_pat
     import sys
 
     env = {**__import__("os").environ, "SEEDGE_CACHE": str(tmp_path)}
-    code = "from seedge.demo import demo_checkpoint; print(demo_checkpoint())"
+    code = "from seedge.train.demo import demo_checkpoint; print(demo_checkpoint())"
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
     results = [p.communicate(timeout=900) for p in procs]

@@ -7,10 +7,9 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from seedge.checkpoint import load_model
-from seedge.train_dist import HASH_DIR_ENV, state_hash
+from seedge.train.distributed import HASH_DIR_ENV, state_hash
 
 
 def test_torchrun_two_processes_agree(tmp_path):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.data.images import read_image
-from seedge.data.transforms import preprocess_image
+from seedge.preprocess import preprocess_image, spec_dict
 
 
 def load_split_arrays(samples, spec, progress: bool = False) -> np.ndarray:
     """Decode and preprocess every item of a Samples split -> float32 NCHW."""
-    c, h, w = spec.input_size
+    spec = spec_dict(spec)  # a PreprocessSpec or a manifest's dict form; checked here, before any decoding
+    c, h, w = spec["input_size"]
     x = np.empty((len(samples), c, h, w), dtype=np.float32)
     it = range(len(samples))
     console = _stderr() if progress and len(samples) > 256 else None

@@ -1,5 +1,9 @@
 """torch Dataset / DataLoader helpers for training (this module imports torch).
 
+Items go through seedge.preprocess step by step: decode and resize to the base size once,
+then per item either the augmentation (seedge.data.transforms) or the evaluation center crop,
+then the same array conversion as export and the device runtime.
+
 Training images are decoded once and kept at their base size (when they fit in
 `CACHE_BYTES`), so every epoch only pays for augmentation; decoding them all up front
 also surfaces an unreadable file before the first epoch instead of in the middle.
@@ -12,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 from seedge.data.images import read_image
-from seedge.data.transforms import base_size, center_crop, resize_to_base, to_array
+from seedge.preprocess import base_size, center_crop, resize_to_base, to_array
 
 CACHE_BYTES = 1 << 30
 

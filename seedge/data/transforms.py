@@ -1,10 +1,9 @@
-"""Image -> network input, and the training augmentations.
+"""Training augmentations, on top of the one preprocessing (seedge.preprocess).
 
-Evaluation preprocessing is numpy + PIL only and follows the stored PreprocessSpec
-exactly: resize to `resize` (or straight to the input size), center crop to the input
-size, scale, channel order, (x - mean) / std, CHW float32. Training first brings each
-image to the same base size, augments it (torchvision, imported lazily), then applies
-the identical array conversion, so train and export see the same numbers.
+Training brings each image to the spec's base size with seedge.preprocess (decode -> RGB ->
+resize -> "L" for 1 channel), augments it here as a PIL image (torchvision, imported lazily;
+the result is at the input size), then converts it with seedge.preprocess.to_array, the same
+array step evaluation, export and the device runtime use: train and export see the same numbers.
 
 Augmentation presets (`--augment`):
   none    no augmentation
@@ -17,55 +16,10 @@ Augmentation presets (`--augment`):
 
 from __future__ import annotations
 
-import numpy as np
-
 from seedge.errors import SeedgeError
+from seedge.preprocess import base_size
 
 AUGMENTS = ("auto", "none", "crop", "cifar", "full")
-
-
-def base_size(spec) -> tuple[int, int]:
-    """(H, W) every image is resized to before cropping/augmenting."""
-    return tuple(spec.resize) if spec.resize else (spec.height, spec.width)
-
-
-def resize_to_base(img, spec):
-    from PIL import Image
-
-    h, w = base_size(spec)
-    if h < spec.height or w < spec.width:
-        raise SeedgeError(f"preprocessing: resize {h}x{w} is smaller than the input {spec.height}x{spec.width}")
-    if img.size != (w, h):
-        img = img.resize((w, h), Image.BILINEAR)
-    if spec.input_size[0] == 1:
-        img = img.convert("L")
-    return img
-
-
-def center_crop(img, spec):
-    w, h = img.size
-    if (h, w) == (spec.height, spec.width):
-        return img
-    top, left = (h - spec.height) // 2, (w - spec.width) // 2
-    return img.crop((left, top, left + spec.width, top + spec.height))
-
-
-def to_array(img, spec) -> np.ndarray:
-    """PIL image at input size -> normalized float32 CHW."""
-    a = np.asarray(img, dtype=np.float32)
-    if a.ndim == 2:
-        a = a[:, :, None]
-    a = a * np.float32(spec.scale)
-    if spec.color_order.upper() == "BGR":
-        a = a[:, :, ::-1]
-    mean = np.asarray(spec.mean, np.float32)[: a.shape[2]]
-    std = np.asarray(spec.std, np.float32)[: a.shape[2]]
-    return np.ascontiguousarray(((a - mean) / std).transpose(2, 0, 1))
-
-
-def preprocess_image(img, spec) -> np.ndarray:
-    """The evaluation path: RGB PIL image of any size -> float32 CHW network input."""
-    return to_array(center_crop(resize_to_base(img, spec), spec), spec)
 
 
 def resolve_augment(name: str, spec) -> str:

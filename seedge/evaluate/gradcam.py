@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import SeedgeError
+from seedge.preprocess import denormalize
 
 
 def find_target_layer(model, input_size) -> str:
@@ -79,19 +80,6 @@ def gradcam(model, x: np.ndarray, target_layer: str | None = None, classes=None)
     cam = (cam - lo) / (hi - lo).clamp_min(1e-12)
     model.zero_grad(set_to_none=True)
     return cam.cpu().numpy(), target.cpu().numpy()
-
-
-def denormalize(x: np.ndarray, spec) -> np.ndarray:
-    """One preprocessed CHW input -> HxWx3 float image in [0, 1] for display."""
-    mean = np.asarray(spec.mean, np.float32)[:, None, None][: x.shape[0]]
-    std = np.asarray(spec.std, np.float32)[:, None, None][: x.shape[0]]
-    img = (x * std + mean) / float(spec.scale) / 255.0
-    img = img.transpose(1, 2, 0)
-    if img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    if spec.color_order.upper() == "BGR":
-        img = img[:, :, ::-1]
-    return np.clip(img, 0, 1)
 
 
 def save_overlays(model, x: np.ndarray, y: np.ndarray, spec, class_names: list[str], out_dir: Path,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from seedge.errors import SeedgeError
+
 
 @dataclass(frozen=True)
 class PreprocessSpec:
@@ -49,3 +51,19 @@ class PreprocessSpec:
         if img_size is not None:
             h, w = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         return cls(input_size=(c, h, w), mean=tuple(cfg.mean), std=tuple(cfg.std))
+
+
+def spec_dict(spec) -> dict:
+    """Accept a PreprocessSpec or its dict form (a manifest's "preprocessing"); check the fields
+    the pipeline relies on."""
+    d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+    c = int(d["input_size"][0])
+    if c not in (1, 3):
+        raise SeedgeError(f"preprocessing: {c} input channels; images have 1 (L) or 3 (RGB/BGR)")
+    if len(d["mean"]) < c or len(d["std"]) < c:
+        raise SeedgeError(f"preprocessing: mean/std have {len(d['mean'])}/{len(d['std'])} values for {c} channels")
+    if str(d.get("layout", "NCHW")).upper() != "NCHW":
+        raise SeedgeError(f"preprocessing: layout {d.get('layout')} is not supported (NCHW only)")
+    if str(d.get("color_order", "RGB")).upper() not in ("RGB", "BGR"):
+        raise SeedgeError(f"preprocessing: color order {d.get('color_order')} is not RGB or BGR")
+    return d

@@ -1,4 +1,7 @@
-"""Data sources: digits, synthetic shapes, ImageFolder and CSV trees, splits, preprocessing."""
+"""Data sources: digits, synthetic shapes, ImageFolder and CSV trees, splits, augmentation.
+
+Preprocessing itself (and that training's data path equals the runtime's) is tested in
+tests/preprocess/test_pipeline.py."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ from PIL import Image
 
 from _data_fixtures import make_csv, make_csv_dataset, make_imagefolder, write_images
 from seedge.data import load_arrays, open_source, parse_classes
-from seedge.data.images import read_image, to_rgb
+from seedge.data.images import read_image
 from seedge.data.splits import sorted_labels, stratified_split
-from seedge.data.transforms import preprocess_image, train_augment
+from seedge.data.transforms import train_augment
 from seedge.errors import SeedgeError
 from seedge.preprocess import PreprocessSpec
 
@@ -170,23 +173,6 @@ def test_stratified_split_keeps_a_train_sample_per_class():
     assert len([i for i in parts["test"] if labels[i] == "a"]) == 10
     again = stratified_split(labels, {"val": 0.1, "test": 0.2}, seed=5)
     assert all(np.array_equal(parts[k], again[k]) for k in parts)
-
-
-def test_rgb_conversion_modes():
-    rgba = Image.new("RGBA", (4, 4), (10, 20, 30, 0))
-    assert to_rgb(rgba).mode == "RGB" and to_rgb(rgba).getpixel((0, 0)) == (10, 20, 30)
-    g16 = Image.fromarray(np.full((4, 4), 65535, np.uint16))
-    assert to_rgb(g16).getpixel((1, 1)) == (255, 255, 255)
-    assert to_rgb(Image.new("L", (4, 4), 7)).getpixel((0, 0)) == (7, 7, 7)
-
-
-def test_preprocess_resize_crop_and_bgr():
-    img = Image.fromarray(np.dstack([np.full((40, 60), v, np.uint8) for v in (255, 0, 0)]))
-    spec = PreprocessSpec(input_size=(3, 16, 16), resize=(20, 24), mean=(0.0,) * 3, std=(1.0,) * 3)
-    x = preprocess_image(img, spec)
-    assert x.shape == (3, 16, 16) and np.allclose(x[0], 1.0) and np.allclose(x[2], 0.0)
-    bgr = PreprocessSpec(input_size=(3, 16, 16), mean=(0.0,) * 3, std=(1.0,) * 3, color_order="BGR")
-    assert np.allclose(preprocess_image(img, bgr)[2], 1.0)
 
 
 @pytest.mark.parametrize("preset,size", [("crop", 32), ("cifar", 32), ("full", 72), ("none", 16)])

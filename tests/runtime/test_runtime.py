@@ -216,32 +216,6 @@ def test_preprocess_grayscale_model_and_array_fast_path_match_pil():
     np.testing.assert_array_equal(preprocess_image(rgb, _spec()), preprocess_image(PIL.fromarray(rgb), _spec()))
 
 
-def test_preprocess_matches_training_side():
-    """Device and training must feed the network the same numbers (seedge.data's eval path)."""
-    transforms = pytest.importorskip("seedge.data.transforms")
-    images = pytest.importorskip("seedge.data.images")
-    rng = np.random.default_rng(4)
-    cases = [rng.integers(0, 256, (37, 29, 3), dtype=np.uint8), rng.integers(0, 256, (8, 8), dtype=np.uint8),
-             rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), rng.integers(0, 256, (21, 23, 4), dtype=np.uint8)]
-    specs = [PreprocessSpec(input_size=(3, 32, 32), mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26)),
-             PreprocessSpec(input_size=(3, 24, 20), resize=(27, 25), color_order="BGR"),
-             PreprocessSpec(input_size=(1, 16, 16), mean=(0.5,), std=(0.2,))]
-    for spec in specs:
-        for img in cases:
-            want = transforms.preprocess_image(images.read_image(img), spec)
-            np.testing.assert_array_equal(preprocess_image(img, spec.to_dict()), want)
-
-
-def test_preprocess_16bit_file_matches_training_side(tmp_path):
-    images = pytest.importorskip("seedge.data.images")
-    transforms = pytest.importorskip("seedge.data.transforms")
-    path = tmp_path / "scan.png"
-    PIL.fromarray(np.linspace(0, 65535, 20 * 30).reshape(20, 30).astype(np.uint16)).save(path)
-    spec = PreprocessSpec(input_size=(1, 16, 16), mean=(0.5,), std=(0.2,))
-    want = transforms.preprocess_image(images.read_image(path), spec)
-    np.testing.assert_array_equal(preprocess_image(path, spec), want)
-
-
 def test_preprocess_rejects_bad_input(tmp_path):
     with pytest.raises(SeedgeError, match="must be uint8"):
         preprocess_image(np.zeros((4, 6, 3), np.float32), _spec())

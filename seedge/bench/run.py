@@ -4,16 +4,15 @@ How a run goes (DESIGN.md, Benchmarks):
 1. check everything the caller asked for (folder, backends, device, batches) and raise
    SeedgeError before any work;
 2. open the eager baseline and each selected artifact once, with threads pinned;
-3. per batch size: one pre-allocated input, a warm-up per runner, then `rounds` rounds in
-   which every runner gets its share of the timed calls in turn (the order rotates each
-   round). Interleaving means a slow minute on a shared machine hits eager and artifacts
-   alike, so `speedup_vs_eager` (eager p50 / artifact p50, same run) holds even when the
-   absolute numbers drift.
+3. per batch size: one pre-allocated input, then seedge.bench.interleave's loop: a warm-up
+   per runner, then `rounds` rounds in which every runner gets its share of the timed calls
+   in turn (the order rotates each round). Interleaving means a slow minute on a shared
+   machine hits eager and artifacts alike, so `speedup_vs_eager` (eager p50 / artifact p50,
+   same run) holds even when the absolute numbers drift.
 """
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import os
 from contextlib import ExitStack
@@ -25,7 +24,8 @@ import numpy as np
 from seedge.artifacts import read_manifest
 from seedge.backends.base import BACKENDS
 from seedge.bench.environment import environment
-from seedge.bench.timing import split_rounds, summarize, time_calls, warm_up
+from seedge.bench.interleave import interleaved
+from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
 
 DEVICES = ("cpu", "cuda")
@@ -210,28 +210,12 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
             # One input per batch size, allocated once and reused by every call of every runner.
             feed = {input_name: np.ascontiguousarray(rng.standard_normal((batch, c, h, w), dtype=np.float32))}
             calls = {k: (lambda r=r: r.infer(feed)) for k, r in runners.items()}
-            samples = {k: [] for k in runners}
-            round_p50 = {k: [] for k in runners}
-            for art_id in runners:
-                warm_up(calls[art_id], warmup, device)
-                step(f"batch {batch}: warm-up {art_id}")
-            order = list(runners)
-            for r, n in enumerate(per_round):
-                for art_id in order[r % len(order):] + order[:r % len(order)]:  # rotate who goes first
-                    warm_up(calls[art_id], 1, device)  # re-warm after another runtime had the CPU
-                    gc_was = gc.isenabled()
-                    gc.disable()  # no collector pauses inside the timed calls
-                    try:
-                        s = time_calls(calls[art_id], n, device)
-                    finally:
-                        if gc_was:
-                            gc.enable()
-                    samples[art_id] += s
-                    round_p50[art_id].append(float(np.median(s)) / 1e6)
-                    step(f"batch {batch}: round {r + 1}/{len(per_round)} {art_id}")
-            eager = summarize(samples[EAGER_ID], batch)
+            timed = interleaved(calls, batch=batch, warmup=warmup, per_round=per_round, device=device,
+                                progress=lambda s, batch=batch: step(f"batch {batch}: {s.label}"))
+            round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
+            eager = timed[EAGER_ID]
             for art_id, art in entries:
-                stats = summarize(samples[art_id], batch)
+                stats = timed[art_id]
                 ratios = [e / a for e, a in zip(round_p50[EAGER_ID], round_p50[art_id]) if a > 0]
                 results.append({
                     "artifact": art_id,

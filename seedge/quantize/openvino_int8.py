@@ -10,18 +10,20 @@
 Each candidate is compiled with both float precisions for the parts that stay float (f32,
 and bf16, the CPU plugin's default where the CPU has AMX/AVX512-BF16) and measured on the
 evaluation images: top-1 agreement with the FP32 ONNX model and accuracy where labels are
-given, then batch-1 latency with INFERENCE_NUM_THREADS=2 on a static batch-1 compile (as the runner
-compiles it), timed in interleaved rounds. The
-kept candidate is the fastest of those as accurate as the best (see _choose); the build
-facts list every candidate's numbers and say which won and why. The runner compiles the IR
-with the recorded `inference_precision`.
+given, then batch-1 latency with INFERENCE_NUM_THREADS=2: each candidate is saved as an IR
+and run by seedge's OpenVINO runner (a static batch-1 compile, as it will run the artifact),
+timed in seedge.bench's interleaved rounds. The kept candidate is the fastest of those as
+accurate as the best (see _choose); the build facts list every candidate's numbers and say
+which won and why. The runner compiles the IR with the recorded `inference_precision`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -76,18 +78,23 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     from seedge.verify.parity import compare
 
     candidates, calls = [], {}
-    for route, model in models.items():
-        for prec in float_precisions:
-            compiled = measure.ov_compile(model, threads, prec)
-            key = f"{route}/{prec}"
-            out = measure.ov_logits(compiled, ex)
-            m = compare(ref, out, ey)
-            candidates.append({"route": route, "inference_precision": prec, "key": key,
-                               "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"],
-                               "mean_abs_diff": float(np.abs(out - ref).mean()),
-                               "accuracy": m["accuracy"], "baseline_accuracy": m["baseline_accuracy"]})
-            calls[key] = measure.ov_call(measure.ov_compile_static(model, ex[:1].shape, threads, prec), ex[:1])
-    p50 = measure.interleaved_p50_ms(calls, rounds=40)
+    # Runners close (ExitStack) before their IR files go (TemporaryDirectory): `with` exits in reverse.
+    with tempfile.TemporaryDirectory(prefix="seedge-ov-int8-") as tmp, ExitStack() as open_runners:
+        for route, model in models.items():
+            # The runner reads a file, as it will read the artifact: each candidate is saved as an IR.
+            xml = Path(tmp) / f"{route}.xml"
+            ov.save_model(model, str(xml), compress_to_fp16=False)
+            for prec in float_precisions:
+                runner = open_runners.enter_context(measure.ov_runner(xml, threads, prec))
+                key = f"{route}/{prec}"
+                out = measure.logits(runner, ex)
+                m = compare(ref, out, ey)
+                candidates.append({"route": route, "inference_precision": prec, "key": key,
+                                   "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"],
+                                   "mean_abs_diff": float(np.abs(out - ref).mean()),
+                                   "accuracy": m["accuracy"], "baseline_accuracy": m["baseline_accuracy"]})
+                calls[key] = measure.infer_call(runner, ex[:1])  # batch 1: the runner compiles it static
+        p50 = measure.interleaved_p50_ms(calls, rounds=40)
     for c in candidates:
         c["p50_ms_batch1"] = round(p50[c.pop("key")], 4)
     best = _choose(candidates)

@@ -16,7 +16,13 @@ class CheckFailed(Exception):
     exit_code = 1
 
 
-class MissingBackend(SeedgeError):
+class Unavailable(SeedgeError):
+    """A backend cannot run here: its library, or the library's support for the asked-for device
+    (a GPU execution provider, a GPU), is missing. The device runtime's automatic artifact choice
+    moves on to the next candidate; everything else reports it like any bad input."""
+
+
+class MissingBackend(Unavailable):
     """An optional backend is not installed; the message names the extra to install."""
 
     def __init__(self, backend: str, extra: str, detail: str = ""):

@@ -1,8 +1,10 @@
 """Runners (Polygraphy's habit): one per backend, a context manager with `infer(feed)`.
 
 `feed` maps input names to float32 NCHW numpy arrays; `infer` returns a list of numpy
-outputs (logits first). Backends are looked up by name in `BACKENDS` and imported only
-when used, so a missing optional backend never breaks `seedge --help` or the runtime.
+outputs (logits first). Backends are looked up by name in the backend table
+(`seedge.backends.table.BACKENDS`) and imported only when used, so a missing optional backend
+never breaks `seedge --help` or the runtime. verify, bench, the export's candidate timing and
+the device runtime all run artifacts through these runners: one set of settings per artifact.
 """
 
 from __future__ import annotations
@@ -13,16 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seedge.errors import SeedgeError
-
-# backend name -> "module:Class"; the module is imported on first use.
-BACKENDS: dict[str, str] = {
-    "torch": "seedge.backends.torch_eager:TorchEagerRunner",
-    "torchscript": "seedge.backends.torchscript:TorchScriptRunner",
-    "onnxruntime": "seedge.backends.onnxruntime:OnnxRuntimeRunner",
-    "openvino": "seedge.backends.openvino:OpenVINORunner",
-    "tensorrt": "seedge.backends.tensorrt:TensorRTRunner",
-}
+from seedge.backends.table import backend, default_threads
 
 
 class Runner(abc.ABC):
@@ -33,7 +26,9 @@ class Runner(abc.ABC):
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None, **options):
         self.path = Path(path)
         self.device = device
-        self.threads = threads
+        # Always an explicit count (default: the CPUs this process may use), never the library's
+        # own choice, so the same artifact runs alike in verify, bench and the runtime.
+        self.threads = int(threads) if threads else default_threads()
         self.options = options
         self.input_name = options.pop("input_name", "input")
 
@@ -60,8 +55,6 @@ class Runner(abc.ABC):
         return {"backend": self.name, "device": self.device, "threads": self.threads}
 
 
-def runner_class(backend: str) -> type[Runner]:
-    if backend not in BACKENDS:
-        raise SeedgeError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")
-    module, cls = BACKENDS[backend].split(":")
+def runner_class(name: str) -> type[Runner]:
+    module, cls = backend(name).runner.split(":")
     return getattr(importlib.import_module(module), cls)

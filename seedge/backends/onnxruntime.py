@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, Unavailable
 
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
 
@@ -37,7 +37,7 @@ class OnnxRuntimeRunner(Runner):
         wanted = (["TensorrtExecutionProvider"] if self.options.get("tensorrt_ep") else []) + list(_GPU_PROVIDERS)
         gpu = [p for p in wanted if p in available]
         if not gpu:
-            raise SeedgeError(f"device '{self.device}' requested but this onnxruntime has no GPU execution "
+            raise Unavailable(f"device '{self.device}' requested but this onnxruntime has no GPU execution "
                               f"provider (has: {', '.join(available)}); install onnxruntime-gpu or use --device cpu")
         return gpu + ["CPUExecutionProvider"]
 
@@ -67,7 +67,7 @@ class OnnxRuntimeRunner(Runner):
                               f"re-run `seedge export`") from None
         got = self.session.get_providers()
         if self.device != "cpu" and not any(p in got for p in providers[:-1]):
-            raise SeedgeError(f"{self.path}: ONNX Runtime fell back to {', '.join(got)} instead of "
+            raise Unavailable(f"{self.path}: ONNX Runtime fell back to {', '.join(got)} instead of "
                               f"{providers[0]} (GPU libraries missing?); use --device cpu")
         self._inputs = [i.name for i in self.session.get_inputs()]
         self._outputs = [o.name for o in self.session.get_outputs()]

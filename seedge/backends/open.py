@@ -7,41 +7,40 @@ given the build facts that change how it runs (OpenVINO's inference precision).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from seedge.artifacts import check_integrity
 from seedge.backends.base import Runner, runner_class
+from seedge.backends.table import backend, installed
 from seedge.errors import MissingBackend, SeedgeError
-
-# backend -> (Python package it needs, pip extra that installs it)
-_REQUIRES: dict[str, tuple[str, str]] = {
-    "openvino": ("openvino", "openvino"),
-    "tensorrt": ("tensorrt", "tensorrt"),
-}
 # Build facts a runner needs to run the artifact as it was built.
 _RUN_OPTIONS = ("inference_precision",)
 
 
-def require_backend(backend: str) -> type[Runner]:
-    """The runner class for `backend`; MissingBackend when its optional package is absent."""
-    need = _REQUIRES.get(backend)
-    if need and importlib.util.find_spec(need[0]) is None:
-        raise MissingBackend(backend, need[1], f"`import {need[0]}` fails")
+def require_backend(name: str) -> type[Runner]:
+    """The runner class for backend `name`; MissingBackend when its optional package is absent."""
+    facts = backend(name)
+    if facts.extra and not installed(name):
+        raise MissingBackend(name, facts.extra, f"`import {facts.package}` fails")
     try:
-        return runner_class(backend)
+        return runner_class(name)
     except ImportError as e:
-        if need:
-            raise MissingBackend(backend, need[1], str(e)) from None
+        if facts.extra:
+            raise MissingBackend(name, facts.extra, str(e)) from None
         raise
 
 
 def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: str = "cpu",
-                  threads: int | None = None, **options) -> Runner:
-    """A runner (not yet entered) for one manifest artifact."""
+                  threads: int | None = None, backend_name: str | None = None, **options) -> Runner:
+    """A runner (not yet entered) for one manifest artifact: on its own backend, or on
+    `backend_name` where that backend reads the artifact's format (OpenVINO reads ONNX files)."""
     folder = Path(folder)
+    name = backend_name or artifact["backend"]
+    if artifact["format"] not in backend(name).reads:
+        raise SeedgeError(f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
+                          f"backend, which reads {', '.join(backend(name).reads)}")
     check_integrity(folder, artifact)
-    cls = require_backend(artifact["backend"])
+    cls = require_backend(name)
     build = artifact.get("build") or {}
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
     # change how a runner runs are also passed by name.

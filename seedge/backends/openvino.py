@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import MissingBackend, SeedgeError
+from seedge.errors import MissingBackend, SeedgeError, Unavailable
 
 
 def static_copy(model, shape):
@@ -88,7 +88,7 @@ class OpenVINORunner(Runner):
         except ImportError as e:
             raise MissingBackend("openvino", "openvino", str(e)) from None
         if self.device != "cpu":
-            raise SeedgeError(f"the openvino backend runs on the CPU here, not on '{self.device}'; use --device cpu")
+            raise Unavailable(f"the openvino backend runs on the CPU here, not on '{self.device}'; use --device cpu")
         self.requested_precision = self.options.get("inference_precision")
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:

@@ -13,8 +13,6 @@ How a run goes (DESIGN.md, Benchmarks):
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
@@ -22,45 +20,18 @@ from typing import Callable
 import numpy as np
 
 from seedge.artifacts import read_manifest
-from seedge.backends.base import BACKENDS
+from seedge.backends.table import BACKENDS, DEVICES, backend, default_threads, installed_backends, runs_on
 from seedge.bench.environment import environment
 from seedge.bench.interleave import interleaved
 from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
 
-DEVICES = ("cpu", "cuda")
 DEFAULT_WARMUP = 10
 DEFAULT_ITERS = 50
 DEFAULT_ROUNDS = 5
 EAGER_ID = "eager"
 
-# The Python package each backend needs at run time; "installed" means it can be found.
-_RUNTIME_PACKAGE = {"torch": "torch", "torchscript": "torch", "onnxruntime": "onnxruntime",
-                    "openvino": "openvino", "tensorrt": "tensorrt"}
-# Devices a backend can execute on, when its runner class does not say (`Runner.devices`).
-_BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "torchscript": ("cpu", "cuda"), "onnxruntime": ("cpu", "cuda"),
-                    "openvino": ("cpu",), "tensorrt": ("cuda",)}
-
 Progress = Callable[[int, int, str], None]
-
-
-def installed_backends() -> list[str]:
-    return [b for b in BACKENDS if importlib.util.find_spec(_RUNTIME_PACKAGE.get(b, b)) is not None]
-
-
-def backend_devices(backend: str) -> tuple[str, ...]:
-    """Devices the backend's runner declares (`devices`), else the table above."""
-    try:
-        from seedge.backends.base import runner_class
-
-        return tuple(getattr(runner_class(backend), "devices", None) or _BACKEND_DEVICES.get(backend, DEVICES))
-    except ImportError:  # runner module not importable: fall back to what we know
-        return _BACKEND_DEVICES.get(backend, DEVICES)
-
-
-def default_threads() -> int:
-    """CPUs this process may run on: the explicit thread count used when none is given."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def parse_batches(text: str) -> tuple[int, ...]:
@@ -125,11 +96,11 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
             if b not in BACKENDS:
                 raise SeedgeError(f"--backend {b!r}: unknown backend; choose from {', '.join(BACKENDS)}")
             if b not in have:
-                raise SeedgeError(f"--backend {b!r}: not installed here (no '{_RUNTIME_PACKAGE[b]}' package); "
+                raise SeedgeError(f"--backend {b!r}: not installed here (no '{backend(b).package}' package); "
                                   f"installed: {', '.join(have)}")
-            if device not in backend_devices(b):
+            if not runs_on(b, device):
                 raise SeedgeError(f"--backend {b!r} does not run on --device {device}; "
-                                  f"it runs on {', '.join(backend_devices(b))}")
+                                  f"it runs on {', '.join(backend(b).devices)}")
             if b != "torch" and b not in in_manifest:
                 raise SeedgeError(f"{folder}: no '{b}' artifact in the manifest (backends there: "
                                   f"{', '.join(sorted(set(in_manifest))) or 'none'}); export it first")
@@ -143,7 +114,7 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
                 why = "backend not installed" if b not in have else "not selected"
                 skipped.append({"artifact": a["id"], "backend": b, "reason": why})
             continue
-        if device not in backend_devices(b):
+        if not runs_on(b, device):
             skipped.append({"artifact": a["id"], "backend": b, "reason": f"does not run on {device}"})
             continue
         chosen.append(a)

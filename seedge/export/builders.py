@@ -16,21 +16,29 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from seedge.backends.table import backend as backend_facts
 from seedge.errors import MissingBackend, SeedgeError
 from seedge.export.context import Built, ExportContext
 
-FORMATS = ("torchscript", "onnx", "openvino", "tensorrt")
-PRECISIONS = ("fp32", "fp16", "int8")
+# What `--formats` / `--precisions` accept; a (format, precision) pair is built when a builder
+# below is registered for it, and reported as skipped otherwise.
+FORMATS = (
+    "torchscript",  # model.ts (+ model.pt2, a torch.export program)
+    "onnx",         # model.onnx, model.fp16.onnx, model.int8.onnx (explicit Q/DQ)
+    "openvino",     # OpenVINO IR: openvino/*.xml + .bin
+    "tensorrt",     # TensorRT engines: tensorrt/*.plan, built on the GPU they will run on
+)
+PRECISIONS = ("fp32", "fp16", "int8")  # fp16/int8 live in the graph: FP16 tensors, explicit Q/DQ
 
 
 @dataclass(frozen=True)
 class Builder:
     format: str
     precision: str
-    backend: str                       # a key of seedge.backends.BACKENDS: who runs the artifact
+    backend: str                       # a key of the backend table: who runs (and verifies) the artifact
     fn: Callable[[ExportContext], Built]
     modules: tuple[str, ...] = ()      # seedge modules that back it (may be missing in a checkout)
-    packages: tuple[tuple[str, str], ...] = ()  # (import name, pip extra) of optional packages
+    packages: tuple[tuple[str, str], ...] = ()  # (import name, pip extra) it needs beyond its backend's
 
     @property
     def id(self) -> str:
@@ -42,7 +50,9 @@ class Builder:
             if importlib.util.find_spec(mod) is None:
                 raise SeedgeError(f"{self.id}: this seedge has no {mod} module to build it; "
                                   f"choose other --formats/--precisions")
-        for package, extra in self.packages:
+        facts = backend_facts(self.backend)
+        needs = ((facts.package, facts.extra),) if facts.extra else ()
+        for package, extra in needs + self.packages:
             if importlib.util.find_spec(package) is None:
                 raise MissingBackend(self.format, extra, f"`import {package}` fails; needed for {self.id}")
 
@@ -63,6 +73,8 @@ def register_builder(fmt: str, precision: str, backend: str, modules: tuple[str,
     def wrap(fn: Callable[[ExportContext], Built]) -> Callable[[ExportContext], Built]:
         if (fmt, precision) in BUILDERS:
             raise ValueError(f"builder {fmt}-{precision} is already registered")
+        if fmt not in backend_facts(backend).reads:
+            raise ValueError(f"builder {fmt}-{precision}: backend '{backend}' does not read {fmt} artifacts")
         BUILDERS[(fmt, precision)] = Builder(fmt, precision, backend, fn, modules, packages)
         return fn
 
@@ -193,15 +205,12 @@ def build_onnx_int8(ctx: ExportContext) -> Built:
 
 # --- OpenVINO IR ---------------------------------------------------------------------------------
 
-_OV = (("openvino", "openvino"),)
-
-
-@register_builder("openvino", "fp32", backend="openvino", packages=_OV)
+@register_builder("openvino", "fp32", backend="openvino")
 def build_openvino_fp32(ctx: ExportContext) -> Built:
     return _openvino_ir(ctx, "fp32", "openvino/model.xml")
 
 
-@register_builder("openvino", "fp16", backend="openvino", packages=_OV)
+@register_builder("openvino", "fp16", backend="openvino")
 def build_openvino_fp16(ctx: ExportContext) -> Built:
     from seedge.export.openvino_precision import choose_fp16_execution
 
@@ -241,7 +250,7 @@ def _openvino_ir(ctx: ExportContext, precision: str, rel: str) -> Built:
 
 
 @register_builder("openvino", "int8", backend="openvino", modules=("seedge.quantize.openvino_int8",),
-                  packages=_OV + (("nncf", "openvino"),))
+                  packages=(("nncf", "openvino"),))
 def build_openvino_int8(ctx: ExportContext) -> Built:
     build = _backing("seedge.quantize.openvino_int8", "build_openvino_int8")
     rel = "openvino/model.int8.xml"
@@ -262,7 +271,6 @@ def build_openvino_int8(ctx: ExportContext) -> Built:
 # --- TensorRT (precision expressed in the ONNX graph it is built from) ---------------------------
 
 _TRT = ("seedge.export.tensorrt_export",)
-_TRT_PKG = (("tensorrt", "tensorrt"),)
 _TRT_SOURCE = {"fp32": onnx_fp32, "fp16": onnx_fp16, "int8": onnx_int8_tensorrt}
 
 
@@ -274,18 +282,16 @@ def _tensorrt(ctx: ExportContext, precision: str) -> Built:
     return Built(rel, {"onnx_source": src.name, **facts})
 
 
-@register_builder("tensorrt", "fp32", backend="tensorrt", modules=_TRT, packages=_TRT_PKG)
+@register_builder("tensorrt", "fp32", backend="tensorrt", modules=_TRT)
 def build_tensorrt_fp32(ctx: ExportContext) -> Built:
     return _tensorrt(ctx, "fp32")
 
 
-@register_builder("tensorrt", "fp16", backend="tensorrt", modules=_TRT + ("seedge.quantize.fp16",),
-                  packages=_TRT_PKG)
+@register_builder("tensorrt", "fp16", backend="tensorrt", modules=_TRT + ("seedge.quantize.fp16",))
 def build_tensorrt_fp16(ctx: ExportContext) -> Built:
     return _tensorrt(ctx, "fp16")
 
 
-@register_builder("tensorrt", "int8", backend="tensorrt", modules=_TRT + ("seedge.quantize.int8",),
-                  packages=_TRT_PKG)
+@register_builder("tensorrt", "int8", backend="tensorrt", modules=_TRT + ("seedge.quantize.int8",))
 def build_tensorrt_int8(ctx: ExportContext) -> Built:
     return _tensorrt(ctx, "int8")

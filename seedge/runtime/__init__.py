@@ -5,4 +5,4 @@
         print(m.classify("cat.png", top_k=3))
 """
 
-from seedge.runtime.model import Model, candidates, logit_metrics  # noqa: F401
+from seedge.runtime.model import RUNTIME_BACKENDS, Model, candidates  # noqa: F401

@@ -5,51 +5,32 @@
         print(m.self_test())                        # reference.npz vs stored eager logits
         print(m.classify("cat.png", top_k=3))       # [(class_name, probability), ...]
 
-Imports: numpy, seedge.artifacts / seedge.errors / seedge.preprocess.pipeline (all torch-free),
-Pillow only for image files, and the chosen backend library on open. The ONNX Runtime and
-OpenVINO adapters below are deliberately tiny and self-contained (the full runners in
-seedge.backends serve verify/bench and may pull torch-side helpers); TensorRT reuses
-seedge.backends.tensorrt.TensorRTRunner, which is torch-free by design.
+What is its own: choosing the artifact (the backend table's RUNTIME_PREFERENCE, among artifacts
+that passed parity at export), and images in / labels out. Everything else is shared with
+`seedge verify` and `seedge bench`, so the device runs exactly what they checked and timed:
+the artifact is opened by the same runner (seedge.backends.open_artifact, same threads and
+backend settings), large inputs are split as verify splits them (seedge.verify.run), the
+self-test is judged by seedge.verify.parity's one set of thresholds, and images go through
+seedge.preprocess, the one preprocessing training and export use.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 
 import numpy as np
 
 from seedge import artifacts
-from seedge.errors import MissingBackend, SeedgeError
-from seedge.preprocess.pipeline import is_image_like, preprocess_batch, preprocess_image, spec_dict
+from seedge.backends.open import open_artifact
+from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
+from seedge.errors import SeedgeError, Unavailable
+from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict
+from seedge.verify.parity import compare, passed, thresholds_for
+from seedge.verify.run import batching, run_batched
 
-# Fastest first, among artifacts that passed parity at export. INT8/FP16 only get here after
-# passing the per-precision parity thresholds, so preferring them is the device's choice.
-PREFERENCE: dict[str, list[tuple[str, str]]] = {
-    "cuda": [("tensorrt", "int8"), ("tensorrt", "fp16"), ("tensorrt", "fp32"),
-             ("onnxruntime", "fp16"), ("onnxruntime", "fp32")],
-    "cpu": [("openvino", "int8"), ("openvino", "fp32"), ("openvino", "fp16"),
-            ("onnxruntime", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "fp16")],
-}
-# backend -> artifact formats it can read (OpenVINO reads ONNX files directly too)
-READS: dict[str, set[str]] = {"onnxruntime": {"onnx"}, "openvino": {"openvino", "onnx"}, "tensorrt": {"tensorrt"}}
-
-# DESIGN.md parity defaults, applied to the reference inputs on the device
-THRESHOLDS: dict[str, dict] = {
-    "fp32": {"min_top1_agreement": 1.0, "max_abs_diff": 1e-3},
-    "fp16": {"min_top1_agreement": 0.995, "max_abs_diff": None},
-    "int8": {"min_top1_agreement": 0.98, "max_abs_diff": None},
-}
-
-
-def _device_family(device: str) -> str:
-    d = str(device).lower()
-    if d == "cpu":
-        return "cpu"
-    if d == "cuda" or d.startswith("cuda:"):
-        return "cuda"
-    raise SeedgeError(f"device '{device}' is not 'cpu' or 'cuda[:N]'")
+# Backends the runtime may use: those that run without torch.
+RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
 
 
 def candidates(manifest: dict, backend: str | None = None, artifact: str | None = None,
@@ -57,27 +38,27 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
     """(artifact entry, backend) pairs to try, best first. An explicit `artifact` is the only
     candidate; an explicit `backend` keeps only artifacts it can read. Artifacts whose recorded
     parity failed are never chosen automatically."""
-    family = _device_family(device)
-    if backend is not None and backend not in READS:
-        raise SeedgeError(f"runtime backend '{backend}' is not one of {', '.join(READS)}")
+    family = device_family(device)
+    if backend is not None and backend not in RUNTIME_BACKENDS:
+        raise SeedgeError(f"runtime backend '{backend}' is not one of {', '.join(RUNTIME_BACKENDS)}")
     if artifact is not None:
         entry = artifacts.find_artifact(manifest, artifact)
         use = backend or entry["backend"]
-        if use not in READS or entry["format"] not in READS[use]:
+        if use not in RUNTIME_BACKENDS or entry["format"] not in BACKENDS[use].reads:
             raise SeedgeError(f"artifact '{artifact}' ({entry['format']}) cannot run on the runtime's "
-                              f"'{use}' backend; runtime backends: {', '.join(READS)}")
+                              f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
         return [(entry, use)]
     usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)]
     order = []
-    for want_backend, precision in PREFERENCE[family]:
+    for want_backend, precision in RUNTIME_PREFERENCE[family]:
         if backend is not None and want_backend != backend:
             continue
         for a in usable:
             if a["precision"] == precision and a["backend"] == want_backend:
                 order.append((a, want_backend))
         if backend is not None:  # e.g. openvino asked, only an ONNX file of this precision exists
-            order += [(a, backend) for a in usable
-                      if a["precision"] == precision and a["backend"] != backend and a["format"] in READS[backend]]
+            order += [(a, backend) for a in usable if a["precision"] == precision
+                      and a["backend"] != backend and a["format"] in BACKENDS[backend].reads]
     if not order:
         have = ", ".join(f"{a['id']} ({a['backend']})" for a in manifest.get("artifacts", [])) or "none"
         want = f"backend '{backend}'" if backend else "the runtime's backends"
@@ -89,11 +70,12 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
 class Model:
     """An opened artifact plus its preprocessing and class names. Use `Model.open`."""
 
-    def __init__(self, folder: Path, manifest: dict, artifact: dict, backend: str, session, device: str):
+    def __init__(self, folder: Path, manifest: dict, artifact: dict, backend: str, runner, device: str):
         self.folder, self.manifest, self.artifact = folder, manifest, artifact
-        self.backend, self.device, self._session = backend, device, session
+        self.backend, self.device, self._runner = backend, device, runner
         self.preprocessing = spec_dict(manifest["preprocessing"])
         self.input_size = tuple(int(v) for v in self.preprocessing["input_size"])
+        self._fixed_batch, self._batch = batching(manifest, artifact)
         model = manifest.get("model", {})
         n = model.get("num_classes")
         self.class_names = list(model.get("class_names") or [str(i) for i in range(n or 0)])
@@ -105,21 +87,25 @@ class Model:
     @classmethod
     def open(cls, folder, backend: str | None = None, artifact: str | None = None, device: str = "cpu",
              threads: int | None = None) -> "Model":
-        """Open the best artifact of `folder` this machine can run (see PREFERENCE); an explicit
-        `artifact` id or `backend` narrows the choice. Checks the artifact's sha256 first."""
+        """Open the best artifact of `folder` this machine can run (the backend table's
+        RUNTIME_PREFERENCE); an explicit `artifact` id or `backend` narrows the choice. The
+        artifact's sha256 is checked first; `threads` defaults to what bench and verify use."""
         folder = Path(folder)
         manifest = artifacts.read_manifest(folder)
         tried = []
         for entry, use in candidates(manifest, backend, artifact, device):
-            artifacts.check_integrity(folder, entry)
+            runner = None
             try:
-                session = _ADAPTERS[use](folder / entry["file"], device, threads, manifest, entry)
-            except (MissingBackend, Unavailable) as e:
+                runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use)
+                runner.__enter__()
+            except Unavailable as e:  # library or device support missing here: try the next one
+                if runner is not None:
+                    runner.close()
                 if artifact is not None or backend is not None:
                     raise
                 tried.append(f"{entry['id']}: {e}")
                 continue
-            return cls(folder, manifest, entry, use, session, device)
+            return cls(folder, manifest, entry, use, runner, device)
         raise SeedgeError(f"{folder}: no artifact could be opened on {device}: " + "; ".join(tried))
 
     # ------------------------------------------------------------------ inference
@@ -130,22 +116,41 @@ class Model:
 
     def _as_batch(self, inputs) -> np.ndarray:
         if isinstance(inputs, np.ndarray) and not is_image_like(inputs):
-            x = inputs.astype(np.float32, copy=False)
-            if x.ndim == 3:
-                x = x[None]
-            if x.ndim != 4 or tuple(x.shape[1:]) != self.input_size:
-                raise SeedgeError(f"input tensor of shape {list(inputs.shape)} is not (N, "
-                                  f"{', '.join(map(str, self.input_size))}); pass images or preprocessed "
-                                  f"NCHW float32")
-            return x
+            return self._check_tensor(inputs)
         if is_image_like(inputs):
             inputs = [inputs]
+        if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
+            raise SeedgeError(f"input of type {type(inputs).__name__} is not an image, a list of images "
+                              f"or a float32 NCHW array")
         return preprocess_batch(inputs, self.preprocessing)
 
+    def _check_tensor(self, x: np.ndarray) -> np.ndarray:
+        """A preprocessed tensor: float, (N,) C, H, W of the model's input size, finite."""
+        want = ", ".join(map(str, self.input_size))
+        if x.dtype.kind != "f":
+            hint = ("a uint8 array is an image only as HxW or HxWxC; pass a list of them"
+                    if x.dtype == np.uint8 else "pass images, or preprocessed float32 NCHW")
+            raise SeedgeError(f"input array of dtype {x.dtype} and shape {list(x.shape)} is not a float tensor; "
+                              f"{hint}")
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_size or x.shape[0] < 1:
+            raise SeedgeError(f"input tensor of shape {list(x.shape)} is not (N, {want}); pass images or "
+                              f"preprocessed NCHW float32")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise SeedgeError(f"input tensor holds {int((~np.isfinite(x)).sum())} NaN/Inf values; "
+                              f"a model's answer to them means nothing")
+        return x
+
     def predict(self, inputs) -> np.ndarray:
-        """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images."""
+        """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images. Large
+        batches run in chunks, as verify runs them."""
         x = self._as_batch(inputs)
-        return np.asarray(self._session.run(x), dtype=np.float32)
+        if self._runner is None:
+            raise SeedgeError(f"{self.folder}: the model is closed")
+        logits = run_batched(self._runner, self._runner.input_name, x, self._batch, self._fixed_batch)
+        return np.asarray(logits, dtype=np.float32)
 
     def classify(self, images, top_k: int = 1):
         """Top-k (class_name, probability) pairs: a list for one image, a list of lists for several."""
@@ -164,168 +169,48 @@ class Model:
         return self.class_names[i] if i < len(self.class_names) else str(i)
 
     def self_test(self, atol: float | None = None) -> dict:
-        """Run reference.npz's inputs and compare with the stored eager FP32 logits using the
-        artifact precision's thresholds (atol, if given, adds a max-abs-diff bound)."""
+        """Run reference.npz's inputs and compare with the stored eager FP32 logits, judged by
+        seedge.verify.parity with the artifact precision's thresholds (atol, if given, replaces
+        the max-abs-diff bound)."""
         path = self.folder / artifacts.REFERENCE
         if not path.is_file():
             raise SeedgeError(f"{path}: missing; re-run `seedge export`")
-        with np.load(path) as ref:
-            x, expected = ref["input"], ref["logits"]
-            labels = ref["labels"] if "labels" in ref.files else None
+        try:
+            with np.load(path, allow_pickle=False) as ref:
+                x, expected = np.asarray(ref["input"], np.float32), np.asarray(ref["logits"])
+                labels = ref["labels"] if "labels" in ref.files else None
+        except (OSError, KeyError, ValueError) as e:
+            raise SeedgeError(f"{path}: unreadable reference data ({str(e).splitlines()[0][:200]}); "
+                              f"re-run `seedge export`") from None
         t0 = time.perf_counter()
         got = self.predict(x)
         seconds = time.perf_counter() - t0
-        m = logit_metrics(expected, got, labels)
-        limits = dict(THRESHOLDS.get(self.precision, THRESHOLDS["fp32"]))
-        if atol is not None:
-            limits["max_abs_diff"] = float(atol)
-        reasons = []
-        if not m["finite"]:
-            reasons.append("NaN or Inf in the outputs")
-        if m["top1_agreement"] < limits["min_top1_agreement"]:
-            reasons.append(f"top-1 agreement {m['top1_agreement']:.4f} < {limits['min_top1_agreement']}")
-        if limits["max_abs_diff"] is not None and not m["max_abs_diff"] <= limits["max_abs_diff"]:
-            reasons.append(f"max abs diff {m['max_abs_diff']:.3g} > {limits['max_abs_diff']:.3g}")
+        if got.shape != expected.shape:
+            raise SeedgeError(f"{path}: stored logits have shape {list(expected.shape)}, the artifact gives "
+                              f"{list(got.shape)}; re-run `seedge export`")
+        metrics = compare(expected, got, labels)
+        overrides = {"max_abs_diff": float(atol)} if atol is not None else None
+        ok, reason = passed(metrics, self.precision, overrides)
         return {"artifact": self.artifact["id"], "backend": self.backend, "precision": self.precision,
-                "device": self.device, "samples": int(x.shape[0]), **m, "thresholds": limits,
-                "passed": not reasons, "reason": "; ".join(reasons) or "ok", "seconds": round(seconds, 4)}
+                "device": self.device, **metrics, "thresholds": thresholds_for(self.precision, overrides),
+                "passed": ok, "reason": reason, "seconds": round(seconds, 4)}
 
     # ------------------------------------------------------------------ lifecycle
 
     def describe(self) -> dict:
+        """The artifact and the runner's own description: the same settings `seedge bench` reports."""
         return {"folder": str(self.folder), "artifact": self.artifact["id"], "file": self.artifact["file"],
                 "backend": self.backend, "precision": self.precision, "device": self.device,
-                "input_size": list(self.input_size), "classes": len(self.class_names), **self._session.facts()}
+                "input_size": list(self.input_size), "classes": len(self.class_names),
+                "runner": self._runner.describe() if self._runner is not None else None}
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
 
     def __enter__(self) -> "Model":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def logit_metrics(ref: np.ndarray, got: np.ndarray, labels: np.ndarray | None = None) -> dict:
-    """Top-1 agreement, max abs diff, mean cosine and (with labels) both accuracies."""
-    ref = np.asarray(ref, dtype=np.float64)
-    got = np.asarray(got, dtype=np.float64)
-    if ref.shape != got.shape:
-        raise SeedgeError(f"outputs of shape {list(got.shape)} do not match the reference {list(ref.shape)}")
-    finite = bool(np.isfinite(got).all())
-    agree = float(np.mean(ref.argmax(1) == got.argmax(1)))
-    diff = float(np.abs(ref - got).max()) if finite else float("inf")
-    num = (ref * got).sum(1)
-    den = np.linalg.norm(ref, axis=1) * np.linalg.norm(got, axis=1)
-    cosine = float(np.mean(num / np.maximum(den, 1e-30))) if finite else float("nan")
-    m = {"top1_agreement": agree, "max_abs_diff": diff, "cosine": cosine, "finite": finite}
-    if labels is not None:
-        m["accuracy"] = float(np.mean(got.argmax(1) == labels))
-        m["baseline_accuracy"] = float(np.mean(ref.argmax(1) == labels))
-    return m
-
-
-# ---------------------------------------------------------------------- backend adapters
-# Each adapter: __init__(path, device, threads, manifest, entry) (Unavailable or MissingBackend when
-# it cannot run here), run(x NCHW float32) -> logits, facts() -> dict, close().
-
-class Unavailable(SeedgeError):
-    """This backend cannot run here (library or device support missing); automatic choice moves on."""
-
-
-def _import(module: str, pip_name: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise Unavailable(f"{module} is not installed (`pip install {pip_name}`): {e}") from None
-
-
-class _OnnxRuntime:
-    def __init__(self, path: Path, device: str, threads, manifest: dict, entry: dict):
-        ort = _import("onnxruntime", "onnxruntime")
-        available = ort.get_available_providers()
-        if _device_family(device) == "cuda":
-            if "CUDAExecutionProvider" not in available:
-                raise Unavailable("this onnxruntime has no CUDAExecutionProvider (onnxruntime-gpu has it)")
-            providers = [("CUDAExecutionProvider", {"device_id": int(str(device).partition(":")[2] or 0)}),
-                         "CPUExecutionProvider"]
-        else:
-            providers = ["CPUExecutionProvider"]
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-            opts.inter_op_num_threads = 1
-        try:
-            self._sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-        except Exception as e:  # noqa: BLE001 - ORT raises its own exception types
-            raise SeedgeError(f"{path}: ONNX Runtime could not load it ({str(e).splitlines()[0][:200]})") from None
-        self._input = self._sess.get_inputs()[0].name
-        self._facts = {"providers": self._sess.get_providers(), "threads": threads,
-                       "onnxruntime_version": ort.__version__}
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return self._sess.run(None, {self._input: x})[0]
-
-    def facts(self) -> dict:
-        return dict(self._facts)
-
-    def close(self) -> None:
-        self._sess = None
-
-
-class _OpenVINO:
-    def __init__(self, path: Path, device: str, threads, manifest: dict, entry: dict):
-        ov = _import("openvino", "openvino")
-        if _device_family(device) != "cpu":
-            raise Unavailable(f"the runtime runs OpenVINO on the CPU, not on {device}")
-        config = {}
-        # Export records the inference precision it verified with (e.g. "f32": the CPU plugin
-        # would otherwise pick bf16 on AMX/AVX512-BF16 CPUs and break FP32 parity).
-        precision_hint = (entry.get("build") or {}).get("inference_precision")
-        if precision_hint:
-            config["INFERENCE_PRECISION_HINT"] = str(precision_hint)
-        elif entry["precision"] == "fp32":
-            config["INFERENCE_PRECISION_HINT"] = "f32"
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = int(threads)
-        from seedge.backends.openvino import ShapeCompiledModels  # torch-free, like the TensorRT runner
-
-        core = ov.Core()
-        try:
-            self._models = ShapeCompiledModels(core, core.read_model(str(path)), config)
-        except Exception as e:  # noqa: BLE001 - OpenVINO raises RuntimeError subclasses
-            raise SeedgeError(f"{path}: OpenVINO could not compile it ({str(e).splitlines()[0][:200]})") from None
-        self._facts = {"openvino_version": ov.__version__, "threads": threads, "config": config}
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return self._models.infer(x).get_output_tensor(0).data.copy()
-
-    def facts(self) -> dict:
-        return {**self._facts, "static_shapes": self._models.static_shapes_compiled()}
-
-    def close(self) -> None:
-        self._models.close()
-
-
-class _TensorRT:
-    def __init__(self, path: Path, device: str, threads, manifest: dict, entry: dict):
-        from seedge.backends.tensorrt import TensorRTRunner  # torch-free (cuda-python for memory)
-
-        self._runner = TensorRTRunner(path, device=device, threads=threads, build=entry.get("build") or {},
-                                      input_name=(manifest.get("input") or {}).get("name", "input"))
-        self._runner.__enter__()
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        return self._runner.infer({self._runner.input_name: x})[0]
-
-    def facts(self) -> dict:
-        return self._runner.describe()
-
-    def close(self) -> None:
-        self._runner.close()
-
-
-_ADAPTERS = {"onnxruntime": _OnnxRuntime, "openvino": _OpenVINO, "tensorrt": _TensorRT}

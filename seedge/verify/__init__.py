@@ -3,6 +3,7 @@ and `run` (every artifact against the eager FP32 model through the backends' run
 
 from seedge.verify.run import (  # noqa: F401
     DEFAULT_BATCH,
+    batching,
     check_class_names,
     load_reference,
     precision_note,

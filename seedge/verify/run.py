@@ -14,12 +14,12 @@ from typing import Callable
 import numpy as np
 
 from seedge.artifacts import REFERENCE, find_artifact
-from seedge.backends import open_artifact, open_baseline, require_backend
+from seedge.backends import open_artifact, open_baseline
+from seedge.backends.table import device_for
 from seedge.errors import SeedgeError
 from seedge.verify.parity import compare, passed
 
 DEFAULT_BATCH = 64
-_DEFAULT_DEVICES = ("cpu", "cuda")
 
 
 def load_reference(folder: Path, manifest: dict) -> np.ndarray:
@@ -79,14 +79,9 @@ def _select(manifest: dict, artifacts) -> list[dict]:
     return [find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
 
 
-def _device_for(backend: str, device: str) -> str:
-    """The device an artifact runs on: the one asked for, or its backend's only device
-    (OpenVINO runs on the CPU even when the rest of the run is on CUDA)."""
-    devices = getattr(require_backend(backend), "devices", _DEFAULT_DEVICES)
-    return device if device in devices else devices[0]
-
-
-def _fixed_batch(manifest: dict, artifact: dict) -> tuple[int | None, int]:
+def batching(manifest: dict, artifact: dict) -> tuple[int | None, int]:
+    """(fixed batch of the model input or None, rows per call) for an artifact: how verify and
+    the device runtime split a large input (a TensorRT engine's profile caps the batch)."""
     dim0 = ((manifest.get("input") or {}).get("shape") or [None])[0]
     fixed = dim0 if isinstance(dim0, int) else None
     max_batch = (artifact.get("build") or {}).get("max_batch")
@@ -130,7 +125,7 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
 
     if on_step:
         on_step("baseline (torch eager)")
-    fixed = _fixed_batch(manifest, {})[0]
+    fixed = batching(manifest, {})[0]
     with open_baseline(folder, manifest, device=device, threads=threads) as runner:
         base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed)
         base_desc = runner.describe()
@@ -163,8 +158,8 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
 
 
 def _verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name) -> dict:
-    dev = _device_for(art["backend"], device)
-    fixed, batch = _fixed_batch(manifest, art)
+    dev = device_for(art["backend"], device)
+    fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads) as runner:
         logits = run_batched(runner, input_name, x, batch, fixed)
         desc = runner.describe()

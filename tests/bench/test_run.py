@@ -100,7 +100,7 @@ def test_cli_table(capsys):
 
 def _not_installed_backend() -> str | None:
     from seedge.bench.run import installed_backends
-    from seedge.backends.base import BACKENDS
+    from seedge.backends.table import BACKENDS
 
     missing = [b for b in BACKENDS if b not in installed_backends()]
     return missing[0] if missing else None

@@ -21,7 +21,7 @@ from _export_fixtures import add_artifact, export_folder, fresh_copy
 from seedge import artifacts
 from seedge.errors import SeedgeError
 from seedge.preprocess import PreprocessSpec
-from seedge.runtime import Model, candidates, logit_metrics
+from seedge.runtime import RUNTIME_BACKENDS, Model, candidates
 from seedge.preprocess.pipeline import preprocess_batch, preprocess_image
 
 PIL = pytest.importorskip("PIL.Image")
@@ -130,7 +130,7 @@ def test_candidates_prefer_fast_verified_artifacts():
         candidates(manifest, artifact="torchscript-fp32")
     with pytest.raises(SeedgeError, match="no artifact for backend 'tensorrt' on cpu"):
         candidates(manifest, backend="tensorrt", device="cpu")
-    with pytest.raises(SeedgeError, match="not 'cpu' or 'cuda"):
+    with pytest.raises(SeedgeError, match="is not one of cpu, cuda"):
         candidates(manifest, device="tpu")
 
 
@@ -146,7 +146,7 @@ def test_open_without_a_runnable_artifact_says_why(folder):
     with pytest.raises(SeedgeError, match="no artifact for backend 'tensorrt' on cpu"):
         Model.open(folder, backend="tensorrt")
     # no TensorRT engine here, and this onnxruntime has no CUDA provider: each reason is named
-    with pytest.raises(SeedgeError, match="no artifact could be opened on cuda: onnx-fp32: .*CUDAExecutionProvider"):
+    with pytest.raises(SeedgeError, match="no artifact could be opened on cuda: onnx-fp32: .*no GPU execution provider"):
         Model.open(folder, device="cuda")
 
 
@@ -169,10 +169,53 @@ def test_self_test_fails_when_outputs_drift(tmp_path):
         assert not st["passed"] and "top-1 agreement" in st["reason"]
 
 
-def test_logit_metrics_flag_non_finite_outputs():
-    ref = np.array([[1.0, 2.0], [3.0, 0.0]])
-    m = logit_metrics(ref, np.array([[1.0, np.nan], [3.0, 0.0]]), labels=np.array([1, 0]))
-    assert not m["finite"] and m["max_abs_diff"] == float("inf") and m["baseline_accuracy"] == 1.0
+def test_self_test_is_judged_by_the_one_parity_module(folder):
+    """The self-test's metrics and thresholds are seedge.verify.parity's, the ones verify uses."""
+    from seedge.verify.parity import compare, thresholds_for
+
+    ref = np.load(folder / artifacts.REFERENCE)
+    with Model.open(folder, artifact="onnx-fp32", threads=1) as m:
+        got = m.predict(ref["input"])
+        st = m.self_test()
+    assert st["thresholds"] == thresholds_for("fp32")
+    want = compare(ref["logits"], got)
+    assert {k: st[k] for k in want} == want and st["passed"]
+
+
+def test_runtime_runs_each_cpu_artifact_with_the_settings_bench_timed(folder):
+    """The device runs what bench timed: same runner class, threads and backend settings."""
+    from seedge.bench import run_bench
+
+    bench = run_bench(folder, batches=(1,), warmup=1, iters=2, rounds=1)
+    timed = {r["artifact"]: r["runner"] for r in bench["results"] if r["backend"] in RUNTIME_BACKENDS}
+    assert set(timed) >= {"onnx-fp32", "openvino-fp32"}
+    for art_id, bench_runner in timed.items():
+        with Model.open(folder, artifact=art_id) as m:
+            m.predict(np.load(folder / artifacts.REFERENCE)["input"][:1])
+            runtime_runner = m.describe()["runner"]
+        # the shapes compiled so far are state, not settings
+        strip = lambda d: {k: v for k, v in d.items() if k != "static_shapes"}  # noqa: E731
+        assert strip(runtime_runner) == strip(bench_runner), art_id
+
+
+def test_runtime_refuses_inputs_whose_answer_would_mean_nothing(folder):
+    x = np.load(folder / artifacts.REFERENCE)["input"]
+    with Model.open(folder, artifact="onnx-fp32", threads=1) as m:
+        nan = x[:2].copy()
+        nan[1, 0, 0, 0] = np.nan
+        with pytest.raises(SeedgeError, match="NaN/Inf"):
+            m.predict(nan)
+        with pytest.raises(SeedgeError, match="dtype int64"):
+            m.predict(np.zeros(x[:1].shape, np.int64))
+        with pytest.raises(SeedgeError, match="dtype uint8 .* only as HxW or HxWxC"):
+            m.predict(np.zeros(x[:1].shape, np.uint8))
+        with pytest.raises(SeedgeError, match="dtype object"):
+            m.predict(np.array([[1, "a"]], dtype=object))
+        with pytest.raises(SeedgeError, match="not an image"):
+            m.predict(3.5)
+        # a batch larger than one call takes is run in chunks and equals the per-row answers
+        big = np.concatenate([x] * (1 + 150 // len(x)))[:150]
+        np.testing.assert_allclose(m.predict(big), np.concatenate([m.predict(r) for r in big]), atol=1e-5, rtol=0)
 
 
 # ---------------------------------------------------------------------- preprocessing

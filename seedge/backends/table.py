@@ -1,0 +1,95 @@
+"""The one table of backend facts. Every other module reads it; nothing repeats it.
+
+A backend is named once here with: the runner that runs its artifacts (imported on first use,
+so a missing optional package never breaks `seedge --help`), the Python package the runner
+needs, the pip extra that installs it, the devices it executes on (the first is where it runs
+when the asked-for device is not one of them), the artifact formats it can open, and whether it
+runs where torch is not installed (the device runtime only uses those). Adding a backend is one
+entry here plus its runner file (and its builder in seedge/export/builders.py).
+
+`RUNTIME_PREFERENCE` is the order in which the device runtime picks an artifact: fastest first
+among the artifacts that passed parity at export (an INT8/FP16 artifact is only in the folder
+after passing its precision's parity thresholds, so preferring it is safe).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+from seedge.errors import SeedgeError
+
+DEVICES = ("cpu", "cuda")  # device families; "cuda:N" picks a GPU within "cuda"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    runner: str                 # "module:Class"
+    package: str                # what the runner imports; "installed" means it can be found
+    extra: str | None           # `pip install 'seedge[extra]'`; None: a core dependency of seedge
+    devices: tuple[str, ...]    # execution devices, the first is its home
+    reads: tuple[str, ...]      # artifact formats it opens ("eager": the folder's baseline model)
+    torch_free: bool            # runs where `import torch` fails
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    Backend("torch", "seedge.backends.torch_eager:TorchEagerRunner", "torch", None,
+            ("cpu", "cuda"), ("eager",), torch_free=False),
+    Backend("torchscript", "seedge.backends.torchscript:TorchScriptRunner", "torch", None,
+            ("cpu", "cuda"), ("torchscript",), torch_free=False),
+    Backend("onnxruntime", "seedge.backends.onnxruntime:OnnxRuntimeRunner", "onnxruntime", None,
+            ("cpu", "cuda"), ("onnx",), torch_free=True),
+    Backend("openvino", "seedge.backends.openvino:OpenVINORunner", "openvino", "openvino",
+            ("cpu",), ("openvino", "onnx"), torch_free=True),
+    Backend("tensorrt", "seedge.backends.tensorrt:TensorRTRunner", "tensorrt", "tensorrt",
+            ("cuda",), ("tensorrt",), torch_free=True),
+)}
+
+RUNTIME_PREFERENCE: dict[str, tuple[tuple[str, str], ...]] = {
+    "cuda": (("tensorrt", "int8"), ("tensorrt", "fp16"), ("tensorrt", "fp32"),
+             ("onnxruntime", "fp16"), ("onnxruntime", "fp32")),
+    "cpu": (("openvino", "int8"), ("openvino", "fp32"), ("openvino", "fp16"),
+            ("onnxruntime", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "fp16")),
+}
+
+
+def backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise SeedgeError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def installed(name: str) -> bool:
+    return importlib.util.find_spec(backend(name).package) is not None
+
+
+def installed_backends() -> list[str]:
+    return [name for name in BACKENDS if installed(name)]
+
+
+def device_family(device: str) -> str:
+    """'cpu' -> cpu; 'cuda' / 'cuda:N' -> cuda; anything else is bad input."""
+    d = str(device).strip().lower()
+    if d == "cpu":
+        return "cpu"
+    if d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit()):
+        return "cuda"
+    raise SeedgeError(f"device '{device}' is not one of cpu, cuda, cuda:N")
+
+
+def runs_on(name: str, device: str) -> bool:
+    return device_family(device) in backend(name).devices
+
+
+def device_for(name: str, device: str) -> str:
+    """The device an artifact of backend `name` runs on when `device` is asked for: that device
+    where the backend has it, else the backend's home (OpenVINO stays on the CPU in a CUDA run)."""
+    return device if runs_on(name, device) else backend(name).devices[0]
+
+
+def default_threads() -> int:
+    """CPUs this process may run on: the thread count every runner pins when none is given, so
+    verify, bench and the device runtime run an artifact with the same settings."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

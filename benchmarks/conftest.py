@@ -69,7 +69,7 @@ def threads(pytestconfig) -> int:
 @pytest.fixture(scope="session")
 def export_for(pytestconfig):
     """model name -> exported folder holding every requested backend x precision (built once)."""
-    from _common import BACKEND_FORMAT, exported_folder
+    from _exports import BACKEND_FORMAT, exported_folder
 
     formats = [BACKEND_FORMAT[b] for b in setting(pytestconfig, "backends") if b in BACKEND_FORMAT]
     precisions = setting(pytestconfig, "precisions")

@@ -1,7 +1,8 @@
 """Latency benchmarks: `run_bench(folder, ...)` times every artifact against eager PyTorch.
 
-Submodules: `timing` (warm-up, per-call timing, percentiles), `environment` (machine facts),
-`run` (the interleaved benchmark), `plot` (PNG bar chart).
+Submodules: `timing` (warm-up, per-call timing, percentiles), `interleave` (the one
+interleaved timing loop, also used by the quantizers and benchmarks/experiments),
+`environment` (machine facts), `run` (the benchmark of an export folder), `plot` (PNG bar chart).
 """
 
 from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP, parse_batches, run_bench  # noqa: F401

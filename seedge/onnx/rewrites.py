@@ -5,7 +5,7 @@ squeeze, `AdaptiveAvgPool2d(1)`) as ReduceMean(axes=[2,3], keepdims=1). ONNX Run
 GlobalAveragePool, the same function, in its blocked NCHWc layout and fuses it with the
 surrounding Q/DQ into QLinearGlobalAveragePool; ReduceMean gets neither. Measured on
 SE-ResNet-50 INT8, batch 1, 2 threads: 25.2 -> 14.3 ms; FP32 unchanged
-(`python benchmarks/squeeze_op.py`, benchmarks/README.md). Node names and metadata stay,
+(`python benchmarks/experiments/squeeze_op.py`, benchmarks/README.md). Node names and metadata stay,
 so the SE-aware quantization policy still finds every squeeze.
 """
 

@@ -32,7 +32,7 @@ from seedge.errors import SeedgeError
 POLICIES = ("se-aware", "se-float", "se-range", "all")
 # Measured on the demo model (seedge export of se_resnet10_cifar_tiny trained on digits;
 # 256 calibration images; 538 val+test images; 2 threads; `python
-# benchmarks/quantize_table.py --policies`): all, se-float and se-range keep the same answers
+# benchmarks/experiments/quantize_table.py --policies`): all, se-float and se-range keep the same answers
 # (accuracy 98.51% like FP32, agreement 100%, mean |dlogit| 0.074/0.073/0.075), but se-float
 # leaves float Mul ops between Q/DQ pairs and costs ONNX Runtime 13-16% (batch 1: 0.347 vs
 # 0.299 ms; batch 8: 2.00 vs 1.77 ms), while OpenVINO runs them alike (0.41-0.42 / 1.17-1.21

@@ -7,7 +7,7 @@ so its logits carry real class evidence (about 80% test accuracy) without minute
 training. Its class margins are much smaller than a trained model's (many test images sit
 near a class boundary), so INT8 flips more of them: the bar here is 85% top-1 agreement,
 cosine >= 0.98 and at most 5 points of accuracy lost; a broken quantizer lands far below.
-The trained demo model's numbers (>= 99% agreement) are in benchmarks/quantize_table.py.
+The trained demo model's numbers (>= 99% agreement) are in benchmarks/experiments/quantize_table.py.
 """
 
 from __future__ import annotations

@@ -1,21 +1,22 @@
 """What seedge's graph passes change: ONNX node counts and CPU latency, unpassed vs passed.
 
-    python benchmarks/passes_effect.py                       # se_resnet50, 224x224, batch 1, 2 threads
-    python benchmarks/passes_effect.py --model se_resnext50_32x4d --rounds 7 --json out.json
-    python benchmarks/passes_effect.py --per-pass            # + node counts after every single pass
-    python benchmarks/passes_effect.py --linear-se           # SE blocks in Linear form first (canonical_se's case)
-    python benchmarks/passes_effect.py --node-counts se_resnet18 mobilenet_v3_small ...  # counts only
+    python benchmarks/experiments/passes_effect.py               # se_resnet50, 224x224, batch 1, 2 threads
+    python benchmarks/experiments/passes_effect.py --model se_resnext50_32x4d --rounds 7 --json out.json
+    python benchmarks/experiments/passes_effect.py --per-pass    # + node counts after every single pass
+    python benchmarks/experiments/passes_effect.py --linear-se   # SE blocks in Linear form first (canonical_se's case)
+    python benchmarks/experiments/passes_effect.py --node-counts se_resnet18 mobilenet_v3_small ...  # counts only
 
 Variants of the same random-weight model (seed 0):
   none     no passes
   fold_bn  drop_dropout + fold_bn
   default  seedge.passes.DEFAULT_PASSES (+ canonical_se, fuse_se_residual)
-Each variant is exported with seedge's `export_onnx` and timed at batch 1 in ONNX Runtime
-(CPUExecutionProvider, intra_op_num_threads=2), OpenVINO CPU (INFERENCE_NUM_THREADS=2, with
-INFERENCE_PRECISION_HINT f32 and with the device default), eager PyTorch and TorchScript
-(trace + freeze, as seedge exports it; torch.set_num_threads(2)). Per backend, the three
-variants run in interleaved rounds, so ratios hold on a shared machine; the "vs none" column
-is the median over rounds of (variant p50 / unpassed p50) on the same backend (< 1: faster).
+Each variant is exported with seedge's `export_onnx` and timed at batch 1 the way seedge
+runs an artifact: ONNX Runtime and OpenVINO CPU through seedge's runners (2 threads; ORT
+without spinning, OpenVINO with inference precision f32 and with the device default, a
+static batch-1 compile), eager PyTorch and TorchScript (trace + freeze, as seedge exports
+it; torch.set_num_threads(2)). Per backend, the three variants run in seedge's interleaved
+rounds, so ratios hold on a shared machine; the "vs none" column is the median over rounds
+of (variant p50 / unpassed p50) on the same backend (< 1: faster).
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import json
 import sys
 import tempfile
 import warnings
-from contextlib import redirect_stderr
+from contextlib import ExitStack, redirect_stderr
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import interleaved, ratio_median  # noqa: E402  (benchmarks/ helper: interleaved timing)
+from _common import interleaved, ratio_median  # noqa: E402  (seedge's interleaved timing)
 
 BACKENDS = ("onnxruntime", "openvino-f32", "openvino-default", "torch-eager", "torchscript")
 VARIANTS = {"none": [], "fold_bn": ["drop_dropout", "fold_bn"], "default": None}
@@ -158,46 +159,48 @@ def node_count_table(names: list[str]) -> dict:
     return table
 
 
-def runners(models: dict, size, example, folder: Path, threads: int, backends: set[str]):
-    """name -> zero-arg callable running one batch-1 inference, for the `backends` asked for."""
-    import onnxruntime as ort
-    import openvino as ov
+def runners(models: dict, size, example, folder: Path, threads: int, backends: set[str], stack: ExitStack):
+    """name -> zero-arg callable running one batch-1 inference, for the `backends` asked for.
+
+    ONNX Runtime and OpenVINO run through seedge's runners, entered on `stack` (they must
+    outlive the timing).
+    """
     import torch
 
+    from seedge.backends.onnxruntime import OnnxRuntimeRunner
+    from seedge.backends.openvino import OpenVINORunner
     from seedge.onnx.convert import export_onnx
 
     torch.set_num_threads(threads)
     x = np.ascontiguousarray(example.numpy())
-    core = ov.Core()
     fns, facts, outputs = {}, {}, {}
     for variant, model in models.items():
         _say(f"export + compile: {variant}")
         path = export_onnx(model, folder / f"{variant}.onnx", size)
         facts[variant] = onnx_facts(path)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-        # No busy-waiting after a call: spinning ORT threads would steal the 2 cores from the next runtime.
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        fns[f"onnxruntime/{variant}"] = (lambda s=sess: s.run(None, {"input": x}))
-        ov_model = core.read_model(str(path))
+        # Spinning off: the script runs several runtimes in one process, and ORT workers left
+        # spinning after a call would steal the 2 cores from whatever is timed next.
+        ort_runner = stack.enter_context(OnnxRuntimeRunner(path, threads=threads, allow_spinning=False))
+        fns[f"onnxruntime/{variant}"] = _call(ort_runner, x)
         for hint in [h for h in ("f32", "default") if f"openvino-{h}" in backends]:
-            cfg = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
-            if hint == "f32":
-                cfg["INFERENCE_PRECISION_HINT"] = "f32"
-            compiled = core.compile_model(ov_model, "CPU", cfg)
-            facts[variant][f"openvino_{hint}_precision"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
-            req = compiled.create_infer_request()
-            fns[f"openvino-{hint}/{variant}"] = (lambda r=req: r.infer({0: x}))
+            ov_runner = stack.enter_context(OpenVINORunner(path, threads=threads,
+                                                           inference_precision="f32" if hint == "f32" else None))
+            facts[variant][f"openvino_{hint}_precision"] = ov_runner.describe()["inference_precision"]
+            fns[f"openvino-{hint}/{variant}"] = _call(ov_runner, x)
         with torch.no_grad(), warnings.catch_warnings(), redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             traced = torch.jit.freeze(torch.jit.trace(model, example, check_trace=False))
         fns[f"torch-eager/{variant}"] = (lambda m=model: _no_grad(m, example))
         fns[f"torchscript/{variant}"] = (lambda m=traced: _no_grad(m, example))
         with torch.no_grad():
-            outputs[variant] = {"torch": model(example).numpy(), "onnxruntime": sess.run(None, {"input": x})[0]}
+            outputs[variant] = {"torch": model(example).numpy(), "onnxruntime": fns[f"onnxruntime/{variant}"]()[0]}
     fns = {k: f for k, f in fns.items() if k.split("/")[0] in backends}
     return fns, facts, outputs
+
+
+def _call(runner, x):
+    feed = {runner.input_name: x}
+    return lambda: runner.infer(feed)
 
 
 def _no_grad(model, x):
@@ -228,9 +231,9 @@ def main(argv=None) -> dict:
         return table
 
     models, reports, size, example = build_variants(args.model, args.per_pass, args.linear_se)
-    with tempfile.TemporaryDirectory(prefix="seedge-passes-effect-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="seedge-passes-effect-") as tmp, ExitStack() as stack:
         fns, facts, outputs = runners(models, size, example, Path(tmp), args.threads,
-                                      set(args.backends.split(",")))
+                                      set(args.backends.split(",")), stack)
         # One interleaved group per backend (its variants alternate round by round): runtimes are
         # never mixed inside a round, so one runtime's idle threads cannot slow another one down.
         timings = {}

@@ -15,7 +15,7 @@ only the thread count pinned to the same value and the precision made equal:
 Eager PyTorch, every seedge CPU artifact that passed parity and every peer are timed in
 interleaved rounds (>= 5); the reported ratios are medians of per-round ratios.
 
-    python benchmarks/peers.py --model se_resnet50 --threads 2 --batch 1 --rounds 7 --iters 10 \
+    python benchmarks/experiments/peers.py --model se_resnet50 --threads 2 --batch 1 --rounds 7 --iters 10 \
         --json benchmarks/results/peers_se_resnet50.json
 """
 
@@ -45,10 +45,10 @@ def effective_precision(art: dict) -> str:
 
 def seedge_candidates(manifest: dict) -> list[dict]:
     """CPU artifacts whose parity check passed at export."""
-    from seedge.bench.run import backend_devices
+    from seedge.backends.table import runs_on
 
     return [a for a in manifest["artifacts"]
-            if "cpu" in backend_devices(a["backend"]) and (a.get("parity") or {}).get("passed")]
+            if runs_on(a["backend"], "cpu") and (a.get("parity") or {}).get("passed")]
 
 
 def calibration(folder: Path, manifest: dict, n: int = 256) -> np.ndarray:
@@ -64,6 +64,9 @@ def calibration(folder: Path, manifest: dict, n: int = 256) -> np.ndarray:
     return x
 
 
+# The peers run in plain ONNX Runtime sessions and OpenVINO compiles, not seedge's runners: they
+# stand for what a user gets without seedge (each runtime's defaults, only the threads pinned).
+# seedge's own artifacts are opened with seedge's runners (open_artifact), as `seedge bench` does.
 def ort_session(path: Path, threads: int):
     import onnxruntime as ort
 

@@ -1,21 +1,22 @@
 """FP32 vs FP16 vs INT8 on the demo model: accuracy, agreement and CPU latency, ORT and OpenVINO.
 
-    python benchmarks/quantize_table.py                      # the table (digits test split)
-    python benchmarks/quantize_table.py --policies           # + SE policy comparison (all/se-float/se-range)
-    python benchmarks/quantize_table.py --rounds 300 --json quantize_table.json --keep /tmp/qt
-    python benchmarks/quantize_table.py --export /tmp/qt/demo --threads 1   # same artifacts, 1 thread
+    python benchmarks/experiments/quantize_table.py            # the table (digits test split)
+    python benchmarks/experiments/quantize_table.py --policies # + SE policy comparison (all/se-float/se-range)
+    python benchmarks/experiments/quantize_table.py --rounds 300 --json quantize_table.json --keep /tmp/qt
+    python benchmarks/experiments/quantize_table.py --export /tmp/qt/demo --threads 1   # same artifacts, 1 thread
 
 The demo model (seedge.train.demo.demo_checkpoint(): se_resnet10_cifar_tiny trained on digits,
 32x32) is exported by the real pipeline (seedge.export.pipeline.export_model: passes,
 onnx + openvino, fp32/fp16/int8, 256 calibration images of the digits train split,
 default SE-aware policy), then every artifact is measured on the digits test split:
 accuracy, top-1 agreement with ONNX Runtime FP32, and batch-1 / batch-8 latency with 2
-threads (ONNX Runtime intra_op_num_threads=2 without spinning; OpenVINO
-INFERENCE_NUM_THREADS=2, PERFORMANCE_HINT=LATENCY). OpenVINO's FP32 IR is timed both with
-f32 and with the CPU plugin's default precision (bf16 on CPUs with AMX/AVX512-BF16); the
-INT8 IR with the float precision its build recorded. All configurations of one batch size
-run in interleaved rounds (each gets `per_round` timed calls per round, the order rotates),
-and the table shows medians: the machine is shared, ratios within a run hold. With
+threads, each configuration on the runner the quantizer judges candidates with
+(seedge.quantize.measure: seedge's runners; ONNX Runtime without spinning, as it is timed
+beside OpenVINO; OpenVINO with PERFORMANCE_HINT=LATENCY and a static compile per batch
+size). OpenVINO's FP32 IR is timed both with f32 and with the CPU plugin's default
+precision (bf16 on CPUs with AMX/AVX512-BF16); the INT8 IR with the float precision its
+build recorded. All configurations of one batch size run in seedge's interleaved rounds
+(each gets `per_round` timed calls per round, the order rotates), and the table shows medians: the machine is shared, ratios within a run hold. With
 `--threads 1` the same table at one thread (less sensitive to other work on a busy machine:
 no thread waits for another to be scheduled).
 
@@ -31,6 +32,7 @@ import json
 import platform
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -77,35 +79,39 @@ def run_table(folder: Path, x, y, batches, rounds: int, per_round: int, threads:
 
     manifest = json.loads((folder / "manifest.json").read_text())
     cands = candidates(folder, manifest)
-    handles = {}
-    for label, c in cands.items():
-        if c["kind"] == "ort":
-            handles[label] = measure.ort_session(c["path"], threads)
-        else:
-            handles[label] = measure.ov_compile(c["path"], threads, c["hint"])
-            c["ran_as"] = handles[label].get_property("INFERENCE_PRECISION_HINT").get_type_name()
-    logits = {label: (measure.ort_logits(h, x) if cands[label]["kind"] == "ort" else measure.ov_logits(h, x))
-              for label, h in handles.items()}
-    ref = logits["ORT fp32"]
-    rows = []
-    for label, c in cands.items():
-        m = compare(ref, logits[label], y)
-        rows.append({"config": label, "precision": c["precision"], "ran_as": c.get("ran_as", c["precision"]),
-                     "accuracy": m["accuracy"], "accuracy_drop_points": m["accuracy_drop_points"],
-                     "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"]})
-    for b in batches:
-        xb = np.ascontiguousarray(x[:b])
-        calls = {label: (measure.ort_call(h, xb) if cands[label]["kind"] == "ort" else measure.ov_call(h, xb))
-                 for label, h in handles.items()}
-        _say(f"timing batch {b}: {len(calls)} configurations x {rounds} rounds x {per_round} calls, interleaved")
-        p50 = measure.interleaved_p50_ms(calls, rounds=rounds, per_round=per_round, warmup=20)
-        for r in rows:
-            r[f"p50_ms_b{b}"] = p50[r["config"]]
+    with ExitStack() as stack:
+        runners = {label: stack.enter_context(_runner(c, threads)) for label, c in cands.items()}
+        for label, c in cands.items():
+            if c["kind"] == "ov":
+                c["ran_as"] = runners[label].describe()["inference_precision"]
+        logits = {label: measure.logits(r, x) for label, r in runners.items()}
+        ref = logits["ORT fp32"]
+        rows = []
+        for label, c in cands.items():
+            m = compare(ref, logits[label], y)
+            rows.append({"config": label, "precision": c["precision"], "ran_as": c.get("ran_as", c["precision"]),
+                         "accuracy": m["accuracy"], "accuracy_drop_points": m["accuracy_drop_points"],
+                         "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"]})
+        for b in batches:
+            calls = {label: measure.infer_call(r, x[:b]) for label, r in runners.items()}
+            _say(f"timing batch {b}: {len(calls)} configurations x {rounds} rounds x {per_round} calls, interleaved")
+            p50 = measure.interleaved_p50_ms(calls, rounds=rounds, per_round=per_round, warmup=20)
+            for r in rows:
+                r[f"p50_ms_b{b}"] = p50[r["config"]]
     int8_build = next(a for a in manifest["artifacts"] if a["id"] == "openvino-int8")["build"]
     onnx_int8_build = next(a for a in manifest["artifacts"] if a["id"] == "onnx-int8")["build"]
     return {"rows": rows, "openvino_int8_choice": int8_build.get("why"),
             "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": int(len(x)),
             "threads": threads}
+
+
+def _runner(c: dict, threads: int):
+    """The quantizer's runner for one configuration (seedge.quantize.measure), not yet entered."""
+    from seedge.quantize import measure
+
+    if c["kind"] == "ort":
+        return measure.ort_runner(c["path"], threads)
+    return measure.ov_runner(c["path"], threads, c["hint"])
 
 
 def check_targets(table: dict, batches) -> list[str]:
@@ -134,28 +140,26 @@ def policy_table(folder: Path, calib, x, y, batches, rounds: int, per_round: int
 
     src = folder / "model.onnx"
     ref = measure.ort_logits(src, x)
-    rows, calls = [], {}
-    with tempfile.TemporaryDirectory() as tmp:
+    rows, runners = [], {}
+    # Runners close (ExitStack) before their files go (TemporaryDirectory): `with` exits in reverse.
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         for policy in ("all", "se-float", "se-range"):
             dst = Path(tmp) / f"{policy}.onnx"
             quantize_onnx_int8(src, dst, calib, policy=policy)
             for kind in ("ORT", "OV"):
-                h = measure.ort_session(dst, 2) if kind == "ORT" else measure.ov_compile(dst, 2, "f32")
-                out = measure.ort_logits(h, x) if kind == "ORT" else measure.ov_logits(h, x)
+                runner = measure.ort_runner(dst, 2) if kind == "ORT" else measure.ov_runner(dst, 2, "f32")
+                runners[(policy, kind)] = stack.enter_context(runner)
+                out = measure.logits(runners[(policy, kind)], x)
                 m = compare(ref, out, y)
                 rows.append({"policy": policy, "runtime": kind, "accuracy": m["accuracy"],
                              "top1_agreement": m["top1_agreement"], "mean_abs_diff": float(np.abs(out - ref).mean()),
-                             "max_abs_diff": m["max_abs_diff"], "_h": h})
+                             "max_abs_diff": m["max_abs_diff"]})
         for b in batches:
-            xb = np.ascontiguousarray(x[:b])
-            calls = {(r["policy"], r["runtime"]): (measure.ort_call(r["_h"], xb) if r["runtime"] == "ORT"
-                                                   else measure.ov_call(r["_h"], xb)) for r in rows}
+            calls = {key: measure.infer_call(r, x[:b]) for key, r in runners.items()}
             _say(f"timing policies at batch {b}")
             p50 = measure.interleaved_p50_ms(calls, rounds=rounds, per_round=per_round, warmup=20)
             for r in rows:
                 r[f"p50_ms_b{b}"] = p50[(r["policy"], r["runtime"])]
-    for r in rows:
-        r.pop("_h")
     return rows
 
 

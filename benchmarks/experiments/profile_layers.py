@@ -1,8 +1,8 @@
 """Where the time goes: per-layer profiles of OpenVINO and ONNX Runtime on one ONNX graph.
 
-    python benchmarks/profile_layers.py --model se_resnet50 --threads 2 --iters 20
-    python benchmarks/profile_layers.py --onnx exported/x/model.onnx --ov-precision bf16 --json prof.json
-    python benchmarks/profile_layers.py --onnx exported/x/model.onnx --ov-model exported/x/openvino/model.int8.xml \
+    python benchmarks/experiments/profile_layers.py --model se_resnet50 --threads 2 --iters 20
+    python benchmarks/experiments/profile_layers.py --onnx exported/x/model.onnx --ov-precision bf16 --json prof.json
+    python benchmarks/experiments/profile_layers.py --onnx exported/x/model.onnx --ov-model exported/x/openvino/model.int8.xml \
         --ort-model exported/x/model.int8.onnx --ov-precision bf16
 
 OpenVINO: PERF_COUNT + the runtime model's `originalLayersNames` (which ONNX nodes each
@@ -10,6 +10,10 @@ executed kernel absorbed). ONNX Runtime: `enable_profiling` trace events. Each e
 kernel is put in one bucket: the SE squeeze/excite path (global mean, the two 1x1 FCs,
 activation, gate), the SE scale (the gate multiply, with whatever residual tail got fused
 into it), layout reorders, convolutions, other. Per-kernel time is the median over iterations.
+
+The runtimes are opened directly, not through seedge's runners: profiling needs options the
+runners do not offer (PERF_COUNT, enable_profiling, the optimized-graph dump), and no
+latency is compared here, only shares of one run.
 """
 
 from __future__ import annotations

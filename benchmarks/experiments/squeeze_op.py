@@ -3,9 +3,10 @@
 seedge's canonical SE exports its squeeze (mean over H,W, keepdim) as ReduceMean(axes=[2,3]).
 In ONNX Runtime's INT8 (Q/DQ) graphs that ReduceMean is the slowest SE op by far (the
 profile in benchmarks/README.md); this rewrites it, node for node, into the equivalent
-GlobalAveragePool and times both forms, FP32 and INT8, with the outputs compared.
+GlobalAveragePool and times both forms, FP32 and INT8, with the outputs compared. Both
+run in seedge's ONNX Runtime runner (its default settings), in seedge's interleaved rounds.
 
-    python benchmarks/squeeze_op.py --folder benchmarks/.cache/exported/se_resnet50_digits224
+    python benchmarks/experiments/squeeze_op.py --folder benchmarks/.cache/exported/se_resnet50_digits224
 
 seedge's ONNX export now applies this rewrite itself (seedge/onnx/rewrites.py), so
 on a folder exported since then both forms are the same graph and 0 nodes are rewritten.
@@ -17,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +38,14 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
-    import onnxruntime as ort
-
     from seedge.artifacts import read_manifest
+    from seedge.backends.onnxruntime import OnnxRuntimeRunner
 
     manifest = read_manifest(args.folder)
     x = random_input(1, manifest["input"]["shape"][1:])
-    sessions, rewritten = {}, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    feed = {manifest["input"]["name"]: x}
+    runners, rewritten = {}, {}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         for tag, name in (("fp32", "model.onnx"), ("int8", "model.int8.onnx")):
             src = args.folder / name
             if not src.is_file():
@@ -51,13 +53,10 @@ def main(argv=None) -> int:
             dst = Path(tmp) / f"gap.{name}"
             rewritten[tag] = reducemean_to_global_pool(src, dst)["reducemean_to_global_pool"]
             for form, path in (("ReduceMean", src), ("GlobalAveragePool", dst)):
-                so = ort.SessionOptions()
-                so.intra_op_num_threads = args.threads
-                so.log_severity_level = 3
-                sessions[f"{tag}-{form}"] = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        name = manifest["input"]["name"]
-        outs = {k: s.run(None, {name: x})[0] for k, s in sessions.items()}
-        stats = interleaved({k: (lambda s=s: s.run(None, {name: x})) for k, s in sessions.items()}, 1,
+                runners[f"{tag}-{form}"] = stack.enter_context(
+                    OnnxRuntimeRunner(path, threads=args.threads, input_name=manifest["input"]["name"]))
+        outs = {k: r.infer(feed)[0] for k, r in runners.items()}
+        stats = interleaved({k: (lambda r=r: r.infer(feed)) for k, r in runners.items()}, 1,
                             rounds=args.rounds, iters=args.iters)
     rows = []
     for tag in rewritten:

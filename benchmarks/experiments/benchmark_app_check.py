@@ -3,10 +3,11 @@
 Both run the exported OpenVINO IR at batch 1 with the configuration seedge's OpenVINO
 runner uses (PERFORMANCE_HINT=LATENCY, INFERENCE_NUM_THREADS=N, INFERENCE_PRECISION_HINT
 as recorded in the artifact), passed to benchmark_app with -load_config, synchronous API,
-the model kept dynamic (-data_shape) as the runner keeps it. The two are run alternately
-(`--repeats` times each) and their medians compared; they should agree within 15%.
+the model reshaped to the static batch-1 shape (-shape), as the runner compiles a static copy
+per batch size it meets. The two are run alternately (`--repeats` times each) and their
+medians compared; they should agree within 15%.
 
-    python benchmarks/benchmark_app_check.py --model se_resnet50 --threads 2 --repeats 3 \
+    python benchmarks/experiments/benchmark_app_check.py --model se_resnet50 --threads 2 --repeats 3 \
         --json benchmarks/results/benchmark_app_se_resnet50.json
 """
 
@@ -49,7 +50,7 @@ def run_benchmark_app(xml: Path, input_name: str, shape: list[int], threads: int
         cfg_path = Path(tmp) / "config.json"
         cfg_path.write_text(json.dumps({"CPU": cfg}))
         cmd = [benchmark_app_path(), "-m", str(xml), "-d", "CPU", "-load_config", str(cfg_path), "-api", "sync",
-               "-niter", str(niter), "-data_shape", f"{input_name}[{','.join(map(str, shape))}]"]
+               "-niter", str(niter), "-shape", f"{input_name}[{','.join(map(str, shape))}]"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     text = proc.stdout + proc.stderr
     m = _MEDIAN.search(text)

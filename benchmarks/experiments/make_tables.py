@@ -2,11 +2,11 @@
 
 Each model is exported with seedge's pipeline (random weights, INT8 calibrated on the
 built-in digits images; cached in benchmarks/.cache/exported/), then benchmarked with
-eager PyTorch interleaved with every artifact.
+eager PyTorch interleaved with every artifact (seedge.bench.interleave, via run_bench).
 
-    python benchmarks/make_tables.py --models se_resnet18,se_resnet50 --batches 1,8 --threads 2 \
+    python benchmarks/experiments/make_tables.py --models se_resnet18,se_resnet50 --batches 1,8 --threads 2 \
         --precisions fp32,int8 --iters 20 --rounds 5 --out benchmarks/results
-    python benchmarks/make_tables.py --models se_resnet50=exported/se_resnet50   # an existing export
+    python benchmarks/experiments/make_tables.py --models se_resnet50=exported/se_resnet50   # an existing export
 """
 
 from __future__ import annotations

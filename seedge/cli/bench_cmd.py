@@ -6,14 +6,16 @@ import json
 
 import click
 
+from seedge.backends.table import BACKENDS, DEVICES
 from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 
 
 @click.command("bench")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
-@click.option("--backend", "backends", multiple=True, metavar="NAME",
+@click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
               help="Backend to time (repeatable); default: every installed one. Eager torch is always timed.")
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+              help="Where to time (OpenVINO always runs on the CPU).")
 @click.option("--batch", "batch", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
 @click.option("--threads", type=int, default=None, help="Threads per runtime (default: CPUs available).")
 @click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed calls per runner.")

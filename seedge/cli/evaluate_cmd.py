@@ -6,12 +6,14 @@ import json
 
 import click
 
+from seedge.data.splits import SPLITS
+
 
 @click.command("evaluate")
 @click.argument("checkpoint")
 @click.option("--data", metavar="SRC", help="digits, shapes[:HxW], ImageFolder dir or CSV "
                                             "[default: the data the checkpoint was trained on].")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "val", "valid", "test"]))
+@click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--gradcam", default=0, show_default=True, type=int, metavar="N",
               help="Write Grad-CAM overlays (PNG) for the first N images.")

@@ -10,6 +10,10 @@ import time
 
 import click
 
+from seedge.export.builders import FORMATS, PRECISIONS
+from seedge.quantize.calibration import METHODS
+from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
+
 
 @click.command("export")
 @click.argument("source", required=False, type=str)
@@ -18,19 +22,16 @@ import click
 @click.option("--num-classes", type=int, default=None,
               help="Classifier outputs (default: the checkpoint's classifier size).")
 @click.option("--formats", default="torchscript,onnx,openvino", show_default=True,
-              help="Comma list of torchscript, onnx, openvino, tensorrt.")
-@click.option("--precisions", default="fp32", show_default=True, help="Comma list of fp32, fp16, int8.")
+              help=f"Comma list of {', '.join(FORMATS)}.")
+@click.option("--precisions", default="fp32", show_default=True, help=f"Comma list of {', '.join(PRECISIONS)}.")
 @click.option("--calib", default=None, metavar="SRC",
               help="INT8 calibration (and reference) images: 'digits', an ImageFolder or a CSV. "
                    "Default: the data the checkpoint was trained on, when it records it.")
 @click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images to use.")
-@click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
-              show_default=True)
-@click.option("--int8-policy", type=click.Choice(["se-aware", "se-float", "se-range", "all"]), default="se-aware",
-              show_default=True,
-              help="SE gate handling in INT8: se-float keeps the gate path in float, se-range fixes the gate "
-                   "output range to [0, 1], se-aware picks the one measured better (se-range), all quantizes "
-                   "everything quantizable.")
+@click.option("--calib-method", type=click.Choice(METHODS), default="minmax", show_default=True,
+              help="How INT8 ranges are read from the calibration images.")
+@click.option("--int8-policy", type=click.Choice(POLICIES), default="se-aware", show_default=True,
+              help="SE gate handling in INT8: " + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
 @click.option("--exclude", multiple=True, metavar="MODULE",
               help="PyTorch module kept in float in INT8 (repeatable), e.g. --exclude layer4.1.se.")
 @click.option("--out", default="exported", show_default=True, help="Output root; the export goes to OUT/NAME.")
@@ -52,7 +53,6 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
     from rich.console import Console
 
     from seedge.errors import SeedgeError
-    from seedge.export.builders import FORMATS, PRECISIONS
     from seedge.export.pipeline import export_model, parse_list
 
     # Cheap checks first: a typo must not cost a model load.

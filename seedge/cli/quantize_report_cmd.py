@@ -15,20 +15,26 @@ from pathlib import Path
 
 import click
 
+from seedge.data.splits import SPLITS
+from seedge.quantize.calibration import METHODS
+from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
+
 
 @click.command("quantize-report")
 @click.argument("folder", type=str)
 @click.option("--data", "data_src", required=True, metavar="SRC",
               help="Labelled data: 'digits', an ImageFolder directory or a CSV of path,label rows.")
-@click.option("--split", default="test", show_default=True, help="Split of --data to evaluate on.")
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="Split of --data to evaluate on.")
 @click.option("--limit", type=int, default=None, help="Evaluate on at most this many images.")
 @click.option("--calib", "calib_src", default=None, metavar="SRC",
               help="Calibration data (default: the train split of --data).")
 @click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images.")
-@click.option("--calib-method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
-              show_default=True, help="Calibration method.")
-@click.option("--policy", type=click.Choice(["se-aware", "se-float", "se-range", "all"]), default="se-aware",
-              show_default=True, help="INT8 policy of the full model that --max-drop starts from.")
+@click.option("--calib-method", type=click.Choice(METHODS), default="minmax", show_default=True,
+              help="How INT8 ranges are read from the calibration images.")
+@click.option("--policy", type=click.Choice(POLICIES), default="se-aware", show_default=True,
+              help="INT8 policy of the full model that --max-drop starts from: "
+                   + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
 @click.option("--max-drop", type=float, default=None, metavar="P",
               help="Find the blocks to keep in float so INT8 is within P accuracy points of FP32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")

@@ -6,6 +6,9 @@ import json
 
 import click
 
+from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
+from seedge.train.recipes import MONITORS, OPTIMIZERS
+
 
 def _size(ctx, param, value):
     if value is None:
@@ -28,18 +31,17 @@ def _size(ctx, param, value):
 @click.option("--out", metavar="DIR", help="Run directory [default: runs/<arch>].")
 @click.option("--batch-size", default=64, show_default=True, type=int)
 @click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
 @click.option("--weight-decay", default=1e-4, show_default=True, type=float)
 @click.option("--momentum", default=0.9, show_default=True, type=float, help="SGD momentum.")
 @click.option("--step-size", default=7, show_default=True, type=int, help="StepLR period in epochs.")
 @click.option("--gamma", default=0.1, show_default=True, type=float, help="StepLR decay factor.")
 @click.option("--patience", default=5, show_default=True, type=int,
               help="Early stopping: epochs without improvement (0: never stop early).")
-@click.option("--monitor", type=click.Choice(["val_loss", "val_acc"]), default="val_loss", show_default=True,
+@click.option("--monitor", type=click.Choice(MONITORS), default="val_loss", show_default=True,
               help="Validation metric for early stopping and the best checkpoint.")
-@click.option("--augment", type=click.Choice(["auto", "none", "crop", "cifar", "full"]), default="auto",
-              show_default=True, help="auto: random crop with padding up to 64 px, else flips/rotation/"
-                                      "color jitter/affine.")
+@click.option("--augment", type=click.Choice(AUGMENTS), default="auto", show_default=True,
+              help="Training augmentation: " + "; ".join(f"{k}: {v}" for k, v in AUGMENT_MEANINGS.items()) + ".")
 @click.option("--label-smoothing", default=0.0, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--init", metavar="CKPT", help="Fine-tune from this checkpoint (new classifier head when the "

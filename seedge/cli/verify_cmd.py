@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
+from seedge.backends.table import DEVICES
+from seedge.data.splits import SPLITS
+
 
 @click.command("verify")
 @click.argument("folder", type=str)
 @click.option("--data", "data_src", default=None, metavar="SRC",
               help="Labelled data for accuracy: 'digits', an ImageFolder directory or a CSV of path,label rows.")
-@click.option("--split", default="test", show_default=True, help="Split of --data to use.")
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Split of --data to use.")
 @click.option("--limit", type=int, default=None, help="Use at most this many images of --data.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
               help="Device for the baseline and the artifacts (OpenVINO always runs on the CPU).")
 @click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
               help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")

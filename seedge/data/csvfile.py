@@ -54,7 +54,7 @@ def _split_siblings(path: Path) -> dict[str, Path]:
         return {}
     i = stem.lower().index("train")
     found = {"train": path}
-    for alias in ("val", "valid", "validation", "test"):
+    for alias in (a for a in SPLIT_ALIASES if SPLIT_ALIASES[a] != "train"):
         cand = path.with_name(stem[:i] + alias + stem[i + 5:] + path.suffix)
         if cand.is_file():
             part = SPLIT_ALIASES[alias]

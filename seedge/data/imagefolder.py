@@ -13,9 +13,10 @@ from pathlib import Path
 
 from seedge.data.images import is_image_file
 from seedge.data.source import Row, Source, build_source
+from seedge.data.splits import SPLIT_ALIASES
 from seedge.errors import SeedgeError
 
-SPLIT_DIRS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+SPLIT_DIRS = SPLIT_ALIASES  # a split folder is named like its split or one of the split's aliases
 
 
 def open_imagefolder(root: Path, class_names: list[str] | None = None) -> Source:

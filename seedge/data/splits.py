@@ -12,7 +12,9 @@ import numpy as np
 SPLIT_SEED = 0
 VAL_FRACTION = 0.1
 TEST_FRACTION = 0.2
+# Every split name a user may give (a CLI --split, an ImageFolder subfolder, a CSV column) -> the split.
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+SPLITS = tuple(SPLIT_ALIASES)
 
 
 def sorted_labels(labels) -> list[str]:

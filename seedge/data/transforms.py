@@ -19,7 +19,15 @@ from __future__ import annotations
 from seedge.errors import SeedgeError
 from seedge.preprocess import base_size
 
-AUGMENTS = ("auto", "none", "crop", "cifar", "full")
+# The --augment presets (details above); the CLI's choices and help come from here.
+AUGMENT_MEANINGS = {
+    "auto": "crop for inputs up to 64 px, full otherwise",
+    "none": "no augmentation",
+    "crop": "random crop with zero padding",
+    "cifar": "crop + horizontal flip",
+    "full": "flips, rotation, color jitter, affine",
+}
+AUGMENTS = tuple(AUGMENT_MEANINGS)
 
 
 def resolve_augment(name: str, spec) -> str:

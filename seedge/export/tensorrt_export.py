@@ -29,10 +29,10 @@ from pathlib import Path
 from seedge.backends.tensorrt import CudaDevice, CollectingLogger, device_index, import_tensorrt
 from seedge.errors import SeedgeError
 
-PRECISIONS = ("fp32", "fp16", "int8")
 ROUTES = ("auto", "strongly_typed", "flags")
 _QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
 _ONNX_FILE_FOR = {"fp32": "model.onnx", "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}
+PRECISIONS = tuple(_ONNX_FILE_FOR)  # an engine is built from the ONNX graph of its precision
 
 
 def onnx_graph_facts(onnx_path: str | Path) -> dict:

@@ -27,7 +27,13 @@ from seedge.errors import SeedgeError
 
 MIN_SAMPLES = 8          # fewer images than this give ranges that are mostly noise
 CALIB_BATCH = 16         # images per calibration inference (the exported models have a dynamic batch)
-METHODS = ("minmax", "entropy", "percentile")
+# How a tensor's range is read from the calibration images (ONNX Runtime's CalibrationMethod
+# of the same name); the CLI's --calib-method choices come from here.
+METHODS = (
+    "minmax",      # smallest and largest value seen
+    "entropy",     # the histogram clip that loses the least information (KL divergence)
+    "percentile",  # the 99.999th percentile of |x|: rare outliers do not stretch the range
+)
 
 
 def cache_dir() -> Path:

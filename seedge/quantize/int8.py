@@ -38,8 +38,11 @@ from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
 
 # target -> (activation type, symmetric activations); weights are always QInt8 symmetric per channel.
-TARGETS = {"cpu": ("uint8", False), "tensorrt": ("int8", True)}
-METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+_ACTIVATIONS = {
+    "cpu": ("uint8", False),      # ONNX Runtime and OpenVINO on a CPU (U8S8 kernels)
+    "tensorrt": ("int8", True),   # TensorRT's explicit-precision networks: zero points 0
+}
+TARGETS = tuple(_ACTIVATIONS)
 
 
 @dataclass
@@ -109,12 +112,12 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     sensitivity report quantizes one block at a time this way).
     """
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     from seedge.onnx.convert import set_metadata
 
     _check_args(method, target)
-    activation_type, symmetric = TARGETS[target]
+    activation_type, symmetric = _ACTIVATIONS[target]
     dst = Path(dst)
     t0 = time.perf_counter()
     plan = pol.plan(prep.proto, policy, exclude, info=prep.info)
@@ -138,7 +141,7 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
             weight_type=QuantType.QInt8,
             nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
             nodes_to_exclude=plan.nodes_to_exclude or None,
-            calibrate_method=getattr(CalibrationMethod, METHODS[method]),
+            calibrate_method=_ort_method(method),
             extra_options=extra, calibration_cache_path=str(cache) if cache else None)
         out = onnx.load(str(out_tmp))
 
@@ -181,10 +184,17 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
 
 
 def _check_args(method: str, target: str) -> None:
-    if method not in METHODS:
-        raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(METHODS)}")
+    if method not in cal.METHODS:
+        raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(cal.METHODS)}")
     if target not in TARGETS:
         raise SeedgeError(f"unknown INT8 target '{target}'; choose from {', '.join(TARGETS)}")
+
+
+def _ort_method(method: str):
+    """ONNX Runtime's CalibrationMethod member for a seedge method name ("minmax" -> MinMax)."""
+    from onnxruntime.quantization import CalibrationMethod
+
+    return {m.name.lower(): m for m in CalibrationMethod}[method]
 
 
 def _output_producer_ops(proto) -> list[str]:

@@ -29,7 +29,6 @@ import numpy as np
 
 from seedge.errors import SeedgeError
 
-POLICIES = ("se-aware", "se-float", "se-range", "all")
 # Measured on the demo model (seedge export of se_resnet10_cifar_tiny trained on digits;
 # 256 calibration images; 538 val+test images; 2 threads; `python
 # benchmarks/experiments/quantize_table.py --policies`): all, se-float and se-range keep the same answers
@@ -38,6 +37,16 @@ POLICIES = ("se-aware", "se-float", "se-range", "all")
 # 0.299 ms; batch 8: 2.00 vs 1.77 ms), while OpenVINO runs them alike (0.41-0.42 / 1.17-1.21
 # ms). So the default is se-range: the gate keeps its exact [0, 1] range at no cost.
 DEFAULT_SE_POLICY = "se-range"
+
+# Every INT8 policy and what it does: the library accepts exactly these, and the CLI's
+# --int8-policy / --policy choices and help are built from them.
+POLICY_MEANINGS = {
+    "se-aware": f"the SE handling measured better on the demo model ({DEFAULT_SE_POLICY})",
+    "se-float": "keep each SE gate path and the Mul that applies it in float",
+    "se-range": "quantize the SE gate too, with its output range fixed to [0, 1]",
+    "all": "quantize everything ONNX Runtime can, gates with their calibrated range",
+}
+POLICIES = tuple(POLICY_MEANINGS)
 
 GATE_OPS = {"Sigmoid", "HardSigmoid"}
 POOL_OPS = {"ReduceMean", "GlobalAveragePool"}

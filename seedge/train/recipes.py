@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from seedge.errors import SeedgeError
 
-OPTIMIZERS = ("adam", "sgd")
-MONITORS = ("val_loss", "val_acc")
+OPTIMIZERS = ("adam", "sgd")       # torch.optim.Adam (coupled L2 weight decay) / SGD with momentum
+MONITORS = ("val_loss", "val_acc")  # the validation metric that picks the best epoch and stops early
 
 
 def make_optimizer(params, name: str, lr: float, weight_decay: float, momentum: float = 0.9):

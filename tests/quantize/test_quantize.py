@@ -221,6 +221,7 @@ def test_requested_calibration_samples_must_exist(tmp_path):
     assert facts["samples"] == 16
 
 
+@pytest.mark.slow  # NNCF quantization plus timed candidates (2 routes x 2 precisions): ~25 s here
 def test_openvino_int8_measures_both_routes_and_keeps_the_better(tmp_path):
     from seedge.backends.openvino import OpenVINORunner
     from seedge.export.openvino_export import read_rt_info
@@ -265,5 +266,13 @@ def test_tensorrt_target_is_symmetric_int8(tmp_path):
     zero_points = [inits[n.input[2]] for n in qdq if len(n.input) > 2 and n.input[2] in inits]
     assert zero_points and all(z.data_type == onnx.TensorProto.INT8 for z in zero_points)  # no int32 biases
     assert all(not numpy_helper.to_array(z).any() for z in zero_points)  # TensorRT: zero points are 0
-    m = compare(_ort(t.onnx, t.x), _ort(dst, t.x))
+    # The graph's numbers as ONNX defines them (exact int8 products, as TensorRT computes them),
+    # from ONNX's reference evaluator: CPU runtimes on an x86 CPU without VNNI saturate 8-bit
+    # weights in their U8S8/S8S8 kernels (seedge.quantize.int8), which is not what this tests.
+    from onnx import version_converter
+    from onnx.reference import ReferenceEvaluator
+
+    x = t.x[:64]
+    exact = ReferenceEvaluator(version_converter.convert_version(proto, 21)).run(None, {"input": x})[0]
+    m = compare(_ort(t.onnx, x), exact)
     assert m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m

@@ -4,10 +4,17 @@ The manifest is the only contract between stages (DESIGN.md): verify, bench and 
 runtime read a directory, never a live object. Layout:
 
     manifest.json      written last; schema below
+    .seedge-export     marker: this folder was written by `seedge export` (see is_seedge_export)
     reference.npz      fixed inputs ("input") and eager FP32 outputs ("logits")
     model.safetensors  the eager FP32 baseline (+ model.json sidecar), so verify/bench
                        can rebuild the PyTorch model from the folder alone
     model.onnx, model.fp16.onnx, model.int8.onnx, model.ts, openvino/*.xml|bin, tensorrt/*.plan
+
+A folder can come from a stranger, so everything read from it goes through this module:
+the manifest is checked field by field (read_manifest), every file it names must resolve
+inside the folder and be a regular file (contained_file: no absolute paths, no `..`, no
+symlink out, never a device or FIFO), and reads are size-bounded. The sha256 in a manifest
+cannot protect against a `file` that points elsewhere: containment does.
 
 This module must not import torch: the torch-free runtime reads manifests through it.
 """
@@ -15,19 +22,46 @@ This module must not import torch: the torch-free runtime reads manifests throug
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
+import stat
+import threading
+import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from seedge.errors import SeedgeError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
+# Written into the staging folder first thing: a folder holding it was made by `seedge export`,
+# so a later export into the same name may replace it. A bare manifest.json proves nothing
+# (browser extensions, npm packages and many other tools write one).
+EXPORT_MARKER = ".seedge-export"
+# Size bounds of what is read whole into memory. A manifest is a few KB; 16 MiB leaves room
+# for thousands of artifacts and still refuses a disguised multi-GB file.
+MAX_MANIFEST_BYTES = 16 << 20
+# reference.npz holds a few dozen inputs (16 x 3 x 224 x 224 float32 is 9.6 MB); the bound is on
+# the uncompressed size, so a zip bomb is refused before it is inflated.
+MAX_REFERENCE_BYTES = 1 << 30
+# How long a second export into the same folder waits for the first one's lock
+# (SEEDGE_LOCK_WAIT overrides, in seconds).
+LOCK_WAIT_S = 60.0
+# Known files an export writes that the manifest does not list (the torch.export program).
+_UNLISTED_EXPORT_FILES = ("model.pt2",)
+
+
+class IntegrityError(SeedgeError):
+    """A folder's files are not the ones its manifest recorded, or the manifest names a file
+    outside the folder or one that is not a regular file. Never skipped: callers that may
+    skip an artifact which cannot run here (bench's default selection) re-raise this."""
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -41,6 +75,31 @@ def sha256_file(path: str | os.PathLike) -> str:
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
+
+# --- the one place seedge writes its own files -------------------------------------------------
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path`. seedge's own files (manifest, marker) are written here, so a
+    full disk is simulated in tests by making this raise OSError(ENOSPC)."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write through a temp file and rename: a reader sees the old file or the new, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write_bytes(tmp, data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# --- manifest ------------------------------------------------------------------------------------
 
 def new_manifest(name: str, model: dict, input_spec: dict, output_spec: dict, preprocessing: dict,
                  baseline: dict, tools: dict) -> dict:
@@ -61,51 +120,24 @@ def new_manifest(name: str, model: dict, input_spec: dict, output_spec: dict, pr
 
 def artifact_entry(art_id: str, fmt: str, precision: str, file: str, root: Path, backend: str,
                    build: dict | None = None) -> dict:
-    path = root / file
+    files = artifact_files(root, file, f"the file of artifact '{art_id}'")
     return {
         "id": art_id,
         "format": fmt,
         "precision": precision,
         "file": file,
-        "sha256": artifact_sha256(path),
-        "bytes": sum(p.stat().st_size for p in _artifact_files(path)),
+        "sha256": _hash_files(root / file, files),
+        "bytes": sum(p.stat().st_size for p in files),
         "backend": backend,
         "build": build or {},
         "parity": None,
     }
 
 
-def _artifact_files(path: Path) -> list[Path]:
-    """The files an artifact consists of: a folder's files, or the file plus its companions
-    (an OpenVINO .xml needs its .bin: hashing only the .xml would let a swapped .bin pass)."""
-    if path.is_dir():
-        return sorted(q for q in path.rglob("*") if q.is_file())
-    files = [path]
-    if path.suffix == ".xml" and path.with_suffix(".bin").is_file():
-        files.append(path.with_suffix(".bin"))
-    return files
-
-
-def artifact_sha256(path: Path) -> str:
-    """sha256 of a single-file artifact, else of (relative name, sha256) of each of its files."""
-    files = _artifact_files(path)
-    if len(files) == 1 and files[0] == path:
-        return sha256_file(path)
-    root = path if path.is_dir() else path.parent
-    h = hashlib.sha256()
-    for p in files:
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(sha256_file(p).encode())
-    return h.hexdigest()
-
-
 def write_manifest(folder: Path, manifest: dict) -> Path:
     """Write manifest.json atomically (temp file + rename)."""
-    path = Path(folder) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=_json_default))
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(manifest, indent=2, sort_keys=False, default=_json_default)
+    return atomic_write(Path(folder) / MANIFEST, text)
 
 
 def _json_default(o):
@@ -117,21 +149,153 @@ def _json_default(o):
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
+    """The folder's manifest, checked field by field: anything malformed is one SeedgeError
+    line naming manifest.json and the field."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not folder.is_dir():
         raise SeedgeError(f"{folder}: not a directory; pass a folder written by `seedge export`")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise SeedgeError(f"{folder}: no {MANIFEST} here; pass a folder written by `seedge export`")
+    data = read_bounded(contained_file(folder, MANIFEST, MANIFEST), MAX_MANIFEST_BYTES, "manifest")
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise SeedgeError(f"{path}: unreadable manifest ({e}); re-run `seedge export`") from None
+        manifest = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, huge ints, deep nesting
+        detail = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise SeedgeError(f"{path}: unreadable manifest (not JSON: {detail}); re-run `seedge export`") from None
+    check_manifest(manifest, path)
+    return manifest
+
+
+def check_manifest(manifest, path: str | os.PathLike = MANIFEST) -> None:
+    """Raise SeedgeError naming `path` and the first malformed field; the readers (verify, bench,
+    runtime) may then index the fields they use without guarding each one."""
+    if not isinstance(manifest, dict):
+        raise SeedgeError(f"{path}: the manifest is a JSON {_json_kind(manifest)}, not an object; "
+                          f"re-run `seedge export`")
     version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise SeedgeError(f"{path}: manifest schema version {version!r} is not {SCHEMA_VERSION}; "
                           f"re-run `seedge export` with this seedge")
-    return manifest
+    f = _Fields(path)
+    f.text(manifest, "name")
+    model = f.obj(manifest, "model")
+    n = f.count(model, "model.num_classes")
+    names = model.get("class_names")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+            f.bad("model.class_names", "must be a list of strings")
+        if len(names) != n:
+            f.bad("model.class_names", f"has {len(names)} names for {n} classes")
+    inp = f.obj(manifest, "input")
+    if "name" in inp:
+        f.text(inp, "input.name")
+    shape = inp.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 4 and all(_positive_int(d) for d in shape[1:])
+            and (isinstance(shape[0], str) or _positive_int(shape[0]))):
+        f.bad("input.shape", "must be [batch, C, H, W] with positive integer C, H, W")
+    _check_preprocessing(f, f.obj(manifest, "preprocessing"), shape[1:])
+    if manifest.get("output") is not None:
+        f.obj(manifest, "output")
+    baseline = f.obj(manifest, "baseline")
+    f.text(baseline, "baseline.file")
+    for key in ("sha256", "sidecar"):
+        if baseline.get(key) is not None:
+            f.text(baseline, f"baseline.{key}")
+    if manifest.get("reference") is not None:
+        ref = f.obj(manifest, "reference")
+        if ref.get("file") is not None:
+            f.text(ref, "reference.file")
+    arts = manifest.get("artifacts")
+    if not isinstance(arts, list):
+        f.bad("artifacts", "must be a list")
+    seen = set()
+    for i, a in enumerate(arts):
+        where = f"artifacts[{i}]"
+        if not isinstance(a, dict):
+            f.bad(where, "must be an object")
+        for key in ("id", "format", "precision", "file", "sha256", "backend"):
+            f.text(a, f"{where}.{key}")
+        if a["id"] in seen:
+            f.bad(f"{where}.id", f"'{a['id']}' appears twice")
+        seen.add(a["id"])
+        for key in ("build", "parity"):
+            if a.get(key) is not None and not isinstance(a[key], dict):
+                f.bad(f"{where}.{key}", "must be an object")
+    for key in ("passes", "skipped"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], list):
+            f.bad(key, "must be a list")
+
+
+def _check_preprocessing(f: "_Fields", pre: dict, chw: list) -> None:
+    size = pre.get("input_size")
+    if not (isinstance(size, list) and len(size) == 3 and all(_positive_int(d) for d in size)):
+        f.bad("preprocessing.input_size", "must be [C, H, W] positive integers")
+    if size != list(chw):
+        f.bad("preprocessing.input_size", f"{size} differs from input.shape {list(chw)}")
+    c = size[0]
+    for key in ("mean", "std"):
+        v = pre.get(key)
+        if not (isinstance(v, list) and len(v) >= c and all(_finite_number(x) for x in v)):
+            f.bad(f"preprocessing.{key}", f"must be a list of at least {c} numbers")
+    if any(x == 0 for x in pre["std"]):
+        f.bad("preprocessing.std", "holds a zero")
+    resize = pre.get("resize")
+    if resize is not None and not (isinstance(resize, list) and len(resize) == 2
+                                   and all(_positive_int(d) for d in resize)):
+        f.bad("preprocessing.resize", "must be null or [H, W] positive integers")
+    for key in ("color_order", "layout"):
+        if pre.get(key) is not None and not isinstance(pre[key], str):
+            f.bad(f"preprocessing.{key}", "must be a string")
+    if pre.get("scale") is not None and not _finite_number(pre["scale"]):
+        f.bad("preprocessing.scale", "must be a number")
+    if pre.get("extra") is not None and not isinstance(pre["extra"], dict):
+        f.bad("preprocessing.extra", "must be an object")
+
+
+class _Fields:
+    """Typed field checks that name manifest.json and the field in their one-line error."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def bad(self, field: str, problem: str):
+        raise SeedgeError(f"{self.path}: field '{field}' {problem}; re-run `seedge export`")
+
+    def obj(self, parent: dict, field: str) -> dict:
+        value = parent.get(field.rsplit(".", 1)[-1])
+        if value is None:
+            self.bad(field, "is missing")
+        if not isinstance(value, dict):
+            self.bad(field, f"must be an object, not a JSON {_json_kind(value)}")
+        return value
+
+    def text(self, parent: dict, field: str) -> str:
+        value = parent.get(field.rsplit(".", 1)[-1])
+        if value is None:
+            self.bad(field, "is missing")
+        if not isinstance(value, str) or not value:
+            self.bad(field, "must be a non-empty string")
+        return value
+
+    def count(self, parent: dict, field: str) -> int:
+        value = parent.get(field.rsplit(".", 1)[-1])
+        if not _positive_int(value):
+            self.bad(field, "must be a positive integer" if value is not None else "is missing")
+        return value
+
+
+def _positive_int(v) -> bool:
+    return type(v) is int and 0 < v < 1 << 31
+
+
+def _finite_number(v) -> bool:
+    return type(v) in (int, float) and v == v and abs(v) != float("inf")
+
+
+def _json_kind(v) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null", dict: "object"}.get(type(v), type(v).__name__)
 
 
 def find_artifact(manifest: dict, art_id: str) -> dict:
@@ -142,46 +306,460 @@ def find_artifact(manifest: dict, art_id: str) -> dict:
     raise SeedgeError(f"no artifact '{art_id}' in {manifest['name']} (has: {ids})")
 
 
-def check_integrity(folder: Path, artifact: dict) -> None:
-    """Refuse to run an artifact whose bytes are not the ones the manifest recorded."""
-    path = Path(folder) / artifact["file"]
-    if not path.exists():
-        raise SeedgeError(f"{path}: listed in the manifest but missing; re-run `seedge export`")
-    actual = artifact_sha256(path)
-    if actual != artifact["sha256"]:
-        raise SeedgeError(f"{path}: sha256 differs from the manifest (file changed after export); "
-                          f"re-run `seedge export`")
+# --- containment: every file a manifest names stays inside its folder -----------------------------
+
+def contained_file(folder: str | os.PathLike, rel, field: str, allow_dir: bool = False) -> Path:
+    """`folder / rel` after checking that `rel` (a manifest's `file`) is a relative path that
+    resolves inside `folder` (no absolute path, no `..`, no symlink leaving the folder) and
+    names a regular file (or, with allow_dir, a folder). A device file, FIFO or socket is
+    refused without being opened: opening one can block forever or read without end."""
+    folder = Path(folder)
+    where = folder / MANIFEST
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        raise IntegrityError(f"{where}: {field} names {rel!r}, not a file name; re-run `seedge export`")
+    pure = PurePosixPath(rel.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", rel):
+        raise IntegrityError(f"{where}: {field}, '{rel}', points outside the export folder; only files "
+                             f"inside {folder} are read (re-run `seedge export`)")
+    path = folder / rel
+    try:
+        real, root = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop
+        raise IntegrityError(f"{path}: {field} cannot be resolved ({_strerror(e)}); re-run `seedge export`") \
+            from None
+    if real != root and root not in real.parents:
+        raise IntegrityError(f"{path}: {field} is a link to {real}, outside the export folder; only files "
+                             f"inside {folder} are read (re-run `seedge export`)")
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        raise IntegrityError(f"{path}: listed in the manifest ({field}) but missing; re-run `seedge export`") \
+            from None
+    except OSError as e:
+        raise IntegrityError(f"{path}: {field} cannot be read ({_strerror(e)})") from None
+    if not (stat.S_ISREG(mode) or (allow_dir and stat.S_ISDIR(mode))):
+        raise IntegrityError(f"{path}: {field} is {_file_kind(mode)}, not a regular file; it is never opened "
+                             f"(re-run `seedge export`)")
+    return path
+
+
+def artifact_files(folder: str | os.PathLike, rel, field: str) -> list[Path]:
+    """The files an artifact consists of, each checked by contained_file: a folder's files, or
+    the file plus its companions (an OpenVINO .xml needs its .bin: hashing only the .xml would
+    let a swapped .bin pass)."""
+    folder = Path(folder)
+    path = contained_file(folder, rel, field, allow_dir=True)
+    if path.is_dir():
+        out = []
+        for dirpath, dirnames, filenames in os.walk(path):  # links are not followed, but checked
+            base = Path(dirpath)
+            for d in list(dirnames):
+                if (base / d).is_symlink():
+                    dirnames.remove(d)
+                    filenames.append(d)  # a linked folder: refused by contained_file below
+            for name in filenames:
+                member = (base / name).relative_to(folder).as_posix()
+                out.append(contained_file(folder, member, f"{field} (file {member})"))
+        return sorted(out)
+    files = [path]
+    if path.suffix == ".xml":
+        companion = Path(rel).with_suffix(".bin").as_posix()
+        if os.path.lexists(folder / companion):
+            files.append(contained_file(folder, companion, f"{field} (weights {companion})"))
+    return files
+
+
+def _hash_files(path: Path, files: list[Path]) -> str:
+    """sha256 of a single-file artifact, else of (relative name, sha256) of each of its files."""
+    if len(files) == 1 and files[0] == path:
+        return sha256_file(path)
+    root = path if path.is_dir() else path.parent
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def artifact_sha256(path: Path) -> str:
+    """sha256 of the artifact at `path` (its folder is the containment root)."""
+    path = Path(path)
+    return _hash_files(path, artifact_files(path.parent, path.name, str(path.name)))
+
+
+def check_integrity(folder: Path, artifact: dict, field: str | None = None) -> Path:
+    """Refuse to run an artifact whose bytes are not the ones the manifest recorded, or whose
+    `file` leaves the folder; returns the checked path."""
+    folder = Path(folder)
+    field = field or f"the file of artifact '{artifact.get('id', '?')}'"
+    rel = artifact.get("file")
+    files = artifact_files(folder, rel, field)
+    path = folder / rel
+    expected = artifact.get("sha256")
+    if not isinstance(expected, str) or _hash_files(path, files) != expected.lower():
+        raise IntegrityError(f"{path}: sha256 differs from the manifest (file changed after export); "
+                             f"re-run `seedge export`")
+    return path
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (checked before and while reading)."""
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise IntegrityError(f"{path}: the {what} is not a regular file")
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise SeedgeError(f"{path}: cannot read the {what} ({_strerror(e)})") from None
+    if len(data) > limit:
+        raise SeedgeError(f"{path}: the {what} is larger than {limit >> 20} MiB; not a seedge {what}")
+    return data
+
+
+def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
+    """reference.npz's arrays ("input", "logits", "labels" when present), read without pickle,
+    size-bounded (uncompressed sizes are checked before anything is inflated) and checked:
+    a broken or foreign file is one SeedgeError line naming it."""
+    import zipfile
+
+    import numpy as np
+
+    folder = Path(folder)
+    rel = (manifest.get("reference") or {}).get("file") or REFERENCE
+    path = contained_file(folder, rel, "reference.file")
+    fix = "re-run `seedge export`"
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+        if total > MAX_REFERENCE_BYTES or path.stat().st_size > MAX_REFERENCE_BYTES:
+            raise SeedgeError(f"{path}: reference data of {total >> 20} MiB is over the "
+                              f"{MAX_REFERENCE_BYTES >> 20} MiB bound; {fix}")
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: np.asarray(npz[k]) for k in ("input", "logits", "labels") if k in npz.files}
+    except SeedgeError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError) as e:
+        detail = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        if "allow_pickle" in detail:
+            detail = "holds pickled objects, which are never loaded"
+        raise SeedgeError(f"{path}: unreadable reference data ({detail}); {fix}") from None
+    x = arrays.get("input")
+    if x is None or x.dtype.kind != "f" or x.ndim != 4 or len(x) == 0:
+        got = "no 'input' array" if x is None else f"'input' of dtype {x.dtype} and shape {list(x.shape)}"
+        raise SeedgeError(f"{path}: reference data has {got}, not float NCHW images; {fix}")
+    logits = arrays.get("logits")
+    if logits is not None and (logits.dtype.kind != "f" or logits.ndim != 2 or len(logits) != len(x)):
+        raise SeedgeError(f"{path}: reference 'logits' of dtype {logits.dtype} and shape {list(logits.shape)} "
+                          f"do not match {len(x)} inputs; {fix}")
+    labels = arrays.get("labels")
+    if labels is not None and (labels.dtype.kind not in "iu" or labels.shape != (len(x),)):
+        raise SeedgeError(f"{path}: reference 'labels' of dtype {labels.dtype} and shape {list(labels.shape)} "
+                          f"do not match {len(x)} inputs; {fix}")
+    return arrays
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _strerror(e: BaseException) -> str:
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__
+
+
+# --- which folders are seedge's -------------------------------------------------------------------
+
+def is_seedge_export(folder: str | os.PathLike) -> bool:
+    """True when `folder` was written by `seedge export`: the one test of whether a folder may be
+    replaced by an export or must never be written by training.
+
+    The marker (.seedge-export, written into every staging folder) decides. Folders published
+    before the marker existed count only when their manifest is a valid seedge manifest and
+    every file in them is one the manifest lists: a stranger's folder that merely holds a
+    manifest.json never qualifies."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    marker = folder / EXPORT_MARKER
+    if marker.is_file() and not marker.is_symlink():
+        return True
+    try:
+        manifest = read_manifest(folder)
+        listed = _listed_files(folder, manifest)
+    except SeedgeError:
+        return False
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            if (Path(dirpath) / name).relative_to(folder).as_posix() not in listed:
+                return False
+    return True
+
+
+def _listed_files(folder: Path, manifest: dict) -> set[str]:
+    listed = {MANIFEST, REFERENCE, *_UNLISTED_EXPORT_FILES}
+    baseline = manifest["baseline"]
+    listed |= {baseline["file"], baseline.get("sidecar") or Path(baseline["file"]).with_suffix(".json").as_posix()}
+    listed.add((manifest.get("reference") or {}).get("file") or REFERENCE)
+    for i, a in enumerate(manifest["artifacts"]):
+        listed |= {p.relative_to(folder).as_posix() for p in artifact_files(folder, a["file"], f"artifacts[{i}]")}
+    return listed
+
+
+def check_replaceable(target: Path) -> None:
+    """Publishing replaces `target` whole: refuse unless it is absent or a seedge export."""
+    if target.is_symlink():
+        raise SeedgeError(f"{target}: is a symbolic link; an export never replaces a link (it would replace "
+                          f"what it points to); choose another --out or --name")
+    if target.exists() and not target.is_dir():
+        raise SeedgeError(f"{target}: exists and is a file, not an export folder; choose another --out or --name")
+    if target.exists() and not is_seedge_export(target):
+        raise SeedgeError(f"{target}: exists and is not a seedge export (no {EXPORT_MARKER} marker and files "
+                          f"its manifest does not list); it would be replaced, so choose another --out or --name")
+
+
+# --- output locations: checked before minutes of work ---------------------------------------------
+
+def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir",
+                          extra_name_bytes: int = 0) -> Path:
+    """Raise SeedgeError now if `path` (a folder, or with kind="file" a file) cannot be written:
+    an invalid or too-long name, a file in the way, a folder that is not writable. Checked by
+    writing (and removing) a probe file in the nearest existing folder, which is what counts:
+    permission bits say nothing to root or on a read-only mount. `extra_name_bytes`: how much
+    longer than the last name the names derived from it are (an export's `.staging-NAME-xxxxxxxx`)."""
+    p = Path(path)
+    text = str(path)
+    if not text or "\x00" in text:
+        raise SeedgeError(f"{what} {text!r}: not a valid path")
+    try:
+        name_max = os.pathconf(_existing_ancestor(p.absolute()), "PC_NAME_MAX")
+        path_max = os.pathconf(_existing_ancestor(p.absolute()), "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for i, part in enumerate(p.parts):
+        limit = name_max - (extra_name_bytes if i == len(p.parts) - 1 else 0)
+        if len(os.fsencode(part)) > limit:
+            raise SeedgeError(f"{what} {_short(text)}: the name '{_short(part, 40)}' is {len(os.fsencode(part))} "
+                              f"bytes, over the {limit} allowed here; choose a shorter one")
+    if len(os.fsencode(str(p.absolute()))) + extra_name_bytes >= path_max:
+        raise SeedgeError(f"{what} {_short(text)}: the path is longer than {path_max} bytes; choose a shorter one")
+    if kind == "dir" and p.exists() and not p.is_dir():
+        raise SeedgeError(f"{what} {text}: exists and is a file, not a folder; choose another {what}")
+    if kind == "file" and p.is_dir():
+        raise SeedgeError(f"{what} {text}: is a folder; give a file name")
+    base = _existing_ancestor(p if kind == "dir" else p.parent)
+    if not base.is_dir():
+        raise SeedgeError(f"{what} {text}: cannot be created: {base} is a file, not a folder; choose another {what}")
+    try:
+        fd, probe = _mkstemp(base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise SeedgeError(f"{what} {text}: cannot write in {base} ({_strerror(e)}); choose another {what}") from None
+    return p
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _existing_ancestor(p: Path) -> Path:
+    p = Path(p)
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    return p if os.path.lexists(p) else Path(".")
+
+
+def _mkstemp(folder: Path):
+    import tempfile
+
+    return tempfile.mkstemp(prefix=".seedge-probe-", dir=folder)
+
+
+def write_error(e: OSError, where: str | os.PathLike) -> SeedgeError | None:
+    """A SeedgeError line for an OSError that says the disk or the location is at fault (full,
+    read-only, not permitted, name too long), or None for any other OSError."""
+    if e.errno not in _LOCATION_ERRNOS:
+        return None
+    name = e.filename or where
+    hint = "free some space" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "choose another --out"
+    return SeedgeError(f"{name}: {_strerror(e).lower()} while writing the export; nothing was published "
+                       f"and {where} is as it was; {hint} and re-run")
+
+
+_LOCATION_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
+                    errno.ENAMETOOLONG, errno.EIO}
+
+
+# --- staging, lock, publish ---------------------------------------------------------------------
+
+# Staging folders created by `staging` in this process, whose lock the block holds: `publish`
+# takes the folder's lock itself only for stages made elsewhere. Keyed by the unique stage path.
+_LOCKED_STAGES: set[Path] = set()
 
 
 @contextmanager
-def staging(out_root: str | os.PathLike, name: str):
-    """Yield an empty staging folder beside `out_root/name`.
+def staging(out_root: str | os.PathLike, name: str, lock_wait: float | None = None):
+    """Yield an empty staging folder beside `out_root/name`, holding `out_root/name`'s lock.
 
     The caller fills it (artifacts first, manifest last) and calls `publish(stage, ...)`;
-    if the block raises, or publish is never called, the staging folder is removed and
-    whatever was published under `name` before stays exactly as it was.
+    if the block raises (SIGTERM included: it raises SystemExit while the block runs), or
+    publish is never called, the staging folder is removed and whatever was published under
+    `name` before stays exactly as it was. Staging folders of a run that was killed outright
+    (SIGKILL, power loss) are removed by the next export into `name`: while it holds the lock,
+    no live export of that name can own one. A full disk or an unwritable location while
+    staging is one SeedgeError line.
     """
     out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    stage = out_root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
-    stage.mkdir()
-    try:
-        yield stage
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+    target = out_root / name
+    with _terminate_raises():
+        try:
+            out_root.mkdir(parents=True, exist_ok=True)
+            with output_lock(out_root, name, lock_wait):
+                _remove_stale(out_root, name)
+                stage = out_root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
+                stage.mkdir()
+                _LOCKED_STAGES.add(stage)
+                try:
+                    atomic_write(stage / EXPORT_MARKER, "written by `seedge export`: the next export into this "
+                                                        "name replaces this whole folder\n")
+                    yield stage
+                finally:
+                    _LOCKED_STAGES.discard(stage)
+                    if stage.exists():
+                        shutil.rmtree(stage, ignore_errors=True)
+        except OSError as e:
+            err = write_error(e, target)
+            if err is None:
+                raise
+            raise err from None
 
 
 def publish(stage: Path, out_root: str | os.PathLike, name: str) -> Path:
-    """Swap the staging folder into `out_root/name` by rename; the old folder is removed after."""
+    """Swap the staging folder into `out_root/name` by rename, under the folder's lock (taken
+    here unless `staging` holds it); the old folder is removed after. Only a seedge export is
+    ever replaced (check_replaceable)."""
+    stage, out_root = Path(stage), Path(out_root)
     if not (stage / MANIFEST).is_file():
         raise RuntimeError("publish called before the manifest was written")
-    target = Path(out_root) / name
+    if stage in _LOCKED_STAGES:
+        return _swap(stage, out_root, name)
+    with output_lock(out_root, name):
+        return _swap(stage, out_root, name)
+
+
+def _swap(stage: Path, out_root: Path, name: str) -> Path:
+    target = out_root / name
+    check_replaceable(target)
     old = None
-    if target.exists():
-        old = Path(out_root) / f".old-{name}-{uuid.uuid4().hex[:8]}"
+    if os.path.lexists(target):
+        old = out_root / f".old-{name}-{uuid.uuid4().hex[:8]}"
         os.replace(target, old)
-    os.replace(stage, target)
+    try:
+        os.replace(stage, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def _remove_stale(out_root: Path, name: str) -> None:
+    """Staging and replaced folders of `name` left by a killed export (called under the lock)."""
+    pattern = re.compile(rf"^\.(staging|old)-{re.escape(name)}-[0-9a-f]{{8}}$")
+    for entry in out_root.iterdir():
+        if pattern.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextmanager
+def output_lock(out_root: str | os.PathLike, name: str, wait: float | None = None):
+    """Hold an exclusive lock on `out_root/name` (fcntl.flock on `out_root/.NAME.lock`).
+
+    A second holder waits up to `wait` seconds (default LOCK_WAIT_S, or $SEEDGE_LOCK_WAIT),
+    then fails with a SeedgeError naming the folder and the process that holds it. The lock
+    file is removed on release; the kernel drops a killed holder's lock, so a stale file never
+    blocks anyone."""
+    import fcntl
+
+    out_root = Path(out_root)
+    path = out_root / f".{name}.lock"
+    if wait is None:
+        try:
+            wait = float(os.environ.get("SEEDGE_LOCK_WAIT", LOCK_WAIT_S))
+        except ValueError:
+            wait = LOCK_WAIT_S
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(fd)
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise SeedgeError(f"{out_root / name}: another seedge export is writing it ({holder}); waited "
+                                  f"{wait:g} s; wait for it to finish or choose another --name") from None
+            time.sleep(0.05)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        # A releasing holder unlinks the file while still holding it: the lock is ours only if
+        # the file we locked is still the one at the path.
+        try:
+            st = os.stat(path)
+            mine = os.fstat(fd)
+            same = (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev)
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} since {now_iso()}\n".encode())
+        yield path
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _lock_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "a process that holds its lock"
+
+
+@contextmanager
+def _terminate_raises():
+    """While the block runs, SIGTERM raises SystemExit(143) in the main thread, so `finally`
+    clauses (staging removal, lock release) run as they do for Ctrl-C; the previous handler is
+    restored after. A second SIGTERM during the clean-up is ignored, so the clean-up finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def handler(signum, _frame):
+        nonlocal fired
+        if fired:
+            return
+        fired = True
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        fired = True
+        signal.signal(signal.SIGTERM, previous)

@@ -1,6 +1,7 @@
 """Open runners from an export folder: one per manifest artifact, plus the eager baseline.
 
-Integrity first (the bytes must be the ones the manifest recorded), then the backend's
+Integrity first (every file inside the folder, a regular file, with the bytes the manifest
+recorded: seedge.artifacts.check_integrity / contained_file), then the backend's
 Python package (a missing optional backend names the extra to install), then the runner,
 given the build facts that change how it runs (OpenVINO's inference precision).
 """
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seedge.artifacts import check_integrity
+from seedge.artifacts import check_integrity, contained_file
 from seedge.backends.base import Runner, runner_class
-from seedge.backends.table import backend, installed
+from seedge.backends.table import backend, hardware_needs, installed
 from seedge.errors import MissingBackend, SeedgeError
 # Build facts a runner needs to run the artifact as it was built.
 _RUN_OPTIONS = ("inference_precision",)
@@ -21,12 +22,12 @@ def require_backend(name: str) -> type[Runner]:
     """The runner class for backend `name`; MissingBackend when its optional package is absent."""
     facts = backend(name)
     if facts.extra and not installed(name):
-        raise MissingBackend(name, facts.extra, f"`import {facts.package}` fails")
+        raise MissingBackend(name, facts.extra, f"`import {facts.package}` fails", needs=hardware_needs(name))
     try:
         return runner_class(name)
     except ImportError as e:
         if facts.extra:
-            raise MissingBackend(name, facts.extra, str(e)) from None
+            raise MissingBackend(name, facts.extra, str(e), needs=hardware_needs(name)) from None
         raise
 
 
@@ -39,7 +40,7 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     if artifact["format"] not in backend(name).reads:
         raise SeedgeError(f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
                           f"backend, which reads {', '.join(backend(name).reads)}")
-    check_integrity(folder, artifact)
+    path = check_integrity(folder, artifact)
     cls = require_backend(name)
     build = artifact.get("build") or {}
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
@@ -47,7 +48,7 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     opts = {"build": build, **{k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}}
     opts.update(options)
     opts.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
-    return cls(folder / artifact["file"], device=device, threads=threads, **opts)
+    return cls(path, device=device, threads=threads, **opts)
 
 
 def open_baseline(folder: str | Path, manifest: dict, device: str = "cpu", threads: int | None = None,
@@ -58,8 +59,12 @@ def open_baseline(folder: str | Path, manifest: dict, device: str = "cpu", threa
     if not baseline.get("file"):
         raise SeedgeError(f"{folder}: the manifest names no baseline model; re-run `seedge export`")
     if baseline.get("sha256"):
-        check_integrity(folder, baseline)
-    elif not (folder / baseline["file"]).is_file():
-        raise SeedgeError(f"{folder / baseline['file']}: baseline model missing; re-run `seedge export`")
+        path = check_integrity(folder, baseline, "baseline.file")
+    else:  # hand-made folders may leave the hash out; the file must still be inside and regular
+        path = contained_file(folder, baseline["file"], "baseline.file")
+    # The torch runner reads the sidecar beside the weights (arch, class names, preprocessing).
+    sidecar = Path(baseline["file"]).with_suffix(".json").as_posix()
+    if (folder / sidecar).is_symlink() or (folder / sidecar).exists():
+        contained_file(folder, sidecar, "baseline.sidecar")
     options.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
-    return runner_class("torch")(folder / baseline["file"], device=device, threads=threads, **options)
+    return runner_class("torch")(path, device=device, threads=threads, **options)

@@ -173,15 +173,11 @@ class Model:
         seedge.verify.parity with the artifact precision's thresholds (atol, if given, replaces
         the max-abs-diff bound)."""
         path = self.folder / artifacts.REFERENCE
-        if not path.is_file():
-            raise SeedgeError(f"{path}: missing; re-run `seedge export`")
-        try:
-            with np.load(path, allow_pickle=False) as ref:
-                x, expected = np.asarray(ref["input"], np.float32), np.asarray(ref["logits"])
-                labels = ref["labels"] if "labels" in ref.files else None
-        except (OSError, KeyError, ValueError) as e:
-            raise SeedgeError(f"{path}: unreadable reference data ({str(e).splitlines()[0][:200]}); "
-                              f"re-run `seedge export`") from None
+        # Read as verify reads it: inside the folder, a regular file, no pickle, size-bounded.
+        ref = artifacts.read_reference(self.folder, self.manifest)
+        if ref.get("logits") is None:
+            raise SeedgeError(f"{path}: reference data has no 'logits' array; re-run `seedge export`")
+        x, expected, labels = np.asarray(ref["input"], np.float32), ref["logits"], ref.get("labels")
         t0 = time.perf_counter()
         got = self.predict(x)
         seconds = time.perf_counter() - t0

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from seedge.artifacts import REFERENCE, find_artifact
+from seedge.artifacts import REFERENCE, find_artifact, read_reference
 from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import device_for
 from seedge.errors import SeedgeError
@@ -23,15 +23,10 @@ DEFAULT_BATCH = 64
 
 
 def load_reference(folder: Path, manifest: dict) -> np.ndarray:
-    path = Path(folder) / REFERENCE
-    if not path.is_file():
-        raise SeedgeError(f"{path}: missing; re-run `seedge export`")
-    try:
-        with np.load(path) as ref:
-            x = np.asarray(ref["input"], dtype=np.float32)
-    except (OSError, KeyError, ValueError) as e:
-        raise SeedgeError(f"{path}: unreadable or has no 'input' array ({e}); re-run `seedge export`") from None
-    _check_input_shape(x, manifest, path)
+    """reference.npz's inputs (read by seedge.artifacts.read_reference: inside the folder, no
+    pickle, size-bounded), checked against the model's input shape."""
+    x = np.asarray(read_reference(folder, manifest)["input"], dtype=np.float32)
+    _check_input_shape(x, manifest, Path(folder) / REFERENCE)
     return x
 
 
@@ -42,22 +37,35 @@ def _check_input_shape(x: np.ndarray, manifest: dict, where) -> None:
                           f"[batch, {', '.join(map(str, expected))}]; check --data and the preprocessing")
 
 
-def check_class_names(manifest: dict, class_names: list[str] | None) -> None:
-    """Labels only mean something if the data's classes are the model's, in the same order."""
+def model_class_names(manifest: dict) -> list[str]:
+    """The model's classes in output order; "0".."N-1" when the manifest names none."""
     model = manifest.get("model") or {}
     names = model.get("class_names")
-    n = model.get("num_classes") or (len(names) if names else None)
+    return [str(c) for c in names] if names else [str(i) for i in range(int(model.get("num_classes") or 0))]
+
+
+def check_class_names(manifest: dict, class_names: list[str] | None) -> np.ndarray | None:
+    """Where each of the data's classes sits among the model's outputs, matched by name.
+
+    Returns an index array (data class i -> model output `mapping[i]`), or None without
+    class names. Never by position: also when the model's classes are "0".."N-1", a folder
+    holding only digits 3 and 7 is scored against outputs 3 and 7. A data class the model
+    does not have is a SeedgeError naming it.
+    """
     if not class_names:
-        return
-    generic = names is None or list(names) == [str(i) for i in range(len(names))]
-    if generic:
-        if n is not None and len(class_names) > n:
-            raise SeedgeError(f"the data has {len(class_names)} classes but the model has {n}; "
-                              f"pass data with the model's classes")
-        return
-    if list(class_names) != list(names):
-        raise SeedgeError(f"the data's classes ({', '.join(class_names[:5])}...) are not the model's "
-                          f"({', '.join(names[:5])}...); pass data with the same classes in the same order")
+        return None
+    names = model_class_names(manifest)
+    index = {c: i for i, c in enumerate(names)}
+    unknown = [str(c) for c in class_names if str(c) not in index]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise SeedgeError(f"the data's class '{unknown[0]}'{more} is not one of the model's classes "
+                          f"({_short(names)}); labels are matched by name: pass data with the model's classes")
+    return np.array([index[str(c)] for c in class_names], dtype=np.int64)
+
+
+def _short(names: list[str], n: int = 10) -> str:
+    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
 
 
 def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int | None = None) -> np.ndarray:
@@ -111,16 +119,22 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     folder = Path(folder)
     selected = _select(manifest, artifacts)
     input_name = (manifest.get("input") or {}).get("name", "input")
-    x_ref = load_reference(folder, manifest)
+    reference = read_reference(folder, manifest)
+    x_ref = np.asarray(reference["input"], dtype=np.float32)
+    _check_input_shape(x_ref, manifest, folder / REFERENCE)
     x, y = x_ref, np.full(len(x_ref), -1, np.int64)  # reference rows carry no label
     n_data = 0
     if data is not None:
         xd, yd = np.asarray(data[0], dtype=np.float32), np.asarray(data[1], dtype=np.int64)
-        if len(data) > 2:
-            check_class_names(manifest, data[2])
         _check_input_shape(xd, manifest, "data")
         if len(xd) != len(yd):
             raise SeedgeError(f"data: {len(xd)} images but {len(yd)} labels")
+        mapping = check_class_names(manifest, data[2]) if len(data) > 2 else None
+        if mapping is not None:  # labels index the data's classes: move them onto the model's outputs
+            if len(yd) and (yd.min() < 0 or yd.max() >= len(mapping)):
+                raise SeedgeError(f"data: labels run from {yd.min()} to {yd.max()} but the data has "
+                                  f"{len(mapping)} classes")
+            yd = mapping[yd]
         x, y, n_data = np.concatenate([x_ref, xd]), np.concatenate([y, yd]), len(xd)
 
     if on_step:
@@ -130,8 +144,7 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
         base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed)
         base_desc = runner.describe()
     base_metrics = compare(base, base, y)
-    with np.load(folder / REFERENCE) as ref:
-        recorded = ref["logits"] if "logits" in ref.files else None
+    recorded = reference.get("logits")
     baseline = {
         "backend": "torch", "device": device, "precision": "fp32",
         "accuracy": base_metrics["accuracy"], "samples": len(x), "labelled": base_metrics["labelled"],

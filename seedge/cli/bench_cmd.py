@@ -32,6 +32,10 @@ def command(folder, backends, device, batch, threads, warmup, iters, rounds, as_
 
     err = Console(stderr=True)
     batches = parse_batches(batch)
+    if plot_file:  # checked before minutes of timing, not after
+        from seedge.artifacts import check_output_location
+
+        check_output_location(plot_file, "--plot", kind="file")
     with _progress(err) as report:
         result = run_bench(folder, backends=list(backends) or None, device=device, batches=batches,
                            threads=threads, warmup=warmup, iters=iters, rounds=rounds, progress=report)

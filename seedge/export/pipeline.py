@@ -66,6 +66,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     builders, skipped = plan_builders(opts)
     if name is not None:
         check_name(name)
+    # Where the export goes is checked before minutes of loading and building.
+    _check_out(out, name)
     prep = _prepare(source, arch, num_classes, out, name, opts, builders, say)
     return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step)
 
@@ -225,13 +227,22 @@ def check_name(name: str) -> str:
     return name
 
 
-def _check_target(target: Path) -> None:
-    """Publishing replaces `target`: refuse if it is something other than a seedge export."""
-    from seedge.artifacts import MANIFEST
+def _check_out(out, name: str | None) -> None:
+    """--out must be a folder seedge can write; NAME (once known) must fit its staging folder's
+    name (`.staging-NAME-xxxxxxxx`) and be absent or a seedge export, which publishing replaces."""
+    from seedge.artifacts import check_output_location, check_replaceable
 
-    if target.exists() and not (target / MANIFEST).is_file():
-        raise SeedgeError(f"{target}: exists and is not a seedge export (no {MANIFEST}); it would be replaced, "
-                          f"so choose another --out or --name")
+    check_output_location(out, "--out")
+    if name is not None:
+        target = Path(out) / name
+        check_output_location(target, "--out/--name", extra_name_bytes=len(".staging--xxxxxxxx"))
+        check_replaceable(target)
+
+
+def _check_target(target: Path) -> None:
+    """Publishing replaces `target`: refuse unless it is a seedge export (checked again under the
+    folder's lock when publishing)."""
+    _check_out(target.parent, target.name)
 
 
 def recorded_data(meta: dict | None) -> str | None:
@@ -290,12 +301,12 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
         return None, f"training data {src} not readable here ({e}); reference inputs are random"
     if len(x) == 0:
         return None, f"{src} has no test images; reference inputs are random"
-    try:
-        check_class_names({"model": {"class_names": info["class_names"], "num_classes": info["num_classes"]}},
-                          classes)
+    try:  # labels by name: the data's classes moved onto the model's outputs
+        mapping = check_class_names({"model": {"class_names": info["class_names"],
+                                               "num_classes": info["num_classes"]}}, classes)
     except SeedgeError as e:
         return (x, None, classes), f"labels of {src} not used: {e}"
-    return (x, y, classes), None
+    return (x, mapping[y], list(info["class_names"])), None
 
 
 def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress):

@@ -76,6 +76,31 @@ def _validate(o: TrainOptions) -> None:
         raise SeedgeError(f"--limit must be at least 2, got {o.limit}")
 
 
+def check_run_dir(run_dir: Path) -> None:
+    """Training writes model.safetensors, model.json and history.json into `run_dir`: it must be
+    writable, never an export folder (its sha256-checked baseline would be overwritten), and
+    either new, empty, or an earlier seedge training run. Checked before any data is read."""
+    from seedge.artifacts import check_output_location, is_seedge_export
+    from seedge.checkpoint import CHECKPOINT_FORMAT, read_sidecar
+
+    check_output_location(run_dir, "--out")
+    if not run_dir.is_dir():
+        return
+    if is_seedge_export(run_dir):
+        raise SeedgeError(f"--out {run_dir}: is a seedge export folder; training would overwrite its baseline "
+                          f"model and break its sha256 check; choose another --out")
+    if not any(run_dir.iterdir()):
+        return
+    try:
+        meta = read_sidecar(run_dir / "model.safetensors") if (run_dir / "model.json").is_file() else None
+    except SeedgeError:  # a model.json that is not seedge's
+        meta = None
+    if (meta or {}).get("format") != CHECKPOINT_FORMAT or "training" not in meta:
+        raise SeedgeError(f"--out {run_dir}: is not empty and not a seedge training run (no model.json written "
+                          f"by `seedge train`); training writes model.safetensors/model.json/history.json there, "
+                          f"so choose a new or empty --out")
+
+
 def train(o: TrainOptions, console=None) -> dict:
     """Run training; returns a summary dict (run_dir, checkpoint, best epoch, val/test metrics)."""
     import torch
@@ -97,6 +122,7 @@ def train(o: TrainOptions, console=None) -> dict:
         arch = o.model or (init_arch(o.init) if o.init else None)
         if not arch:
             raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
+        check_run_dir(Path(o.out or f"runs/{arch}"))
         source = open_source(o.data, root=o.data_root, class_names=o.classes)
         train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
         test_s = source.splits.get("test")

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from seedge.artifacts import read_manifest
+from seedge.artifacts import IntegrityError, read_manifest
 from seedge.backends.table import BACKENDS, DEVICES, backend, default_threads, installed_backends, runs_on
 from seedge.bench.environment import environment
 from seedge.bench.interleave import interleaved
@@ -169,7 +169,9 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
                 runners[art_id] = stack.enter_context(open_artifact(folder, manifest, art, device=device,
                                                                     threads=threads))
             except SeedgeError as e:
-                if backends:  # asked for by name: its failure is the caller's answer
+                # Asked for by name: its failure is the caller's answer. A file that fails its
+                # sha256 check or leaves the folder is never "skipped", picked by default or not.
+                if backends or isinstance(e, IntegrityError):
                     raise
                 # picked by default (e.g. an ONNX Runtime without a GPU provider on --device cuda)
                 skipped.append({"artifact": art_id, "backend": art["backend"], "reason": str(e)})

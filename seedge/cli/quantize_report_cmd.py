@@ -57,7 +57,8 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     art = next((a for a in manifest["artifacts"] if a["format"] == "onnx" and a["precision"] == "fp32"), None)
     if art is None:
         find_artifact(manifest, "onnx-fp32")  # raises with the list of what the folder has
-    check_integrity(Path(folder), art)
+    onnx_path = check_integrity(Path(folder), art)
+    _check_onnx(onnx_path)
     x, y = _arrays(manifest, data_src, split, limit)
     xc, _ = _arrays(manifest, calib_src or data_src, "train", calib_samples)
     with err.status("measuring INT8 sensitivity", spinner="dots") as status:
@@ -81,15 +82,29 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
                           f"{len(fb['exclude'])} blocks in float; --max-drop {max_drop} is not reachable")
 
 
+def _check_onnx(path: Path) -> None:
+    """A file that is not a valid ONNX model is one error line before any calibration work."""
+    import onnx
+
+    from seedge.errors import SeedgeError, message_line
+
+    try:
+        onnx.checker.check_model(str(path))
+    except Exception as e:  # noqa: BLE001 - protobuf and the checker raise several types
+        raise SeedgeError(f"{path}: not a valid ONNX model ({message_line(e, 200)}); re-run `seedge export`") \
+            from None
+
+
 def _arrays(manifest: dict, src: str, split: str, limit: int | None):
     """(x, y) of SRC preprocessed exactly as the manifest says the model expects."""
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
 
-    names = (manifest.get("model") or {}).get("class_names")
-    fixed = names if names and list(names) != [str(i) for i in range(len(names))] else None
+    from seedge.verify.run import model_class_names
+
+    # Labels by name with the model's classes, as `seedge verify --data` encodes them.
     x, y, _ = load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
-                          class_names=fixed, progress=True)
+                          class_names=model_class_names(manifest), progress=True)
     return x, y
 
 

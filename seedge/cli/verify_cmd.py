@@ -50,8 +50,9 @@ def _load_data(manifest: dict, src: str, split: str, limit: int | None):
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
 
-    names = (manifest.get("model") or {}).get("class_names")
-    # Generic names ("0".."N-1") carry no meaning to match a dataset's folder names against.
-    fixed = names if names and list(names) != [str(i) for i in range(len(names))] else None
+    from seedge.verify.run import model_class_names
+
+    # Labels are encoded by name with the model's classes, "0".."N-1" included (a folder of only
+    # digits 3 and 7 is scored against outputs 3 and 7); a label the model lacks is an error.
     return load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
-                       class_names=fixed, progress=True)
+                       class_names=model_class_names(manifest), progress=True)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 
 from seedge.artifacts import sha256_file  # noqa: F401  (re-exported: callers hash checkpoints here)
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, message_line
 
 CHECKPOINT_FORMAT = "seedge-checkpoint"
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights", "ema")
@@ -28,8 +29,15 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
     import torch
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise SeedgeError(f"{path}: checkpoint file not found")
+    if not path.is_file():  # a folder, device or FIFO: opening one can block forever
+        raise SeedgeError(f"{path}: not a regular file, so not a checkpoint; pass a .safetensors/.pt/.pth file")
+    kind = _sniff(path)
+    if kind == "torchscript" and not allow_pickle:
+        raise SeedgeError(f"{path}: is a TorchScript archive (torch.jit.save), not a state dict; re-save the "
+                          f"weights with torch.save(model.state_dict(), ...), or pass --unsafe-pickle if you trust "
+                          f"the file (loading it runs its TorchScript code)")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -39,19 +47,13 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
             raise SeedgeError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
     else:
         try:
-            obj = torch.load(str(path), map_location="cpu", weights_only=not allow_pickle)
+            with warnings.catch_warnings():
+                # torch warns on TorchScript archives and unusual pickle protocols before it fails
+                # or succeeds; the outcome is reported here in one line either way.
+                warnings.simplefilter("ignore")
+                obj = torch.load(str(path), map_location="cpu", weights_only=not allow_pickle)
         except Exception as e:  # noqa: BLE001
-            text = str(e)
-            refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-            if refused:
-                raise SeedgeError(
-                    f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
-                    f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust "
-                    f"the file") from None
-            detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
-            reason = detail.group(1).strip() if detail else _first_line(e)
-            raise SeedgeError(f"{path}: cannot read checkpoint (not a PyTorch/safetensors file? "
-                              f"{reason[:160]})") from None
+            raise SeedgeError(_load_failure(path, kind, e, allow_pickle)) from None
     return unwrap_state_dict(obj, path)
 
 
@@ -85,8 +87,55 @@ def _is_tensor_dict(d: dict) -> bool:
 
 
 def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    return message_line(e, 200)
+
+
+def _sniff(path: Path) -> str:
+    """What a checkpoint file is, from its first bytes: torchscript, zip (torch.save), pickle,
+    safetensors, text or unknown. Only used to say clearly what went wrong."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return "unknown"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "unknown"
+        ts = any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
+        return "torchscript" if ts else "zip"
+    if head[:1] == b"\x80":
+        return "pickle"
+    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < (100 << 20):
+        return "safetensors"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown"
+    return "text" if head and "\x00" not in text else "unknown"
+
+
+def _load_failure(path: Path, kind: str, e: Exception, allow_pickle: bool) -> str:
+    """One line saying why torch.load failed on a file, and what to do."""
+    text = str(e)
+    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if refused:
+        return (f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
+                f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust the file")
+    if kind == "text":
+        return f"{path}: is a text file, not a checkpoint; pass a .safetensors/.pt/.pth file of model weights"
+    if kind == "safetensors":
+        return f"{path}: looks like a safetensors file; give it the .safetensors extension"
+    detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+    reason = (detail.group(1).strip() if detail else _first_line(e))[:160]
+    if kind in ("pickle", "zip") and not allow_pickle:
+        return (f"{path}: a pickle the safe loader cannot read ({reason}); re-save it as a plain state dict or "
+                f"safetensors, or pass --unsafe-pickle if you trust the file (it may run code)")
+    return f"{path}: cannot read checkpoint (not a PyTorch checkpoint: {reason}); pass a .safetensors/.pt/.pth file"
 
 
 # Linear-based SE blocks (`se.fc.0` / `se.fc.2`, `excitation.0/2`) -> seedge's 1x1-conv `fc1` / `fc2`.

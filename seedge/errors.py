@@ -1,5 +1,7 @@
 """Error types that map onto the CLI's exit codes (DESIGN.md: 1 check failed, 2 bad input)."""
 
+import re
+
 
 class SeedgeError(Exception):
     """Bad usage or bad input: the CLI prints the message as one line and exits 2.
@@ -25,8 +27,26 @@ class Unavailable(SeedgeError):
 class MissingBackend(Unavailable):
     """An optional backend is not installed; the message names the extra to install."""
 
-    def __init__(self, backend: str, extra: str, detail: str = ""):
+    def __init__(self, backend: str, extra: str, detail: str = "", needs: str = ""):
         msg = f"backend '{backend}' is not available: install it with `pip install 'seedge[{extra}]'`"
         if detail:
             msg += f" ({detail})"
+        if needs:  # e.g. TensorRT: the package alone is not enough
+            msg += f"; it also needs {needs}"
         super().__init__(msg)
+
+
+# Lines that only say where in a library's C++ sources an error passed through (OpenVINO prints
+# "Exception from src/inference/src/cpp/core.cpp:84:" before the line that says what happened).
+_LOCATION_ONLY = re.compile(r"^(Exception from|Check '.*' failed at) \S+?(:\d+)?:?$"
+                            r"|^Traceback \(most recent call last\):$")
+
+
+def message_line(e: BaseException, limit: int = 400) -> str:
+    """The first line of an exception's message that says something (one line for the CLI):
+    blank lines and source-location lines are skipped, "[ ERROR ]" prefixes dropped."""
+    for line in str(e).splitlines():
+        line = re.sub(r"^\[\s*ERROR\s*\]\s*", "", line.strip())
+        if line and not _LOCATION_ONLY.match(line):
+            return line[:limit]
+    return type(e).__name__

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import SeedgeError, Unavailable
+from seedge.errors import SeedgeError, Unavailable, message_line
 
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
 
@@ -62,7 +62,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers)
         except Exception as e:  # noqa: BLE001 - ORT raises its own exception types
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = message_line(e)
             raise SeedgeError(f"{self.path}: ONNX Runtime cannot load this model ({msg[:200]}); "
                               f"re-run `seedge export`") from None
         got = self.session.get_providers()

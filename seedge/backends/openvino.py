@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import MissingBackend, SeedgeError, Unavailable
+from seedge.errors import MissingBackend, SeedgeError, Unavailable, message_line
 
 
 def static_copy(model, shape):
@@ -96,11 +96,16 @@ class OpenVINORunner(Runner):
         if self.requested_precision:
             config["INFERENCE_PRECISION_HINT"] = str(self.requested_precision)
         core = ov.Core()
+        # An IR is read with its weights named, so only the IR reader tries it: a broken .xml then
+        # says what is wrong instead of every frontend (TensorFlow's too) printing its own failure.
+        weights = self.path.with_suffix(".bin")
+        read_args = (str(self.path), str(weights)) if self.path.suffix == ".xml" and weights.is_file() else (
+            str(self.path),)
         try:
-            self.models = ShapeCompiledModels(core, core.read_model(str(self.path)), config,
+            self.models = ShapeCompiledModels(core, core.read_model(*read_args), config,
                                               static_shapes=bool(self.options.get("static_shapes", True)))
         except Exception as e:  # noqa: BLE001 - OpenVINO raises RuntimeError with long messages
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = message_line(e)
             raise SeedgeError(f"{self.path}: OpenVINO cannot compile this model ({msg[:200]}); "
                               f"re-run `seedge export`") from None
         compiled = self.models.dynamic

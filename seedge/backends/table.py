@@ -61,6 +61,11 @@ def backend(name: str) -> Backend:
     return BACKENDS[name]
 
 
+def hardware_needs(name: str) -> str:
+    """What a backend needs besides its package ("" when a CPU will do), for MissingBackend."""
+    return "an NVIDIA GPU with its driver" if "cpu" not in backend(name).devices else ""
+
+
 def installed(name: str) -> bool:
     return importlib.util.find_spec(backend(name).package) is not None
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import MissingBackend, SeedgeError
+from seedge.errors import MissingBackend, SeedgeError, message_line
 
 MIN_TENSORRT_MAJOR = 10
 # Build facts (manifest artifact["build"]) the runner checks against this machine; pass them as
@@ -36,8 +36,8 @@ def import_tensorrt():
     try:
         import tensorrt as trt
     except (ImportError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise MissingBackend("tensorrt", "tensorrt", f"import tensorrt failed: {first}") from None
+        raise MissingBackend("tensorrt", "tensorrt", f"import tensorrt failed: {message_line(e)}",
+                             needs="an NVIDIA GPU with its driver") from None
     major = _major(getattr(trt, "__version__", "0"))
     if major < MIN_TENSORRT_MAJOR:
         raise MissingBackend("tensorrt", "tensorrt",

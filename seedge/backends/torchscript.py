@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from seedge.backends.torch_eager import TorchModuleRunner
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, message_line
 
 
 class TorchScriptRunner(TorchModuleRunner):
@@ -21,7 +21,7 @@ class TorchScriptRunner(TorchModuleRunner):
                 warnings.simplefilter("ignore", FutureWarning)
                 module = torch.jit.load(str(self.path), map_location=device)
         except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for bad archives
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = message_line(e)
             raise SeedgeError(f"{self.path}: not a loadable TorchScript archive ({msg[:200]}); "
                               f"re-run `seedge export`") from None
         return module.eval()

@@ -1,13 +1,20 @@
 """The `seedge` command: a thin Click group; each subcommand lives in its own module.
 
-Errors: a SeedgeError is bad usage or input (one line on stderr, exit 2); a CheckFailed
-is a parity/benchmark check that failed (exit 1). Anything else is a bug and keeps its
-traceback.
+Errors (stderr gets one line, never a traceback unless SEEDGE_DEBUG=1):
+- SeedgeError: bad usage or input, exit 2.
+- CheckFailed: a parity or benchmark check failed, exit 1.
+- OSError (a path the user gave cannot be read or written, a full disk) and MemoryError:
+  the environment or the input is at fault, not seedge: exit 2, with the file and the reason.
+- anything else is a bug in seedge: "internal error" with the exception and a hint to re-run
+  with SEEDGE_DEBUG=1 and report it, exit 1 (what Python itself exits with on an uncaught
+  exception, so scripts see the code they saw before; the line tells a bug from a failed check).
+- SIGTERM during an export ends it through its clean-up (exit 143); Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -25,6 +32,7 @@ _COMMAND_MODULES = (
     "seedge.cli.train_cmd",
     "seedge.cli.evaluate_cmd",
     "seedge.cli.quantize_report_cmd",
+    "seedge.cli.predict_cmd",
 )
 
 
@@ -39,18 +47,43 @@ for _mod in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
+    debug = os.environ.get("SEEDGE_DEBUG", "") not in ("", "0")
     try:
         cli.main(args=argv, prog_name="seedge", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("seedge: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as e:
+        # One line, like every other bad input: what is wrong and where to look.
+        cmd = e.ctx.command_path if e.ctx is not None else "seedge"
+        click.echo(f"{cmd}: error: {e.format_message()} (see `{cmd} --help`)", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except SeedgeError as e:
-        click.echo(f"seedge: error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except CheckFailed as e:
-        click.echo(f"seedge: check failed: {e}", err=True)
-        sys.exit(e.exit_code)
+    except Exception as e:  # noqa: BLE001 - every failure ends in one line (describe_error)
+        if debug:
+            raise
+        code, line = describe_error(e)
+        click.echo(line, err=True)
+        sys.exit(code)
     sys.exit(0)
+
+
+def describe_error(e: BaseException) -> tuple[int, str]:
+    """(exit code, the one stderr line) for an exception that ended a command."""
+    from seedge.errors import message_line
+
+    if isinstance(e, SeedgeError):
+        return e.exit_code, f"seedge: error: {message_line(e)}"
+    if isinstance(e, CheckFailed):
+        return e.exit_code, f"seedge: check failed: {message_line(e)}"
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        reason = e.strerror or message_line(e)
+        return 2, f"seedge: error: {where}{reason}; check the path, its permissions and free space"
+    if isinstance(e, MemoryError):
+        return 2, ("seedge: error: out of memory; use a smaller --batch/--limit or fewer images "
+                   "(SEEDGE_DEBUG=1 shows where)")
+    return 1, (f"seedge: internal error: {type(e).__name__}: {message_line(e)} (a bug in seedge; re-run with "
+               f"SEEDGE_DEBUG=1 for the traceback and report it)")

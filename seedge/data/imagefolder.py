@@ -48,16 +48,43 @@ def _scan_classes(folder: Path) -> list[Row]:
         raise SeedgeError(f"{folder}: no class folders found; {hint}")
     rows: list[Row] = []
     for cls_dir in classes:
-        files = sorted(
-            Path(dirpath) / f
-            for dirpath, dirnames, filenames in os.walk(cls_dir, followlinks=True)
-            for f in filenames
-            if is_image_file(Path(f)) and not _hidden(Path(dirpath), cls_dir)
-        )
+        files = _class_images(cls_dir)
         if not files:
             raise SeedgeError(f"{cls_dir}: class folder holds no images; add images or remove the folder")
         rows.extend(Row(p, cls_dir.name, str(p)) for p in files)
     return rows
+
+
+def _class_images(cls_dir: Path) -> list[Path]:
+    """Image files under a class folder. Linked folders are followed (datasets often link into a
+    shared pool) but each real folder is entered once and each real file counted once, so a
+    link loop (`a/b -> a`) or two links to one folder never repeat images."""
+    seen_dirs: set[str] = set()
+    seen_files: set[str] = set()
+    files = []
+
+    def refuse(e: OSError):
+        raise SeedgeError(f"{e.filename or cls_dir}: cannot read this folder ({e.strerror or e}); "
+                          f"fix its permissions or remove it") from None
+
+    for dirpath, dirnames, filenames in os.walk(cls_dir, followlinks=True, onerror=refuse):
+        here = Path(dirpath)
+        real = os.path.realpath(here)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and os.path.realpath(here / d) not in seen_dirs)
+        for f in sorted(filenames):
+            p = here / f
+            if not is_image_file(Path(f)) or _hidden(here, cls_dir):
+                continue
+            key = os.path.realpath(p)
+            if key not in seen_files:
+                seen_files.add(key)
+                files.append(p)
+    return sorted(files)
 
 
 def _hidden(dirpath: Path, top: Path) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from seedge.backends.table import backend as backend_facts
+from seedge.backends.table import hardware_needs
 from seedge.errors import MissingBackend, SeedgeError
 from seedge.export.context import Built, ExportContext
 
@@ -54,7 +55,8 @@ class Builder:
         needs = ((facts.package, facts.extra),) if facts.extra else ()
         for package, extra in needs + self.packages:
             if importlib.util.find_spec(package) is None:
-                raise MissingBackend(self.format, extra, f"`import {package}` fails; needed for {self.id}")
+                raise MissingBackend(self.format, extra, f"`import {package}` fails; needed for {self.id}",
+                                     needs=hardware_needs(self.backend))
 
     def build(self, ctx: ExportContext) -> Built:
         self.preflight()

@@ -25,7 +25,7 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str 
     import openvino as ov
 
     from seedge.artifacts import sha256_file
-    from seedge.errors import MissingBackend, SeedgeError
+    from seedge.errors import MissingBackend, SeedgeError, message_line
 
     if precision not in INFERENCE_PRECISION:
         raise SeedgeError(f"OpenVINO IR export supports {', '.join(INFERENCE_PRECISION)}, not {precision}")
@@ -37,7 +37,7 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str 
         raise MissingBackend("openvino", "openvino", str(e)) from None
     except Exception as e:  # noqa: BLE001
         raise SeedgeError(f"{onnx_path}: OpenVINO could not convert the ONNX graph: "
-                          f"{str(e).strip().splitlines()[0][:300]}") from None
+                          f"{message_line(e, 300)}") from None
     for key, value in (rt_info or {}).items():
         model.set_rt_info(str(value), ["seedge", _rt_key(key)])
     ov.save_model(model, str(xml_path), compress_to_fp16=(precision == "fp16"))

@@ -10,6 +10,8 @@ Pillow is imported on first use: a device that only feeds ready uint8 arrays nee
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +43,25 @@ def open_image(path: Path, origin: str = ""):
         raise SeedgeError(f"{path}: image file not found{where}; fix the path or remove it")
     Image = pil()
     try:
-        with Image.open(path) as img:
-            img.load()
-            return to_rgb(img)
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; a file claiming that many
+            # pixels is refused like the bigger ones (a few KB of PNG can claim gigabytes).
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                return to_rgb(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise SeedgeError(f"{path}: image too large to decode safely (a decompression bomb? {_bomb_size(e)}, "
+                          f"limit {Image.MAX_IMAGE_PIXELS} pixels){where}; replace or remove it") from None
     except (OSError, ValueError, SyntaxError) as e:  # PIL.UnidentifiedImageError is an OSError
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SeedgeError(f"{path}: cannot read image (not a readable image file: {msg}){where}; "
                           f"replace or remove it") from None
+
+
+def _bomb_size(e: Exception) -> str:
+    m = re.search(r"\((\d+) pixels\)", str(e))
+    return f"{m.group(1)} pixels" if m else "too many pixels"
 
 
 def to_rgb(img):

@@ -26,6 +26,8 @@ _LABEL_NAMES = ("label", "class", "target", "category", "y")
 
 def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None = None) -> Source:
     path = Path(path)
+    if not path.is_file():  # a FIFO or device named *.csv would block the reader forever
+        raise SeedgeError(f"{path}: not a regular file; pass a CSV file of path,label rows")
     root = Path(root) if root else path.parent
     if not root.is_dir():
         raise SeedgeError(f"{root}: data root folder not found")
@@ -56,12 +58,28 @@ def _split_siblings(path: Path) -> dict[str, Path]:
     found = {"train": path}
     for alias in (a for a in SPLIT_ALIASES if SPLIT_ALIASES[a] != "train"):
         cand = path.with_name(stem[:i] + alias + stem[i + 5:] + path.suffix)
-        if cand.is_file():
+        try:
+            sibling = cand.is_file()
+        except OSError:  # the sibling's name would be too long: there is none
+            sibling = False
+        if sibling:
             part = SPLIT_ALIASES[alias]
             if part in found:
                 raise SeedgeError(f"{cand}: a second {part} file next to {found[part].name}; keep one")
             found[part] = cand
     return found if len(found) > 1 else {}
+
+
+def _regular_file(p: Path, where: str) -> bool:
+    """Whether a listed image exists as a regular file; a path no file can have (a NUL byte, a
+    name over the file system's limit) is a SeedgeError naming the row, not an OSError."""
+    if "\x00" in str(p):
+        raise SeedgeError(f"{where}: the image path holds a NUL byte; fix the row")
+    try:
+        return p.is_file()
+    except OSError as e:
+        raise SeedgeError(f"{where}: image path {str(p)[:80]}... cannot be used ({e.strerror or e}); "
+                          f"fix the row") from None
 
 
 def _read_rows(path: Path, root: Path) -> tuple[list[tuple[Row, str | None]], bool]:
@@ -95,7 +113,7 @@ def _read_rows(path: Path, root: Path) -> tuple[list[tuple[Row, str | None]], bo
         if not label:
             raise SeedgeError(f"{where}: empty label for {rel}")
         img = Path(rel) if Path(rel).is_absolute() else root / rel
-        if not img.is_file():
+        if not _regular_file(img, where):
             raise SeedgeError(f"{where}: image {rel} not found under {root}; fix the path or pass --data-root")
         part = None
         if scol is not None:

@@ -27,6 +27,7 @@ def tiny(tmp_path):
     return save_checkpoint(create_model("se_resnet10_cifar_tiny").eval(), tmp_path / "ckpt" / "tiny")
 
 
+@pytest.mark.slow  # MobileNetV3-Large through every CPU format: ~30 s here
 def test_torchvision_mobilenet_v3_large_state_dict_exports_with_inferred_classes(tmp_path, capsys):
     torchvision = pytest.importorskip("torchvision")
     torch.manual_seed(0)
@@ -113,7 +114,6 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tmp_path, caps
 
 
 def test_int8_without_calib_on_a_checkpoint_without_training_data_exits_2(tiny, tmp_path, capsys):
-    pytest.importorskip("seedge.quantize.int8")
     code, _, stderr = run(["export", tiny, "--formats", "onnx", "--precisions", "int8", "--out", tmp_path / "o"],
                           capsys)
     assert code == 2 and "--calib" in stderr and len(stderr.strip().splitlines()) == 1

@@ -7,9 +7,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 
 from seedge.checkpoint import load_model
 from seedge.train.distributed import HASH_DIR_ENV, state_hash
+
+# torchrun starts two Python processes that each import torch and train: ~30 s here.
+pytestmark = pytest.mark.slow
 
 
 def test_torchrun_two_processes_agree(tmp_path):

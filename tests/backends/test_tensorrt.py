@@ -264,7 +264,8 @@ def test_fp32_engine_matches_onnxruntime_at_any_batch(trt_folder, tmp_path, capf
 @pytest.mark.gpu
 @pytest.mark.tensorrt
 def test_fp16_engine_from_an_fp16_graph(trt_folder, tmp_path):
-    fp16 = pytest.importorskip("seedge.quantize.fp16")
+    from seedge.quantize import fp16
+
     src = tmp_path / "model.fp16.onnx"
     fp16.convert_onnx_fp16(trt_folder / "model.onnx", src)
     plan = tmp_path / "model.fp16.plan"
@@ -279,7 +280,8 @@ def test_fp16_engine_from_an_fp16_graph(trt_folder, tmp_path):
 @pytest.mark.gpu
 @pytest.mark.tensorrt
 def test_int8_engine_from_explicit_qdq(trt_folder, tmp_path):
-    int8 = pytest.importorskip("seedge.quantize.int8")
+    from seedge.quantize import int8
+
     ref = np.load(trt_folder / "reference.npz")
     qdq = tmp_path / "model.int8.onnx"
     int8.quantize_onnx_int8(trt_folder / "model.onnx", qdq, ref["input"])

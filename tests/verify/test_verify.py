@@ -47,11 +47,18 @@ def test_verify_with_labelled_arrays(folder):
     manifest = artifacts.read_manifest(folder)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((20, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, 20)
+    # Labels with a known answer, from ONNX Runtime directly (not through seedge): the model's own
+    # prediction for 15 images, a different class for the last 5 -> exactly 75% accuracy.
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    pred = sess.run(None, {sess.get_inputs()[0].name: x})[0].argmax(1)
+    y = np.where(np.arange(20) < 15, pred, (pred + 1) % 10)
     result = verify_artifacts(folder, manifest, artifacts=["onnx-fp32"], data=(x, y))
     (row,) = result["artifacts"]
     assert row["samples"] == 28 and row["labelled"] == 20
-    assert row["accuracy"] == row["baseline_accuracy"] == result["baseline"]["accuracy"]
+    assert row["accuracy"] == pytest.approx(0.75) and row["baseline_accuracy"] == pytest.approx(0.75)
+    assert result["baseline"]["accuracy"] == pytest.approx(0.75)
     assert result["samples"] == {"reference": 8, "data": 20}
 
 
@@ -66,7 +73,6 @@ def test_cli_pass_json(folder, capsys):
 
 
 def test_cli_table_with_data(folder, capsys):
-    pytest.importorskip("seedge.data")
     code, out, err = run_cli(capsys, folder, "--data", "digits", "--limit", "30", "--artifact", "torchscript-fp32")
     assert code == 0, err
     assert "torchscript-fp32" in out and "pass" in out and "30 labelled images" in out

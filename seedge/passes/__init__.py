@@ -11,10 +11,11 @@ fuse_se_residual.
 from seedge.passes import canonical_se, drop_dropout, fold_bn, fuse_se_residual  # noqa: F401  (registration)
 from seedge.passes.registry import (  # noqa: F401
     DEFAULT_PASSES,
+    PassResult,
     apply_passes,
     list_passes,
     register_pass,
     unregister_pass,
 )
 
-__all__ = ["DEFAULT_PASSES", "apply_passes", "list_passes", "register_pass", "unregister_pass"]
+__all__ = ["DEFAULT_PASSES", "PassResult", "apply_passes", "list_passes", "register_pass", "unregister_pass"]

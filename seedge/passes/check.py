@@ -66,15 +66,15 @@ def float64_recheck(model, earlier_passes, pass_fn, example, before, after) -> d
     """
     import torch
 
+    from seedge.passes.registry import run_pass
+
     m64 = copy.deepcopy(model).double().eval()
     x64 = example.double()
     with torch.no_grad():
         for fn in earlier_passes:
-            fn(m64, x64)
-            m64.eval()
+            m64, _ = run_pass(fn, m64, x64)
         ref = _flat(m64(x64))
-        pass_fn(m64, x64)
-        m64.eval()
+        m64, _ = run_pass(pass_fn, m64, x64)
         out = _flat(m64(x64))
     return {"rel_diff_fp64": _rel(out, ref)[1], "fp32_error_before": _rel(_flat(before), ref)[1],
             "fp32_error_after": _rel(_flat(after), ref)[1]}

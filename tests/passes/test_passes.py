@@ -130,7 +130,9 @@ class OnePlusGate(LinearSE):
     """Looks like an SE layer but computes x * (1 + gate): canonical_se must leave it alone."""
 
     def forward(self, x):
-        return x + super().forward(x)
+        b, c, _, _ = x.size()
+        y = self.fc(self.avg_pool(x).view(b, c)).view(b, c, 1, 1)
+        return x * (1 + y)
 
 
 class TinyNet(nn.Module):
@@ -167,8 +169,12 @@ def test_linear_se_and_linear_bn1d():
 
 def test_canonical_se_leaves_look_alikes():
     model, x = _tiny(OnePlusGate)
-    assert canonical_se(model, x) == 0
+    result = canonical_se(model, x)
+    assert result == 0
     assert type(model.se) is OnePlusGate
+    # Reported as an SE-like block left alone, with the step where the pattern broke.
+    assert [b["module"] for b in result.details["left_alone"]] == ["se"]
+    assert "not a sigmoid or hard-sigmoid" in result.details["left_alone"][0]["reason"]
 
 
 def test_fold_bn_skips_unsafe_pairs():

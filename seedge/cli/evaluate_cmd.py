@@ -6,6 +6,7 @@ import json
 
 import click
 
+from seedge.cli.data_options import pop_source_options, source_options
 from seedge.data.splits import SPLITS
 
 
@@ -24,13 +25,15 @@ from seedge.data.splits import SPLITS
 @click.option("--model", "arch", metavar="ARCH", help="Architecture of a bare state dict.")
 @click.option("--unsafe-pickle", is_flag=True, help="Allow pickles that need arbitrary code.")
 @click.option("--device", default="cpu", show_default=True)
+@source_options()
 def command(checkpoint, data, split, as_json, gradcam, out, limit, batch_size, data_root, arch, unsafe_pickle,
-            device) -> None:
+            device, **csv_kw) -> None:
     """Evaluate CHECKPOINT (a file or a training run directory) on a data split."""
     from seedge.evaluate import evaluate_checkpoint
 
     r = evaluate_checkpoint(checkpoint, data, split=split, limit=limit, batch_size=batch_size, gradcam=gradcam,
-                            out=out, data_root=data_root, arch=arch, allow_pickle=unsafe_pickle, device=device)
+                            out=out, data_root=data_root, arch=arch, allow_pickle=unsafe_pickle, device=device,
+                            data_options=pop_source_options(csv_kw))
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return

@@ -10,6 +10,7 @@ import time
 
 import click
 
+from seedge.cli.data_options import pop_source_options, source_options
 from seedge.export.builders import FORMATS, PRECISIONS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
@@ -47,8 +48,10 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling of a checkpoint that needs it. Only for files you trust.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
-            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json) -> None:
+            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
+            **csv_kw) -> None:
     """Export SOURCE (a checkpoint file or a training run directory; default: the demo SE model)."""
     from rich.console import Console
 
@@ -75,7 +78,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
-                              progress=progress)
+                              progress=progress, data_options=pop_source_options(csv_kw))
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from seedge.cli.data_options import pop_source_options, source_options
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
 from seedge.train.recipes import MONITORS, OPTIMIZERS
 
@@ -49,6 +50,7 @@ def _size(ctx, param, value):
 @click.option("--unsafe-pickle", is_flag=True, help="Allow --init pickles that need arbitrary code.")
 @click.option("--classes", metavar="A,B,...", help="Class names in output order (labels must be among them).")
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to [default: the CSV's].")
+@source_options("--split", "--split-fractions")
 @click.option("--limit", type=int, help="Use at most N images per split (quick runs).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--workers", default=0, show_default=True, type=int, help="DataLoader worker processes.")
@@ -62,8 +64,9 @@ def command(as_json: bool, unsafe_pickle: bool, classes: str | None, **kw) -> No
     from seedge.data import parse_classes
     from seedge.train import TrainOptions, train
 
+    data_options = pop_source_options(kw)
     opts = TrainOptions(**{k: v for k, v in kw.items() if v is not None or k in ("model",)},
-                        classes=parse_classes(classes), allow_pickle=unsafe_pickle)
+                        classes=parse_classes(classes), allow_pickle=unsafe_pickle, data_options=data_options)
     summary = train(opts)
     import os
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from seedge.backends.table import DEVICES
+from seedge.cli.data_options import pop_source_options, source_options
 from seedge.data.splits import SPLITS
 
 
@@ -19,7 +20,8 @@ from seedge.data.splits import SPLITS
 @click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
               help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-def command(folder, data_src, split, limit, device, artifact_ids, as_json) -> None:
+@source_options()
+def command(folder, data_src, split, limit, device, artifact_ids, as_json, **csv_kw) -> None:
     """Check every artifact in FOLDER (written by `seedge export`) against the eager FP32 model."""
     from rich.console import Console
 
@@ -30,7 +32,7 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json) -> No
 
     err = Console(stderr=True)
     manifest = read_manifest(folder)
-    data = _load_data(manifest, data_src, split, limit) if data_src else None
+    data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw)) if data_src else None
     with err.status("verifying", spinner="dots") as status:
         result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,
                                   device=device, on_step=lambda label: status.update(f"verifying {label}"))
@@ -45,7 +47,7 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json) -> No
         raise CheckFailed(f"{len(failed)} of {len(result['artifacts'])} artifacts failed parity: {', '.join(failed)}")
 
 
-def _load_data(manifest: dict, src: str, split: str, limit: int | None):
+def _load_data(manifest: dict, src: str, split: str, limit: int | None, options=None):
     """(x, y, class_names) preprocessed exactly as the manifest says the model expects."""
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
@@ -55,4 +57,4 @@ def _load_data(manifest: dict, src: str, split: str, limit: int | None):
     # Labels are encoded by name with the model's classes, "0".."N-1" included (a folder of only
     # digits 3 and 7 is scored against outputs 3 and 7); a label the model lacks is an error.
     return load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
-                       class_names=model_class_names(manifest), progress=True)
+                       class_names=model_class_names(manifest), progress=True, options=options)

@@ -1,7 +1,9 @@
 """Datasets: `digits` (built in), synthetic `shapes`, ImageFolder directories, CSV files.
 
-    open_source(src, root=None, class_names=None) -> Source (splits train/val/test, class_names)
+    open_source(src, root=None, class_names=None, options=None) -> Source (splits train/val/test, class_names)
     load_arrays(src, preprocess, split="test", limit=None, seed=0) -> (x NCHW float32, y int64, class_names)
+
+`options` (SourceOptions) names CSV columns and sets the split fractions.
 
 SRC is "digits", "shapes[:HxW][,n=N][,classes=K][,seed=S]", an ImageFolder directory or
 a CSV file of path,label rows. torch-based Dataset/DataLoader helpers live in
@@ -13,28 +15,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedge.data.arrays import load_arrays, load_split_arrays
-from seedge.data.source import Row, Samples, Source
+from seedge.data.source import Row, Samples, Source, SourceOptions
 from seedge.data.splits import SPLIT_SEED
 from seedge.errors import SeedgeError
 
-__all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "load_arrays", "load_split_arrays", "open_source",
-           "parse_classes"]
+__all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "SourceOptions", "load_arrays", "load_split_arrays",
+           "open_source", "parse_classes"]
 
 SRC_HELP = ("'digits', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows")
 
 
-def open_source(src: str, root: str | Path | None = None, class_names: list[str] | None = None) -> Source:
-    """Resolve SRC to a Source. `class_names` fixes the label order (a checkpoint's, or --classes)."""
+def open_source(src: str, root: str | Path | None = None, class_names: list[str] | None = None,
+                options: SourceOptions | None = None) -> Source:
+    """Resolve SRC to a Source. `class_names` fixes the label order (a checkpoint's, or --classes);
+    `options` names CSV columns and sets split fractions (see SourceOptions)."""
     src = str(src)
     path = Path(src)
+    options = options or SourceOptions()
+    is_csv = path.is_file() and path.suffix.lower() in (".csv", ".txt")
+    if options.columns and not is_csv:
+        raise SeedgeError(f"{src}: {', '.join(options.columns)} appl{'ies' if len(options.columns) == 1 else 'y'} "
+                          f"to CSV sources only")
     if src == "digits" and not path.exists():
         from seedge.data.digits import open_digits
 
-        return open_digits(src, class_names)
+        return open_digits(src, class_names, fractions=options.fractions)
     if (src == "shapes" or src.startswith("shapes:")) and not path.exists():
         from seedge.data.shapes import open_shapes
 
-        return open_shapes(src, class_names)
+        return open_shapes(src, class_names, fractions=options.fractions)
     if not path.exists():
         raise SeedgeError(f"{src}: no such file or directory; the data source must be {SRC_HELP}")
     if path.is_dir():
@@ -42,11 +51,11 @@ def open_source(src: str, root: str | Path | None = None, class_names: list[str]
             raise SeedgeError(f"{src}: --data-root applies to CSV sources only")
         from seedge.data.imagefolder import open_imagefolder
 
-        return open_imagefolder(path, class_names)
+        return open_imagefolder(path, class_names, fractions=options.fractions)
     if path.suffix.lower() in (".csv", ".txt"):
         from seedge.data.csvfile import open_csv
 
-        return open_csv(path, Path(root) if root else None, class_names)
+        return open_csv(path, Path(root) if root else None, class_names, options)
     raise SeedgeError(f"{src}: not a directory or a .csv file; the data source must be {SRC_HELP}")
 
 

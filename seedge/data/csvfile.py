@@ -1,30 +1,61 @@
-"""CSV sources: rows of `path,label` (an optional header; an optional `split` column).
+"""CSV sources: rows of an image path and a label (an optional header; an optional split column).
 
 Paths are resolved under a root folder (default: the CSV's folder; absolute paths are
-used as they are). Splits come from, in this order: a `split` column (train/val/test),
+used as they are). Splits come from, in this order: a split column (train/val/test),
 sibling files named like the CSV with `train` replaced by `val`/`valid`/`test`
-(train.csv + val.csv + test.csv), or a seeded stratified split of all rows.
+(train.csv + val.csv + test.csv), or a seeded stratified split of all rows (fractions:
+SourceOptions.fractions, default 70/10/20).
 
-A first row is a header when its path cell has no image extension (e.g.
-`Image_path,Plane`); named columns `path`/`image`/`file`... and `label`/`class`/`target`
-are then picked by name.
+The delimiter is sniffed among `,` `;` tab `|`. A first row is a header when none of its
+cells names an image file (e.g. `Image_path,Plane`). Columns are picked, in this order,
+by --path-column/--label-column/--split-column, by a known name (case and `_`/`-`/space
+ignored: path/image/image_path/file..., label/class/target/y/plane/category...,
+split/subset), or -- in a two-column file only -- by position. A file with more columns
+and no recognisable label column is an error that lists its columns: guessing there
+would train on whatever column happens to come second.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from seedge.data.images import IMAGE_EXTENSIONS
-from seedge.data.source import Row, Source, build_source
+from seedge.data.source import Row, Source, SourceOptions, build_source
 from seedge.data.splits import SPLIT_ALIASES
 from seedge.errors import SeedgeError
 
-_PATH_NAMES = ("path", "image", "image_path", "img", "file", "filename", "filepath", "file_path")
-_LABEL_NAMES = ("label", "class", "target", "category", "y")
+# Header names, compared after _key() (lower case, only letters and digits), in order of preference.
+_PATH_NAMES = ("path", "imagepath", "image", "img", "imgpath", "file", "filename", "filepath", "imagefile",
+               "imagename", "imgname")
+_LABEL_NAMES = ("label", "labels", "class", "classname", "classlabel", "target", "y", "plane", "category")
+_SPLIT_NAMES = ("split", "subset")
+DELIMITERS = ",;\t|"
+_SNIFF_BYTES = 64 * 1024
 
 
-def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None = None) -> Source:
+@dataclass(frozen=True)
+class Columns:
+    """Where path, label and split sit in a CSV's rows (0-based), and how it was read."""
+
+    path: int
+    label: int
+    split: int | None
+    names: tuple[str, ...]   # header names, or "column 1".. for a file without a header
+    header: bool
+    delimiter: str
+
+    def describe(self) -> dict:
+        return {"delimiter": self.delimiter, "header": self.header, "path_column": self.names[self.path],
+                "label_column": self.names[self.label],
+                "split_column": self.names[self.split] if self.split is not None else None}
+
+
+def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None = None,
+             options: SourceOptions | None = None) -> Source:
+    options = options or SourceOptions()
     path = Path(path)
     if not path.is_file():  # a FIFO or device named *.csv would block the reader forever
         raise SeedgeError(f"{path}: not a regular file; pass a CSV file of path,label rows")
@@ -35,19 +66,37 @@ def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None
     if siblings:
         raw = {}
         for part, f in siblings.items():
-            rows, has_split = _read_rows(f, root)
-            if has_split:
+            rows, cols = _read_rows(f, root, options)
+            if cols.split is not None:
                 raise SeedgeError(f"{f}: has a split column but split files were found too; use one or the other")
             raw[part] = [r for r, _ in rows]
+            if part == "train":
+                layout = cols.describe()
+        layout["split_files"] = {k: v.name for k, v in siblings.items()}
     else:
-        rows, has_split = _read_rows(path, root)
-        if has_split:
+        rows, cols = _read_rows(path, root, options)
+        layout = cols.describe()
+        if cols.split is not None:
             raw = {"train": [], "val": [], "test": []}
             for r, part in rows:
                 raw[part].append(r)
         else:
             raw = {"all": [r for r, _ in rows]}
-    return build_source(str(path), "csv", raw, class_names)
+    source = build_source(str(path), "csv", raw, class_names, fractions=options.fractions)
+    source.layout = layout
+    source.notes.insert(0, describe_layout(layout))
+    return source
+
+
+def describe_layout(layout: dict) -> str:
+    """One line: which columns were read and how, e.g. "columns: path 'Image_path', label 'Plane' (';')"."""
+    delim = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}.get(layout["delimiter"], repr(layout["delimiter"]))
+    parts = [f"path '{layout['path_column']}'", f"label '{layout['label_column']}'"]
+    if layout.get("split_column"):
+        parts.append(f"split '{layout['split_column']}'")
+    where = f"split files {', '.join(layout['split_files'].values())}" if layout.get("split_files") else ""
+    return (f"columns: {', '.join(parts)} ({delim}-separated{', no header' if not layout['header'] else ''})"
+            + (f"; {where}" if where else ""))
 
 
 def _split_siblings(path: Path) -> dict[str, Path]:
@@ -82,32 +131,31 @@ def _regular_file(p: Path, where: str) -> bool:
                           f"fix the row") from None
 
 
-def _read_rows(path: Path, root: Path) -> tuple[list[tuple[Row, str | None]], bool]:
+def _read_rows(path: Path, root: Path, options: SourceOptions) -> tuple[list[tuple[Row, str | None]], Columns]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            table = [(i + 1, row) for i, row in enumerate(csv.reader(f))
+            delimiter = _sniff_delimiter(f.read(_SNIFF_BYTES))
+            f.seek(0)
+            table = [(i + 1, row) for i, row in enumerate(csv.reader(f, delimiter=delimiter))
                      if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise SeedgeError(f"{path}: cannot read CSV ({e})") from None
     if not table:
         raise SeedgeError(f"{path}: CSV holds no rows; expected path,label rows")
-    pcol, lcol, scol = 0, 1, None
     first = [c.strip() for c in table[0][1]]
-    if Path(first[0]).suffix.lower() not in IMAGE_EXTENSIONS:  # a header row
-        names = [c.lower() for c in first]
-        pcol = next((i for i, c in enumerate(names) if c in _PATH_NAMES), 0)
-        lcol = next((i for i, c in enumerate(names) if c in _LABEL_NAMES), 1 if pcol != 1 else 0)
-        scol = names.index("split") if "split" in names else None
+    header = not any(_is_image_name(c) for c in first)
+    if header:
         table = table[1:]
         if not table:
             raise SeedgeError(f"{path}: CSV has a header but no rows")
-    need = max(pcol, lcol, scol if scol is not None else 0) + 1
+    cols = _pick_columns(path, first if header else None, [c.strip() for c in table[0][1]], options, delimiter)
+    need = max(cols.path, cols.label, cols.split if cols.split is not None else 0) + 1
     out = []
     for lineno, row in table:
         where = f"{path} row {lineno}"
         if len(row) < need:
             raise SeedgeError(f"{where}: expected at least {need} columns (path,label), got {len(row)}")
-        rel, label = row[pcol].strip(), row[lcol].strip()
+        rel, label = row[cols.path].strip(), row[cols.label].strip()
         if not rel:
             raise SeedgeError(f"{where}: empty image path")
         if not label:
@@ -116,9 +164,93 @@ def _read_rows(path: Path, root: Path) -> tuple[list[tuple[Row, str | None]], bo
         if not _regular_file(img, where):
             raise SeedgeError(f"{where}: image {rel} not found under {root}; fix the path or pass --data-root")
         part = None
-        if scol is not None:
-            part = SPLIT_ALIASES.get(row[scol].strip().lower())
+        if cols.split is not None:
+            part = SPLIT_ALIASES.get(row[cols.split].strip().lower())
             if part is None:
-                raise SeedgeError(f"{where}: split '{row[scol].strip()}' is not train, val or test")
+                raise SeedgeError(f"{where}: split '{row[cols.split].strip()}' is not train, val or test")
         out.append((Row(img, label, where), part))
-    return out, scol is not None
+    return out, cols
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter among DELIMITERS that splits the first lines consistently (',' when unsure)."""
+    lines = [ln for ln in sample.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return ","
+    if len(sample) == _SNIFF_BYTES and len(lines) > 1:  # the last line may be cut short
+        lines = lines[:-1]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=DELIMITERS).delimiter
+    except csv.Error:  # e.g. one column, or no consistent delimiter: the csv module's default
+        return ","
+
+
+def _is_image_name(cell: str) -> bool:
+    return Path(cell).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _pick_columns(path: Path, header: list[str] | None, first_row: list[str], options: SourceOptions,
+                  delimiter: str) -> Columns:
+    n = len(header) if header is not None else len(first_row)
+    names = tuple(header) if header is not None else tuple(f"column {i + 1}" for i in range(max(n, 2)))
+    listed = ", ".join(names)
+    if header is None:
+        if options.columns:
+            flag = next(iter(options.columns))
+            raise SeedgeError(f"{path}: has no header row, so {flag} has no column names to match; add a header "
+                              f"row (e.g. path,label) or drop {flag}")
+        image_cols = [i for i, c in enumerate(first_row) if _is_image_name(c)]
+        if n == 2 or n < 2:
+            pcol = image_cols[0] if image_cols else 0
+            return Columns(pcol, 1 - pcol if n == 2 else 1, None, names, False, delimiter)
+        raise SeedgeError(f"{path}: no header row and {n} columns ({_sample(first_row)}); add a header row naming "
+                          f"the columns (e.g. path,label) and pass --label-column if its name is not label/class")
+    keys = [_key(c) for c in header]
+
+    def by_flag(flag: str, wanted: str | None) -> int | None:
+        if wanted is None:
+            return None
+        hits = [i for i, k in enumerate(keys) if k == _key(wanted)]
+        if not hits:
+            raise SeedgeError(f"{path}: {flag} {wanted!r} is not a column; the columns are: {listed}")
+        return hits[0]
+
+    def by_name(known: tuple[str, ...], taken: set[int]) -> int | None:
+        for name in known:
+            for i, k in enumerate(keys):
+                if k == name and i not in taken:
+                    return i
+        return None
+
+    pcol = by_flag("--path-column", options.path_column)
+    lcol = by_flag("--label-column", options.label_column)
+    scol = by_flag("--split-column", options.split_column)
+    if pcol is None:
+        pcol = by_name(_PATH_NAMES, {lcol, scol})
+    if pcol is None:  # no known name: the column whose first cell names an image file
+        pcol = next((i for i, c in enumerate(first_row) if _is_image_name(c) and i not in (lcol, scol)), None)
+    if pcol is None:
+        raise SeedgeError(f"{path}: no image path column among: {listed}; pass --path-column NAME")
+    if scol is None:
+        scol = by_name(_SPLIT_NAMES, {pcol, lcol})
+    if lcol is None:
+        lcol = by_name(_LABEL_NAMES, {pcol, scol})
+    if lcol is None:
+        rest = [i for i in range(n) if i not in (pcol, scol)]
+        if n == 2 and len(rest) == 1:  # path plus one other column: that one is the label
+            lcol = rest[0]
+        else:
+            raise SeedgeError(f"{path}: no label column among: {listed} (known names: label, class, target, y, "
+                              f"plane, category); pass --label-column NAME")
+    if len({pcol, lcol, scol} - {None}) < (3 if scol is not None else 2):
+        raise SeedgeError(f"{path}: path, label and split must be different columns (got "
+                          f"{names[pcol]}, {names[lcol]}{f', {names[scol]}' if scol is not None else ''})")
+    return Columns(pcol, lcol, scol, names, True, delimiter)
+
+
+def _sample(row: list[str], n: int = 4) -> str:
+    return ", ".join(c[:30] for c in row[:n]) + (", ..." if len(row) > n else "")

@@ -25,7 +25,7 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return images, d.target.astype(np.int64)
 
 
-def open_digits(name: str = "digits", class_names: list[str] | None = None) -> Source:
+def open_digits(name: str = "digits", class_names: list[str] | None = None, fractions=None) -> Source:
     images, labels = digits_arrays()
     rows = [Row(images[i], str(int(labels[i])), f"digits[{i}]") for i in range(len(labels))]
-    return build_source(name, "digits", {"all": rows}, class_names)
+    return build_source(name, "digits", {"all": rows}, class_names, fractions=fractions)

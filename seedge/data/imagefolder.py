@@ -19,7 +19,7 @@ from seedge.errors import SeedgeError
 SPLIT_DIRS = SPLIT_ALIASES  # a split folder is named like its split or one of the split's aliases
 
 
-def open_imagefolder(root: Path, class_names: list[str] | None = None) -> Source:
+def open_imagefolder(root: Path, class_names: list[str] | None = None, fractions=None) -> Source:
     root = Path(root)
     subdirs = _visible_dirs(root)
     split_dirs = [d for d in subdirs if d.name.lower() in SPLIT_DIRS]
@@ -33,7 +33,7 @@ def open_imagefolder(root: Path, class_names: list[str] | None = None) -> Source
             raw[part] = _scan_classes(d)
     else:
         raw["all"] = _scan_classes(root)
-    return build_source(str(root), "imagefolder", raw, class_names)
+    return build_source(str(root), "imagefolder", raw, class_names, fractions=fractions)
 
 
 def _visible_dirs(folder: Path) -> list[Path]:

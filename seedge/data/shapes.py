@@ -102,11 +102,11 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def open_shapes(src: str = "shapes", class_names: list[str] | None = None) -> Source:
+def open_shapes(src: str = "shapes", class_names: list[str] | None = None, fractions=None) -> Source:
     o = parse_shapes_src(src)
     kinds = SHAPES[:o["classes"]]
     rows = []
     for i in range(o["n"]):
         kind = kinds[i % len(kinds)]
         rows.append(Row(ShapeItem(kind, o["size"], o["seed"] * 1_000_003 + i), kind, f"{src}[{i}]"))
-    return build_source(src, "shapes", {"all": rows}, class_names)
+    return build_source(src, "shapes", {"all": rows}, class_names, fractions=fractions)

@@ -8,13 +8,53 @@ reject labels the training split never saw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from seedge.data.splits import (SPLIT_ALIASES, SPLIT_SEED, TEST_FRACTION, VAL_FRACTION, sorted_labels,
+from seedge.data.splits import (DEFAULT_FRACTIONS, SPLIT_ALIASES, SPLIT_SEED, describe_fractions, sorted_labels,
                                 stratified_split, subsample)
 from seedge.errors import SeedgeError
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a source, where guessing is not enough.
+
+    path_column / label_column / split_column: CSV header names (case-insensitive); None
+    picks them by name (see seedge.data.csvfile). fractions: (train, val, test) for a source
+    without explicit splits; None is DEFAULT_FRACTIONS. A training run records these
+    (`to_dict`) so evaluate and export read its data the same way.
+    """
+
+    path_column: str | None = None
+    label_column: str | None = None
+    split_column: str | None = None
+    fractions: tuple[float, float, float] | None = None
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """The CSV columns the user named: {"--path-column": "Image_path", ...}."""
+        return {f"--{k.replace('_', '-')}": v for k, v in (("path_column", self.path_column),
+                                                          ("label_column", self.label_column),
+                                                          ("split_column", self.split_column)) if v}
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "SourceOptions":
+        d = dict(d or {})
+        if d.get("fractions") is not None:
+            d["fractions"] = tuple(float(f) for f in d["fractions"])
+        return cls(**{k: d.get(k) for k in ("path_column", "label_column", "split_column", "fractions")})
+
+    def merged_over(self, base: "SourceOptions | None") -> "SourceOptions":
+        """These options, with `base`'s (e.g. a training run's) where these leave one unset."""
+        if base is None:
+            return self
+        return SourceOptions(**{k: getattr(self, k) if getattr(self, k) is not None else getattr(base, k)
+                                for k in ("path_column", "label_column", "split_column", "fractions")})
 
 
 @dataclass(frozen=True)
@@ -51,6 +91,7 @@ class Source:
     class_names: list[str]
     splits: dict[str, Samples]
     notes: list[str] = field(default_factory=list)  # e.g. "test split: taken from val/ (no test/)"
+    layout: dict = field(default_factory=dict)      # how it was read, e.g. CSV columns and delimiter
 
     def split(self, name: str) -> Samples:
         key = SPLIT_ALIASES.get(name)
@@ -62,31 +103,37 @@ class Source:
 
     def describe(self) -> dict:
         return {"source": self.name, "kind": self.kind, "class_names": list(self.class_names),
-                "splits": {k: len(v) for k, v in self.splits.items()}, "notes": list(self.notes)}
+                "splits": {k: len(v) for k, v in self.splits.items()}, "notes": list(self.notes),
+                **({"layout": dict(self.layout)} if self.layout else {})}
 
 
 def build_source(name: str, kind: str, raw: dict[str, list[Row]], class_names: list[str] | None = None,
-                 split_seed: int = SPLIT_SEED) -> Source:
-    """raw: {"all": rows} (split here) or any of {"train", "val", "test"} (explicit splits)."""
+                 split_seed: int = SPLIT_SEED, fractions: tuple[float, float, float] | None = None) -> Source:
+    """raw: {"all": rows} (split here by `fractions`, train/val/test) or any of {"train", "val", "test"}
+    (explicit splits; a missing val or test is carved from train with the same fractions)."""
     notes: list[str] = []
+    f_train, f_val, f_test = fractions or DEFAULT_FRACTIONS
+    how = f"stratified, seed {split_seed}"
     raw = {k: v for k, v in raw.items() if v}
     if not raw:
         raise SeedgeError(f"{name}: no labelled images found")
     if "all" in raw:
-        raw = _split_rows(raw["all"], {"val": VAL_FRACTION, "test": TEST_FRACTION}, split_seed)
-        notes.append(f"split {int((1 - VAL_FRACTION - TEST_FRACTION) * 100)}/{int(VAL_FRACTION * 100)}/"
-                     f"{int(TEST_FRACTION * 100)} train/val/test, stratified, seed {split_seed}")
+        raw = _split_rows(raw["all"], {"val": f_val, "test": f_test}, split_seed)
+        notes.append(f"split {describe_fractions((f_train, f_val, f_test))} train/val/test, {how}")
     elif "train" in raw:
         if "val" not in raw and "test" not in raw:
-            raw = _split_rows(raw["train"], {"val": VAL_FRACTION, "test": TEST_FRACTION}, split_seed)
-            notes.append(f"only a train split: val and test carved from it (stratified, seed {split_seed})")
+            raw = _split_rows(raw["train"], {"val": f_val, "test": f_test}, split_seed)
+            notes.append(f"only a train split: val and test carved from it "
+                         f"({describe_fractions((f_train, f_val, f_test))}, {how})")
         elif "val" not in raw:
-            parts = _split_rows(raw["train"], {"val": VAL_FRACTION / (1 - TEST_FRACTION)}, split_seed)
+            parts = _split_rows(raw["train"], {"val": f_val / (f_train + f_val)}, split_seed)
             raw = {**raw, **parts}
-            notes.append(f"no val split: carved from train (stratified, seed {split_seed})")
+            notes.append(f"no val split: {f_val / (f_train + f_val):.1%} of train carved off as val ({how})")
         elif "test" not in raw:
             raw = {**raw, "test": raw["val"]}
             notes.append("no test split: test uses the val split")
+    elif fractions is not None:
+        notes.append("--split fractions not used: the source has its own splits")
     classes = list(class_names) if class_names else sorted_labels(
         r.label for r in raw.get("train", [r for rows in raw.values() for r in rows]))
     if len(set(classes)) != len(classes):

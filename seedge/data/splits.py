@@ -2,7 +2,9 @@
 
 A source without explicit train/val/test parts is split here with a fixed seed
 (SPLIT_SEED), so `seedge train`, `seedge evaluate` and `seedge export --calib` all see
-the same test images without being told which ones.
+the same test images without being told which ones. The fractions default to 70/10/20
+train/val/test (DEFAULT_FRACTIONS); `--split 0.64,0.16,0.2` sets others, and a training
+run records them so evaluate and export split the same way.
 """
 
 from __future__ import annotations
@@ -12,9 +14,40 @@ import numpy as np
 SPLIT_SEED = 0
 VAL_FRACTION = 0.1
 TEST_FRACTION = 0.2
+DEFAULT_FRACTIONS = (1 - VAL_FRACTION - TEST_FRACTION, VAL_FRACTION, TEST_FRACTION)  # train, val, test
 # Every split name a user may give (a CLI --split, an ImageFolder subfolder, a CSV column) -> the split.
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 SPLITS = tuple(SPLIT_ALIASES)
+
+
+def parse_fractions(text) -> tuple[float, float, float]:
+    """'0.64,0.16,0.2' (or '64,16,20', percent) -> (train, val, test) fractions summing to 1.
+
+    train and val must be positive (training needs both); test may be 0 (no test split).
+    """
+    from seedge.errors import SeedgeError
+
+    hint = "give train,val,test fractions that sum to 1, e.g. 0.64,0.16,0.2"
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        values = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise SeedgeError(f"split fractions {text!r}: not numbers; {hint}") from None
+    if len(values) != 3 or not all(np.isfinite(values)) or min(values) < 0:
+        raise SeedgeError(f"split fractions {text!r}: {hint}")
+    total = sum(values)
+    if abs(total - 100) < 1e-6:  # percentages
+        values, total = [v / 100 for v in values], 1.0
+    if abs(total - 1) > 1e-6:
+        raise SeedgeError(f"split fractions {text!r}: they sum to {total:g}; {hint}")
+    if values[0] <= 0 or values[1] <= 0:
+        raise SeedgeError(f"split fractions {text!r}: train and val must be more than 0; {hint}")
+    return values[0], values[1], values[2]
+
+
+def describe_fractions(fractions) -> str:
+    """(0.64, 0.16, 0.2) -> '64/16/20'."""
+    return "/".join(f"{f * 100:.4g}" for f in fractions)
 
 
 def sorted_labels(labels) -> list[str]:

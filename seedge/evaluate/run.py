@@ -37,10 +37,11 @@ def default_out_dir(checkpoint: str | Path, split: str) -> Path:
 def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: str = "test",
                         limit: int | None = None, batch_size: int = 256, gradcam: int = 0,
                         out: str | Path | None = None, data_root=None, arch: str | None = None,
-                        allow_pickle: bool = False, device: str = "cpu", save_png: bool = True) -> dict:
+                        allow_pickle: bool = False, device: str = "cpu", save_png: bool = True,
+                        data_options=None) -> dict:
     """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
     files written (confusion-matrix PNG, metrics.json, Grad-CAM PNGs)."""
-    from seedge.checkpoint import load_model, read_sidecar, resolve_source
+    from seedge.checkpoint import load_model
     from seedge.data import load_arrays
     from seedge.evaluate.metrics import classification_metrics
 
@@ -51,13 +52,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
 
         check_output_location(Path(out) if out else default_out_dir(checkpoint, split), "--out")
     model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle)
-    if data is None:
-        data = ((read_sidecar(resolve_source(checkpoint)) or {}).get("training") or {}).get("data")
-        if not data:
-            raise SeedgeError(f"{info['source']}: the checkpoint does not record its training data; pass --data SRC")
+    data, data_options = _data_and_options(checkpoint, info, data, data_options)
     spec = info["preprocess"]
     x, y, names = load_arrays(data, spec, split=split, limit=limit, seed=0, class_names=info["class_names"],
-                              root=data_root, progress=True)
+                              root=data_root, progress=True, options=data_options)
     if len(x) == 0:
         raise SeedgeError(f"{data}: the {split} split is empty")
     logits = predict(model, x, batch_size, device)
@@ -83,6 +81,23 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
         files["metrics_json"] = str(out_dir / "metrics.json")
     result["files"] = files
     return result
+
+
+def _data_and_options(checkpoint, info: dict, data, options):
+    """The data to evaluate on (default: the training data the checkpoint records) and how to read
+    it: the given SourceOptions over the training run's own (same columns, same split fractions),
+    so the test split is the one training held out."""
+    from seedge.checkpoint import read_sidecar, resolve_source
+    from seedge.data import SourceOptions
+
+    training = (read_sidecar(resolve_source(checkpoint)) or {}).get("training") or {}
+    if data is None:
+        data = training.get("data")
+        if not data:
+            raise SeedgeError(f"{info['source']}: the checkpoint does not record its training data; pass --data SRC")
+    if str(data) == str(training.get("data")):
+        options = (options or SourceOptions()).merged_over(SourceOptions.from_dict(training.get("data_options")))
+    return data, options
 
 
 def save_confusion_png(cm, class_names: list[str], path: Path, title: str = "") -> Path:

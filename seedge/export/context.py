@@ -28,6 +28,7 @@ class ExportOptions:
     formats: tuple[str, ...] = ("torchscript", "onnx", "openvino")
     precisions: tuple[str, ...] = ("fp32",)
     calib: str | None = None           # data source for INT8 calibration (and real reference inputs)
+    data_options: object = None        # seedge.data.SourceOptions for it (CSV columns, split fractions)
     calib_samples: int = 256
     calib_method: str = "minmax"
     int8_policy: str = "se-aware"

@@ -45,11 +45,13 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  int8_policy: str = "se-aware", exclude: Iterable[str] = (), img_size=None,
                  count_nodes: bool = True, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
-                 device: str = "cpu", progress: Progress | None = None) -> Path:
+                 device: str = "cpu", progress: Progress | None = None, data_options=None) -> Path:
     """Export `source` (checkpoint file, training run dir, or None for the demo model).
 
     passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
     thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
+    data_options: seedge.data.SourceOptions for `calib` (CSV columns, split fractions); the
+    training data a checkpoint records is read with the options its training run recorded.
     progress: progress(label, phase) before each step; phase is "check" while inputs are
     still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
@@ -62,7 +64,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                          exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
                          count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
                          reference_samples=int(reference_samples), verify_samples=int(verify_samples),
-                         device=device, allow_pickle=allow_pickle)
+                         device=device, allow_pickle=allow_pickle, data_options=data_options)
     builders, skipped = plan_builders(opts)
     if name is not None:
         check_name(name)
@@ -109,6 +111,7 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
     _check_exclude(model, opts.exclude)
     data_source = opts.calib or trained_on
+    opts = replace(opts, data_options=_data_options(opts, meta, data_source))
     data, note = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib), say=say)
     calibration = _load_calibration(data_source, preprocess, info, opts, say) if needs_calib else None
     # Passes run in memory; one that breaks numerics raises CheckFailed before anything is written.
@@ -245,6 +248,17 @@ def _check_target(target: Path) -> None:
     _check_out(target.parent, target.name)
 
 
+def _data_options(opts: ExportOptions, meta: dict | None, src: str | None):
+    """How to read `src`: the options given, over those the training run recorded when `src` is its data."""
+    from seedge.data import SourceOptions
+
+    given = opts.data_options or SourceOptions()
+    training = (meta or {}).get("training")
+    if src and isinstance(training, dict) and str(src) == str(training.get("data")):
+        return given.merged_over(SourceOptions.from_dict(training.get("data_options")))
+    return given
+
+
 def recorded_data(meta: dict | None) -> str | None:
     """The data source a seedge checkpoint says it was trained on (sidecar "training": {"data"})."""
     meta = meta or {}
@@ -294,7 +308,7 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
     try:
         limit = max(opts.verify_samples, opts.reference_samples)
         x, y, classes = load_arrays(src, preprocess, split="test", limit=limit, seed=opts.seed,
-                                    class_names=specific_class_names(info))
+                                    class_names=specific_class_names(info), options=opts.data_options)
     except SeedgeError as e:
         if required:
             raise
@@ -314,7 +328,7 @@ def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress)
 
     say(f"loading {src} (calibration, {opts.calib_samples} images)")
     x, _, _ = load_arrays(src, preprocess, split="train", limit=opts.calib_samples, seed=opts.seed,
-                          class_names=specific_class_names(info))
+                          class_names=specific_class_names(info), options=opts.data_options)
     if len(x) == 0:
         raise SeedgeError(f"{src}: no training images to calibrate on")
     return x

@@ -49,6 +49,7 @@ class TrainOptions:
     allow_pickle: bool = False
     classes: list[str] | None = None
     data_root: str | None = None
+    data_options: object = None          # seedge.data.SourceOptions: CSV columns, split fractions
     limit: int | None = None             # keep at most this many samples per split (quick runs)
     device: str = "auto"
     workers: int = 0
@@ -123,7 +124,9 @@ def train(o: TrainOptions, console=None) -> dict:
         if not arch:
             raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
         check_run_dir(Path(o.out or f"runs/{arch}"))
-        source = open_source(o.data, root=o.data_root, class_names=o.classes)
+        source = open_source(o.data, root=o.data_root, class_names=o.classes, options=o.data_options)
+        if source.notes:  # the first line: which columns and split the run is about to use
+            log.line(f"data: {o.data}: {'; '.join(source.notes)}")
         train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
         test_s = source.splits.get("test")
         test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
@@ -145,8 +148,6 @@ def train(o: TrainOptions, console=None) -> dict:
         train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
         log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
         x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
-        for note in source.notes:
-            log.line(f"data: {note}")
         if init_info:
             log.line(f"init: weights from {init_info['source']}"
                      + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
@@ -168,7 +169,7 @@ def train(o: TrainOptions, console=None) -> dict:
         criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
         stopper = EarlyStopping(o.monitor, o.patience)
         run_dir = Path(o.out or f"runs/{arch}")
-        recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra")}
+        recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
         recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
                       img_size=list(spec.input_size[1:]))
         history: list[dict] = []
@@ -273,7 +274,8 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_
 def _meta(o, recipe, source, stopper, history, test, init_info) -> dict:
     best = history[stopper.best_epoch - 1]
     return {**o.extra, "training": {
-        "data": o.data, "data_kind": source.kind, "data_notes": source.notes, "best_epoch": stopper.best_epoch,
+        "data": o.data, "data_kind": source.kind, "data_notes": source.notes,
+        "data_options": o.data_options.to_dict() if o.data_options else {}, "best_epoch": stopper.best_epoch,
         "epochs_run": len(history), "val_loss": best["val_loss"], "val_acc": best["val_acc"],
         "test_accuracy": test["accuracy"] if test else None, "init": init_info, "recipe": recipe}}
 

@@ -107,12 +107,12 @@ def _not_installed_backend() -> str | None:
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--backend", "nosuch"], "unknown backend"),
+    (["--backend", "nosuch"], "'nosuch' is not one of"),
     (["--batch", "0"], "positive integers"),
     (["--batch", "1,x"], "positive integers"),
     (["--batch", "1.5"], "positive integers"),
     (["--threads", "0"], "--threads"),
-    (["--device", "tpu"], "cpu or cuda"),
+    (["--device", "tpu"], "'tpu' is not one of 'cpu', 'cuda'"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, words, capsys):
     from seedge.cli import main

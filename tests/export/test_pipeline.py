@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from _export_fixtures import perturb_onnx
 from seedge.artifacts import MANIFEST, check_integrity, read_manifest
 from seedge.backends import BACKENDS
 from seedge.checkpoint import save_checkpoint
@@ -161,13 +162,9 @@ def test_failed_verification_is_not_published_and_old_export_stays(tiny_export, 
     before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
     def wrong_onnx(ctx):
-        # A real, valid ONNX graph of the same architecture with other weights: it runs, but
-        # answers differently from the eager model, which verification must catch.
-        from seedge.onnx.convert import export_onnx
-
-        torch.manual_seed(123)
-        other = create_model("se_resnet10_cifar_tiny").eval()
-        export_onnx(other, ctx.path("model.onnx"), ctx.input_shape)
+        # A real, valid ONNX graph of the same architecture with other classifier weights: it runs,
+        # but answers differently from the eager model, which verification must catch.
+        perturb_onnx(folder / "model.onnx", ctx.path("model.onnx"))
         return B.Built("model.onnx", {})
 
     monkeypatch.setitem(B.BUILDERS, ("onnx", "fp32"), B.Builder("onnx", "fp32", "onnxruntime", wrong_onnx))
@@ -179,9 +176,18 @@ def test_failed_verification_is_not_published_and_old_export_stays(tiny_export, 
     assert [p.name for p in out.iterdir()] == ["se_resnet10_cifar_tiny"]  # no staging left behind
 
 
-def test_thresholds_reach_verification(tiny, tmp_path):
+def test_thresholds_reach_verification(tiny_export, tmp_path, monkeypatch):
+    tiny, _, published = tiny_export
+
+    def published_onnx(ctx):
+        # The already exported, correct graph of this checkpoint (saves a torch.onnx export):
+        # at default thresholds it passes, so only the threshold below can refuse it.
+        shutil.copyfile(published / "model.onnx", ctx.path("model.onnx"))
+        return B.Built("model.onnx", {})
+
+    monkeypatch.setitem(B.BUILDERS, ("onnx", "fp32"), B.Builder("onnx", "fp32", "onnxruntime", published_onnx))
     # A zero tolerance on cosine distance no FP32 ONNX graph meets -> refused, nothing published.
-    with pytest.raises(CheckFailed, match="not published"):
+    with pytest.raises(CheckFailed, match=r"not published, parity failed for onnx-fp32: cosine \S+ < 1\.500000$"):
         export_model(tiny, formats=("onnx",), out=tmp_path / "out", passes=[],
                      thresholds={"fp32": {"min_cosine": 1.5}}, **FAST)
     assert not (tmp_path / "out" / "se_resnet10_cifar_tiny").exists()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
-from seedge.train.recipes import MONITORS, OPTIMIZERS
+from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULER_MEANINGS, SCHEDULERS
+
+# "\b" keeps click from re-flowing the list; it is wrapped here to fit 80 columns.
+_RECIPES_EPILOG = "\b\nRecipes (--recipe NAME; options given next to it win):\n" + "\n".join(
+    textwrap.fill(f"{name}: {r.about}", 78, initial_indent="  ", subsequent_indent="    ")
+    for name, r in RECIPES.items())
 
 
 def _size(ctx, param, value):
@@ -22,7 +28,7 @@ def _size(ctx, param, value):
         raise click.BadParameter(f"'{value}': use S or HxW, e.g. 224 or 245x457") from None
 
 
-@click.command("train")
+@click.command("train", epilog=_RECIPES_EPILOG)
 @click.option("--model", "model", metavar="ARCH", help="Architecture (see `seedge models`); may come from --init.")
 @click.option("--data", required=True, metavar="SRC",
               help="digits, shapes[:HxW], an ImageFolder directory or a CSV of path,label rows.")
@@ -32,11 +38,19 @@ def _size(ctx, param, value):
 @click.option("--out", metavar="DIR", help="Run directory [default: runs/<arch>].")
 @click.option("--batch-size", default=64, show_default=True, type=int)
 @click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--recipe", type=click.Choice(tuple(RECIPES)), default=None,
+              help="A seed project's training recipe (listed below); options given next to it win.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True)
-@click.option("--weight-decay", default=1e-4, show_default=True, type=float)
+@click.option("--weight-decay", default=1e-4, show_default=True, type=float, help="L2 weight decay.")
 @click.option("--momentum", default=0.9, show_default=True, type=float, help="SGD momentum.")
-@click.option("--step-size", default=7, show_default=True, type=int, help="StepLR period in epochs.")
-@click.option("--gamma", default=0.1, show_default=True, type=float, help="StepLR decay factor.")
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), default="auto", show_default=True,
+              help="Learning-rate schedule: " + "; ".join(f"{k}: {v}" for k, v in SCHEDULER_MEANINGS.items())
+              + ".")
+@click.option("--step-size", default=7, show_default=True, type=int,
+              help="StepLR period in epochs (0: no decay).")
+@click.option("--gamma", default=0.1, show_default=True, type=float, help="Decay factor of step and plateau.")
+@click.option("--warmup-epochs", default=0, show_default=True, type=int,
+              help="Linear learning-rate warm-up over this many first epochs.")
 @click.option("--patience", default=5, show_default=True, type=int,
               help="Early stopping: epochs without improvement (0: never stop early).")
 @click.option("--monitor", type=click.Choice(MONITORS), default="val_loss", show_default=True,
@@ -55,15 +69,23 @@ def _size(ctx, param, value):
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--workers", default=0, show_default=True, type=int, help="DataLoader worker processes.")
 @click.option("--threads", type=int, help="torch CPU threads [default: torch's; under torchrun: cores/ranks].")
+@click.option("--tensorboard", metavar="DIR", help="Log losses, accuracies and the learning rate for "
+                                                    "TensorBoard in DIR (needs the tensorboard package).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON document.")
-def command(as_json: bool, unsafe_pickle: bool, classes: str | None, **kw) -> None:
+@click.pass_context
+def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, recipe: str | None, **kw) -> None:
     """Train an SE classifier and save model.safetensors + model.json + history.json in DIR.
 
     Distributed: `torchrun --nproc_per_node N -m seedge train ...` (gloo on CPU, nccl on GPU).
     """
+    from click.core import ParameterSource
+
     from seedge.data import parse_classes
     from seedge.train import TrainOptions, train
+    from seedge.train.recipes import apply_recipe
 
+    given = {k: v for k, v in kw.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+    kw = {**kw, **apply_recipe(recipe, given)}
     data_options = pop_source_options(kw)
     opts = TrainOptions(**{k: v for k, v in kw.items() if v is not None or k in ("model",)},
                         classes=parse_classes(classes), allow_pickle=unsafe_pickle, data_options=data_options)

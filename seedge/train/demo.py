@@ -24,7 +24,7 @@ DEMO_ARCH = "se_resnet10_cifar_tiny"
 # Measured on 2 shared CPU cores: see the training report in history.json (seconds, test accuracy).
 DEMO_RECIPE = {
     "data": "digits", "model": DEMO_ARCH, "img_size": (32, 32), "epochs": 10, "batch_size": 64,
-    "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4, "step_size": 7, "gamma": 0.1,
+    "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "step", "step_size": 7, "gamma": 0.1,
     "patience": 0, "monitor": "val_loss", "augment": "crop", "seed": 0,
     # One thread on the CPU: identical weights everywhere, and no OpenMP slowdown on busy machines.
     "device": "cpu", "threads": 1,

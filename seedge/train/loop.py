@@ -38,8 +38,10 @@ class TrainOptions:
     optimizer: str = "adam"
     weight_decay: float = 1e-4
     momentum: float = 0.9
-    step_size: int = 7
+    scheduler: str = "auto"              # see seedge.train.recipes.SCHEDULERS; auto: step for sgd, none for adam
+    step_size: int = 7                   # StepLR period; 0: no decay
     gamma: float = 0.1
+    warmup_epochs: int = 0
     patience: int = 5
     monitor: str = "val_loss"
     augment: str = "auto"
@@ -55,6 +57,8 @@ class TrainOptions:
     workers: int = 0
     threads: int | None = None
     progress: bool = True
+    tensorboard: str | None = None       # log scalars there when the tensorboard package is installed
+    recipe: str | None = None            # the --recipe preset the values came from (recorded only)
     extra: dict = field(default_factory=dict)  # merged into model.json (e.g. the demo recipe hash)
 
 
@@ -73,6 +77,18 @@ def _validate(o: TrainOptions) -> None:
             raise SeedgeError(f"--{name} must be at least {low}, got {value}")
     if not o.lr > 0:
         raise SeedgeError(f"--lr must be positive, got {o.lr}")
+    if not o.weight_decay >= 0:
+        raise SeedgeError(f"--weight-decay must be 0 or more, got {o.weight_decay}")
+    if o.step_size < 0:
+        raise SeedgeError(f"--step-size must be 0 (no decay) or more, got {o.step_size}")
+    if not 0 < o.gamma <= 1:
+        raise SeedgeError(f"--gamma must be in (0, 1], got {o.gamma}")
+    if not 0 <= o.warmup_epochs < o.epochs:
+        raise SeedgeError(f"--warmup-epochs must be 0 or more and less than --epochs ({o.epochs}), "
+                          f"got {o.warmup_epochs}")
+    from seedge.train.recipes import resolve_scheduler
+
+    resolve_scheduler(o.scheduler, o.optimizer)
     if o.limit is not None and o.limit < 2:
         raise SeedgeError(f"--limit must be at least 2, got {o.limit}")
 
@@ -113,11 +129,13 @@ def train(o: TrainOptions, console=None) -> dict:
     from seedge.data.transforms import resolve_augment, train_augment
     from seedge.models import create_model
     from seedge.preprocess import PreprocessSpec
-    from seedge.train.recipes import EarlyStopping, init_arch, load_init_weights, make_optimizer, make_scheduler
+    from seedge.train.recipes import (EarlyStopping, LRSchedule, init_arch, load_init_weights, make_optimizer,
+                                      resolve_scheduler)
 
     _validate(o)
     t_start = time.perf_counter()
     dist = train_dist.setup(o.device, o.threads)
+    board = None  # the TensorBoard writer, closed however the run ends
     try:
         log = _Log(console, enabled=dist.is_main and o.progress)
         arch = o.model or (init_arch(o.init) if o.init else None)
@@ -165,19 +183,26 @@ def train(o: TrainOptions, console=None) -> dict:
             net = torch.nn.parallel.DistributedDataParallel(
                 model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None)
         optimizer = make_optimizer(net.parameters(), o.optimizer, o.lr, o.weight_decay, o.momentum)
-        scheduler = make_scheduler(optimizer, o.step_size, o.gamma)
+        schedule = LRSchedule(optimizer, resolve_scheduler(o.scheduler, o.optimizer), o.epochs, o.step_size,
+                              o.gamma, o.warmup_epochs, plateau_patience=max(1, o.patience // 2) if o.patience else 5,
+                              monitor=o.monitor)
         criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
         stopper = EarlyStopping(o.monitor, o.patience)
         run_dir = Path(o.out or f"runs/{arch}")
         recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
         recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
-                      img_size=list(spec.input_size[1:]))
+                      img_size=list(spec.input_size[1:]), scheduler=schedule.kind,
+                      data_options=o.data_options.to_dict() if o.data_options else {})
         history: list[dict] = []
         best_state = None
         log.line(f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
                  f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
-                 f"{o.optimizer} lr {o.lr:g}, augment {augment}"
-                 f"{f', {dist.world} processes' if dist.enabled else ''}")
+                 f"{o.optimizer} lr {o.lr:g} ({schedule.describe()}), weight decay {o.weight_decay:g}, "
+                 f"{f'early stopping {o.patience}' if o.patience else 'no early stopping'}, augment {augment}"
+                 f"{f', {dist.world} processes' if dist.enabled else ''}"
+                 f"{f', recipe {o.recipe}' if o.recipe else ''}")
+        board = _open_tensorboard(o.tensorboard, log) if dist.is_main else None
+        step_no = 0
 
         for epoch in range(1, o.epochs + 1):
             t0 = time.perf_counter()
@@ -199,14 +224,21 @@ def train(o: TrainOptions, console=None) -> dict:
                     sums[1] += float((logits.detach().argmax(1) == yb).sum())
                     sums[2] += n
                     advance(loss=float(loss.detach()))
-            scheduler.step()
+                    step_no += 1
+                    if board is not None:
+                        board.add_scalar("train/batch_loss", float(loss.detach()), step_no)
             train_dist.sync_buffers(model, dist)
             tl, tc, tn = train_dist.all_reduce_sum(sums, dist)
             vl, va = evaluate_arrays(model, x_val, y_val, criterion, dist, o.batch_size)
+            schedule.step(vl, va)
             is_best = stopper.update(epoch, vl, va)
             row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
                    "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best}
             history.append(row)
+            if board is not None:
+                for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
+                    board.add_scalar(key.replace("_", "/", 1) if "_" in key else key, row[key], epoch)
+                board.flush()
             log.line(f"epoch {epoch:>3}/{o.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
                      f"val_loss {vl:.4f}  val_acc {va:.4f}  lr {lr:.1e}  {row['seconds']:.1f}s"
                      f"{'  *best' if is_best else ''}")
@@ -247,7 +279,22 @@ def train(o: TrainOptions, console=None) -> dict:
             raise CheckFailed(f"distributed ranks ended with different weights: {agreement['hashes']}")
         return summary
     finally:
+        if board is not None:
+            board.close()
         train_dist.teardown(dist)
+
+
+def _open_tensorboard(logdir: str | None, log: "_Log"):
+    """A SummaryWriter on `logdir`, or None (not asked for, or tensorboard not installed: one line says so)."""
+    if not logdir:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # torch's writer needs the tensorboard package
+        log.line("tensorboard: not installed (pip install tensorboard); --tensorboard ignored")
+        return None
+    log.line(f"tensorboard: logging to {logdir} (tensorboard --logdir {logdir})")
+    return SummaryWriter(log_dir=str(logdir))
 
 
 def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_size: int = 256):
@@ -293,7 +340,11 @@ def _write_json(path: Path, obj) -> None:
 
 
 class _Log:
-    """stderr output of rank 0: one line per event, a transient rich progress bar per phase."""
+    """stderr output of rank 0: one line per event and, inside a phase (an epoch, decoding), a
+    transient rich progress bar with ETA on a terminal or, in a log file, a progress line every
+    `every_s` seconds (a 150 s epoch on two cores is not silent)."""
+
+    every_s = 15.0
 
     def __init__(self, console=None, enabled: bool = True):
         from rich.console import Console
@@ -310,8 +361,11 @@ class _Log:
 
         @contextmanager
         def ctx():
-            if not (self.enabled and self.console.is_terminal):  # no bar in logs: lines only
+            if not self.enabled:
                 yield lambda **_: None
+                return
+            if not self.console.is_terminal:  # no bar in logs: a line now and then
+                yield self._timed_lines(description, total)
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -327,6 +381,28 @@ class _Log:
 
         return ctx()
 
+    def _timed_lines(self, description: str, total: int):
+        start = last = time.perf_counter()
+        done = 0
+
+        def advance(loss: float | None = None) -> None:
+            nonlocal done, last
+            done += 1
+            now = time.perf_counter()
+            if now - last < self.every_s or done >= total:
+                return
+            last = now
+            left = (now - start) / done * (total - done)
+            self.line(f"  {description}: {done}/{total}{f', loss {loss:.4f}' if loss is not None else ''}, "
+                      f"{_duration(now - start)} elapsed, ~{_duration(left)} left")
+
+        return advance
+
     def run_with_bar(self, description: str, total: int, fn) -> None:
         with self.bar(description, total) as advance:
             fn(lambda i: advance())
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

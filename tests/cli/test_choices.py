@@ -34,7 +34,7 @@ from seedge.export.pipeline import plan_builders
 from seedge.preprocess import PreprocessSpec
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, resolve_policy
-from seedge.train.recipes import MONITORS, OPTIMIZERS
+from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULERS, resolve_scheduler
 
 CLI_DIR = Path(__file__).resolve().parents[2] / "seedge" / "cli"
 
@@ -51,6 +51,8 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("train", "augment"): AUGMENTS,
     ("train", "monitor"): MONITORS,
     ("train", "optimizer"): OPTIMIZERS,
+    ("train", "recipe"): tuple(RECIPES),
+    ("train", "scheduler"): SCHEDULERS,
     ("verify", "device"): DEVICES,
     ("verify", "split"): SPLITS,
 }
@@ -82,7 +84,8 @@ RUNS: dict[str, list[dict[str, str]]] = {
         "precisions": ",".join(p for p in PRECISIONS if p != "int8")}]  # int8: the runs above
     + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)],
     "quantize-report": _cycle(policy=POLICIES, calib_method=METHODS, split=SPLITS),
-    "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS),
+    "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS, scheduler=SCHEDULERS,
+                    recipe=tuple(RECIPES)),
     "evaluate": _cycle(split=SPLITS),
     "verify": _cycle(split=SPLITS, device=DEVICES),
     # A backend is timed on its home device; every device is also tried with all backends.
@@ -240,6 +243,8 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         spec = PreprocessSpec.from_dict(meta["preprocess"])
         assert recipe["augment"] == resolve_augment(run["augment"], spec)
         assert {k: recipe[k] for k in ("optimizer", "monitor")} == {k: run[k] for k in ("optimizer", "monitor")}
+        assert recipe["scheduler"] == resolve_scheduler(run["scheduler"], run["optimizer"])
+        assert recipe["recipe"] == run["recipe"]
     elif command == "evaluate":
         assert SPLIT_ALIASES[json.loads(stdout)["split"]] == SPLIT_ALIASES[run["split"]]
     elif command == "verify":

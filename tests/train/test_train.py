@@ -102,7 +102,8 @@ def _cli(capsys, *argv):
 
 
 def _one_error_line(err: str) -> str:
-    lines = [l for l in err.splitlines() if l.strip()]
+    # A "data: ..." line (which columns and split were read) may come first: it explains the error.
+    lines = [l for l in err.splitlines() if l.strip() and not l.startswith("data: ")]
     assert len(lines) == 1, err
     assert lines[0].startswith("seedge: error: ")
     return lines[0]

@@ -8,6 +8,7 @@ import textwrap
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
+from seedge.cli.model_options import model_file_options, registered_arch
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULER_MEANINGS, SCHEDULERS
 
@@ -30,12 +31,15 @@ def _size(ctx, param, value):
 
 @click.command("train", epilog=_RECIPES_EPILOG)
 @click.option("--model", "model", metavar="ARCH", help="Architecture (see `seedge models`); may come from --init.")
+@model_file_options
 @click.option("--data", required=True, metavar="SRC",
               help="digits, shapes[:HxW], an ImageFolder directory or a CSV of path,label rows.")
 @click.option("--epochs", default=10, show_default=True, type=int)
 @click.option("--img-size", callback=_size, metavar="S|HxW", help="Network input size [default: the model's].")
 @click.option("--resize", callback=_size, metavar="S|HxW", help="Resize to this, then crop to --img-size.")
-@click.option("--out", metavar="DIR", help="Run directory [default: runs/<arch>].")
+@click.option("--out", metavar="DIR", help="Run directory [default: runs/<arch>]; when it holds an earlier run, "
+                                         "the run goes to DIR-2, DIR-3, ... (said on stderr).")
+@click.option("--exist-ok", is_flag=True, help="Replace the earlier run in --out instead of numbering a new one.")
 @click.option("--batch-size", default=64, show_default=True, type=int)
 @click.option("--lr", default=1e-3, show_default=True, type=float)
 @click.option("--recipe", type=click.Choice(tuple(RECIPES)), default=None,
@@ -84,6 +88,12 @@ def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, recipe
     from seedge.train import TrainOptions, train
     from seedge.train.recipes import apply_recipe
 
+    model_file, model_args = kw.pop("model_file"), kw.pop("model_args")
+    if model_file:  # the user's class: registered for this run, its run folder named after it
+        kw["model"] = registered_arch(kw.get("model"), model_file, model_args)
+        kw["out"] = kw.get("out") or f"runs/{kw['model'].rsplit('.', 1)[-1]}"
+    elif model_args:
+        registered_arch(None, None, model_args)  # says --model-args needs --model-file
     given = {k: v for k, v in kw.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
     kw = {**kw, **apply_recipe(recipe, given)}
     data_options = pop_source_options(kw)

@@ -58,6 +58,7 @@ class TrainOptions:
     threads: int | None = None
     progress: bool = True
     tensorboard: str | None = None       # log scalars there when the tensorboard package is installed
+    exist_ok: bool = False               # replace an earlier run in `out` instead of numbering a new one
     recipe: str | None = None            # the --recipe preset the values came from (recorded only)
     extra: dict = field(default_factory=dict)  # merged into model.json (e.g. the demo recipe hash)
 
@@ -118,6 +119,27 @@ def check_run_dir(run_dir: Path) -> None:
                           f"so choose a new or empty --out")
 
 
+def next_run_dir(base: Path, claim: bool = True) -> Path:
+    """`base` when it is new or empty, else the first of base-2, base-3, ... that is: runs are never
+    overwritten silently. `claim` creates a numbered folder at once, so two runs started together
+    cannot pick the same one (under torchrun every rank computes the same name instead)."""
+    n = 1
+    while True:
+        cand = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        n += 1
+        if cand.is_dir() and not any(cand.iterdir()):
+            return cand
+        if cand.exists():
+            continue
+        if not claim or cand == base:  # a new base is created when the first epoch is saved
+            return cand
+        try:
+            cand.mkdir(parents=True)
+        except FileExistsError:  # another run took it a moment ago
+            continue
+        return cand
+
+
 def train(o: TrainOptions, console=None) -> dict:
     """Run training; returns a summary dict (run_dir, checkpoint, best epoch, val/test metrics)."""
     import torch
@@ -141,10 +163,14 @@ def train(o: TrainOptions, console=None) -> dict:
         arch = o.model or (init_arch(o.init) if o.init else None)
         if not arch:
             raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
-        check_run_dir(Path(o.out or f"runs/{arch}"))
+        asked = Path(o.out or f"runs/{arch}")
+        check_run_dir(asked)
+        run_dir = asked if o.exist_ok else next_run_dir(asked, claim=not dist.enabled)
         source = open_source(o.data, root=o.data_root, class_names=o.classes, options=o.data_options)
         if source.notes:  # the first line: which columns and split the run is about to use
             log.line(f"data: {o.data}: {'; '.join(source.notes)}")
+        if run_dir != asked:
+            log.line(f"run: {asked} holds an earlier run; this one goes to {run_dir} (--exist-ok replaces it)")
         train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
         test_s = source.splits.get("test")
         test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
@@ -188,7 +214,6 @@ def train(o: TrainOptions, console=None) -> dict:
                               monitor=o.monitor)
         criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
         stopper = EarlyStopping(o.monitor, o.patience)
-        run_dir = Path(o.out or f"runs/{arch}")
         recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
         recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
                       img_size=list(spec.input_size[1:]), scheduler=schedule.kind,

@@ -5,6 +5,10 @@ source the export was given, or the one the checkpoint was trained on) make the
 comparison meaningful: a trained model's top-1 on real images has margins that random
 noise inputs do not. Without data, inputs are seeded normal noise in the preprocessed
 space (what the network sees after (x - mean) / std), so every export is reproducible.
+
+The same arrays are also written raw (`reference/input.f32`, `logits.f32`, `labels.i64`:
+little-endian, C order, shape and sha256 in the manifest's `reference.raw`), so a device
+runtime without numpy, such as seedge's C++ runtime, runs the same self-test.
 """
 
 from __future__ import annotations
@@ -48,4 +52,28 @@ def write_reference(path: str | Path, model, input_shape: tuple[int, int, int], 
         arrays["labels"] = y
     np.savez(path, **arrays)
     return {"file": Path(path).name, "samples": int(len(x)), "inputs": origin, "seed": seed,
-            "labelled": y is not None}
+            "labelled": y is not None, "raw": write_raw_reference(Path(path).parent, arrays)}
+
+
+# name -> (file under RAW_DIR, little-endian dtype, the manifest's dtype name)
+RAW_DIR = "reference"
+RAW_FILES = {"input": ("input.f32", "<f4", "float32"), "logits": ("logits.f32", "<f4", "float32"),
+             "labels": ("labels.i64", "<i8", "int64")}
+
+
+def write_raw_reference(folder: str | Path, arrays: dict) -> dict:
+    """Write `arrays` ("input", "logits", optional "labels") as raw little-endian files under
+    `folder/reference/`; returns the manifest's `reference.raw` entry (file, dtype, shape, sha256)."""
+    from seedge.artifacts import sha256_file
+
+    out = Path(folder) / RAW_DIR
+    out.mkdir(exist_ok=True)
+    raw = {}
+    for name, (file, dtype, dtype_name) in RAW_FILES.items():
+        if arrays.get(name) is None:
+            continue
+        a = np.ascontiguousarray(arrays[name], dtype=dtype)
+        a.tofile(out / file)
+        raw[name] = {"file": f"{RAW_DIR}/{file}", "dtype": dtype_name, "byte_order": "little",
+                     "shape": [int(d) for d in a.shape], "sha256": sha256_file(out / file)}
+    return raw

@@ -1,0 +1,157 @@
+// The seedge device runtime in C++: open an `exported/<name>/` folder (or a `seedge pack`
+// folder) and classify preprocessed images with the artifact the Python runtime would choose.
+//
+//     #include <seedge/runtime.hpp>
+//     seedge::Model model = seedge::Model::open("exported/demo");      // manifest, choice, sha256
+//     std::vector<float> x(model.image_floats());                        // one preprocessed CHW image
+//     for (const seedge::Label& l : model.classify(x.data(), 1, 3)[0])
+//         std::printf("%s %.4f\n", l.name.c_str(), l.probability);
+//
+// What it shares with seedge.runtime (Python): the manifest is the contract; the artifact is
+// chosen in the Python runtime's order (seedge/backends/table.py RUNTIME_PREFERENCE, as
+// `Model.open(folder, backend="openvino")` on a CPU, backend="tensorrt" on a GPU) among
+// artifacts whose parity passed at export; the artifact's sha256 is checked (the same digest as
+// seedge.artifacts) before it runs; OpenVINO runs with the runner's settings
+// (seedge/backends/openvino.py: PERFORMANCE_HINT=LATENCY, INFERENCE_NUM_THREADS, the
+// artifact's INFERENCE_PRECISION_HINT, a static-batch compile per batch size); large inputs are
+// split as seedge.verify.run splits them; the self-test uses seedge.verify.parity's metrics and
+// thresholds. Preprocessing (decode, resize, normalize) is the caller's: inputs are float32
+// NCHW tensors, exactly what seedge.preprocess produces.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "seedge/error.hpp"
+#include "seedge/json.hpp"
+
+namespace seedge {
+
+// One manifest artifact entry (the fields the runtime uses).
+struct Artifact {
+    std::string id, format, precision, file, sha256, backend;
+    std::string inference_precision;  // build facts: OpenVINO execution precision ("" = plugin default)
+    std::int64_t max_batch = 0;       // build facts: a TensorRT profile's maximum batch (0 = none)
+    bool parity_failed = false;       // recorded parity said no: never chosen automatically
+    json::Value build;                // all build facts (TensorRT checks its version and GPU)
+};
+
+// A raw little-endian array written beside reference.npz for runtimes without numpy
+// (manifest["reference"]["raw"][name]: file, dtype, shape, sha256).
+struct RawArray {
+    std::string file, dtype, sha256;
+    std::vector<std::int64_t> shape;
+    std::size_t count() const;
+};
+
+struct Manifest {
+    std::filesystem::path folder;
+    std::string name;
+    std::vector<std::string> class_names;  // one per class ("0".."N-1" when the export named none)
+    std::string input_name, input_layout;
+    std::array<std::int64_t, 3> input_chw{};  // C, H, W
+    std::int64_t fixed_batch = 0;             // input.shape[0] when it is a number, else 0 (dynamic)
+    std::vector<Artifact> artifacts;
+    std::optional<RawArray> reference_input, reference_logits, reference_labels;
+    json::Value document;  // the whole manifest, for anything else
+
+    const Artifact& find(const std::string& id) const;  // throws Error naming the ids it has
+};
+
+// manifest.json of `folder`, checked field by field like seedge.artifacts.read_manifest (the
+// fields this runtime reads); a malformed one throws Error naming the file and the field.
+Manifest read_manifest(const std::filesystem::path& folder);
+
+// `folder / rel` after checking that `rel` stays inside `folder` (relative, no "..", no link
+// out) and names a regular file (or, with allow_dir, a folder), as seedge.artifacts.contained_file.
+std::filesystem::path contained_file(const std::filesystem::path& folder, const std::string& rel,
+                                     const std::string& field, bool allow_dir = false);
+
+// The sha256 seedge.artifacts records for an artifact: of the file itself, or for an OpenVINO
+// .xml with its .bin (or a folder) of each file's relative name and hex sha256, in order.
+std::string artifact_sha256(const std::filesystem::path& folder, const Artifact& artifact);
+
+// Throws Error unless the artifact's files hash to the manifest's sha256; returns its path.
+std::filesystem::path check_integrity(const std::filesystem::path& folder, const Artifact& artifact);
+
+// Artifacts this runtime would run on `device` ("cpu", "cuda", "cuda:N"), best first; an
+// explicit `artifact_id` is the only candidate. Throws Error when there is none.
+std::vector<const Artifact*> candidates(const Manifest& manifest, const std::string& device = "cpu",
+                                        const std::string& artifact_id = "");
+
+// Whether this build runs TensorRT engines (the TensorRT headers were found at build time).
+bool has_tensorrt();
+
+struct Options {
+    std::string artifact;      // an artifact id; empty: the runtime's choice
+    std::string device = "cpu";
+    int threads = 0;           // 0: the CPUs this process may run on (as seedge's runners)
+};
+
+struct Label {
+    int index = 0;
+    std::string name;
+    double probability = 0.0;
+};
+
+// seedge.verify.parity.compare's metrics for the reference inputs, judged with its thresholds.
+struct SelfTest {
+    std::string artifact, precision, backend, device;
+    std::size_t samples = 0;
+    bool finite = false;
+    double top1_agreement = 0, max_abs_diff = 0, max_rel_diff = 0, cosine = 0;
+    std::optional<double> accuracy, baseline_accuracy, accuracy_drop_points;
+    std::size_t labelled = 0;
+    json::Value thresholds;  // {"min_agreement": ..., ...}; null entries are not checked
+    bool passed = false;
+    std::string reason;
+    double seconds = 0;
+    std::string to_json() const;
+};
+
+class Engine;  // one backend's compiled artifact (src/engine.hpp)
+
+class Model {
+public:
+    // Open the best artifact of `folder` this build can run on options.device (see candidates),
+    // after checking its sha256. Throws Error with a one-line reason.
+    static Model open(const std::filesystem::path& folder, const Options& options = {});
+    Model(Model&&) noexcept;
+    Model& operator=(Model&&) noexcept;
+    ~Model();
+
+    const Manifest& manifest() const;
+    const Artifact& artifact() const;
+    std::string backend() const;      // "openvino" or "tensorrt"
+    std::size_t image_floats() const;  // C * H * W: floats per preprocessed image
+    std::size_t num_classes() const;
+    std::string describe_json() const;  // artifact, backend, device, threads, precision that ran
+
+    // Logits (n x num_classes, row-major) for n preprocessed images (n x C x H x W floats).
+    // Safe to call from several threads: calls on one Model run one after the other.
+    std::vector<float> predict(const float* images, std::size_t n);
+    // Top-k labels per image, most probable first (softmax of the logits, in double).
+    std::vector<std::vector<Label>> classify(const float* images, std::size_t n, std::size_t top_k = 1);
+    // Run the reference inputs and compare with the eager FP32 logits stored at export.
+    SelfTest self_test();
+
+private:
+    struct Impl;
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Softmax top-k of one row of logits, ties to the lower index (numpy's stable argsort).
+std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k,
+                         const std::vector<std::string>& names);
+
+// A raw little-endian float32 file of exactly `count` values (0: any multiple of 4 bytes).
+std::vector<float> read_f32(const std::filesystem::path& path, std::size_t count = 0);
+
+}  // namespace seedge

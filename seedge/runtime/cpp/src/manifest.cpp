@@ -1,0 +1,351 @@
+// manifest.json: reading and checking it, containment of the files it names, artifact
+// hashes and the artifact choice. Each mirrors a function of seedge/artifacts.py or
+// seedge/runtime/model.py; tests/runtime/test_cpp_runtime.py checks they agree.
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "seedge/runtime.hpp"
+#include "seedge/sha256.hpp"
+
+namespace fs = std::filesystem;
+
+namespace seedge {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;                      // seedge.artifacts.SCHEMA_VERSION
+constexpr std::uintmax_t kMaxManifestBytes = 16u << 20;  // seedge.artifacts.MAX_MANIFEST_BYTES
+constexpr const char* kManifest = "manifest.json";
+constexpr const char* kFix = "re-run `seedge export`";
+
+// The Python runtime's preference (seedge/backends/table.py RUNTIME_PREFERENCE) for the one
+// backend this runtime has per device family, and the artifact formats that backend reads.
+struct Preference {
+    const char* backend;
+    std::vector<std::string> precisions;
+    std::vector<std::string> reads;
+};
+const Preference kCpu{"openvino", {"int8", "fp32", "fp16"}, {"openvino", "onnx"}};
+const Preference kCuda{"tensorrt", {"int8", "fp16", "fp32"}, {"tensorrt"}};
+
+class Fields {
+public:
+    explicit Fields(fs::path path) : path_(std::move(path)) {}
+
+    [[noreturn]] void bad(const std::string& field, const std::string& problem) const {
+        throw Error(path_.string() + ": field '" + field + "' " + problem + "; " + kFix);
+    }
+    const json::Value& get(const json::Value& parent, const std::string& key, const std::string& field) const {
+        const json::Value* v = parent.find(key);
+        if (v == nullptr || v->is_null()) bad(field, "is missing");
+        return *v;
+    }
+    const json::Value& obj(const json::Value& parent, const std::string& key, const std::string& field) const {
+        const json::Value& v = get(parent, key, field);
+        if (!v.is_object()) bad(field, "must be an object");
+        return v;
+    }
+    std::string text(const json::Value& parent, const std::string& key, const std::string& field) const {
+        const json::Value& v = get(parent, key, field);
+        if (!v.is_string() || v.as_string().empty()) bad(field, "must be a non-empty string");
+        return v.as_string();
+    }
+    std::int64_t count(const json::Value& v, const std::string& field) const {
+        if (!positive_int(v)) bad(field, v.is_null() ? "is missing" : "must be a positive integer");
+        return static_cast<std::int64_t>(v.as_number());
+    }
+    static bool positive_int(const json::Value& v) {
+        if (!v.is_number()) return false;
+        double d = v.as_number();
+        return d > 0 && d < 2147483648.0 && d == static_cast<double>(static_cast<std::int64_t>(d));
+    }
+
+private:
+    fs::path path_;
+};
+
+std::string read_bounded(const fs::path& path, std::uintmax_t limit, const std::string& what) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(path.string() + ": cannot read the " + what);
+    std::string data;
+    data.resize(static_cast<std::size_t>(limit) + 1);
+    f.read(data.data(), static_cast<std::streamsize>(data.size()));
+    data.resize(static_cast<std::size_t>(f.gcount()));
+    if (data.size() > limit)
+        throw Error(path.string() + ": the " + what + " is larger than " + std::to_string(limit >> 20) +
+                    " MiB; not a seedge " + what);
+    return data;
+}
+
+bool inside(const fs::path& real, const fs::path& root) {
+    auto r = root.begin(), p = real.begin();
+    for (; r != root.end(); ++r, ++p)
+        if (p == real.end() || *p != *r) return false;
+    return true;
+}
+
+std::optional<RawArray> raw_array(const Fields& f, const json::Value& raw, const std::string& key,
+                                  const std::string& dtype) {
+    const json::Value* v = raw.find(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    std::string field = "reference.raw." + key;
+    if (!v->is_object()) f.bad(field, "must be an object");
+    RawArray a;
+    a.file = f.text(*v, "file", field + ".file");
+    a.dtype = f.text(*v, "dtype", field + ".dtype");
+    if (a.dtype != dtype) f.bad(field + ".dtype", "is '" + a.dtype + "', this runtime reads '" + dtype + "'");
+    if (const json::Value* s = v->find("sha256"); s != nullptr && !s->is_null())
+        a.sha256 = f.text(*v, "sha256", field + ".sha256");
+    const json::Value& shape = f.get(*v, "shape", field + ".shape");
+    if (!shape.is_array() || shape.as_array().empty()) f.bad(field + ".shape", "must be a list of sizes");
+    for (const json::Value& d : shape.as_array()) a.shape.push_back(f.count(d, field + ".shape"));
+    return a;
+}
+
+}  // namespace
+
+std::size_t RawArray::count() const {
+    std::size_t n = 1;
+    for (std::int64_t d : shape) n *= static_cast<std::size_t>(d);
+    return n;
+}
+
+const Artifact& Manifest::find(const std::string& id) const {
+    std::string ids;
+    for (const Artifact& a : artifacts) {
+        if (a.id == id) return a;
+        ids += (ids.empty() ? "" : ", ") + a.id;
+    }
+    throw Error("no artifact '" + id + "' in " + name + " (has: " + ids + ")");
+}
+
+fs::path contained_file(const fs::path& folder, const std::string& rel, const std::string& field, bool allow_dir) {
+    fs::path where = folder / kManifest;
+    if (rel.empty() || rel.find('\0') != std::string::npos)
+        throw Error(where.string() + ": " + field + " names '" + rel + "', not a file name; " + kFix);
+    std::string posix = rel;
+    std::replace(posix.begin(), posix.end(), '\\', '/');
+    fs::path pure(posix);
+    bool drive = posix.size() >= 2 && posix[1] == ':' && std::isalpha(static_cast<unsigned char>(posix[0]));
+    bool dotdot = std::any_of(pure.begin(), pure.end(), [](const fs::path& p) { return p == ".."; });
+    if (pure.is_absolute() || posix[0] == '/' || dotdot || drive)
+        throw Error(where.string() + ": " + field + " '" + rel + "' points outside the export folder; only files inside " +
+                    folder.string() + " are read (" + kFix + ")");
+    fs::path path = folder / pure;
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec)))
+        throw Error(path.string() + ": listed in the manifest (" + field + ") but missing; " + kFix);
+    fs::path real = fs::canonical(path, ec);
+    if (ec) throw Error(path.string() + ": " + field + " cannot be resolved (" + ec.message() + "); " + kFix);
+    fs::path root = fs::canonical(folder, ec);
+    if (ec) throw Error(folder.string() + ": cannot be resolved (" + ec.message() + ")");
+    if (!inside(real, root))
+        throw Error(path.string() + ": " + field + " is a link to " + real.string() +
+                    ", outside the export folder; only files inside " + folder.string() + " are read (" + kFix + ")");
+    fs::file_status st = fs::status(real, ec);
+    bool ok = fs::is_regular_file(st) || (allow_dir && fs::is_directory(st));
+    if (!ok) {
+        std::string kind = fs::is_directory(st) ? "a folder" : "not a regular file";
+        throw Error(path.string() + ": " + field + " is " + kind + ", not a regular file; it is never opened (" +
+                    kFix + ")");
+    }
+    return path;
+}
+
+namespace {
+
+// seedge.artifacts.artifact_files: a folder's files, or the file plus an OpenVINO .xml's .bin.
+std::vector<fs::path> artifact_files(const fs::path& folder, const std::string& rel, const std::string& field) {
+    fs::path path = contained_file(folder, rel, field, /*allow_dir=*/true);
+    std::vector<fs::path> out;
+    if (fs::is_directory(path)) {
+        for (const auto& entry : fs::recursive_directory_iterator(path)) {  // links are not followed
+            if (entry.is_directory() && !entry.is_symlink()) continue;
+            std::string member = fs::relative(entry.path(), folder).generic_string();
+            out.push_back(contained_file(folder, member, field + " (file " + member + ")"));
+        }
+        std::sort(out.begin(), out.end());  // element-wise, as Python sorts Paths
+        return out;
+    }
+    out.push_back(path);
+    if (path.extension() == ".xml") {
+        std::string companion = fs::path(rel).replace_extension(".bin").generic_string();
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(folder / companion, ec)))
+            out.push_back(contained_file(folder, companion, field + " (weights " + companion + ")"));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string artifact_sha256(const fs::path& folder, const Artifact& artifact) {
+    std::string field = "artifact '" + artifact.id + "'";
+    std::vector<fs::path> files = artifact_files(folder, artifact.file, field);
+    fs::path path = folder / artifact.file;
+    if (files.size() == 1 && files[0] == path) return sha256_file(path);
+    fs::path root = fs::is_directory(path) ? path : path.parent_path();
+    Sha256 h;
+    for (const fs::path& p : files) {
+        h.update(p.lexically_relative(root).generic_string());
+        h.update(sha256_file(p));
+    }
+    return h.hex_digest();
+}
+
+fs::path check_integrity(const fs::path& folder, const Artifact& artifact) {
+    std::string got = artifact_sha256(folder, artifact);
+    std::string want = artifact.sha256;
+    std::transform(want.begin(), want.end(), want.begin(), [](unsigned char c) { return std::tolower(c); });
+    fs::path path = folder / artifact.file;
+    if (got != want)
+        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); " + kFix);
+    return path;
+}
+
+Manifest read_manifest(const fs::path& folder) {
+    fs::path path = folder / kManifest;
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec))
+        throw Error(folder.string() + ": not a directory; pass a folder written by `seedge export`");
+    if (!fs::exists(fs::symlink_status(path, ec)))
+        throw Error(folder.string() + ": no manifest.json here; pass a folder written by `seedge export`");
+    std::string text = read_bounded(contained_file(folder, kManifest, kManifest), kMaxManifestBytes, "manifest");
+    json::Value doc;
+    try {
+        doc = json::parse(text);
+    } catch (const Error& e) {
+        throw Error(path.string() + ": unreadable manifest (" + e.what() + "); " + kFix);
+    }
+    Fields f(path);
+    if (!doc.is_object()) throw Error(path.string() + ": the manifest is not a JSON object; " + kFix);
+    const json::Value* version = doc.find("schema_version");
+    if (version == nullptr || !version->is_number() || version->as_number() != kSchemaVersion)
+        throw Error(path.string() + ": manifest schema version " + (version ? version->dump() : "None") + " is not " +
+                    std::to_string(kSchemaVersion) + "; re-run `seedge export` with this seedge");
+
+    Manifest m;
+    m.folder = folder;
+    m.document = doc;
+    m.name = f.text(doc, "name", "name");
+    const json::Value& model = f.obj(doc, "model", "model");
+    const json::Value* n_classes = model.find("num_classes");
+    std::int64_t n = f.count(n_classes ? *n_classes : json::Value(), "model.num_classes");
+    const json::Value* names = model.find("class_names");
+    if (names != nullptr && !names->is_null()) {
+        if (!names->is_array()) f.bad("model.class_names", "must be a list of strings");
+        for (const json::Value& c : names->as_array()) {
+            if (!c.is_string()) f.bad("model.class_names", "must be a list of strings");
+            m.class_names.push_back(c.as_string());
+        }
+        if (static_cast<std::int64_t>(m.class_names.size()) != n)
+            f.bad("model.class_names", "has " + std::to_string(m.class_names.size()) + " names for " +
+                                           std::to_string(n) + " classes");
+    } else {
+        for (std::int64_t i = 0; i < n; ++i) m.class_names.push_back(std::to_string(i));
+    }
+
+    const json::Value& input = f.obj(doc, "input", "input");
+    m.input_name = input.find("name") ? f.text(input, "name", "input.name") : "input";
+    const json::Value* layout = input.find("layout");
+    m.input_layout = layout && layout->is_string() ? layout->as_string() : "NCHW";
+    const json::Value* shape = input.find("shape");
+    if (shape == nullptr || !shape->is_array() || shape->as_array().size() != 4)
+        f.bad("input.shape", "must be [batch, C, H, W] with positive integer C, H, W");
+    const auto& dims = shape->as_array();
+    for (int i = 0; i < 3; ++i) {
+        if (!Fields::positive_int(dims[i + 1])) f.bad("input.shape", "must be [batch, C, H, W] with positive integer C, H, W");
+        m.input_chw[i] = static_cast<std::int64_t>(dims[i + 1].as_number());
+    }
+    if (Fields::positive_int(dims[0])) m.fixed_batch = static_cast<std::int64_t>(dims[0].as_number());
+    else if (!dims[0].is_string()) f.bad("input.shape", "must be [batch, C, H, W] with positive integer C, H, W");
+
+    const json::Value* arts = doc.find("artifacts");
+    if (arts == nullptr || !arts->is_array()) f.bad("artifacts", "must be a list");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < arts->as_array().size(); ++i) {
+        const json::Value& a = arts->as_array()[i];
+        std::string where = "artifacts[" + std::to_string(i) + "]";
+        if (!a.is_object()) f.bad(where, "must be an object");
+        Artifact art;
+        art.id = f.text(a, "id", where + ".id");
+        art.format = f.text(a, "format", where + ".format");
+        art.precision = f.text(a, "precision", where + ".precision");
+        art.file = f.text(a, "file", where + ".file");
+        art.sha256 = f.text(a, "sha256", where + ".sha256");
+        art.backend = f.text(a, "backend", where + ".backend");
+        if (!seen.insert(art.id).second) f.bad(where + ".id", "'" + art.id + "' appears twice");
+        for (const char* key : {"build", "parity"}) {
+            const json::Value* v = a.find(key);
+            if (v != nullptr && !v->is_null() && !v->is_object()) f.bad(where + "." + key, "must be an object");
+        }
+        if (const json::Value* build = a.find("build"); build != nullptr && build->is_object()) {
+            art.build = *build;
+            if (const json::Value* p = build->find("inference_precision"); p != nullptr && p->is_string())
+                art.inference_precision = p->as_string();
+            if (const json::Value* mb = build->find("max_batch"); mb != nullptr && Fields::positive_int(*mb))
+                art.max_batch = static_cast<std::int64_t>(mb->as_number());
+        }
+        if (const json::Value* parity = a.find("parity"); parity != nullptr && parity->is_object()) {
+            const json::Value* ok = parity->find("passed");
+            art.parity_failed = ok != nullptr && ok->is_bool() && !ok->as_bool();
+        }
+        m.artifacts.push_back(std::move(art));
+    }
+
+    if (const json::Value* ref = doc.find("reference"); ref != nullptr && !ref->is_null()) {
+        if (!ref->is_object()) f.bad("reference", "must be an object");
+        if (const json::Value* raw = ref->find("raw"); raw != nullptr && !raw->is_null()) {
+            if (!raw->is_object()) f.bad("reference.raw", "must be an object");
+            m.reference_input = raw_array(f, *raw, "input", "float32");
+            m.reference_logits = raw_array(f, *raw, "logits", "float32");
+            m.reference_labels = raw_array(f, *raw, "labels", "int64");
+        }
+    }
+    return m;
+}
+
+std::vector<const Artifact*> candidates(const Manifest& manifest, const std::string& device,
+                                        const std::string& artifact_id) {
+    bool cuda = device == "cuda" || device.rfind("cuda:", 0) == 0;
+    if (!cuda && device != "cpu") throw Error("device '" + device + "' is not one of cpu, cuda, cuda:N");
+    if (cuda && !has_tensorrt())
+        throw Error("device '" + device + "' needs the C++ runtime's TensorRT path, which this build lacks (TensorRT "
+                    "was not found at build time); rebuild where TensorRT is installed, or use the cpu");
+    const Preference& pref = cuda ? kCuda : kCpu;
+    auto reads = [](const Preference& p, const Artifact& a) {
+        return std::find(p.reads.begin(), p.reads.end(), a.format) != p.reads.end();
+    };
+    if (!artifact_id.empty()) {
+        const Artifact& a = manifest.find(artifact_id);
+        // An explicit artifact runs where its format is read: OpenVINO on the CPU, TensorRT on a GPU.
+        if (!reads(pref, a))
+            throw Error("artifact '" + artifact_id + "' (" + a.format + ") cannot run on the C++ runtime on " + device +
+                        ": it runs openvino and onnx files on the cpu, tensorrt engines on cuda");
+        return {&a};
+    }
+    std::vector<const Artifact*> order;
+    for (const std::string& precision : pref.precisions) {
+        for (const Artifact& a : manifest.artifacts)
+            if (!a.parity_failed && a.precision == precision && a.backend == pref.backend) order.push_back(&a);
+        // As the Python runtime with backend= given: then files of that precision the backend reads
+        // (OpenVINO reads the ONNX files made for ONNX Runtime).
+        for (const Artifact& a : manifest.artifacts)
+            if (!a.parity_failed && a.precision == precision && a.backend != pref.backend && reads(pref, a))
+                order.push_back(&a);
+    }
+    if (order.empty()) {
+        std::string have;
+        for (const Artifact& a : manifest.artifacts) have += (have.empty() ? "" : ", ") + a.id + " (" + a.backend + ")";
+        throw Error(manifest.name + ": no artifact for the C++ runtime's " + pref.backend + " backend on " +
+                    (cuda ? "cuda" : "cpu") + " (artifacts: " + (have.empty() ? "none" : have) +
+                    "); export one or pass --artifact");
+    }
+    return order;
+}
+
+}  // namespace seedge

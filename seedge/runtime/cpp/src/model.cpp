@@ -1,0 +1,394 @@
+// Model: artifact choice, batching, top-k and the self-test (seedge/runtime/model.py's roles;
+// the metrics and thresholds are seedge/verify/parity.py's, the batching seedge/verify/run.py's).
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <sched.h>
+#include <thread>
+
+#include "engine.hpp"
+#include "seedge/runtime.hpp"
+#include "seedge/sha256.hpp"
+
+namespace fs = std::filesystem;
+
+namespace seedge {
+
+namespace {
+
+constexpr std::size_t kDefaultBatch = 64;  // seedge.verify.run.DEFAULT_BATCH
+
+// seedge.backends.table.default_threads: the CPUs this process may run on.
+int default_threads() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+bool little_endian() {
+    const std::uint16_t one = 1;
+    std::uint8_t first;
+    std::memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+// seedge.verify.parity.DEFAULT_THRESHOLDS for one precision (null: not checked).
+json::Value thresholds_for(const std::string& precision) {
+    auto num = [](double d) { return json::Value::number(d); };
+    json::Value none;
+    std::vector<std::pair<std::string, json::Value>> t;
+    if (precision == "fp32") {
+        t = {{"min_agreement", num(1.0)}, {"max_abs_diff", num(1e-3)}, {"max_rel_diff", none},
+             {"max_accuracy_drop", none}, {"min_cosine", none}};
+    } else if (precision == "fp16" || precision == "bf16") {
+        t = {{"min_agreement", num(0.995)}, {"max_abs_diff", none}, {"max_rel_diff", none},
+             {"max_accuracy_drop", none}, {"min_cosine", none}};
+    } else if (precision == "int8") {
+        t = {{"min_agreement", num(0.98)}, {"max_abs_diff", none}, {"max_rel_diff", none},
+             {"max_accuracy_drop", num(1.0)}, {"min_cosine", none}};
+    } else {
+        throw Error("no parity thresholds for precision '" + precision + "'; known: fp32, fp16, int8, bf16");
+    }
+    return json::Value::object(std::move(t));
+}
+
+std::string format(const char* fmt, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, fmt, v);
+    return buf;
+}
+
+// seedge.verify.parity.passed.
+void judge(SelfTest& r) {
+    const json::Value& t = r.thresholds;
+    auto limit = [&](const char* key) -> const json::Value* {
+        const json::Value* v = t.find(key);
+        return v != nullptr && v->is_number() ? v : nullptr;
+    };
+    if (!r.finite) { r.passed = false; r.reason = "non-finite outputs (NaN or Inf)"; return; }
+    if (r.samples == 0) { r.passed = false; r.reason = "no samples compared"; return; }
+    std::vector<std::string> fails;
+    if (auto v = limit("min_agreement"); v && r.top1_agreement < v->as_number())
+        fails.push_back("top-1 agreement " + format("%.2f%%", r.top1_agreement * 100) + " < " +
+                        format("%.2f%%", v->as_number() * 100));
+    if (auto v = limit("max_abs_diff"); v && r.max_abs_diff > v->as_number())
+        fails.push_back("max abs diff " + format("%.3g", r.max_abs_diff) + " > " + format("%.3g", v->as_number()));
+    if (auto v = limit("max_rel_diff"); v && r.max_rel_diff > v->as_number())
+        fails.push_back("max rel diff " + format("%.3g", r.max_rel_diff) + " > " + format("%.3g", v->as_number()));
+    if (auto v = limit("min_cosine"); v && r.cosine < v->as_number())
+        fails.push_back("cosine " + format("%.6f", r.cosine) + " < " + format("%.6f", v->as_number()));
+    if (auto v = limit("max_accuracy_drop"); v && r.accuracy_drop_points && *r.accuracy_drop_points > v->as_number())
+        fails.push_back("accuracy drop " + format("%.2f", *r.accuracy_drop_points) + " points > " +
+                        format("%.2f", v->as_number()));
+    r.passed = fails.empty();
+    r.reason = "ok";
+    if (!fails.empty()) {
+        r.reason = fails[0];
+        for (std::size_t i = 1; i < fails.size(); ++i) r.reason += "; " + fails[i];
+    }
+}
+
+// argmax with a non-finite row counting as no answer (-1), as parity._argmax_nan_last.
+long argmax(const double* row, std::size_t n, bool check_finite) {
+    long best = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        if (check_finite && !std::isfinite(row[j])) return -1;
+        if (row[j] > row[best]) best = static_cast<long>(j);
+    }
+    return best;
+}
+
+// seedge.verify.parity.compare on (reference, got) rows, labels < 0 meaning unlabelled.
+void compare(SelfTest& r, const std::vector<float>& ref32, const std::vector<float>& got32, std::size_t n,
+             std::size_t classes, const std::vector<std::int64_t>* labels) {
+    std::vector<double> ref(ref32.begin(), ref32.end()), got(got32.begin(), got32.end());
+    r.samples = n;
+    r.finite = std::all_of(got.begin(), got.end(), [](double v) { return std::isfinite(v); });
+    std::size_t agree = 0, ref_right = 0, got_right = 0, labelled = 0;
+    double diff = 0, scale = 0, cos_sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* a = &ref[i * classes];
+        const double* b = &got[i * classes];
+        long ta = argmax(a, classes, false), tb = argmax(b, classes, true);
+        agree += ta == tb;
+        if (labels != nullptr && (*labels)[i] >= 0) {
+            ++labelled;
+            ref_right += ta == (*labels)[i];
+            got_right += tb == (*labels)[i];
+        }
+        double dot = 0, na = 0, nb = 0;
+        for (std::size_t j = 0; j < classes; ++j) {
+            diff = std::max(diff, std::abs(a[j] - b[j]));
+            scale = std::max(scale, std::abs(a[j]));
+            dot += a[j] * b[j];
+            na += a[j] * a[j];
+            nb += b[j] * b[j];
+        }
+        double norms = std::sqrt(na) * std::sqrt(nb);
+        cos_sum += norms > 0 ? dot / norms : (dot == 0 ? 1.0 : 0.0);  // two zero rows: the same answer
+    }
+    r.top1_agreement = n ? static_cast<double>(agree) / static_cast<double>(n) : 0.0;
+    if (r.finite && n) {
+        r.max_abs_diff = diff;
+        r.max_rel_diff = diff / std::max(scale, 1e-12);
+        r.cosine = cos_sum / static_cast<double>(n);
+    }
+    r.labelled = labelled;
+    if (labelled) {
+        double ref_acc = static_cast<double>(ref_right) / static_cast<double>(labelled);
+        double acc = static_cast<double>(got_right) / static_cast<double>(labelled);
+        r.baseline_accuracy = ref_acc;
+        r.accuracy = acc;
+        r.accuracy_drop_points = (ref_acc - acc) * 100.0;
+    }
+}
+
+template <typename T>
+std::vector<T> read_raw(const Manifest& m, const RawArray& a, const std::string& what) {
+    fs::path path = contained_file(m.folder, a.file, "reference.raw." + what + ".file");
+    if (!a.sha256.empty() && sha256_file(path) != a.sha256)
+        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); re-run `seedge export`");
+    if (!little_endian()) throw Error("the raw reference files are little-endian; this host is big-endian");
+    std::size_t count = a.count();
+    std::error_code ec;
+    auto bytes = fs::file_size(path, ec);
+    if (ec || bytes != count * sizeof(T))
+        throw Error(path.string() + ": holds " + std::to_string(ec ? 0 : bytes) + " bytes, the manifest's shape needs " +
+                    std::to_string(count * sizeof(T)) + "; re-run `seedge export`");
+    std::vector<T> out(count);
+    std::ifstream f(path, std::ios::binary);
+    f.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count * sizeof(T)));
+    if (!f) throw Error(path.string() + ": cannot be read");
+    return out;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+std::string message_line(const std::string& text, std::size_t limit) {
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find('\n', start);
+        std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        line.erase(0, line.find_first_not_of(" \t\r"));
+        line.erase(line.find_last_not_of(" \t\r") + 1);
+        if (line.rfind("[ ERROR ]", 0) == 0) line.erase(0, 9);
+        line.erase(0, line.find_first_not_of(' '));
+        bool location = line.rfind("Exception from ", 0) == 0 ||
+                        (line.rfind("Check '", 0) == 0 && line.find("' failed at ") != std::string::npos);
+        if (!line.empty() && !location) return line.substr(0, limit);
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return "no detail";
+}
+
+bool has_tensorrt() {
+#ifdef SEEDGE_WITH_TENSORRT
+    return true;
+#else
+    return false;
+#endif
+}
+
+#ifndef SEEDGE_WITH_TENSORRT
+std::unique_ptr<Engine> open_tensorrt(const EngineSpec& spec) {
+    throw Error(spec.path.string() + ": this build of the C++ runtime has no TensorRT path (TensorRT was not found "
+                "at build time)");
+}
+#endif
+
+struct Model::Impl {
+    Manifest manifest;
+    std::size_t artifact = 0;  // index into manifest.artifacts
+    std::string device;
+    int threads = 1;
+    std::unique_ptr<Engine> engine;
+    std::size_t step = kDefaultBatch;  // rows per engine call
+    bool fixed = false;                // the model's batch is fixed: pad the last call
+    std::mutex lock;                   // one inference at a time on the engine's request
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model Model::open(const fs::path& folder, const Options& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->manifest = read_manifest(folder);
+    impl->device = options.device.empty() ? "cpu" : options.device;
+    impl->threads = options.threads > 0 ? options.threads : default_threads();
+    const Manifest& m = impl->manifest;
+    const Artifact& chosen = *candidates(m, impl->device, options.artifact).front();
+    impl->artifact = static_cast<std::size_t>(&chosen - m.artifacts.data());
+    fs::path path = check_integrity(m.folder, chosen);
+    EngineSpec spec{path, chosen, m, impl->device, impl->threads};
+    impl->engine = chosen.format == "tensorrt" ? open_tensorrt(spec) : open_openvino(spec);
+    // seedge.verify.run.batching: a fixed input batch, else 64 rows (capped by an engine profile).
+    std::size_t cap = chosen.max_batch > 0 ? static_cast<std::size_t>(chosen.max_batch) : kDefaultBatch;
+    if (impl->engine->max_batch()) cap = std::min(cap, impl->engine->max_batch());
+    impl->fixed = m.fixed_batch > 0;
+    impl->step = impl->fixed ? static_cast<std::size_t>(m.fixed_batch) : std::min(kDefaultBatch, cap);
+    return Model(std::move(impl));
+}
+
+const Manifest& Model::manifest() const { return impl_->manifest; }
+const Artifact& Model::artifact() const { return impl_->manifest.artifacts[impl_->artifact]; }
+std::string Model::backend() const { return impl_->engine->backend(); }
+std::size_t Model::num_classes() const { return impl_->manifest.class_names.size(); }
+
+std::size_t Model::image_floats() const {
+    const auto& chw = impl_->manifest.input_chw;
+    return static_cast<std::size_t>(chw[0] * chw[1] * chw[2]);
+}
+
+std::string Model::describe_json() const {
+    const Manifest& m = impl_->manifest;
+    const Artifact& a = artifact();
+    return "{\"folder\":" + json::quote(m.folder.string()) + ",\"artifact\":" + json::quote(a.id) +
+           ",\"file\":" + json::quote(a.file) + ",\"backend\":" + json::quote(backend()) +
+           ",\"precision\":" + json::quote(a.precision) + ",\"device\":" + json::quote(impl_->device) +
+           ",\"input_size\":[" + std::to_string(m.input_chw[0]) + "," + std::to_string(m.input_chw[1]) + "," +
+           std::to_string(m.input_chw[2]) + "],\"classes\":" + std::to_string(num_classes()) +
+           ",\"runner\":" + impl_->engine->describe_json() + "}";
+}
+
+std::vector<float> Model::predict(const float* images, std::size_t n) {
+    const std::size_t per = image_floats(), classes = num_classes();
+    std::vector<float> logits(n * classes);
+    if (n == 0) return logits;
+    // As the Python runtime: a model's answer to NaN/Inf inputs means nothing.
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < n * per; ++i) bad += !std::isfinite(images[i]);
+    if (bad)
+        throw Error("input tensor holds " + std::to_string(bad) + " NaN/Inf values; a model's answer to them means "
+                    "nothing");
+    std::lock_guard<std::mutex> hold(impl_->lock);
+    const std::size_t step = impl_->step;
+    std::vector<float> padded, padded_out;
+    for (std::size_t i = 0; i < n; i += step) {
+        std::size_t rows = std::min(step, n - i);
+        const float* x = images + i * per;
+        float* out = logits.data() + i * classes;
+        if (impl_->fixed && rows < step) {  // a fixed-batch model gets its last batch padded with zeros
+            padded.assign(step * per, 0.0f);
+            std::copy(x, x + rows * per, padded.begin());
+            padded_out.resize(step * classes);
+            impl_->engine->infer(padded.data(), step, padded_out.data());
+            std::copy(padded_out.begin(), padded_out.begin() + static_cast<long>(rows * classes), out);
+        } else {
+            impl_->engine->infer(x, rows, out);
+        }
+    }
+    return logits;
+}
+
+std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k, const std::vector<std::string>& names) {
+    std::vector<double> p(logits, logits + classes);
+    double top = *std::max_element(p.begin(), p.end());
+    double sum = 0;
+    for (double& v : p) sum += (v = std::exp(v - top));
+    for (double& v : p) v /= sum;
+    std::vector<std::size_t> idx(classes);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+    k = std::max<std::size_t>(1, std::min(k, classes));
+    std::vector<Label> out;
+    for (std::size_t i = 0; i < k; ++i) {
+        std::size_t c = idx[i];
+        out.push_back({static_cast<int>(c), c < names.size() ? names[c] : std::to_string(c), p[c]});
+    }
+    return out;
+}
+
+std::vector<std::vector<Label>> Model::classify(const float* images, std::size_t n, std::size_t k) {
+    std::vector<float> logits = predict(images, n);
+    std::vector<std::vector<Label>> out;
+    for (std::size_t i = 0; i < n; ++i)
+        out.push_back(top_k(logits.data() + i * num_classes(), num_classes(), k, impl_->manifest.class_names));
+    return out;
+}
+
+SelfTest Model::self_test() {
+    const Manifest& m = impl_->manifest;
+    fs::path where = m.folder / "manifest.json";
+    if (!m.reference_input || !m.reference_logits)
+        throw Error(where.string() + ": no raw reference data (reference.raw.input / logits), which exports by this "
+                    "seedge write beside reference.npz; re-run `seedge export`");
+    const RawArray& in = *m.reference_input;
+    const RawArray& lg = *m.reference_logits;
+    std::vector<std::int64_t> want_in = {in.shape[0], m.input_chw[0], m.input_chw[1], m.input_chw[2]};
+    std::vector<std::int64_t> want_lg = {in.shape[0], static_cast<std::int64_t>(num_classes())};
+    if (in.shape != want_in)
+        throw Error(where.string() + ": reference input of shape " + shape_text(in.shape) + " is not (N, C, H, W) = " +
+                    shape_text(want_in) + "; re-run `seedge export`");
+    if (lg.shape != want_lg)
+        throw Error(where.string() + ": reference logits of shape " + shape_text(lg.shape) + " do not match " +
+                    shape_text(want_lg) + "; re-run `seedge export`");
+    std::vector<float> x = read_raw<float>(m, in, "input");
+    std::vector<float> expected = read_raw<float>(m, lg, "logits");
+    std::optional<std::vector<std::int64_t>> labels;
+    if (m.reference_labels) {
+        if (m.reference_labels->shape != std::vector<std::int64_t>{in.shape[0]})
+            throw Error(where.string() + ": reference labels of shape " + shape_text(m.reference_labels->shape) +
+                        " do not match " + std::to_string(in.shape[0]) + " inputs; re-run `seedge export`");
+        labels = read_raw<std::int64_t>(m, *m.reference_labels, "labels");
+    }
+    const std::size_t n = static_cast<std::size_t>(in.shape[0]);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> got = predict(x.data(), n);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    SelfTest r;
+    r.artifact = artifact().id;
+    r.precision = artifact().precision;
+    r.backend = backend();
+    r.device = impl_->device;
+    r.thresholds = thresholds_for(r.precision);
+    compare(r, expected, got, n, num_classes(), labels ? &*labels : nullptr);
+    judge(r);
+    r.seconds = std::round(seconds * 1e4) / 1e4;
+    return r;
+}
+
+std::string SelfTest::to_json() const {
+    auto opt = [](const std::optional<double>& v) { return v ? json::number_text(*v) : std::string("null"); };
+    auto metric = [&](double v) { return finite && samples ? json::number_text(v) : std::string("null"); };
+    return "{\"artifact\":" + json::quote(artifact) + ",\"backend\":" + json::quote(backend) + ",\"precision\":" +
+           json::quote(precision) + ",\"device\":" + json::quote(device) + ",\"samples\":" + std::to_string(samples) +
+           ",\"finite\":" + (finite ? "true" : "false") + ",\"top1_agreement\":" + json::number_text(top1_agreement) +
+           ",\"max_abs_diff\":" + metric(max_abs_diff) + ",\"max_rel_diff\":" + metric(max_rel_diff) +
+           ",\"cosine\":" + metric(cosine) + ",\"accuracy\":" + opt(accuracy) + ",\"baseline_accuracy\":" +
+           opt(baseline_accuracy) + ",\"accuracy_drop_points\":" + opt(accuracy_drop_points) + ",\"labelled\":" +
+           std::to_string(labelled) + ",\"thresholds\":" + thresholds.dump() + ",\"passed\":" +
+           (passed ? "true" : "false") + ",\"reason\":" + json::quote(reason) + ",\"seconds\":" +
+           json::number_text(seconds) + "}";
+}
+
+std::vector<float> read_f32(const fs::path& path, std::size_t count) {
+    if (!little_endian()) throw Error(path.string() + ": raw float32 input is little-endian; this host is big-endian");
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) throw Error(path.string() + ": not a readable file");
+    auto bytes = fs::file_size(path, ec);
+    if (ec || bytes % sizeof(float) != 0 || (count && bytes != count * sizeof(float)))
+        throw Error(path.string() + ": holds " + std::to_string(ec ? 0 : bytes) + " bytes, not " +
+                    (count ? std::to_string(count) + " float32 values" : std::string("whole float32 values")));
+    std::vector<float> out(bytes / sizeof(float));
+    std::ifstream f(path, std::ios::binary);
+    f.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(bytes));
+    if (!f) throw Error(path.string() + ": cannot be read");
+    return out;
+}
+
+}  // namespace seedge

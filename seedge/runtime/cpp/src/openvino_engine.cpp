@@ -1,0 +1,121 @@
+// OpenVINO IR (or ONNX file) on the CPU plugin, run as seedge/backends/openvino.py runs it:
+// - properties PERFORMANCE_HINT=LATENCY, INFERENCE_NUM_THREADS=threads, and
+//   INFERENCE_PRECISION_HINT = the artifact's build fact `inference_precision` when recorded
+//   (without it the CPU plugin may compute an FP32 IR in bf16 on AMX/AVX512-BF16 CPUs);
+// - the IR keeps a dynamic batch; like ShapeCompiledModels, a static copy is compiled per batch
+//   size it is given (a few at most, the dynamic compile serves the rest), because the CPU
+//   plugin plans kernels and memory per shape (7-10% at batch 1 INT8, benchmarks/README.md).
+
+#include <map>
+#include <openvino/openvino.hpp>
+
+#include "engine.hpp"
+
+namespace seedge {
+
+namespace {
+
+class OpenVINOEngine final : public Engine {
+public:
+    explicit OpenVINOEngine(const EngineSpec& spec)
+        : path_(spec.path), requested_(spec.artifact.inference_precision),
+          classes_(spec.manifest.class_names.size()), chw_(spec.manifest.input_chw) {
+        config_ = {{"PERFORMANCE_HINT", "LATENCY"}, {"INFERENCE_NUM_THREADS", spec.threads}};
+        if (!requested_.empty()) config_["INFERENCE_PRECISION_HINT"] = requested_;
+        try {
+            // An IR is read with its weights named, so only the IR reader tries it.
+            std::filesystem::path weights = std::filesystem::path(path_).replace_extension(".bin");
+            model_ = path_.extension() == ".xml" && std::filesystem::is_regular_file(weights)
+                         ? core_.read_model(path_.string(), weights.string())
+                         : core_.read_model(path_.string());
+            static_shapes_ = model_->inputs().size() == 1;
+            dynamic_ = core_.compile_model(model_, "CPU", config_);
+            precision_ = dynamic_.get_property(ov::hint::inference_precision).get_type_name();
+            threads_ = dynamic_.get_property(ov::inference_num_threads);
+        } catch (const std::exception& e) {
+            throw Error(path_.string() + ": OpenVINO cannot compile this model (" + message_line(e.what(), 200) +
+                        "); re-run `seedge export`");
+        }
+        if (dynamic_.outputs().empty()) throw Error(path_.string() + ": the model has no output");
+    }
+
+    std::string backend() const override { return "openvino"; }
+
+    void infer(const float* images, std::size_t n, float* out) override {
+        ov::Shape shape{n, static_cast<std::size_t>(chw_[0]), static_cast<std::size_t>(chw_[1]),
+                        static_cast<std::size_t>(chw_[2])};
+        ov::InferRequest& request = request_for(n);
+        try {
+            // The caller's memory is the input tensor: no copy.
+            request.set_input_tensor(ov::Tensor(ov::element::f32, shape, const_cast<float*>(images)));
+            request.infer();
+        } catch (const std::exception& e) {
+            throw Error(path_.string() + ": OpenVINO inference failed (" + message_line(e.what(), 200) + ")");
+        }
+        ov::Tensor logits = request.get_output_tensor(0);
+        if (logits.get_element_type() != ov::element::f32 || logits.get_size() != n * classes_)
+            throw Error(path_.string() + ": output is " + logits.get_element_type().get_type_name() + " " +
+                        logits.get_shape().to_string() + ", expected f32 [" + std::to_string(n) + "," +
+                        std::to_string(classes_) + "]; re-run `seedge export`");
+        std::memcpy(out, logits.data<const float>(), n * classes_ * sizeof(float));
+    }
+
+    std::string describe_json() const override {
+        std::string shapes;
+        for (const auto& [batch, compiled] : by_batch_) {
+            (void)compiled;
+            shapes += (shapes.empty() ? "[" : ",[") + std::to_string(batch) + "," + std::to_string(chw_[0]) + "," +
+                      std::to_string(chw_[1]) + "," + std::to_string(chw_[2]) + "]";
+        }
+        return "{\"backend\":\"openvino\",\"device\":\"cpu\",\"threads_used\":" + std::to_string(threads_) +
+               ",\"inference_precision\":" + json::quote(precision_) + ",\"requested_precision\":" +
+               (requested_.empty() ? std::string("null") : json::quote(requested_)) + ",\"static_shapes\":[" +
+               shapes + "]}";
+    }
+
+private:
+    static constexpr std::size_t kMaxStaticShapes = 4;  // ShapeCompiledModels.MAX_STATIC_SHAPES
+
+    ov::InferRequest& request_for(std::size_t batch) {
+        auto hit = by_batch_.find(batch);
+        if (hit != by_batch_.end()) return hit->second.second;
+        if (static_shapes_ && by_batch_.size() < kMaxStaticShapes) {
+            try {
+                std::shared_ptr<ov::Model> copy = model_->clone();
+                copy->reshape(ov::PartialShape{static_cast<std::int64_t>(batch), chw_[0], chw_[1], chw_[2]});
+                ov::CompiledModel compiled = core_.compile_model(copy, "CPU", config_);
+                ov::InferRequest request = compiled.create_infer_request();
+                auto& slot = by_batch_[batch];
+                slot = {std::move(compiled), std::move(request)};
+                return slot.second;
+            } catch (const std::exception&) {
+                // A shape the IR cannot take: the dynamic compile answers (or says why).
+            }
+        }
+        if (!dynamic_request_) dynamic_request_ = dynamic_.create_infer_request();
+        return *dynamic_request_;
+    }
+
+    std::filesystem::path path_;
+    std::string requested_, precision_;
+    std::size_t classes_;
+    std::array<std::int64_t, 3> chw_;
+    int threads_ = 0;
+    bool static_shapes_ = true;
+    ov::Core core_;
+    ov::AnyMap config_;
+    std::shared_ptr<ov::Model> model_;
+    ov::CompiledModel dynamic_;
+    std::optional<ov::InferRequest> dynamic_request_;
+    std::map<std::size_t, std::pair<ov::CompiledModel, ov::InferRequest>> by_batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> open_openvino(const EngineSpec& spec) {
+    if (spec.device != "cpu")
+        throw Error("the openvino backend runs on the cpu here, not on '" + spec.device + "'; use --device cpu");
+    return std::make_unique<OpenVINOEngine>(spec);
+}
+
+}  // namespace seedge

@@ -1,0 +1,315 @@
+"""The C++ runtime (seedge/runtime/cpp): built with CMake against the OpenVINO wheel's C++ API,
+then checked against its Python counterparts on real files.
+
+- its SHA-256 against hashlib, its JSON reader against Python's json (same documents accepted,
+  same values read, the same ones refused);
+- on the shared hand-built export (tests/_export_fixtures.py) plus the raw reference files the
+  export stage writes: artifact digests equal seedge.artifacts', the artifact choice equals
+  seedge.runtime's with backend="openvino", top-k classes and probabilities equal
+  seedge.runtime.Model's on the same artifact within 1e-4, the self-test's metrics and thresholds
+  equal Model.self_test's, and tampered or bad input is refused with exit 2;
+- end to end on a real `export_model` folder: the export writes the raw reference and the C++
+  self-test passes on it.
+
+Building takes a minute or more on two cores: the module is marked slow and builds once per
+session (SEEDGE_CPP_BUILD_DIR=<dir> reuses a build folder across sessions, for development).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _export_fixtures import add_artifact, fresh_copy
+
+from seedge import artifacts
+from seedge.export.reference import write_raw_reference
+from seedge.runtime import Model, candidates
+from seedge.verify.parity import thresholds_for
+
+pytestmark = pytest.mark.slow
+
+SOURCE = Path(__file__).resolve().parents[2] / "seedge" / "runtime" / "cpp"
+
+
+@pytest.fixture(scope="session")
+def cpp_build(tmp_path_factory) -> Path:
+    """The build folder holding seedge_classify and seedge_check (built once per session)."""
+    for tool in ("cmake", "c++"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"building the C++ runtime needs {tool}, which is not on PATH")
+    pytest.importorskip("openvino")
+    build = Path(os.environ.get("SEEDGE_CPP_BUILD_DIR") or tmp_path_factory.mktemp("cpp-build"))
+    configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                 f"-DPython3_EXECUTABLE={sys.executable}"]
+    for cmd in (configure, ["cmake", "--build", str(build), "-j", "2"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        if cmd is configure:
+            # Without TensorRT the build says so and goes on.
+            assert "TensorRT not found: skipping" in proc.stdout or "TensorRT: " in proc.stdout, proc.stdout
+    return build
+
+
+def run(build: Path, tool: str, *args, check: bool = False) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(build / tool), *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def add_raw_reference(folder: Path) -> dict:
+    """What the export stage writes (seedge.export.reference): the raw files and manifest['reference']['raw']."""
+    manifest = artifacts.read_manifest(folder)
+    ref = artifacts.read_reference(folder, manifest)
+    manifest["reference"] = {"file": artifacts.REFERENCE, "raw": write_raw_reference(folder, ref)}
+    artifacts.write_manifest(folder, manifest)
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """The shared export with its raw reference; read-only (tests that change it take a copy)."""
+    folder = fresh_copy(tmp_path_factory.mktemp("cpp-export"))
+    add_raw_reference(folder)
+    return folder
+
+
+@pytest.fixture
+def copy(folder, tmp_path) -> Path:
+    dst = tmp_path / "copy"
+    shutil.copytree(folder, dst)
+    return dst
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- building blocks
+
+@pytest.mark.parametrize("size", [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, (1 << 20) + 3])
+def test_sha256_equals_hashlib(cpp_build, tmp_path, size):
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    want = hashlib.sha256(data).hexdigest()
+    for chunk in (1, 7, 64, 1 << 16) if size < 5000 else (4099, 1 << 20):  # buffering across block edges
+        assert run(cpp_build, "seedge_check", "sha256", chunk, path, check=True).stdout.strip() == want
+
+
+JSON_DOCUMENTS = [
+    '{"a": 1, "b": [true, false, null], "c": {"d": "e"}, "": []}',
+    '  [ {} , [] , "" , 0 , -0 , 0.5 , -12.25e3 , 1E-5 , 1e+2 , 9007199254740992 ] \n',
+    # (integers beyond 2**53 read as the nearest double: the runtime reads sizes and counts, far below)
+    # Python's ensure_ascii output: \\u escapes, a surrogate pair, and raw UTF-8 as well.
+    '{"names": ["caf\\u00e9", "\\ud83d\\ude00", "日本", "tab\\there", "q\\"b\\\\s\\/", "\\b\\f\\n\\r"]}',
+    '{"k": 1, "k": 2}',  # a repeated key: the last one counts, as in Python
+    '{"deep": ' + '[' * 200 + '1' + ']' * 200 + '}',
+    '[1e400, -1e400, 1e-400, 0.1, 1.7976931348623157e308, 5e-324]',
+]
+
+
+@pytest.mark.parametrize("doc", JSON_DOCUMENTS)
+def test_json_reader_reads_what_python_reads(cpp_build, tmp_path, doc):
+    path = tmp_path / "doc.json"
+    path.write_text(doc, encoding="utf-8")
+    out = run(cpp_build, "seedge_check", "json", path, check=True).stdout
+    assert json.loads(out) == json.loads(doc)
+
+
+def test_json_reader_reads_python_nan_and_infinity(cpp_build, tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"a": float("nan"), "b": float("inf"), "c": -float("inf")}))
+    got = json.loads(run(cpp_build, "seedge_check", "json", path, check=True).stdout)
+    assert math.isnan(got["a"]) and got["b"] == float("inf") and got["c"] == -float("inf")
+
+
+def test_json_reader_reads_the_manifest_as_python_does(cpp_build, folder):
+    out = run(cpp_build, "seedge_check", "json", folder / "manifest.json", check=True).stdout
+    assert json.loads(out) == json.loads((folder / "manifest.json").read_text())
+
+
+BAD_JSON = ['{"a": }', '[1, 2', '{"a" 1}', '"a\x01b"', '01', '1.', '-', '[1,]', '{"a":1,}', 'tru', '"\\x"',
+            '{} x', '', '"\\u12G4"', "{'a': 1}", '.5', '+1']
+
+
+@pytest.mark.parametrize("doc", BAD_JSON)
+def test_json_reader_refuses_what_python_refuses(cpp_build, tmp_path, doc):
+    with pytest.raises(ValueError):
+        json.loads(doc)
+    path = tmp_path / "doc.json"
+    path.write_text(doc, encoding="utf-8")
+    proc = run(cpp_build, "seedge_check", "json", path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "not JSON" in proc.stderr and "line 1, column" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_json_reader_refuses_deep_nesting_in_one_line(cpp_build, tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text("[" * 300 + "]" * 300)  # a manifest is a few levels deep; a stack is not unbounded
+    proc = run(cpp_build, "seedge_check", "json", path)
+    assert proc.returncode == 2 and "nested deeper than 256 levels" in proc.stderr
+
+
+# --------------------------------------------------------------------------- the manifest
+
+def test_artifact_digests_equal_the_manifests(cpp_build, folder):
+    manifest = artifacts.read_manifest(folder)
+    for a in manifest["artifacts"]:  # the .xml's digest covers its .bin (seedge.artifacts._hash_files)
+        got = run(cpp_build, "seedge_check", "artifact-sha256", folder, a["id"], check=True).stdout.strip()
+        assert got == a["sha256"] == artifacts.artifact_sha256(folder / a["file"]), a["id"]
+
+
+def test_artifact_choice_is_the_python_runtimes(cpp_build, copy):
+    # Several precisions and one failed parity: the order must be seedge.runtime's.
+    add_artifact(copy, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino")
+    add_artifact(copy, "onnx-int8", "onnx", "int8", "model.onnx", "onnxruntime")
+    add_artifact(copy, "openvino-fp16", "openvino", "fp16", "openvino/model.xml", "openvino")
+    manifest = artifacts.read_manifest(copy)
+    for a in manifest["artifacts"]:
+        a["parity"] = {"passed": a["id"] != "openvino-int8"}
+    artifacts.write_manifest(copy, manifest)
+    want = [a["id"] for a, _ in candidates(manifest, backend="openvino")]
+    assert want[:2] == ["onnx-int8", "openvino-fp32"]  # the failed openvino-int8 is never chosen
+    got = run(cpp_build, "seedge_check", "candidates", copy, "cpu", check=True).stdout.split()
+    assert got == want
+
+
+def test_a_malformed_manifest_is_one_line_naming_the_field(cpp_build, copy):
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["model"]["class_names"] = ["a", "b"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    proc = run(cpp_build, "seedge_classify", copy, "--info")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "manifest.json: field 'model.class_names' has 2 names for 10 classes" in proc.stderr
+
+
+# --------------------------------------------------------------------------- against seedge.runtime
+
+@pytest.mark.parametrize("artifact", ["openvino-fp32", "onnx-fp32"])  # the IR, and an ONNX file read by OpenVINO
+def test_classify_equals_the_python_runtime(cpp_build, folder, artifact):
+    x = np.load(folder / "reference.npz")["input"]
+    proc = run(cpp_build, "seedge_classify", folder, "--artifact", artifact, "--threads", 1, "--top-k", 10,
+               folder / "reference" / "input.f32", check=True)
+    got = json_lines(proc.stdout)
+    with Model.open(folder, artifact=artifact, backend="openvino", threads=1) as m:
+        want = m.classify(x, top_k=10)
+    assert [r["index"] for r in got] == list(range(len(x)))
+    for row, top in zip(got, want):
+        assert row["top_k"][0]["label"] == top[0][0]  # same top-1
+        probs = {t["label"]: t["probability"] for t in row["top_k"]}
+        assert set(probs) == {name for name, _ in top}
+        for name, p in top:
+            assert abs(probs[name] - p) <= 1e-4, (name, probs[name], p)
+
+
+def test_default_choice_and_settings_are_the_python_runtimes(cpp_build, folder):
+    info = json.loads(run(cpp_build, "seedge_classify", folder, "--info", "--threads", 2, check=True).stdout)
+    with Model.open(folder, backend="openvino", threads=2) as m:
+        runner = m.describe()["runner"]
+        assert info["artifact"] == m.artifact["id"] and info["backend"] == "openvino"
+    assert info["classes"] == 10 and info["input_size"] == [3, 32, 32]
+    for key in ("threads_used", "inference_precision", "requested_precision"):
+        assert info["runner"][key] == runner[key], key
+    assert runner["requested_precision"] == "f32"  # the build fact reached both
+
+
+def test_self_test_equals_the_python_self_test(cpp_build, folder):
+    proc = run(cpp_build, "seedge_classify", folder, "--self-test", "--artifact", "openvino-fp32", "--threads", 1)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    with Model.open(folder, artifact="openvino-fp32", threads=1) as m:
+        want = m.self_test()
+    assert got["passed"] is True and got["reason"] == "ok"
+    assert got["thresholds"] == thresholds_for("fp32") == want["thresholds"]
+    assert got["samples"] == want["samples"] and got["top1_agreement"] == want["top1_agreement"]
+    for key in ("max_abs_diff", "cosine"):
+        assert abs(got[key] - want[key]) < 1e-5, key
+
+
+def test_self_test_fails_when_the_stored_logits_disagree(cpp_build, copy):
+    manifest = artifacts.read_manifest(copy)
+    raw = manifest["reference"]["raw"]["logits"]
+    logits = np.fromfile(copy / raw["file"], dtype="<f4").reshape(raw["shape"])
+    np.roll(logits, 1, axis=1).astype("<f4").tofile(copy / raw["file"])  # every top-1 moves
+    raw["sha256"] = artifacts.sha256_file(copy / raw["file"])
+    artifacts.write_manifest(copy, manifest)
+    proc = run(cpp_build, "seedge_classify", copy, "--self-test")
+    assert proc.returncode == 1
+    got = json.loads(proc.stdout)
+    assert got["passed"] is False and "top-1 agreement" in got["reason"] and "max abs diff" in got["reason"]
+
+
+@pytest.mark.parametrize("tamper, named", [
+    ("openvino/model.bin", "openvino/model.xml"),    # the weights, not only the .xml, are checked
+    ("reference/input.f32", "reference/input.f32"),  # the reference data too
+])
+def test_changed_files_are_refused(cpp_build, copy, tamper, named):
+    with open(copy / tamper, "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 1]))
+    proc = run(cpp_build, "seedge_classify", copy, "--self-test", "--artifact", "openvino-fp32")
+    assert proc.returncode == 2 and f"{named}: sha256 differs from the manifest" in proc.stderr
+
+
+def test_bad_input_is_one_line_and_exit_2(cpp_build, folder, tmp_path):
+    odd = tmp_path / "odd.f32"
+    np.zeros(3 * 32 * 32 + 1, dtype="<f4").tofile(odd)
+    nan = tmp_path / "nan.f32"
+    np.full((1, 3, 32, 32), np.nan, dtype="<f4").tofile(nan)
+    cases = [
+        ([folder, odd], "not a whole number of 3072-float images"),
+        ([folder, nan], "3072 NaN/Inf values"),
+        ([tmp_path / "nope", "--info"], "not a directory"),
+        ([folder, "--info", "--artifact", "torchscript-fp32"], "cannot run on the C++ runtime"),
+        ([folder, "--info", "--artifact", "nope"], "no artifact 'nope'"),
+        ([folder, "--info", "--threads", "0"], "--threads needs a positive integer"),
+        ([folder, "--info", "--device", "tpu"], "device 'tpu' is not one of"),
+    ]
+    if "TensorRT: " not in (cpp_build / "CMakeCache.txt").read_text():
+        cases.append(([folder, "--info", "--device", "cuda"], "TensorRT was not found at build time"))
+    for argv, needle in cases:
+        proc = run(cpp_build, "seedge_classify", *argv)
+        assert proc.returncode == 2 and proc.stdout == "", (argv, proc.stderr)
+        assert needle in proc.stderr and len(proc.stderr.splitlines()) == 1, (argv, proc.stderr)
+
+
+def test_a_folder_without_raw_reference_says_to_re_export(cpp_build, tmp_path):
+    bare = fresh_copy(tmp_path)  # the hand-built folder has reference.npz only
+    proc = run(cpp_build, "seedge_classify", bare, "--self-test")
+    assert proc.returncode == 2 and "no raw reference data" in proc.stderr and "re-run `seedge export`" in proc.stderr
+
+
+# --------------------------------------------------------------------------- a real export
+
+def test_a_real_export_writes_the_raw_reference_and_passes_the_cpp_self_test(cpp_build, tmp_path):
+    torch = pytest.importorskip("torch")
+    from seedge.checkpoint import save_checkpoint
+    from seedge.export.pipeline import export_model
+    from seedge.models import create_model
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(create_model("se_resnet10_cifar_tiny").eval(), tmp_path / "ckpt" / "tiny")
+    folder = export_model(ckpt, formats=("openvino",), out=tmp_path / "out", count_nodes=False, pt2=False,
+                          verify_samples=0)
+    manifest = artifacts.read_manifest(folder)
+    raw = manifest["reference"]["raw"]
+    with np.load(folder / "reference.npz") as ref:
+        for name in ("input", "logits"):
+            stored = np.fromfile(folder / raw[name]["file"], dtype="<f4").reshape(raw[name]["shape"])
+            np.testing.assert_array_equal(stored, ref[name])
+            assert raw[name]["sha256"] == artifacts.sha256_file(folder / raw[name]["file"])
+    proc = run(cpp_build, "seedge_classify", folder, "--self-test", check=True)
+    got = json.loads(proc.stdout)
+    assert got["artifact"] == "openvino-fp32" and got["passed"] is True and got["samples"] == 16

@@ -314,31 +314,31 @@ def contained_file(folder: str | os.PathLike, rel, field: str, allow_dir: bool =
     names a regular file (or, with allow_dir, a folder). A device file, FIFO or socket is
     refused without being opened: opening one can block forever or read without end."""
     folder = Path(folder)
-    where = folder / MANIFEST
+    where = _show(folder / MANIFEST)
     if not isinstance(rel, str) or not rel or "\x00" in rel:
-        raise IntegrityError(f"{where}: {field} names {rel!r}, not a file name; re-run `seedge export`")
+        raise IntegrityError(f"{where}: {field} names {_show(repr(rel))}, not a file name; re-run `seedge export`")
     pure = PurePosixPath(rel.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", rel):
-        raise IntegrityError(f"{where}: {field}, '{rel}', points outside the export folder; only files "
-                             f"inside {folder} are read (re-run `seedge export`)")
+        raise IntegrityError(f"{where}: {field}, '{_show(rel)}', points outside the export folder; only files "
+                             f"inside {_show(folder)} are read (re-run `seedge export`)")
     path = folder / rel
     try:
         real, root = path.resolve(), folder.resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
-        raise IntegrityError(f"{path}: {field} cannot be resolved ({_strerror(e)}); re-run `seedge export`") \
+        raise IntegrityError(f"{_show(path)}: {field} cannot be resolved ({_strerror(e)}); re-run `seedge export`") \
             from None
     if real != root and root not in real.parents:
-        raise IntegrityError(f"{path}: {field} is a link to {real}, outside the export folder; only files "
-                             f"inside {folder} are read (re-run `seedge export`)")
+        raise IntegrityError(f"{_show(path)}: {field} is a link to {_show(real)}, outside the export folder; only files "
+                             f"inside {_show(folder)} are read (re-run `seedge export`)")
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
-        raise IntegrityError(f"{path}: listed in the manifest ({field}) but missing; re-run `seedge export`") \
+        raise IntegrityError(f"{_show(path)}: listed in the manifest ({field}) but missing; re-run `seedge export`") \
             from None
     except OSError as e:
-        raise IntegrityError(f"{path}: {field} cannot be read ({_strerror(e)})") from None
+        raise IntegrityError(f"{_show(path)}: {field} cannot be read ({_strerror(e)})") from None
     if not (stat.S_ISREG(mode) or (allow_dir and stat.S_ISDIR(mode))):
-        raise IntegrityError(f"{path}: {field} is {_file_kind(mode)}, not a regular file; it is never opened "
+        raise IntegrityError(f"{_show(path)}: {field} is {_file_kind(mode)}, not a regular file; it is never opened "
                              f"(re-run `seedge export`)")
     return path
 
@@ -359,7 +359,7 @@ def artifact_files(folder: str | os.PathLike, rel, field: str) -> list[Path]:
                     filenames.append(d)  # a linked folder: refused by contained_file below
             for name in filenames:
                 member = (base / name).relative_to(folder).as_posix()
-                out.append(contained_file(folder, member, f"{field} (file {member})"))
+                out.append(contained_file(folder, member, f"{field} (file {_show(member)})"))
         return sorted(out)
     files = [path]
     if path.suffix == ".xml":
@@ -397,7 +397,7 @@ def check_integrity(folder: Path, artifact: dict, field: str | None = None) -> P
     path = folder / rel
     expected = artifact.get("sha256")
     if not isinstance(expected, str) or _hash_files(path, files) != expected.lower():
-        raise IntegrityError(f"{path}: sha256 differs from the manifest (file changed after export); "
+        raise IntegrityError(f"{_show(path)}: sha256 differs from the manifest (file changed after export); "
                              f"re-run `seedge export`")
     return path
 
@@ -432,8 +432,8 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
         with zipfile.ZipFile(path) as z:
             total = sum(i.file_size for i in z.infolist())
         if total > MAX_REFERENCE_BYTES or path.stat().st_size > MAX_REFERENCE_BYTES:
-            raise SeedgeError(f"{path}: reference data of {total >> 20} MiB is over the "
-                              f"{MAX_REFERENCE_BYTES >> 20} MiB bound; {fix}")
+            raise SeedgeError(f"{path}: reference data of {max(total, path.stat().st_size)} bytes is over the "
+                              f"{MAX_REFERENCE_BYTES}-byte bound; {fix}")
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k]) for k in ("input", "logits", "labels") if k in npz.files}
     except SeedgeError:
@@ -456,6 +456,12 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
         raise SeedgeError(f"{path}: reference 'labels' of dtype {labels.dtype} and shape {list(labels.shape)} "
                           f"do not match {len(x)} inputs; {fix}")
     return arrays
+
+
+def _show(text) -> str:
+    """A name from a stranger's manifest or disk, with control characters escaped: an error
+    stays one line even for a file called "a\\nb"."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _file_kind(mode: int) -> str:
@@ -614,6 +620,7 @@ def staging(out_root: str | os.PathLike, name: str, lock_wait: float | None = No
     """
     out_root = Path(out_root)
     target = out_root / name
+    created = not os.path.lexists(out_root)
     with _terminate_raises():
         try:
             out_root.mkdir(parents=True, exist_ok=True)
@@ -630,11 +637,12 @@ def staging(out_root: str | os.PathLike, name: str, lock_wait: float | None = No
                     _LOCKED_STAGES.discard(stage)
                     if stage.exists():
                         shutil.rmtree(stage, ignore_errors=True)
-        except OSError as e:
-            err = write_error(e, target)
-            if err is None:
+        except BaseException as e:
+            if created and out_root.is_dir() and not any(out_root.iterdir()):
+                out_root.rmdir()  # a failed first export leaves no empty --out behind
+            if not isinstance(e, OSError) or write_error(e, target) is None:
                 raise
-            raise err from None
+            raise write_error(e, target) from None
 
 
 def publish(stage: Path, out_root: str | os.PathLike, name: str) -> Path:

@@ -43,10 +43,19 @@ _LOCATION_ONLY = re.compile(r"^(Exception from|Check '.*' failed at) \S+?(:\d+)?
 
 
 def message_line(e: BaseException, limit: int = 400) -> str:
-    """The first line of an exception's message that says something (one line for the CLI):
-    blank lines and source-location lines are skipped, "[ ERROR ]" prefixes dropped."""
+    """An exception's message as one line that says something, for the CLI: blank lines and
+    source-location lines are dropped and "[ ERROR ]" prefixes removed. A message built of
+    location-tagged frames (OpenVINO: outer context first, the cause last, e.g. "Loading input
+    model" then "Path '../w.bin' resolves ... outside the base directory") keeps all its frames,
+    joined; any other message keeps its first line."""
+    lines, framed = [], False
     for line in str(e).splitlines():
         line = re.sub(r"^\[\s*ERROR\s*\]\s*", "", line.strip())
-        if line and not _LOCATION_ONLY.match(line):
-            return line[:limit]
-    return type(e).__name__
+        if _LOCATION_ONLY.match(line):
+            framed = True
+        elif line:
+            lines.append(line)
+    if not lines:
+        return type(e).__name__
+    text = ": ".join(lines) if framed else lines[0]
+    return text[:limit]

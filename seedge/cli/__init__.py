@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 import click
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("seedge: aborted", err=True)
         sys.exit(130)
+    except SystemExit as e:
+        if e.code == 128 + signal.SIGTERM:  # raised by the SIGTERM handler an export installs
+            click.echo("seedge: terminated (SIGTERM); the staging folder was removed", err=True)
+        raise
     except click.UsageError as e:
         # One line, like every other bad input: what is wrong and where to look.
         cmd = e.ctx.command_path if e.ctx is not None else "seedge"
@@ -75,9 +80,9 @@ def describe_error(e: BaseException) -> tuple[int, str]:
     from seedge.errors import message_line
 
     if isinstance(e, SeedgeError):
-        return e.exit_code, f"seedge: error: {message_line(e)}"
+        return e.exit_code, f"seedge: error: {_flat(e)}"
     if isinstance(e, CheckFailed):
-        return e.exit_code, f"seedge: check failed: {message_line(e)}"
+        return e.exit_code, f"seedge: check failed: {_flat(e)}"
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename else ""
         reason = e.strerror or message_line(e)
@@ -87,3 +92,8 @@ def describe_error(e: BaseException) -> tuple[int, str]:
                    "(SEEDGE_DEBUG=1 shows where)")
     return 1, (f"seedge: internal error: {type(e).__name__}: {message_line(e)} (a bug in seedge; re-run with "
                f"SEEDGE_DEBUG=1 for the traceback and report it)")
+
+
+def _flat(e: BaseException) -> str:
+    """seedge's own message on one line (a file name or a library detail may hold newlines)."""
+    return " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__

@@ -80,6 +80,9 @@ def _class_images(cls_dir: Path) -> list[Path]:
             p = here / f
             if not is_image_file(Path(f)) or _hidden(here, cls_dir):
                 continue
+            if os.path.exists(p) and not os.path.isfile(p):  # a FIFO or device: reading it would block
+                raise SeedgeError(f"{p}: not a regular file (a FIFO, device or folder named like an image); "
+                                  f"remove it from the data folder")
             key = os.path.realpath(p)
             if key not in seen_files:
                 seen_files.add(key)

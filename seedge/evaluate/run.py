@@ -1,5 +1,6 @@
-"""`seedge evaluate`: a checkpoint's accuracy, macro precision/recall/F1, per-class recall and
-confusion matrix on one split of a data source, optionally with Grad-CAM overlays.
+"""`seedge evaluate`: a checkpoint's accuracy, macro and weighted precision/recall/F1, per-class
+table, one-vs-rest ROC-AUC, confusion matrix and ROC curves on one split of a data source,
+optionally with Grad-CAM overlays (N images per class, or of one class; any layer).
 
 Labels are encoded with the checkpoint's class names, so a data label the model was
 not trained on is reported (bad input) instead of being silently miscounted.
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from seedge.errors import SeedgeError
+from seedge.evaluate.plots import save_confusion_png, save_roc_png
+
+__all__ = ["default_out_dir", "evaluate_checkpoint", "predict", "save_confusion_png", "save_roc_png"]
 
 
 def predict(model, x: np.ndarray, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
@@ -38,11 +43,17 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
                         limit: int | None = None, batch_size: int = 256, gradcam: int = 0,
                         out: str | Path | None = None, data_root=None, arch: str | None = None,
                         allow_pickle: bool = False, device: str = "cpu", save_png: bool = True,
-                        data_options=None) -> dict:
+                        data_options=None, gradcam_class: str | None = None, gradcam_layer: str | None = None,
+                        say: Callable[[str], None] | None = None) -> dict:
     """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
-    files written (confusion-matrix PNG, metrics.json, Grad-CAM PNGs)."""
+    files written (confusion-matrix and ROC PNGs, metrics.json, Grad-CAM PNGs).
+
+    gradcam: overlays for the first N images of each class (of `gradcam_class` only, explaining that
+    class, when given; else explaining the predicted class). gradcam_layer: the module to look at
+    (default: seedge.evaluate.gradcam.find_target_layer). say: gets the one-line data description.
+    """
     from seedge.checkpoint import load_model
-    from seedge.data import load_arrays
+    from seedge.data import load_split_arrays, open_source
     from seedge.evaluate.metrics import classification_metrics
 
     if gradcam < 0:
@@ -52,35 +63,74 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
 
         check_output_location(Path(out) if out else default_out_dir(checkpoint, split), "--out")
     model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle)
-    data, data_options = _data_and_options(checkpoint, info, data, data_options)
     spec = info["preprocess"]
-    x, y, names = load_arrays(data, spec, split=split, limit=limit, seed=0, class_names=info["class_names"],
-                              root=data_root, progress=True, options=data_options)
-    if len(x) == 0:
+    names = list(info["class_names"])
+    explain_class = _class_index(gradcam_class, names)
+    layer = _gradcam_layer(model, spec, gradcam_layer) if gradcam else None
+    data, data_options = _data_and_options(checkpoint, info, data, data_options)
+    source = open_source(data, root=data_root, class_names=names, options=data_options)
+    if say and source.notes:
+        say(f"data: {data}: {'; '.join(source.notes)}")
+    samples = source.split(split).limit(limit, 0)
+    if len(samples) == 0:
         raise SeedgeError(f"{data}: the {split} split is empty")
+    x, y = load_split_arrays(samples, spec, progress=True), samples.labels.copy()
     logits = predict(model, x, batch_size, device)
-    result = classification_metrics(y, logits.argmax(1), names)
-    result = {"checkpoint": info["source"], "arch": info["arch"], "data": str(data), "split": split, **result}
+    probs = _softmax(logits)
+    pred = logits.argmax(1)
+    result = classification_metrics(y, pred, names, scores=probs)
+    curves = result.pop("roc_curves")
+    result = {"checkpoint": info["source"], "arch": info["arch"], "data": str(data), "split": split, **result,
+              "roc_curves": curves}
     files: dict = {}
     if save_png or gradcam:
         out_dir = Path(out) if out else default_out_dir(checkpoint, split)
         out_dir.mkdir(parents=True, exist_ok=True)
+        title = f"{info['arch']} on {data} ({split})"
         if save_png:
             files["confusion_matrix_png"] = str(save_confusion_png(result["confusion_matrix"], names,
-                                                                   out_dir / "confusion_matrix.png",
-                                                                   title=f"{info['arch']} on {data} ({split})"))
+                                                                   out_dir / "confusion_matrix.png", title=title))
+            if curves:
+                aucs = {c["class"]: c["auc"] for c in result["per_class"] if c.get("auc") is not None}
+                files["roc_png"] = str(save_roc_png(curves, aucs, out_dir / "roc.png", title=title))
         if gradcam:
-            from seedge.evaluate.gradcam import save_overlays
+            from seedge.evaluate.gradcam import pick_images, save_overlays
 
             model.to("cpu")
-            n = min(gradcam, len(x))
-            paths = save_overlays(model, x[:n], y[:n], spec, names, out_dir / "gradcam")
+            idx = pick_images(y, gradcam, explain_class)
+            explain = None if explain_class is None else np.full(len(idx), explain_class)
+            paths = save_overlays(model, x[idx], y[idx], pred[idx], spec, names, out_dir / "gradcam", layer, explain)
             files["gradcam"] = [str(p) for p in paths]
+            result["gradcam"] = {"layer": layer, "class": gradcam_class, "per_class": gradcam,
+                                 "explains": gradcam_class or "the predicted class"}
         result["files"] = files
         (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
         files["metrics_json"] = str(out_dir / "metrics.json")
     result["files"] = files
     return result
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _class_index(name: str | None, names: list[str]) -> int | None:
+    if name is None:
+        return None
+    if name not in names:
+        raise SeedgeError(f"--gradcam-class {name!r}: not one of the model's classes "
+                          f"({', '.join(names[:20])}{', ...' if len(names) > 20 else ''})")
+    return names.index(name)
+
+
+def _gradcam_layer(model, spec, name: str | None) -> str:
+    """The Grad-CAM layer, checked (one forward pass on zeros) before any image is decoded."""
+    from seedge.evaluate.gradcam import check_target_layer, find_target_layer
+
+    size = tuple(spec.input_size)
+    return check_target_layer(model, size, name) if name else find_target_layer(model, size)
 
 
 def _data_and_options(checkpoint, info: dict, data, options):
@@ -98,35 +148,3 @@ def _data_and_options(checkpoint, info: dict, data, options):
     if str(data) == str(training.get("data")):
         options = (options or SourceOptions()).merged_over(SourceOptions.from_dict(training.get("data_options")))
     return data, options
-
-
-def save_confusion_png(cm, class_names: list[str], path: Path, title: str = "") -> Path:
-    """Confusion matrix heat map with counts (matplotlib Agg canvas; no global backend change)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cm = np.asarray(cm)
-    n = len(class_names)
-    side = min(14.0, 2.5 + 0.45 * n)
-    fig = Figure(figsize=(side, side), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_xticks(range(n), labels=class_names, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center")
-    ax.set_yticks(range(n), labels=class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if title:
-        ax.set_title(title, fontsize=9)
-    if n <= 30:
-        thresh = cm.max() / 2 if cm.size else 0
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if cm[i, j] > thresh else "black")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path

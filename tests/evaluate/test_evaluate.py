@@ -48,8 +48,15 @@ def test_metrics_match_predictions_and_files_are_written(ckpt, tmp_path):
         [float((pred[y == k] == k).mean()) for k in range(3)])
     png = tmp_path / "ev" / "confusion_matrix.png"
     assert png.read_bytes()[:8] == PNG_MAGIC
-    assert len(r["files"]["gradcam"]) == 2
+    # two images of each class; file names say the true and the predicted class
+    assert len(r["files"]["gradcam"]) == 6
     assert all(open(p, "rb").read(8) == PNG_MAGIC for p in r["files"]["gradcam"])
+    names = ["circle", "square", "triangle"]
+    for k, path in enumerate(sorted(r["files"]["gradcam"])):
+        i = [j for j in range(12) if y[j] == k // 2][k % 2]
+        assert path.endswith(f"_true-{names[y[i]]}_pred-{names[pred[i]]}.png")
+    assert r["gradcam"]["layer"] == "layer2"  # at 16 px layer3 is 4x4: layer2 is the last map of at least 7x7
+    assert open(r["files"]["roc_png"], "rb").read(8) == PNG_MAGIC
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["accuracy"] == r["accuracy"]
 
 
@@ -77,13 +84,37 @@ def test_cli_unknown_label_and_missing_data(ckpt, tmp_path, capsys):
     assert ex.value.code == 2 and "absent: no such file or directory" in err
 
 
-@pytest.mark.parametrize("arch,expected", [("se_resnet10_cifar_tiny", "layer4"), ("res_se_net", "features.5.0"),
-                                           ("mobilenet_v3_small", "features")])
-def test_gradcam_target_layer_per_family(arch, expected):
-    # res_se_net at 128x160: its last max-pool leaves 1x1, so the last block before it is the target
-    model = create_model(arch, num_classes=2)
-    size = {"se_resnet10_cifar_tiny": (3, 32, 32), "res_se_net": (3, 128, 160)}.get(arch, (3, 96, 96))
-    assert find_target_layer(model, size) == expected
+@pytest.mark.parametrize("arch,size,expected", [
+    ("se_resnet18", 224, "layer4"),                     # 7x7: the classic choice
+    ("se_resnet10_cifar_tiny", 32, "layer3"),           # layer4 is 4x4 at 32 px
+    ("res_se_net", (245, 457), "features.4.0"),         # the seed's size: the last stage is 1x3, block 5 is 7x14
+    ("res_se_net", (128, 160), "features.3.0"),
+    ("mobilenet_v3_small", 224, "features"),
+    ("mobilenet_v3_small", 96, "features.4.block.0"),   # 12x12, before the block's stride-2 depthwise conv
+    ("se_resnet10_cifar_tiny", 8, "layer1"),            # nothing reaches 7x7: the last map with spatial extent
+])
+def test_gradcam_target_layer_is_the_last_map_of_at_least_7x7(arch, size, expected):
+    h, w = (size, size) if isinstance(size, int) else size
+    assert find_target_layer(create_model(arch, num_classes=2), (3, h, w)) == expected
+
+
+def test_gradcam_class_and_layer_options(ckpt, tmp_path, capsys):
+    with pytest.raises(SystemExit) as ex:
+        main(["evaluate", str(ckpt), "--out", str(tmp_path / "ev"), "--gradcam-class", "square",
+              "--gradcam-layer", "layer1", "--json"])
+    out, err = capsys.readouterr()
+    assert ex.value.code == 0, err
+    doc = json.loads(out)
+    assert doc["gradcam"] == {"layer": "layer1", "class": "square", "per_class": 4, "explains": "square"}
+    assert len(doc["files"]["gradcam"]) == 4 and all("_true-square_" in p for p in doc["files"]["gradcam"])
+    assert err.startswith("data: shapes:24x24,n=60,classes=3: split 70/10/20")
+    for args, msg in ((["--gradcam-class", "cross"], "--gradcam-class 'cross': not one of the model's classes"),
+                      (["--gradcam-layer", "layer9"], "--gradcam-layer layer9: is not a module of"),
+                      (["--gradcam-layer", "fc"], "--gradcam-layer fc: has no 4-D feature map output")):
+        with pytest.raises(SystemExit) as ex:
+            main(["evaluate", str(ckpt), "--out", str(tmp_path / "ev2"), *args])
+        _, err = capsys.readouterr()
+        assert ex.value.code == 2 and msg in err
 
 
 def test_gradcam_maps_are_normalized_and_follow_the_object():

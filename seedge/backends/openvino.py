@@ -11,9 +11,17 @@ memory plan per shape: a dynamic-shape compile runs SE-ResNet-50 INT8 at batch 1
 slower than a static one (benchmarks/README.md, settings sweep). `ShapeCompiledModels`
 therefore compiles a static copy for each input shape it is given (a few at most; beyond
 that, the dynamic compile serves). The runtime (seedge.runtime) uses it too.
+
+Threads: each shape has one infer request, reused (creating one per call costs more than a
+small model's inference), so `OpenVINORunner.infer` runs one call at a time under a lock: two
+threads on one request would overwrite each other's input and read each other's outputs.
+With the LATENCY hint one request already runs on every inference thread, so serializing
+costs little throughput (tests/runtime/test_threads.py).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -96,6 +104,7 @@ class OpenVINORunner(Runner):
         if self.requested_precision:
             config["INFERENCE_PRECISION_HINT"] = str(self.requested_precision)
         core = ov.Core()
+        self._lock = threading.Lock()  # one call at a time: see the module docstring
         # An IR is read with its weights named, so only the IR reader tries it: a broken .xml then
         # says what is wrong instead of every frontend (TensorFlow's too) printing its own failure.
         weights = self.path.with_suffix(".bin")
@@ -115,9 +124,10 @@ class OpenVINORunner(Runner):
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         x = np.ascontiguousarray(feed[self.input_name], dtype=np.float32)
-        request = self.models.infer(x)
-        # The request owns its output buffers and reuses them on the next call: copy.
-        return [np.array(request.get_output_tensor(i).data, copy=True) for i in range(self.num_outputs)]
+        with self._lock:  # the shape's request (and the first compile of a shape) is shared
+            request = self.models.infer(x)
+            # The request owns its output buffers and reuses them on the next call: copy.
+            return [np.array(request.get_output_tensor(i).data, copy=True) for i in range(self.num_outputs)]
 
     def close(self) -> None:
         if getattr(self, "models", None) is not None:

@@ -94,7 +94,12 @@ def device_for(name: str, device: str) -> str:
     return device if runs_on(name, device) else backend(name).devices[0]
 
 
-def default_threads() -> int:
-    """CPUs this process may run on: the thread count every runner pins when none is given, so
-    verify, bench and the device runtime run an artifact with the same settings."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def default_threads(free_cores: int | None = None) -> int:
+    """The thread count every runner pins when none is given, so verify, bench and the device
+    runtime run an artifact with the same settings: the CPUs this process may run on, or, when
+    the caller measured how many of them other processes leave free (`seedge bench` does, with
+    seedge.bench.load, before it times), no more than those and at least 1. More threads than
+    free cores make eager PyTorch's OpenMP threads wait a time slice at every barrier
+    (benchmarks/README.md, "Timing under load")."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cpus if free_cores is None else max(1, min(cpus, int(free_cores)))

@@ -95,9 +95,28 @@ def environment(device: str = "cpu", threads: int | None = None) -> dict:
         "threads": threads,
         "device": device,
         "gpu": gpu_name(device),
-        # a high load average means other processes shared the CPU while we measured
+        # the 1-minute load average counts this process too; seedge bench adds load_fields()
         "load_average": load,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": package_versions(),
+    }
+
+
+def load_fields(report: dict) -> dict:
+    """The environment's load fields from seedge.bench.load.LoadMonitor.report(): the verdict
+    (`contended`), the headline figures (cores other processes used, steal share, free cores,
+    load average), then the whole report (per-round windows included) under `load`."""
+    before, during = report["before"] or {}, report["during"] or {}
+    return {
+        "contended": report["contended"],
+        "contention_rule": report["rule"],
+        "load_average": report["load_average_before"],
+        "load_average_after": report["load_average_after"],
+        "other_cores_before": before.get("other_cores"),
+        "other_cores_during": during.get("other_cores"),
+        "steal_share_before": before.get("steal_share"),
+        "steal_share_during": during.get("steal_share"),
+        "free_cores": before.get("free_cores"),
+        "load": report,
     }

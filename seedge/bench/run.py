@@ -9,10 +9,20 @@ How a run goes (DESIGN.md, Benchmarks):
    in turn (the order rotates each round). Interleaving means a slow minute on a shared
    machine hits eager and artifacts alike, so `speedup_vs_eager` (eager p50 / artifact p50,
    same run) holds even when the absolute numbers drift.
+
+Load (seedge.bench.load): before anything is opened, a short idle window measures what other
+processes use; unless `threads` is given, every runner (eager included) gets as many threads
+as that leaves free cores (seedge.backends.table.default_threads), because more threads than
+free cores make eager PyTorch collapse while ONNX Runtime barely notices, which inflates
+every "vs eager" ratio. The load is sampled again after every timed slot, so the report
+says whether the run was contended (`environment.contended`) and how much, round by round.
+Each row carries its per-round ratio range and a `flag` when it was slower than eager, or an
+FP16 artifact slower than the FP32 one of its backend.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
@@ -21,14 +31,16 @@ import numpy as np
 
 from seedge.artifacts import IntegrityError, read_manifest
 from seedge.backends.table import BACKENDS, DEVICES, backend, default_threads, installed_backends, runs_on
-from seedge.bench.environment import environment
+from seedge.bench.environment import environment, load_fields
 from seedge.bench.interleave import interleaved
+from seedge.bench.load import LoadMonitor
 from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
 
 DEFAULT_WARMUP = 10
 DEFAULT_ITERS = 50
 DEFAULT_ROUNDS = 5
+DEFAULT_LOAD_WINDOW_S = 0.5  # idle window before the run that measures what others use
 EAGER_ID = "eager"
 
 Progress = Callable[[int, int, str], None]
@@ -123,7 +135,8 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
 
 def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
               warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
-              progress: Progress | None = None, seed: int = 0) -> dict:
+              progress: Progress | None = None, seed: int = 0,
+              load_window_s: float = DEFAULT_LOAD_WINDOW_S) -> dict:
     """Time eager PyTorch and each selected artifact of `folder`; see the module docstring.
 
     Returns {"environment": {...}, "settings": {...}, "results": [...], "skipped": [...]}; each
@@ -135,8 +148,12 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
     batches = _check_batches(batches)
     device = _check_device(device)
     _check_counts(threads, warmup, iters, rounds)
-    threads = int(threads) if threads is not None else default_threads()
+    if isinstance(load_window_s, bool) or not 0 <= float(load_window_s) <= 60:
+        raise SeedgeError(f"load_window_s {load_window_s!r}: give seconds between 0 and 60")
     artifacts, skipped = select_artifacts(folder, manifest, backends, device)
+    monitor = LoadMonitor()
+    monitor.before(load_window_s)
+    threads, threads_rule = _choose_threads(threads, monitor)
 
     from seedge.backends import open_artifact, open_baseline  # written by the runners' owner
 
@@ -183,8 +200,14 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
             # One input per batch size, allocated once and reused by every call of every runner.
             feed = {input_name: np.ascontiguousarray(rng.standard_normal((batch, c, h, w), dtype=np.float32))}
             calls = {k: (lambda r=r: r.infer(feed)) for k, r in runners.items()}
+            monitor.mark()  # opening runners and making the input is not a round
+
+            def on_step(s, batch=batch):
+                monitor.mark(None if s.round is None else (batch, s.round))
+                step(f"batch {batch}: {s.label}")
+
             timed = interleaved(calls, batch=batch, warmup=warmup, per_round=per_round, device=device,
-                                progress=lambda s, batch=batch: step(f"batch {batch}: {s.label}"))
+                                progress=on_step)
             round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
             eager = timed[EAGER_ID]
             for art_id, art in entries:
@@ -201,19 +224,73 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
                     "speedup_vs_eager": eager["p50_ms"] / stats["p50_ms"],
                     # the same ratio taken round by round: how steady it was on this machine
                     "speedup_rounds": [round(x, 4) for x in ratios],
+                    "speedup_range": [round(min(ratios), 4), round(max(ratios), 4)] if ratios else None,
                     "round_p50_ms": [round(x, 4) for x in round_p50[art_id]],
                     "inference_precision": (art.get("build") or {}).get("inference_precision"),
                     "runner": _describe(runners[art_id]),
                 })
+    flag_slow_rows(results)
+    env.update(load_fields(monitor.report()))
     return {
         "environment": env,
         "settings": {"folder": str(folder), "model": manifest.get("model", {}).get("arch"),
                      "input_shape": [c, h, w], "batches": list(batches), "threads": threads,
+                     "threads_rule": threads_rule,
+                     # read by torch's OpenMP runtime when torch loads; PASSIVE keeps eager from
+                     # collapsing with more threads than free cores (benchmarks/README.md)
+                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                      "warmup": int(warmup), "iters": int(iters), "rounds": len(per_round),
                      "interleaved": True, "seed": seed},
         "results": results,
         "skipped": skipped,
     }
+
+
+def _choose_threads(threads, monitor: LoadMonitor) -> tuple[int, str]:
+    """Threads for every runner and the sentence that says why."""
+    if threads is not None:
+        return int(threads), "--threads"
+    cpus = default_threads()
+    if monitor.idle is None:
+        return cpus, f"CPUs available ({cpus}); load not measurable here"
+    n = default_threads(monitor.idle.free_cores)
+    return n, (f"free cores before the run: {cpus} CPUs, other processes used "
+               f"{monitor.idle.other_cores:.2f} of a core -> {n}")
+
+
+FLAG_SLOWER_THAN_EAGER = "slower_than_eager"
+FLAG_FP16_SLOWER = "fp16_slower_than_fp32"
+
+
+def flag_slow_rows(results: list[dict]) -> None:
+    """Set each row's `flag` (a list, empty when none): `slower_than_eager`, or
+    `fp16_slower_than_fp32` for an FP16 artifact against the fastest FP32 artifact of the same
+    backend at the same batch. Slower means a higher p50 over all calls *and* in most rounds
+    (round by round, the same interleaved rounds), so one noisy round cannot flag a tie."""
+    fp32: dict = {}
+    for r in results:
+        if r["precision"] == "fp32" and r["artifact"] != EAGER_ID:
+            key = (r["backend"], r["batch"])
+            if key not in fp32 or r["p50_ms"] < fp32[key]["p50_ms"]:
+                fp32[key] = r
+    eager = {r["batch"]: r for r in results if r["artifact"] == EAGER_ID}
+    for r in results:
+        flags = []
+        if r["artifact"] != EAGER_ID:
+            if r["batch"] in eager and _slower(r, eager[r["batch"]]):
+                flags.append(FLAG_SLOWER_THAN_EAGER)
+            ref = fp32.get((r["backend"], r["batch"]))
+            if r["precision"] == "fp16" and ref is not None and _slower(r, ref):
+                flags.append(FLAG_FP16_SLOWER)
+        r["flag"] = flags
+
+
+def _slower(row: dict, ref: dict) -> bool:
+    """`row` took longer than `ref`: by p50, and in more than half of the rounds both ran."""
+    if row["p50_ms"] <= ref["p50_ms"]:
+        return False
+    pairs = list(zip(row.get("round_p50_ms") or [], ref.get("round_p50_ms") or []))
+    return not pairs or sum(a > b for a, b in pairs) * 2 > len(pairs)
 
 
 def _describe(runner) -> dict:

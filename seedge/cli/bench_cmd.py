@@ -17,7 +17,9 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
               help="Where to time (OpenVINO always runs on the CPU).")
 @click.option("--batch", "batch", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
-@click.option("--threads", type=int, default=None, help="Threads per runtime (default: CPUs available).")
+@click.option("--threads", type=int, default=None,
+              help="Threads per runtime, eager included (default: the cores other processes leave free, "
+                   "measured just before the run).")
 @click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed calls per runner.")
 @click.option("--iters", type=int, default=DEFAULT_ITERS, show_default=True, help="Timed calls per runner and batch.")
 @click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
@@ -80,12 +82,41 @@ def _table(result: dict):
 
     env, st = result["environment"], result["settings"]
     where = env["cpu_model"] if env["device"] == "cpu" else env["gpu"]
-    table = Table(title=f"{st['model']} on {env['device']} ({where}), {st['threads']} threads, "
-                        f"{st['iters']} calls in {st['rounds']} interleaved rounds")
-    for col in ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "img/s", "vs eager"):
-        table.add_column(col, justify="right" if col not in ("artifact", "backend", "precision") else "left")
+    threads = f"{st['threads']} thread{'s' if st['threads'] != 1 else ''}"
+    table = Table(title=f"{st['model']} on {env['device']} ({where}), {threads}, "
+                        f"{st['iters']} calls in {st['rounds']} interleaved rounds\n{_load_line(env)}",
+                  caption=_caption(result))
+    for col in ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "img/s", "vs eager",
+                "ratio range", "flag"):
+        table.add_column(col, justify="left" if col in ("artifact", "backend", "precision", "flag") else "right")
     for r in result["results"]:
+        lo_hi = r.get("speedup_range")
         table.add_row(r["artifact"], r["backend"], str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
                       f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['throughput_ips']:.1f}",
-                      f"{r['speedup_vs_eager']:.2f}x")
+                      f"{r['speedup_vs_eager']:.2f}x", f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}x" if lo_hi else "",
+                      "[bold red]! " + ", ".join(_FLAG_WORDS.get(f, f) for f in r["flag"]) + "[/]"
+                      if r.get("flag") else "")
     return table
+
+
+_FLAG_WORDS = {"slower_than_eager": "slower than eager", "fp16_slower_than_fp32": "fp16 slower than fp32"}
+
+
+def _load_line(env: dict) -> str:
+    """The load verdict for the title: CONTENDED in red, with what other processes used."""
+    figures = []
+    for when in ("before", "during"):
+        cores = env.get(f"other_cores_{when}")
+        if cores is not None:
+            figures.append(f"{when} {cores:.2f} cores, steal {env.get(f'steal_share_{when}') or 0:.0%}")
+    said = "other processes used " + "; ".join(figures) if figures else f"load average {env.get('load_average')}"
+    if env.get("contended"):
+        return f"[bold red]CONTENDED[/]: {said} (ratios vs eager are unreliable)"
+    return f"quiet CPU: {said}"
+
+
+def _caption(result: dict) -> str:
+    st, env = result["settings"], result["environment"]
+    lines = [f"threads: {st.get('threads_rule', st['threads'])}; contended means {env.get('contention_rule')}",
+             "ratio range: lowest-highest of the per-round eager/artifact ratios"]
+    return "\n".join(lines)

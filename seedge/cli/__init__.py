@@ -34,6 +34,7 @@ _COMMAND_MODULES = (
     "seedge.cli.evaluate_cmd",
     "seedge.cli.quantize_report_cmd",
     "seedge.cli.predict_cmd",
+    "seedge.cli.pack_cmd",
 )
 
 

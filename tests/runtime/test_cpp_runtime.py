@@ -313,3 +313,17 @@ def test_a_real_export_writes_the_raw_reference_and_passes_the_cpp_self_test(cpp
     proc = run(cpp_build, "seedge_classify", folder, "--self-test", check=True)
     got = json.loads(proc.stdout)
     assert got["artifact"] == "openvino-fp32" and got["passed"] is True and got["samples"] == 16
+
+
+def test_a_packed_folder_runs_as_the_export_does(cpp_build, folder, tmp_path):
+    from seedge.runtime.pack import pack
+
+    out = tmp_path / "device"
+    pack(folder, "openvino-fp32", out)
+    proc = run(cpp_build, "seedge_classify", out, "--self-test", "--threads", 1, check=True)
+    assert json.loads(proc.stdout)["passed"] is True
+    x_file = out / "reference" / "input.f32"
+    packed = run(cpp_build, "seedge_classify", out, "--top-k", 3, "--threads", 1, x_file, check=True).stdout
+    full = run(cpp_build, "seedge_classify", folder, "--top-k", 3, "--threads", 1, "--artifact", "openvino-fp32",
+               x_file, check=True).stdout
+    assert [r["top_k"] for r in json_lines(packed)] == [r["top_k"] for r in json_lines(full)]

@@ -1,7 +1,9 @@
 """Eager PyTorch: the FP32 baseline every artifact is compared with.
 
 The model is rebuilt from the export folder's `model.safetensors` + `model.json`
-(seedge's own checkpoint format), so verify and bench need nothing but the folder.
+(seedge's own checkpoint format), or, for a model from the user's own code, loaded from
+the folder's torch.export program (`baseline.pt2`), which runs without that code; so
+verify and bench need nothing but the folder.
 """
 
 from __future__ import annotations
@@ -94,12 +96,17 @@ class TorchModuleRunner(Runner):
 
 
 class TorchEagerRunner(TorchModuleRunner):
-    """`path`: a seedge checkpoint (`model.safetensors` with its `model.json` sidecar)."""
+    """`path`: a seedge checkpoint (`model.safetensors` with its `model.json` sidecar), or a
+    torch.export program (`.pt2`)."""
 
     name = "torch"
 
     def _load_module(self, device):
-        from seedge.checkpoint import load_model
+        from seedge.checkpoint import PROGRAM_SUFFIX, load_model, load_program_module
 
+        if self.path.suffix == PROGRAM_SUFFIX:
+            _, module = load_program_module(self.path)
+            self.info = {"format": "pt2"}
+            return module.to(device)  # already eval-mode ops: the program was exported from eval()
         model, self.info = load_model(self.path)
         return model.to(device).eval()

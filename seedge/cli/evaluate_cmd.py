@@ -8,6 +8,7 @@ import json
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
+from seedge.cli.model_options import model_file_options, registered_arch
 from seedge.data.splits import SPLITS
 
 
@@ -29,13 +30,16 @@ from seedge.data.splits import SPLITS
 @click.option("--batch-size", default=256, show_default=True, type=int)
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to.")
 @click.option("--model", "arch", metavar="ARCH", help="Architecture of a bare state dict.")
+@model_file_options
 @click.option("--unsafe-pickle", is_flag=True, help="Allow pickles that need arbitrary code.")
 @click.option("--device", default="cpu", show_default=True)
 @source_options()
 def command(checkpoint, data, split, as_json, gradcam, gradcam_class, gradcam_layer, out, limit, batch_size,
-            data_root, arch, unsafe_pickle, device, **csv_kw) -> None:
+            data_root, arch, unsafe_pickle, device, model_file, model_args, **csv_kw) -> None:
     """Evaluate CHECKPOINT (a file or a training run directory) on a data split."""
     from seedge.evaluate import evaluate_checkpoint
+
+    arch = registered_arch(arch, model_file, model_args)
 
     from rich.console import Console
 

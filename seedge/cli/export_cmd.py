@@ -19,7 +19,11 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.command("export")
 @click.argument("source", required=False, type=str)
 @click.option("--model", "arch", default=None, metavar="ARCH",
-              help="Architecture of a bare state dict (see `seedge models`); seedge checkpoints carry theirs.")
+              help="Architecture of a bare state dict (see `seedge models`); seedge checkpoints carry theirs. "
+                   "With --random-weights and no SOURCE: the zoo model to export untrained.")
+@click.option("--random-weights", is_flag=True,
+              help="Export --model ARCH with random weights (seed 0), no SOURCE: for latency and export checks; "
+                   "recorded in the manifest; fp16/int8 parity gated on cosine (random top-1 is meaningless).")
 @click.option("--num-classes", type=int, default=None,
               help="Classifier outputs (default: the checkpoint's classifier size).")
 @click.option("--formats", default="torchscript,onnx,openvino", show_default=True,
@@ -51,8 +55,9 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
             exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
-            **csv_kw) -> None:
-    """Export SOURCE (a checkpoint file or a training run directory; default: the demo SE model)."""
+            random_weights, **csv_kw) -> None:
+    """Export SOURCE (a checkpoint file or a training run directory; default: the demo SE model; with
+    --model ARCH --random-weights: that zoo model untrained)."""
     from rich.console import Console
 
     from seedge.errors import SeedgeError
@@ -78,7 +83,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
-                              progress=progress, data_options=pop_source_options(csv_kw))
+                              progress=progress, data_options=pop_source_options(csv_kw),
+                              random_weights=random_weights)
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)
@@ -90,6 +96,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
         return
     for s in manifest.get("skipped", []):
         err.print(f"skipped {s['id']}: {s['reason']}")
+    if (manifest["model"].get("random_weights") or {}).get("note"):
+        err.print(manifest["model"]["random_weights"]["note"], markup=False, soft_wrap=True)
     err.print(f"exported to {folder} in {time.perf_counter() - start:.1f}s")
     out_console = Console()
     summary = summary_table(manifest, folder)

@@ -19,7 +19,11 @@ import click
               help="Allow full unpickling (runs code from the file): only for files you trust.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool) -> None:
-    """Load SOURCE (checkpoint file or training run) and summarize it."""
+    """Load SOURCE (checkpoint file or training run) and summarize it. SOURCE may also be a zoo name
+    (see `seedge models`): its parameters, GFLOPs and SE blocks."""
+    if _is_zoo_name(source):
+        _inspect_zoo(source, num_classes, as_json)
+        return
     from seedge.checkpoint import load_model
     from seedge.models.layers import count_params
 
@@ -45,3 +49,35 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
     click.echo(f"  classes     {summary['num_classes']}: {', '.join(summary['class_names'][:10])}"
                + (" ..." if summary["num_classes"] > 10 else ""))
     click.echo(f"  input       {'x'.join(map(str, pre['input_size']))}, mean {pre['mean']}, std {pre['std']}")
+
+
+def _is_zoo_name(source: str) -> bool:
+    """A registered architecture name that is not also a path here (a file or folder wins)."""
+    import os
+
+    from seedge.errors import SeedgeError
+    from seedge.models import get_config
+
+    if os.path.exists(source):
+        return False
+    try:
+        get_config(source)
+    except SeedgeError:
+        return False
+    return True
+
+
+def _inspect_zoo(arch: str, num_classes: int | None, as_json: bool) -> None:
+    from seedge.models.summary import zoo_summary
+
+    s = zoo_summary(arch, num_classes)
+    if as_json:
+        click.echo(json.dumps({"source": None, "zoo": True, **s}, indent=2))
+        return
+    size = "x".join(map(str, s["input_size"]))
+    click.echo(f"{arch}  (zoo model: {s['description']}; no weights -- pass a checkpoint to inspect trained ones)")
+    click.echo(f"  parameters  {s['parameters'] / 1e6:.2f}M")
+    click.echo(f"  compute     {s['gflops']:.3f} GFLOPs ({s['gmacs']:.3f} GMACs) per image at {size}")
+    click.echo(f"  SE blocks   {s['se_blocks']}" + ("  (a baseline without SE)" if not s["se_blocks"] else ""))
+    click.echo(f"  classes     {s['num_classes']}")
+    click.echo(f"  input       {size}, mean {s['mean']}, std {s['std']}")

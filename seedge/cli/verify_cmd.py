@@ -6,6 +6,7 @@ import click
 
 from seedge.backends.table import DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
+from seedge.cli.model_options import class_names_option, with_class_names
 from seedge.data.splits import SPLITS
 
 
@@ -20,8 +21,9 @@ from seedge.data.splits import SPLITS
 @click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
               help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@class_names_option
 @source_options()
-def command(folder, data_src, split, limit, device, artifact_ids, as_json, **csv_kw) -> None:
+def command(folder, data_src, split, limit, device, artifact_ids, as_json, class_names, **csv_kw) -> None:
     """Check every artifact in FOLDER (written by `seedge export`) against the eager FP32 model."""
     from rich.console import Console
 
@@ -32,6 +34,8 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json, **csv
 
     err = Console(stderr=True)
     manifest = read_manifest(folder)
+    if class_names:  # labels of --data are matched to these by name
+        manifest = with_class_names(manifest, class_names)
     data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw)) if data_src else None
     with err.status("verifying", spinner="dots") as status:
         result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,

@@ -26,6 +26,7 @@ from seedge.export.context import (
     ExportOptions,
     specific_class_names,
 )
+from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
 
 DEMO_NAME = "demo"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -45,8 +46,13 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  int8_policy: str = "se-aware", exclude: Iterable[str] = (), img_size=None,
                  count_nodes: bool = True, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
-                 device: str = "cpu", progress: Progress | None = None, data_options=None) -> Path:
-    """Export `source` (checkpoint file, training run dir, or None for the demo model).
+                 device: str = "cpu", progress: Progress | None = None, data_options=None,
+                 model_source: ModelSource | None = None) -> Path:
+    """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
+    None for the demo model).
+
+    model_source: what SOURCE does not say itself (--model-file/--model-args, --key-map,
+    --class-names; a live module's input size and preprocessing); see seedge.export.source.
 
     passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
     thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
@@ -70,7 +76,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
         check_name(name)
     # Where the export goes is checked before minutes of loading and building.
     _check_out(out, name)
-    prep = _prepare(source, arch, num_classes, out, name, opts, builders, say)
+    prep = _prepare(source, arch, num_classes, out, name, opts, builders, say, model_source or ModelSource())
     return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step)
 
 
@@ -89,27 +95,36 @@ class _Prepared:
     data: tuple | None            # (x, y or None, class_names) test images, or None
     data_note: str | None
     calibration: object           # float32 NCHW, INT8 only
+    loaded: Loaded                # the source as loaded: the baseline is stored from it
 
 
-def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders, say: Progress) -> _Prepared:
-    from seedge.checkpoint import load_model
-
+def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders, say: Progress,
+             model_source: ModelSource) -> _Prepared:
     say("loading model")
+    if source is None and (model_source.model_file or model_source.key_map):
+        raise SeedgeError("--model-file/--key-map need SOURCE: the checkpoint (state dict) to load")
     path, meta = _resolve(source)
     trained_on = recorded_data(meta)
     needs_calib = any(b.precision == "int8" for b in builders)
     if needs_calib and not (opts.calib or trained_on):
-        raise SeedgeError(f"{path}: INT8 needs calibration images and the checkpoint does not record its "
-                          f"training data; pass --calib SRC (digits, an ImageFolder or a CSV)")
-    model, info = load_model(path, arch=arch, num_classes=num_classes, allow_pickle=opts.allow_pickle)
+        what = f"{path}: the checkpoint does not record" if not is_live(path) else "a live module does not say"
+        raise SeedgeError(f"INT8 needs calibration images and {what} its training data; pass --calib SRC "
+                          f"(digits, an ImageFolder or a CSV)")
+    loaded = load_source(path, arch, num_classes, model_source, allow_pickle=opts.allow_pickle)
+    model, info = loaded.model, loaded.info
     if source is None:
         info["source"] = DEMO_NAME
-    name = name or (DEMO_NAME if source is None else check_name(info["arch"].replace("/", "_")))
+    name = name or (DEMO_NAME if source is None else check_name(info.get("name") or info["arch"].replace("/", "_")))
     _check_target(Path(out) / name)
     preprocess = info["preprocess"]
     if opts.img_size:
+        if loaded.program_file is not None and tuple(opts.img_size) != tuple(preprocess.input_size[1:]):
+            raise SeedgeError(f"{path}: a torch.export program has a fixed input size "
+                              f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
     _check_exclude(model, opts.exclude)
+    say("capturing the eager baseline")
+    baseline_program(loaded, tuple(preprocess.input_size), opts.seed)
     data_source = opts.calib or trained_on
     opts = replace(opts, data_options=_data_options(opts, meta, data_source))
     data, note = _load_data(data_source, preprocess, info, opts, required=needs_calib or bool(opts.calib), say=say)
@@ -117,26 +132,24 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
     # Passes run in memory; one that breaks numerics raises CheckFailed before anything is written.
     passed_model, reports = _apply_passes(model, preprocess, opts, say)
     return _Prepared(name, model, passed_model, reports, info, preprocess, trained_on, data_source, data, note,
-                     calibration)
+                     calibration, loaded)
 
 
 def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
                           step: Progress) -> Path:
     from seedge import artifacts as art
-    from seedge.checkpoint import save_checkpoint
     from seedge.export.reference import write_reference
     from seedge.verify import verify_artifacts
 
     with art.staging(out, p.name) as stage:
         step("saving the eager FP32 baseline")
-        weights = save_checkpoint(p.model, stage / "model", class_names=p.info["class_names"],
-                                  preprocess=p.preprocess,
-                                  extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
+        baseline = save_baseline(p.loaded, stage, p.info["class_names"], p.preprocess,
+                                 extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
         step("writing reference.npz")
         x, y = (p.data[0], p.data[1]) if p.data else (None, None)
         ref = write_reference(stage / art.REFERENCE, p.model, tuple(p.preprocess.input_size),
                               opts.reference_samples, opts.seed, x, y)
-        manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, weights, p.trained_on)
+        manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, baseline, p.trained_on)
         manifest["passes"] = p.pass_reports
         manifest["reference"] = {**ref, **({"note": p.data_note} if p.data_note else {})}
         manifest["skipped"] = skipped
@@ -270,8 +283,11 @@ def recorded_data(meta: dict | None) -> str | None:
 # --- steps -------------------------------------------------------------------------------------
 
 def _resolve(source) -> tuple[Path, dict | None]:
+    """(checkpoint path, its seedge sidecar or None); a live module stays as it is."""
     from seedge.checkpoint import read_sidecar, resolve_source
 
+    if is_live(source):
+        return source, None
     if source is None:
         from seedge.train.demo import demo_checkpoint
 
@@ -377,7 +393,8 @@ def _record_parity(manifest: dict, report: dict, data_source: str | None) -> lis
 
 # --- manifest pieces ----------------------------------------------------------------------------
 
-def _new_manifest(name: str, model, info: dict, preprocess, weights: Path, trained_on: str | None) -> dict:
+def _new_manifest(name: str, model, info: dict, preprocess, baseline: dict, trained_on: str | None) -> dict:
+    """`baseline`: the entry seedge.export.source.save_baseline returned."""
     from seedge import artifacts as art
 
     c, h, w = preprocess.input_size
@@ -385,8 +402,8 @@ def _new_manifest(name: str, model, info: dict, preprocess, weights: Path, train
     model_facts = {"arch": info["arch"], "num_classes": n, "class_names": list(info["class_names"]),
                    "source": info["source"], "source_sha256": info["source_sha256"],
                    "params": int(sum(p.numel() for p in model.parameters())), "trained_on": trained_on}
-    baseline = {"file": weights.name, "sidecar": weights.with_suffix(".json").name,
-                "sha256": art.sha256_file(weights), "format": "safetensors", "precision": "fp32"}
+    if info.get("code"):  # the architecture came from the user's code (module, class; file and args if given)
+        model_facts["code"] = info["code"]
     return art.new_manifest(
         name, model_facts,
         input_spec={"name": "input", "shape": ["batch", c, h, w], "dtype": "float32", "layout": "NCHW"},

@@ -42,11 +42,17 @@ _REGISTRY: dict[str, _Entry] = {}
 _LAZY_SOURCES_LOADED = {"timm": False}
 
 
-def register_model(name: str, cfg: ModelConfig, tags: tuple[str, ...] = ()):
-    """Decorator: register `builder(num_classes=..., **cfg)` under `name`. Duplicates raise."""
+# Models from the user's own code (seedge.models.user) carry this tag: they build like the zoo's
+# but are not part of it (`seedge models` does not list them).
+USER_TAG = "user"
+
+
+def register_model(name: str, cfg: ModelConfig, tags: tuple[str, ...] = (), replace: bool = False):
+    """Decorator: register `builder(num_classes=..., **cfg)` under `name`. Duplicates raise unless
+    `replace` (a user's model file registered again in the same process)."""
 
     def wrap(builder: Callable) -> Callable:
-        if name in _REGISTRY:
+        if name in _REGISTRY and not replace:
             raise ValueError(f"model '{name}' is already registered")
         _REGISTRY[name] = _Entry(builder, cfg, tuple(tags))
         return builder
@@ -65,6 +71,9 @@ def _ensure_timm(name: str) -> None:
 def get_config(name: str) -> ModelConfig:
     _ensure_timm(name)
     if name not in _REGISTRY:
+        if name.startswith(USER_TAG + ":"):
+            raise SeedgeError(f"model '{name}' comes from your own code, which seedge does not keep: pass "
+                              f"--model-file FILE.py:{name.rsplit('.', 1)[-1]} (the file that defines it)")
         raise SeedgeError(f"unknown model '{name}': run `seedge models` to list the registered names")
     return _REGISTRY[name].cfg
 
@@ -84,7 +93,7 @@ def create_model(name: str, num_classes: int | None = None, **cfg):
 def list_models(include_timm: bool = False) -> list[str]:
     if include_timm:
         _ensure_timm("timm/")
-    return sorted(_REGISTRY)
+    return sorted(n for n, e in _REGISTRY.items() if USER_TAG not in e.tags)
 
 
 def model_info(name: str) -> dict:

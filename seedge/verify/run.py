@@ -114,9 +114,13 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
 
     artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
     x float32 NCHW preprocessed as the manifest says. thresholds: per-precision overrides,
-    e.g. {"fp32": {"max_abs_diff": 1e-2}}. on_step: called with a label before each run.
+    e.g. {"fp32": {"max_abs_diff": 1e-2}}; None: those the export recorded in the manifest (a
+    random-weight export gates fp16/int8 on cosine), else the defaults.
+    on_step: called with a label before each run.
     """
     folder = Path(folder)
+    if thresholds is None:
+        thresholds = (manifest.get("verification") or {}).get("thresholds")
     selected = _select(manifest, artifacts)
     input_name = (manifest.get("input") or {}).get("name", "input")
     reference = read_reference(folder, manifest)

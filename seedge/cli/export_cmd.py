@@ -11,6 +11,7 @@ import time
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
+from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
 from seedge.export.builders import FORMATS, PRECISIONS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
@@ -24,8 +25,11 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--random-weights", is_flag=True,
               help="Export --model ARCH with random weights (seed 0), no SOURCE: for latency and export checks; "
                    "recorded in the manifest; fp16/int8 parity gated on cosine (random top-1 is meaningless).")
+@model_file_options
+@key_map_option
 @click.option("--num-classes", type=int, default=None,
               help="Classifier outputs (default: the checkpoint's classifier size).")
+@class_names_option
 @click.option("--formats", default="torchscript,onnx,openvino", show_default=True,
               help=f"Comma list of {', '.join(FORMATS)}.")
 @click.option("--precisions", default="fp32", show_default=True, help=f"Comma list of {', '.join(PRECISIONS)}.")
@@ -55,13 +59,15 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
             exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
-            random_weights, **csv_kw) -> None:
-    """Export SOURCE (a checkpoint file or a training run directory; default: the demo SE model; with
-    --model ARCH --random-weights: that zoo model untrained)."""
+            model_file, model_args, key_map, class_names, random_weights, **csv_kw) -> None:
+    """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
+    which needs no Python code; default: the demo SE model; with --model ARCH --random-weights: that zoo
+    model untrained)."""
     from rich.console import Console
 
     from seedge.errors import SeedgeError
     from seedge.export.pipeline import export_model, parse_list
+    from seedge.export.source import ModelSource
 
     # Cheap checks first: a typo must not cost a model load.
     fmts = parse_list(formats, FORMATS, "format")
@@ -84,6 +90,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
                               progress=progress, data_options=pop_source_options(csv_kw),
+                              model_source=ModelSource(model_file=model_file, model_args=model_args,
+                                                       key_map=tuple(key_map), class_names=class_names),
                               random_weights=random_weights)
     from seedge.artifacts import read_manifest
 

@@ -1,7 +1,9 @@
 """`seedge inspect SOURCE`: load a checkpoint the way export will, and summarize it.
 
 A cheap way to find out, before any export, whether a file from elsewhere loads: it runs
-the same safe loading, key remapping and strict checks, then prints what it found.
+the same safe loading, key remapping and strict checks, then prints what it found --
+including the SE blocks: those already in seedge's canonical form, those the canonical-SE
+pass recognises and would rewrite, and SE-like blocks it would leave alone, with the reason.
 """
 
 from __future__ import annotations
@@ -10,25 +12,34 @@ import json
 
 import click
 
+from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
+
 
 @click.command("inspect")
 @click.argument("source", type=click.Path(dir_okay=True, file_okay=True))
 @click.option("--model", "arch", help="Architecture, for a bare state dict (see `seedge models`).")
+@model_file_options
+@key_map_option
 @click.option("--num-classes", type=int, help="Classifier size (default: read from the checkpoint).")
+@class_names_option
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling (runs code from the file): only for files you trust.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool) -> None:
-    """Load SOURCE (checkpoint file or training run) and summarize it. SOURCE may also be a zoo name
-    (see `seedge models`): its parameters, GFLOPs and SE blocks."""
+def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool,
+            model_file: str | None, model_args: str | None, key_map: tuple, class_names: str | None) -> None:
+    """Load SOURCE (checkpoint file, training run or torch.export program .pt2) and summarize it.
+    SOURCE may also be a zoo name (see `seedge models`): its parameters, GFLOPs and SE blocks."""
     if _is_zoo_name(source):
         _inspect_zoo(source, num_classes, as_json)
         return
-    from seedge.checkpoint import load_model
+    from seedge.checkpoint import resolve_source
+    from seedge.export.source import ModelSource, load_source
     from seedge.models.layers import count_params
 
-    model, info = load_model(source, arch=arch, num_classes=num_classes, allow_pickle=unsafe_pickle)
-    se_blocks = sum(1 for m in model.modules() if "SqueezeExcit" in type(m).__name__ or "SEModule" in type(m).__name__)
+    spec = ModelSource(model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names)
+    loaded = load_source(resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle)
+    model, info = loaded.model, loaded.info
+    se = se_summary(model, tuple(info["preprocess"].input_size))
     summary = {
         "source": info["source"],
         "sha256": info["source_sha256"],
@@ -36,19 +47,43 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
         "num_classes": info["num_classes"],
         "class_names": info["class_names"],
         "parameters": count_params(model),
-        "se_blocks": se_blocks,
+        "se_blocks": len(se["canonical"]) + len(se["rewritten"]),
+        "se": se,
         "preprocess": info["preprocess"].to_dict(),
     }
+    if info.get("code"):
+        summary["code"] = info["code"]
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     pre = summary["preprocess"]
     click.echo(f"{summary['source']}  (sha256 {summary['sha256'][:12]})")
     click.echo(f"  arch        {summary['arch']}  ({summary['parameters'] / 1e6:.2f}M parameters, "
-               f"{se_blocks} SE blocks)")
+               f"{summary['se_blocks']} SE blocks)")
     click.echo(f"  classes     {summary['num_classes']}: {', '.join(summary['class_names'][:10])}"
                + (" ..." if summary["num_classes"] > 10 else ""))
     click.echo(f"  input       {'x'.join(map(str, pre['input_size']))}, mean {pre['mean']}, std {pre['std']}")
+    click.echo(f"  SE          {len(se['canonical'])} already canonical, {len(se['rewritten'])} recognised and "
+               f"rewritten by the canonical-SE pass, {len(se['left_alone'])} SE-like left alone")
+    for r in se["rewritten"]:
+        click.echo(f"    {r['module']}  <- {', '.join(r['from'])}: {r['form']}")
+    for r in se["left_alone"]:
+        click.echo(f"    left alone: {r['module']}: {r['reason']}")
+
+
+def se_summary(model, input_size: tuple) -> dict:
+    """The SE blocks of `model` as export will see them: run the canonical-SE pass on a copy."""
+    import torch
+
+    from seedge.models.layers import SqueezeExcite
+    from seedge.passes import apply_passes
+
+    canonical = [n for n, m in model.named_modules() if isinstance(m, SqueezeExcite)]
+    example = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(0))
+    _, reports = apply_passes(model, ["canonical_se"], example=example)
+    details = reports[0].get("details") or {}
+    return {"canonical": canonical, "rewritten": details.get("rewritten", []),
+            "left_alone": details.get("left_alone", [])}
 
 
 def _is_zoo_name(source: str) -> bool:

@@ -47,7 +47,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  count_nodes: bool = True, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
-                 model_source: ModelSource | None = None) -> Path:
+                 model_source: ModelSource | None = None, random_weights: bool = False) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
     None for the demo model).
 
@@ -56,6 +56,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
 
     passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
     thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
+    random_weights: export zoo model `arch` untrained (no SOURCE; see seedge.export.random_weights:
+    recorded in the manifest, fp16/int8 parity gated on cosine).
     data_options: seedge.data.SourceOptions for `calib` (CSV columns, split fractions); the
     training data a checkpoint records is read with the options its training run recorded.
     progress: progress(label, phase) before each step; phase is "check" while inputs are
@@ -76,7 +78,19 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
         check_name(name)
     # Where the export goes is checked before minutes of loading and building.
     _check_out(out, name)
+    if source is None and arch and not random_weights:
+        raise SeedgeError(f"--model {arch} without SOURCE: pass the checkpoint to export (a file or a training "
+                          f"run), or --random-weights to export the zoo model untrained")
+    if random_weights:
+        from seedge.export.random_weights import merged_thresholds, random_weight_checkpoint
+
+        if source is not None or not arch:
+            raise SeedgeError("--random-weights exports zoo model --model ARCH untrained: give --model and no SOURCE")
+        say(f"drawing random weights for {arch}")
+        source, thresholds = str(random_weight_checkpoint(arch, num_classes)), merged_thresholds(thresholds)
     prep = _prepare(source, arch, num_classes, out, name, opts, builders, say, model_source or ModelSource())
+    if random_weights:
+        prep.info["random_weights"] = True
     return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step)
 
 
@@ -169,6 +183,8 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
         report = verify_artifacts(stage, manifest, data=labelled, device=opts.device, thresholds=thresholds,
                                   on_step=lambda label: step(f"verifying {label}"))
         failed = _record_parity(manifest, report, p.data_source if labelled else None)
+        if thresholds:  # gates other than the defaults: `seedge verify` reads them from here
+            manifest["verification"]["thresholds"] = thresholds
         if failed:
             raise CheckFailed("not published, parity failed for " + "; ".join(
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
@@ -404,6 +420,10 @@ def _new_manifest(name: str, model, info: dict, preprocess, baseline: dict, trai
                    "params": int(sum(p.numel() for p in model.parameters())), "trained_on": trained_on}
     if info.get("code"):  # the architecture came from the user's code (module, class; file and args if given)
         model_facts["code"] = info["code"]
+    if info.get("random_weights"):
+        from seedge.export.random_weights import RANDOM_WEIGHT_NOTE
+
+        model_facts["random_weights"] = {"note": RANDOM_WEIGHT_NOTE}
     return art.new_manifest(
         name, model_facts,
         input_spec={"name": "input", "shape": ["batch", c, h, w], "dtype": "float32", "layout": "NCHW"},

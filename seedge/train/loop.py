@@ -151,6 +151,8 @@ def train(o: TrainOptions, console=None) -> dict:
     from seedge.data.transforms import resolve_augment, train_augment
     from seedge.models import create_model
     from seedge.preprocess import PreprocessSpec
+    from seedge.train.accuracy_gap import accuracy_gap_warning
+    from seedge.train.bn_recalibration import recalibrate_batchnorm
     from seedge.train.recipes import (EarlyStopping, LRSchedule, init_arch, load_init_weights, make_optimizer,
                                       resolve_scheduler)
 
@@ -252,13 +254,20 @@ def train(o: TrainOptions, console=None) -> dict:
                     step_no += 1
                     if board is not None:
                         board.add_scalar("train/batch_loss", float(loss.detach()), step_no)
+            # BatchNorm statistics for the weights as they are now, before validating and saving
+            # them (seedge.train.bn_recalibration: momentum 0.01 layers lag far behind otherwise)
+            bn_images = recalibrate_batchnorm(model, train_ds, o.batch_size, dist.device, seed=o.seed + epoch)
             train_dist.sync_buffers(model, dist)
             tl, tc, tn = train_dist.all_reduce_sum(sums, dist)
             vl, va = evaluate_arrays(model, x_val, y_val, criterion, dist, o.batch_size)
             schedule.step(vl, va)
             is_best = stopper.update(epoch, vl, va)
             row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
-                   "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best}
+                   "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best,
+                   "bn_recalibration_images": bn_images}
+            gap = accuracy_gap_warning(row["train_acc"], va, len(classes))
+            if gap:
+                row["warning"] = gap
             history.append(row)
             if board is not None:
                 for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
@@ -267,6 +276,8 @@ def train(o: TrainOptions, console=None) -> dict:
             log.line(f"epoch {epoch:>3}/{o.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
                      f"val_loss {vl:.4f}  val_acc {va:.4f}  lr {lr:.1e}  {row['seconds']:.1f}s"
                      f"{'  *best' if is_best else ''}")
+            if gap and not any("warning" in h for h in history[:-1]):  # said once; every row records it
+                log.line(gap)
             if is_best:
                 best_state = copy.deepcopy(model.state_dict())
                 if dist.is_main:

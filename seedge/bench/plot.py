@@ -56,6 +56,8 @@ def plot_results(bench: dict, path: str | Path, title: str | None = None) -> Pat
 
 def _label(r: dict) -> str:
     if r["artifact"] == "eager":
-        return "eager torch"
-    # ids are "<format>-<precision>"; name the backend too when it is not the format's own
-    return r["artifact"] if r.get("format") == r["backend"] else f"{r['artifact']} ({r['backend']})"
+        label = "eager torch"
+    else:  # ids are "<format>-<precision>"; name the backend too when it is not the format's own
+        label = r["artifact"] if r.get("format") == r["backend"] else f"{r['artifact']} ({r['backend']})"
+    # several folders in one run: say whose bar it is
+    return f"{Path(r['folder']).name}: {label}" if r.get("folder") else label

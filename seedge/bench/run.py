@@ -299,3 +299,128 @@ def _describe(runner) -> dict:
     except Exception as e:  # noqa: BLE001 - describe is informative only; never fail a run on it
         return {"error": str(e)[:200]}
     return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool, type(None), list, dict))}
+
+
+def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
+                   warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
+                   progress: Progress | None = None, seed: int = 0,
+                   load_window_s: float = DEFAULT_LOAD_WINDOW_S) -> dict:
+    """Several export folders in one interleaved run ("SE-ResNet18 vs ResNet18, eager and exported").
+
+    Every folder brings its own eager baseline and its selected artifacts; all of them share the
+    rounds of one seedge.bench.interleave loop per batch size, so a slow minute hits every model
+    alike. Each result names its "folder" (and "model"); `speedup_vs_eager` is against that
+    folder's own eager model. Folders with the same input shape get the same input values.
+    """
+    folders = [Path(f) for f in folders]
+    if len(folders) < 2:
+        raise SeedgeError("run_bench_many needs at least two folders; use run_bench for one")
+    if len({f.resolve() for f in folders}) != len(folders):
+        raise SeedgeError("the same export folder is given twice; give each folder once")
+    manifests = [read_manifest(f) for f in folders]
+    batches = _check_batches(batches)
+    device = _check_device(device)
+    _check_counts(threads, warmup, iters, rounds)
+    if isinstance(load_window_s, bool) or not 0 <= float(load_window_s) <= 60:
+        raise SeedgeError(f"load_window_s {load_window_s!r}: give seconds between 0 and 60")
+    labels = _folder_labels(folders)
+    # (key in the timing loop, folder index, artifact entry); eager first in every folder
+    entries: list[tuple[str, int, dict]] = []
+    skipped: list[dict] = []
+    for i, (folder, manifest) in enumerate(zip(folders, manifests)):
+        artifacts, left_out = select_artifacts(folder, manifest, backends, device)
+        skipped += [{**s, "folder": str(folder)} for s in left_out]
+        entries.append((f"{labels[i]}/{EAGER_ID}", i, {"id": EAGER_ID, "backend": "torch", "format": "eager",
+                                                      "precision": "fp32"}))
+        entries += [(f"{labels[i]}/{a['id']}", i, a) for a in artifacts]
+    monitor = LoadMonitor()
+    monitor.before(load_window_s)
+    threads, threads_rule = _choose_threads(threads, monitor)
+
+    from seedge.backends import open_artifact, open_baseline  # written by the runners' owner
+
+    shapes = [tuple(int(d) for d in m["input"]["shape"][1:]) for m in manifests]
+    names = [m["input"].get("name", "input") for m in manifests]
+    per_round = split_rounds(iters, rounds)
+    done, total = 0, len(batches) * len(entries) * (1 + len(per_round))
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, label)
+
+    results: list[dict] = []
+    env = environment(device, threads)
+    with ExitStack() as stack:
+        runners = {}
+        for key, i, art in entries:
+            if progress:
+                progress(done, total, f"opening {key}")
+            if art["id"] == EAGER_ID:
+                runners[key] = stack.enter_context(open_baseline(folders[i], manifests[i], device=device,
+                                                                 threads=threads))
+                continue
+            try:
+                runners[key] = stack.enter_context(open_artifact(folders[i], manifests[i], art, device=device,
+                                                                 threads=threads))
+            except SeedgeError as e:  # the same rule as run_bench
+                if backends or isinstance(e, IntegrityError):
+                    raise
+                skipped.append({"artifact": art["id"], "backend": art["backend"], "reason": str(e),
+                                "folder": str(folders[i])})
+        entries = [e for e in entries if e[0] in runners]
+        total = len(batches) * len(entries) * (1 + len(per_round))
+
+        for batch in batches:
+            rng = np.random.default_rng(seed)
+            inputs = {s: np.ascontiguousarray(rng.standard_normal((batch, *s), dtype=np.float32))
+                      for s in dict.fromkeys(shapes)}
+            feeds = [{names[i]: inputs[shapes[i]]} for i in range(len(folders))]
+            calls = {key: (lambda r=runners[key], f=feeds[i]: r.infer(f)) for key, i, _ in entries}
+            monitor.mark()
+
+            def on_step(s, batch=batch):
+                monitor.mark(None if s.round is None else (batch, s.round))
+                step(f"batch {batch}: {s.label}")
+
+            timed = interleaved(calls, batch=batch, warmup=warmup, per_round=per_round, device=device,
+                                progress=on_step)
+            round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
+            for key, i, art in entries:
+                eager_key = f"{labels[i]}/{EAGER_ID}"
+                stats, eager = timed[key], timed[eager_key]
+                ratios = [e / a for e, a in zip(round_p50[eager_key], round_p50[key]) if a > 0]
+                results.append({
+                    "folder": str(folders[i]),
+                    "model": manifests[i].get("model", {}).get("arch"),
+                    "artifact": art["id"], "backend": art["backend"], "format": art.get("format"),
+                    "precision": art.get("precision"), "device": device, "batch": batch, **stats,
+                    "speedup_vs_eager": eager["p50_ms"] / stats["p50_ms"],
+                    "speedup_rounds": [round(x, 4) for x in ratios],
+                    "speedup_range": [round(min(ratios), 4), round(max(ratios), 4)] if ratios else None,
+                    "round_p50_ms": [round(x, 4) for x in round_p50[key]],
+                    "inference_precision": (art.get("build") or {}).get("inference_precision"),
+                    "runner": _describe(runners[key]),
+                })
+    for folder in folders:  # flags compare rows of one folder with that folder's eager and fp32 rows
+        flag_slow_rows([r for r in results if r["folder"] == str(folder)])
+    env.update(load_fields(monitor.report()))
+    return {
+        "environment": env,
+        "settings": {"folders": [{"folder": str(f), "model": m.get("model", {}).get("arch"),
+                                  "input_shape": list(s)} for f, m, s in zip(folders, manifests, shapes)],
+                     "model": " vs ".join(str(m.get("model", {}).get("arch")) for m in manifests),
+                     "batches": list(batches), "threads": threads, "threads_rule": threads_rule,
+                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                     "warmup": int(warmup), "iters": int(iters), "rounds": len(per_round),
+                     "interleaved": True, "seed": seed},
+        "results": results,
+        "skipped": skipped,
+    }
+
+
+def _folder_labels(folders: list[Path]) -> list[str]:
+    """Short unique names for the timing loop: the folder names, or the full paths where two match."""
+    names = [f.name or str(f) for f in folders]
+    return names if len(set(names)) == len(names) else [str(f) for f in folders]

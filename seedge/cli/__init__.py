@@ -40,8 +40,16 @@ _COMMAND_MODULES = (
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seedge")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also show third-party warnings seedge hides (torch's CUDA-runtime notice, ONNX Runtime's "
+                   "initializer warnings).")
+@click.pass_context
+def cli(ctx, verbose: bool) -> None:
     """Take Squeeze-and-Excitation classifiers from PyTorch to devices."""
+    if not verbose:
+        from seedge.cli.quiet import quiet_third_party
+
+        quiet_third_party(ctx.invoked_subcommand)
 
 
 for _mod in _COMMAND_MODULES:

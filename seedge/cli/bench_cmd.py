@@ -1,4 +1,5 @@
-"""`seedge bench DIR`: latency of each exported artifact against eager PyTorch, same run."""
+"""`seedge bench DIR [DIR...]`: latency of each exported artifact against eager PyTorch, same run;
+several folders share one interleaved run, each with its own eager model."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 
 
 @click.command("bench")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=str))
 @click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
               help="Backend to time (repeatable); default: every installed one. Eager torch is always timed.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
@@ -26,11 +27,15 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
               help="Interleaved rounds the timed calls are spread over.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
-def command(folder, backends, device, batch, threads, warmup, iters, rounds, as_json, plot_file) -> None:
-    """Time every artifact in FOLDER (written by `seedge export`) against eager PyTorch."""
+def command(folders, backends, device, batch, threads, warmup, iters, rounds, as_json, plot_file) -> None:
+    """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
+
+    Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
+    interleaved run, each against its own eager model; every result names its folder.
+    """
     from rich.console import Console
 
-    from seedge.bench.run import parse_batches, run_bench
+    from seedge.bench.run import parse_batches, run_bench, run_bench_many
 
     err = Console(stderr=True)
     batches = parse_batches(batch)
@@ -39,10 +44,13 @@ def command(folder, backends, device, batch, threads, warmup, iters, rounds, as_
 
         check_output_location(plot_file, "--plot", kind="file")
     with _progress(err) as report:
-        result = run_bench(folder, backends=list(backends) or None, device=device, batches=batches,
-                           threads=threads, warmup=warmup, iters=iters, rounds=rounds, progress=report)
+        bench = run_bench if len(folders) == 1 else run_bench_many
+        result = bench(folders[0] if len(folders) == 1 else folders, backends=list(backends) or None,
+                       device=device, batches=batches, threads=threads, warmup=warmup, iters=iters,
+                       rounds=rounds, progress=report)
     for s in result["skipped"]:
-        err.print(f"[yellow]skipped[/] {s['artifact']} ({s['backend']}): {s['reason']}")
+        where = f"{s['folder']}: " if s.get("folder") else ""
+        err.print(f"[yellow]skipped[/] {where}{s['artifact']} ({s['backend']}): {s['reason']}")
     if plot_file:
         from seedge.bench.plot import plot_results
 
@@ -86,17 +94,28 @@ def _table(result: dict):
     table = Table(title=f"{st['model']} on {env['device']} ({where}), {threads}, "
                         f"{st['iters']} calls in {st['rounds']} interleaved rounds\n{_load_line(env)}",
                   caption=_caption(result))
-    for col in ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "img/s", "vs eager",
-                "ratio range", "flag"):
-        table.add_column(col, justify="left" if col in ("artifact", "backend", "precision", "flag") else "right")
+    several = "folders" in st
+    for col in ("folder",) * several + ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
+                                        "img/s", "vs eager", "ratio range", "flag"):
+        table.add_column(col, justify="left" if col in ("folder", "artifact", "backend", "precision", "flag")
+                         else "right")
     for r in result["results"]:
         lo_hi = r.get("speedup_range")
-        table.add_row(r["artifact"], r["backend"], str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
+        table.add_row(*([_folder_name(r["folder"], st)] if several else []), r["artifact"], r["backend"], str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
                       f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['throughput_ips']:.1f}",
                       f"{r['speedup_vs_eager']:.2f}x", f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}x" if lo_hi else "",
                       "[bold red]! " + ", ".join(_FLAG_WORDS.get(f, f) for f in r["flag"]) + "[/]"
                       if r.get("flag") else "")
     return table
+
+
+def _folder_name(folder: str, settings: dict) -> str:
+    """The folder's last part, or its whole path when two folders share that name."""
+    from pathlib import Path
+
+    names = [Path(f["folder"]).name for f in settings["folders"]]
+    name = Path(folder).name
+    return name if names.count(name) == 1 else folder
 
 
 _FLAG_WORDS = {"slower_than_eager": "slower than eager", "fp16_slower_than_fp32": "fp16 slower than fp32"}

@@ -150,6 +150,7 @@ def train(o: TrainOptions, console=None) -> dict:
     from seedge.data.torch_data import ImageDataset, make_loader
     from seedge.data.transforms import resolve_augment, train_augment
     from seedge.models import create_model
+    from seedge.models.input_check import check_input_size
     from seedge.preprocess import PreprocessSpec
     from seedge.train.accuracy_gap import accuracy_gap_warning
     from seedge.train.bn_recalibration import recalibrate_batchnorm
@@ -186,6 +187,7 @@ def train(o: TrainOptions, console=None) -> dict:
         spec = PreprocessSpec.from_model_cfg(model.seedge_cfg, img_size=o.img_size)
         if o.resize:
             spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
+        check_input_size(model, tuple(spec.input_size))  # too small for the network: one line, before decoding
         init_info = load_init_weights(model, o.init, o.allow_pickle) if o.init else None
         model.to(dist.device)
 

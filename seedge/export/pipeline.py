@@ -136,7 +136,6 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
             raise SeedgeError(f"{path}: a torch.export program has a fixed input size "
                               f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
-    _check_exclude(model, opts.exclude)
     say("capturing the eager baseline")
     baseline_program(loaded, tuple(preprocess.input_size), opts.seed)
     data_source = opts.calib or trained_on
@@ -145,6 +144,8 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
     calibration = _load_calibration(data_source, preprocess, info, opts, say) if needs_calib else None
     # Passes run in memory; one that breaks numerics raises CheckFailed before anything is written.
     passed_model, reports = _apply_passes(model, preprocess, opts, say)
+    # INT8 --exclude names the modules of the graph that gets quantized: the model after passes.
+    _check_exclude(passed_model, opts.exclude, reports)
     return _Prepared(name, model, passed_model, reports, info, preprocess, trained_on, data_source, data, note,
                      calibration, loaded)
 
@@ -312,12 +313,19 @@ def _resolve(source) -> tuple[Path, dict | None]:
     return path, read_sidecar(path)
 
 
-def _check_exclude(model, exclude: tuple[str, ...]) -> None:
+def _check_exclude(model, exclude: tuple[str, ...], reports: list[dict] = ()) -> None:
+    """Every --exclude name must be a module of `model` (the model after passes); a layer the
+    canonical-SE pass folded into a SqueezeExcite is named by that SE block instead."""
     if not exclude:
         return
     names = {n for n, _ in model.named_modules() if n}
     bad = [e for e in exclude if e not in names]
     if bad:
+        rewritten = [r for rep in reports for r in (rep.get("details") or {}).get("rewritten", [])]
+        home = next((r["module"] for r in rewritten if bad[0] in r["from"]), None)
+        if home:
+            raise SeedgeError(f"--exclude {bad[0]}: the canonical-SE pass made it part of SE block '{home}'; "
+                              f"pass --exclude {home}")
         sample = ", ".join(sorted(names, key=len)[:6])
         raise SeedgeError(f"--exclude {bad[0]}: no such module in {model.seedge_arch} (e.g. {sample}); "
                           f"names are PyTorch module paths")

@@ -17,7 +17,11 @@ seedge does not keep, and for .pt2 sources (copied as they are).
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import shutil
+import warnings
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,7 +165,7 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
     example = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(seed))
     batch = torch.export.Dim("batch", min=1, max=4096)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_torch():
             program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
             got, want = program.module()(example), model(example)
     except Exception as e:  # noqa: BLE001 - torch.export raises many types; one line says which
@@ -175,6 +179,20 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
         raise SeedgeError(f"{loaded.info['arch']}: its torch.export program does not give the model's logits; "
                           f"the eager baseline cannot be stored")
     loaded.program = program
+
+
+@contextmanager
+def _quiet_torch():
+    """torch.export logs tracebacks and prints progress of what it tries; the outcome is reported
+    here in one line, so keep stdout/stderr to that."""
+    saved = logging.getLogger("torch").level
+    logging.getLogger("torch").setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.getLogger("torch").setLevel(saved)
 
 
 def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: dict) -> dict:

@@ -181,11 +181,17 @@ def test_briefly_trained_user_model_keeps_int8_thresholds(tmp_path, capsys):
     assert code == 0, err
     assert json.loads(out)["accuracy"] > 0.5
     code, _, err = run(["export", run_dir, "--model-file", spec, "--formats", "onnx,openvino",
-                        "--precisions", "fp32,int8", "--no-count-nodes", "--out", tmp_path / "out"], capsys)
+                        "--precisions", "fp32,int8", "--no-count-nodes", "--out", tmp_path / "out",
+                        "--exclude", "features.1.se"], capsys)
     assert code == 0, err
     m = check_export(tmp_path / "out" / "MobileV3StyleNet", "MobileV3StyleNet")
     assert m["model"]["trained_on"] == "digits"
-    assert any(a["precision"] == "int8" for a in m["artifacts"])
+    int8 = [a for a in m["artifacts"] if a["precision"] == "int8"]
+    assert int8 and all(a["parity"]["passed"] for a in int8)
+    # The SE-aware policy found the user's three gates, and --exclude took the user's module name.
+    onnx_int8 = next(a for a in int8 if a["format"] == "onnx")
+    assert onnx_int8["build"]["excluded_modules"] == ["features.1.se"]
+    assert sorted(onnx_int8["build"]["se_gates"]) == CANONICAL_SE["MobileV3StyleNet"]
 
 
 # --- the folder needs nothing of the user's ------------------------------------------------------------
@@ -305,6 +311,17 @@ def test_bad_model_file_options_are_one_line(argv, message, tmp_path, capsys):
     code, out, err = run(["inspect", weights, *argv], capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_exclude_names_the_modules_after_the_se_rewrite(tmp_path, capsys):
+    weights = tmp_path / "w.pth"
+    torch.save(user_model("SeedStyleNet").state_dict(), weights)
+    code, out, err = run(["export", weights, "--model-file", f"{USER_MODELS}:SeedStyleNet", "--img-size", "128x192",
+                          "--formats", "onnx", "--precisions", "int8", "--calib", "digits", "--calib-samples", "16",
+                          "--exclude", "layer3.fc1", "--out", tmp_path / "out"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--exclude layer3.fc1: the canonical-SE pass made it part of SE block 'layer3.se'" in err
+    assert not (tmp_path / "out" / "SeedStyleNet").exists()
 
 
 def test_inspect_lists_se_blocks_rewritten_and_left_alone(tmp_path, capsys):

@@ -96,6 +96,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)
+    if (manifest["model"].get("random_weights") or {}).get("note"):  # stderr: said with --json too
+        err.print(manifest["model"]["random_weights"]["note"], markup=False, soft_wrap=True)
     if as_json:
         from seedge.cli.render import to_json
 
@@ -104,8 +106,6 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
         return
     for s in manifest.get("skipped", []):
         err.print(f"skipped {s['id']}: {s['reason']}")
-    if (manifest["model"].get("random_weights") or {}).get("note"):
-        err.print(manifest["model"]["random_weights"]["note"], markup=False, soft_wrap=True)
     err.print(f"exported to {folder} in {time.perf_counter() - start:.1f}s")
     out_console = Console()
     summary = summary_table(manifest, folder)

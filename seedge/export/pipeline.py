@@ -136,6 +136,9 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
             raise SeedgeError(f"{path}: a torch.export program has a fixed input size "
                               f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
+        from seedge.models.input_check import check_input_size
+
+        check_input_size(model, tuple(preprocess.input_size))  # too small: one line, before any work
     say("capturing the eager baseline")
     baseline_program(loaded, tuple(preprocess.input_size), opts.seed)
     data_source = opts.calib or trained_on

@@ -269,7 +269,7 @@ def test_default_source_is_the_demo_with_fp16_and_int8_from_its_training_data(tm
     # model.onnx was only an input for the others: not requested, so not published.
     assert not (folder / "model.onnx").exists()
     assert {p.name for p in folder.iterdir()} == {
-        "manifest.json", "reference.npz", "reference", "model.safetensors", "model.json", "model.fp16.onnx",
+        ".seedge-export", "manifest.json", "reference.npz", "reference", "model.safetensors", "model.json", "model.fp16.onnx",
         "model.int8.onnx", "openvino"}
 
 

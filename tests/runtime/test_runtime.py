@@ -186,11 +186,14 @@ def test_runtime_runs_each_cpu_artifact_with_the_settings_bench_timed(folder):
     """The device runs what bench timed: same runner class, threads and backend settings."""
     from seedge.bench import run_bench
 
+    # bench lowers its thread count to the free cores when other processes compete (and says so);
+    # the runtime then gets the same count, as a device's integrator would pass it.
     bench = run_bench(folder, batches=(1,), warmup=1, iters=2, rounds=1)
+    threads = bench["settings"]["threads"]
     timed = {r["artifact"]: r["runner"] for r in bench["results"] if r["backend"] in RUNTIME_BACKENDS}
     assert set(timed) >= {"onnx-fp32", "openvino-fp32"}
     for art_id, bench_runner in timed.items():
-        with Model.open(folder, artifact=art_id) as m:
+        with Model.open(folder, artifact=art_id, threads=threads) as m:
             m.predict(np.load(folder / artifacts.REFERENCE)["input"][:1])
             runtime_runner = m.describe()["runner"]
         # the shapes compiled so far are state, not settings

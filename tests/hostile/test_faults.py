@@ -254,3 +254,37 @@ def test_a_second_export_into_the_same_folder_waits_then_fails_and_the_first_pub
     assert artifacts.is_seedge_export(out / "tiny") and (out / "tiny" / artifacts.EXPORT_MARKER).is_file()
     artifacts.read_manifest(out / "tiny")
     assert names(out) == {"tiny"}
+
+
+# --- exceptions nobody planned for ----------------------------------------------------------------
+
+def _raising(exc):
+    def raise_it(*_args, **_kwargs):
+        raise exc
+    return raise_it
+
+
+def test_an_os_error_on_a_user_path_is_exit_2_with_the_file(tmp_path, monkeypatch, cli):
+    import seedge.artifacts
+
+    where = str(tmp_path / "exported" / "tiny")
+    monkeypatch.setattr(seedge.artifacts, "read_manifest",
+                        _raising(PermissionError(errno.EACCES, "Permission denied", where)))
+    code, stdout, err = cli("verify", where)
+    assert code == 2 and stdout == ""
+    one_line(err, f"{where}: Permission denied", "check the path")
+
+
+def test_a_bug_is_one_internal_error_line_and_seedge_debug_shows_the_traceback(tmp_path, monkeypatch, cli):
+    import seedge.artifacts
+
+    monkeypatch.setattr(seedge.artifacts, "read_manifest", _raising(TypeError("'NoneType' object is not subscriptable")))
+    code, _, err = cli("verify", tmp_path)
+    assert code == 1
+    one_line(err, "seedge: internal error: TypeError: 'NoneType' object is not subscriptable", "SEEDGE_DEBUG=1")
+
+    monkeypatch.setenv("SEEDGE_DEBUG", "1")
+    from seedge.cli import main
+
+    with pytest.raises(TypeError, match="NoneType"):  # the traceback the user asked for
+        main(["verify", str(tmp_path)])

@@ -14,6 +14,7 @@ from seedge.artifacts import check_integrity, contained_file
 from seedge.backends.base import Runner, runner_class
 from seedge.backends.table import backend, hardware_needs, installed
 from seedge.errors import MissingBackend, SeedgeError
+
 # Build facts a runner needs to run the artifact as it was built.
 _RUN_OPTIONS = ("inference_precision",)
 

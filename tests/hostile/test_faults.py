@@ -119,7 +119,7 @@ def test_staging_of_a_killed_export_is_cleaned_by_the_next_one(tiny_checkpoint, 
     assert any(n.startswith(".staging-tiny-") for n in left), left  # what a killed run leaves
     assert snapshot(published) == before
 
-    with artifacts.staging(out, "tiny") as stage:  # the next export into the name
+    with artifacts.staging(out, "tiny"):  # the next export into the name
         pass
     assert names(out) == {"tiny"}
 

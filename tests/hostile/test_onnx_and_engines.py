@@ -85,7 +85,6 @@ def test_a_broken_torchscript_archive_is_one_line(folder, cli):
 
 def _external_data_model(folder: Path, location: str) -> bytes:
     """An ONNX model whose weight is stored at `location`, relative to the model's folder."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w = numpy_helper.from_array(np.ones((3, 3), np.float32), "W")
@@ -102,8 +101,8 @@ def _external_data_model(folder: Path, location: str) -> bytes:
 
 @pytest.mark.parametrize("how", ["dotdot", "symlink"])
 def test_onnx_external_data_never_leaves_the_folder(how, folder, tmp_path):
-    from seedge.backends import open_artifact
     from seedge.artifacts import read_manifest
+    from seedge.backends import open_artifact
 
     secret = tmp_path / "secret.bin"
     secret.write_bytes(np.full(9, 7, np.float32).tobytes())
@@ -115,9 +114,8 @@ def test_onnx_external_data_never_leaves_the_folder(how, folder, tmp_path):
     _replace(folder, "onnx-fp32", _external_data_model(folder, location))
     m = read_manifest(folder)
     entry = next(a for a in m["artifacts"] if a["id"] == "onnx-fp32")
-    with pytest.raises(SeedgeError) as e:
-        with open_artifact(folder, m, entry) as runner:
-            runner.infer({"input": np.ones((1, 3), np.float32)})
+    with pytest.raises(SeedgeError) as e, open_artifact(folder, m, entry) as runner:
+        runner.infer({"input": np.ones((1, 3), np.float32)})
     assert "\n" not in str(e.value)
     assert "outside" in str(e.value) or "escapes" in str(e.value) or "symlink" in str(e.value).lower()
 

@@ -34,7 +34,7 @@ class ExportOptions:
     int8_policy: str = "se-aware"
     exclude: tuple[str, ...] = ()      # PyTorch module names kept in float in INT8
     passes: tuple[str, ...] | None = None  # None: seedge.passes.DEFAULT_PASSES; (): none
-    count_nodes: bool = True           # record ONNX node counts before/after each pass
+    count_nodes: bool = False          # also ONNX node counts before/after each pass (costs exports)
     img_size: tuple[int, int] | None = None
     opset: int = 18
     simplify: bool = True              # onnxslim on the FP32 ONNX graph

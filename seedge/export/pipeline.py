@@ -44,7 +44,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  calib: str | None = None, out: str | Path = "exported", name: str | None = None,
                  passes: Iterable[str] | None = None, *, calib_samples: int = 256, calib_method: str = "minmax",
                  int8_policy: str = "se-aware", exclude: Iterable[str] = (), img_size=None,
-                 count_nodes: bool = True, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
+                 count_nodes: bool = False, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
                  model_source: ModelSource | None = None, random_weights: bool = False) -> Path:
@@ -193,8 +193,23 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
             raise CheckFailed("not published, parity failed for " + "; ".join(
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
         art.write_manifest(stage, manifest)
-        step("publishing")
+        step(_publish_note(Path(out) / p.name))
         return art.publish(stage, out, p.name)
+
+
+def _publish_note(target: Path) -> str:
+    """"publishing", and what it replaces: a re-export never replaces an earlier one silently."""
+    from seedge.artifacts import MANIFEST
+
+    if not (target / MANIFEST).is_file():
+        return "publishing"
+    try:
+        old = json.loads((target / MANIFEST).read_text())
+        what = ", ".join(a["id"] for a in old.get("artifacts", [])) or "no artifacts"
+        when = old.get("created", "an earlier export")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        what, when = "an unreadable manifest", "an earlier export"
+    return f"publishing, replacing {target} ({what}; exported {when})"
 
 
 # --- options -----------------------------------------------------------------------------------

@@ -280,3 +280,13 @@ def test_a_folder_that_is_not_an_export_is_never_replaced(tiny, tmp_path):
     with pytest.raises(SeedgeError, match="not a seedge export"):
         export_model(tiny, formats=("onnx",), out=tmp_path / "out", name="mine", **FAST)
     assert precious.read_text() == "keep me" and len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_re_export_says_what_it_replaces(tiny, tmp_path):
+    out = tmp_path / "out"
+    first, second = [], []
+    export_model(tiny, formats=("onnx",), out=out, name="again", progress=lambda m, _p: first.append(m), **FAST)
+    export_model(tiny, formats=("onnx",), out=out, name="again", progress=lambda m, _p: second.append(m), **FAST)
+    assert "publishing" in first and not any("replacing" in m for m in first)
+    (note,) = [m for m in second if m.startswith("publishing")]
+    assert f"replacing {out / 'again'} (onnx-fp32; exported " in note

@@ -34,6 +34,7 @@ from seedge.export.pipeline import plan_builders
 from seedge.preprocess import PreprocessSpec
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, resolve_policy
+from seedge.runtime import RUNTIME_BACKENDS
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULERS, resolve_scheduler
 
 CLI_DIR = Path(__file__).resolve().parents[2] / "seedge" / "cli"
@@ -55,6 +56,8 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("train", "scheduler"): SCHEDULERS,
     ("verify", "device"): DEVICES,
     ("verify", "split"): SPLITS,
+    ("predict", "backend"): RUNTIME_BACKENDS,
+    ("predict", "device"): DEVICES,
 }
 # Comma-list options: not a click.Choice, but their help names the vocabulary.
 COMMA_LISTS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -90,6 +93,8 @@ RUNS: dict[str, list[dict[str, str]]] = {
     "verify": _cycle(split=SPLITS, device=DEVICES),
     # A backend is timed on its home device; every device is also tried with all backends.
     "bench": [{"backends": b, "device": backend(b).devices[0]} for b in BACKENDS]
+    + [{"device": d} for d in DEVICES],
+    "predict": [{"backend": b, "device": backend(b).devices[0]} for b in RUNTIME_BACKENDS]
     + [{"device": d} for d in DEVICES],
 }
 # The one run kept in the fast default: the policy --help offered and export refused, through
@@ -156,6 +161,16 @@ class _Inputs:
         return save_checkpoint(_model(), self.root / "ckpt" / "tiny")
 
     @functools.cached_property
+    def image(self) -> Path:
+        """One image file for `seedge predict`."""
+        import numpy as np
+        from PIL import Image
+
+        path = self.root / "digit.png"
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(path)
+        return path
+
+    @functools.cached_property
     def folder(self) -> Path:
         """A small real export folder (torchscript, onnx, openvino fp32), shared read-only."""
         from _export_fixtures import export_folder
@@ -186,6 +201,8 @@ def _argv(command: str, inputs: _Inputs, out: Path) -> list:
         return ["verify", inputs.folder, "--data", "digits", "--limit", 16, "--json"]
     if command == "bench":
         return ["bench", inputs.folder, "--warmup", 0, "--iters", 2, "--rounds", 1, "--json"]
+    if command == "predict":
+        return ["predict", inputs.folder, inputs.image, "--json"]
     raise AssertionError(f"no inputs for `seedge {command}`: add them here")
 
 
@@ -201,7 +218,7 @@ def _unavailable_here(run: dict[str, str]) -> set[str]:
     for param, value in run.items():
         for v in value.split(","):
             if (param == "device" and v == "cuda" and not _cuda()) or \
-                    (param == "backends" and not installed(v)) or \
+                    (param in ("backends", "backend") and not installed(v)) or \
                     (param == "formats" and not _format_available(v)):
                 out.add(v)
     return out
@@ -249,6 +266,9 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         assert SPLIT_ALIASES[json.loads(stdout)["split"]] == SPLIT_ALIASES[run["split"]]
     elif command == "verify":
         assert json.loads(stdout)["baseline"]["device"] == run["device"]
+    elif command == "predict":
+        doc = json.loads(stdout)
+        assert doc["device"] == run["device"] and (run.get("backend") in (None, doc["backend"])), doc
     elif command == "bench":
         doc = json.loads(stdout)
         assert doc["environment"]["device"] == run["device"]

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedge.backends.table import BACKENDS
+
 CACHE = Path(__file__).resolve().parent / ".cache"
 
-BACKEND_FORMAT = {"torchscript": "torchscript", "onnxruntime": "onnx", "openvino": "openvino", "tensorrt": "tensorrt"}
+# backend -> the format of the artifacts exported for it (its first readable format), from the one
+# backend table; the eager baseline has no artifact to export.
+BACKEND_FORMAT = {name: b.reads[0] for name, b in BACKENDS.items() if "eager" not in b.reads}
 
 
 def random_checkpoint(name: str, root: Path = CACHE) -> Path:

@@ -452,8 +452,8 @@ def _match_side(gm, mul: fx.Node, x, g) -> SEMatch | tuple[int, str]:
         if leaks:
             return 8, f"{_describe(gm, node)} is also used outside the SE chain (by {_describe(gm, leaks[0])})"
     modules = [n.target for n in reversed(body) if n.op == "call_module"]
-    form = [squeeze_form, _step(gm, reduce_mod), *(["BatchNorm"] if norm_mod is not None else []),
-            type(act_mod).__name__, _step(gm, expand_mod), gate_form, "multiply"]
+    form = [squeeze_form, _step(reduce_mod), *(["BatchNorm"] if norm_mod is not None else []),
+            type(act_mod).__name__, _step(expand_mod), gate_form, "multiply"]
     # Exported programs call no modules; their nodes remember which module ran them.
     modules += [p for p in (stack_path(n) for n in reversed(body) if n.op != "call_module") if p]
     return SEMatch(x=x, mul=mul, squeeze=squeeze_node, reduce=reduce_mod, norm=norm_mod, act=act_mod,
@@ -469,7 +469,7 @@ def stack_path(node: fx.Node) -> str:
     return value[0] if isinstance(value, tuple) and isinstance(value[0], str) else str(key)
 
 
-def _step(gm, layer: nn.Module) -> str:
+def _step(layer: nn.Module) -> str:
     return "Linear" if isinstance(layer, nn.Linear) else "Conv1x1"
 
 

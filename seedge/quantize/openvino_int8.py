@@ -131,10 +131,13 @@ def _choose(candidates: list[dict]) -> dict:
     error at most MAX_ERROR_RATIO times the smallest (agreement on a few hundred images
     moves in steps of one image; the logit error shows a worse candidate before it does).
     """
+    # A candidate with non-finite logits (NaN error) would make every comparison below False.
+    candidates = [c for c in candidates if np.isfinite(c["mean_abs_diff"])] or candidates
     top = max(c["top1_agreement"] or 0.0 for c in candidates)
     least = min(c["mean_abs_diff"] for c in candidates)
-    close = [c for c in candidates if (c["top1_agreement"] or 0.0) >= top - AGREEMENT_TOLERANCE
-             and c["mean_abs_diff"] <= MAX_ERROR_RATIO * least + 1e-6]
+    agreeing = [c for c in candidates if (c["top1_agreement"] or 0.0) >= top - AGREEMENT_TOLERANCE]
+    # The least-error candidate may agree less than the best: then judge among those that agree.
+    close = [c for c in agreeing if c["mean_abs_diff"] <= MAX_ERROR_RATIO * least + 1e-6] or agreeing
     fastest = min(c["p50_ms_batch1"] for c in close)
     # Within the timing noise, prefer f32 float parts (exact, like the FP32 artifacts) and
     # the Q/DQ route (the same graph and ranges as onnx-int8).

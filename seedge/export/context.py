@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from seedge.errors import SeedgeError
-# The quantizers own these vocabularies; export accepts exactly what they implement.
-from seedge.quantize.calibration import METHODS as CALIB_METHODS
-from seedge.quantize.policy import POLICIES as INT8_POLICIES
 
 
 @dataclass(frozen=True)

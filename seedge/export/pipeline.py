@@ -19,13 +19,9 @@ from typing import Callable, Iterable
 
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
-from seedge.export.context import (
-    CALIB_METHODS,
-    INT8_POLICIES,
-    ExportContext,
-    ExportOptions,
-    specific_class_names,
-)
+from seedge.export.context import ExportContext, ExportOptions, specific_class_names
+from seedge.quantize.calibration import METHODS as CALIB_METHODS
+from seedge.quantize.policy import POLICIES as INT8_POLICIES
 from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
 
 DEMO_NAME = "demo"

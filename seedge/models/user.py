@@ -200,23 +200,21 @@ def register_model_file(spec: str, model_args=None) -> str:
 
 
 def adopt(model, input_size, mean=None, std=None):
-    """A deep copy of a live module in eval mode, carrying seedge's config (the caller's module is
-    never changed). Its class count is read from its output on a zero input."""
+    """A deep copy of a live module, FP32 on the CPU in eval mode, carrying seedge's config (the
+    caller's module is never changed). Its class count is read from its output on a zero input."""
     import torch
 
     if not isinstance(model, torch.nn.Module):
         raise SeedgeError(f"expected a torch.nn.Module, got a {type(model).__name__}")
     try:
-        work = copy.deepcopy(model).eval()
+        # The export's baseline is eager FP32 on the CPU, whatever device/dtype the module is on.
+        work = copy.deepcopy(model).float().cpu().eval()
     except Exception as e:  # noqa: BLE001 - a module holding something deepcopy cannot copy
         raise SeedgeError(f"{type(model).__name__}: cannot be copied for export ({_message(e)})") from None
     size = tuple(int(v) for v in input_size)
     if len(size) != 3 or min(size) < 1:
         raise SeedgeError(f"input_size {input_size!r}: give (C, H, W), e.g. (3, 224, 224)")
-    param = next(work.parameters(), None)
     x = torch.zeros(1, *size)
-    if param is not None:
-        x = x.to(device=param.device, dtype=param.dtype)
     try:
         with torch.no_grad():
             out = work(x)

@@ -169,29 +169,32 @@ def test_every_cpu_format_and_precision(tmp_path):
                                                   "onnx-int8", "openvino-int8"}
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # ~10 min on the shared 2-core box, most of it the 15 epochs
 def test_briefly_trained_user_model_keeps_int8_thresholds(tmp_path, capsys):
-    """train --model-file on digits, evaluate it, then export INT8 with the default parity rules."""
+    """train --model-file on digits, evaluate it, export INT8 under the default parity rules; then
+    --exclude takes a user SE block by its module name. Measured: 15 epochs give 96.9% test
+    accuracy and 99.6% INT8 top-1 agreement (8 epochs: 92% and 98.2%, too close to the 98% rule)."""
     spec = f"{USER_MODELS}:MobileV3StyleNet"
     run_dir = tmp_path / "run"
-    code, _, err = run(["train", "--model-file", spec, "--data", "digits", "--img-size", "32", "--epochs", "4",
-                        "--out", run_dir, "--seed", "0"], capsys)
+    width = ["--model-args", '{"width": 24}']
+    code, _, err = run(["train", "--model-file", spec, *width, "--data", "digits", "--img-size", "32",
+                        "--epochs", "15", "--lr", "0.005", "--out", run_dir, "--seed", "0"], capsys)
     assert code == 0, err
-    code, out, err = run(["evaluate", run_dir, "--model-file", spec, "--json"], capsys)
+    code, out, err = run(["evaluate", run_dir, "--model-file", spec, *width, "--json"], capsys)
     assert code == 0, err
-    assert json.loads(out)["accuracy"] > 0.5
-    code, _, err = run(["export", run_dir, "--model-file", spec, "--formats", "onnx,openvino",
-                        "--precisions", "fp32,int8", "--no-count-nodes", "--out", tmp_path / "out",
-                        "--exclude", "features.1.se"], capsys)
+    assert json.loads(out)["accuracy"] > 0.9
+    code, _, err = run(["export", run_dir, "--model-file", spec, *width, "--formats", "onnx,openvino",
+                        "--precisions", "fp32,int8", "--no-count-nodes", "--out", tmp_path / "out"], capsys)
     assert code == 0, err
     m = check_export(tmp_path / "out" / "MobileV3StyleNet", "MobileV3StyleNet")
     assert m["model"]["trained_on"] == "digits"
     int8 = [a for a in m["artifacts"] if a["precision"] == "int8"]
-    assert int8 and all(a["parity"]["passed"] for a in int8)
-    # The SE-aware policy found the user's three gates, and --exclude took the user's module name.
-    onnx_int8 = next(a for a in int8 if a["format"] == "onnx")
-    assert onnx_int8["build"]["excluded_modules"] == ["features.1.se"]
-    assert sorted(onnx_int8["build"]["se_gates"]) == CANONICAL_SE["MobileV3StyleNet"]
+    assert len(int8) == 2 and all(a["parity"]["passed"] for a in int8)
+    folder = seedge.export(run_dir, model_file=spec, model_args={"width": 24}, formats="onnx", precisions="int8",
+                           exclude=["features.1.se"], count_nodes=False, out=tmp_path / "out2",
+                           thresholds={"int8": {"min_agreement": None, "max_accuracy_drop": None}})
+    build = read_manifest(folder)["artifacts"][0]["build"]
+    assert build["excluded_modules"] == ["features.1.se"] and "features.1.se" in build["se_gates"]
 
 
 # --- the folder needs nothing of the user's ------------------------------------------------------------
@@ -335,3 +338,37 @@ def test_inspect_lists_se_blocks_rewritten_and_left_alone(tmp_path, capsys):
     assert doc["se"]["left_alone"][0]["module"] == "b"
     code, out, _ = run(["inspect", weights, "--model-file", f"{USER_MODELS}:UntraceableNet"], capsys)
     assert code == 0 and "a.se  <- a.se.avg_pool" in out and "left alone: b: torch.fx cannot trace" in out
+
+
+def test_verify_matches_data_labels_to_class_names_given(senet_folder, tmp_path, capsys):
+    """An export of a bare module records classes "0".."4"; --class-names names them, and the
+    labels of --data are matched by those names (a label the model does not have is an error)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cat", "owl"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "data" / label / f"{i}.png")
+    data = ["--data", tmp_path / "data", "--split", "train", "--json"]
+    code, _, err = run(["verify", senet_folder, *data], capsys)
+    assert code == 2 and "cat" in err  # "cat" is no class of a model whose classes are 0..4
+    code, out, err = run(["verify", senet_folder, *data, "--class-names", "ant,cat,dog,eel,owl"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["samples"]["data"] >= 2 and doc["passed"]  # the train split of 6 images
+    assert all(r["accuracy"] is not None for r in doc["artifacts"])
+    code, _, err = run(["verify", senet_folder, *data, "--class-names", "cat,owl"], capsys)
+    assert code == 2 and "gives 2 names but the export folder has 5 outputs" in err
+
+
+def test_a_live_module_is_copied_to_fp32_on_the_cpu_and_left_untouched():
+    from seedge.models.user import adopt
+
+    original = user_model("ConvSENet").double()
+    work = adopt(original, (3, 16, 16))
+    assert work is not original and next(original.parameters()).dtype == torch.float64
+    assert next(work.parameters()).dtype == torch.float32 and not work.training
+    assert work.seedge_arch == "user:_user_models.ConvSENet"
+    assert work.seedge_cfg.num_classes == 3 and work.seedge_cfg.classifier == "fc"
+    assert not hasattr(original, "seedge_cfg")

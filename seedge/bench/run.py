@@ -18,22 +18,46 @@ every "vs eager" ratio. The load is sampled again after every timed slot, so the
 says whether the run was contended (`environment.contended`) and how much, round by round.
 Each row carries its per-round ratio range and a `flag` when it was slower than eager, or an
 FP16 artifact slower than the FP32 one of its backend.
+
+Peers (seedge.bench.peers, opt-in): what a PyTorch user would run instead of an export (autocast,
+channels-last, torch.compile), timed in the same rounds, each with its parity against eager.
+On CUDA the eager and peer rows run on an input already on the GPU; the ONNX Runtime and
+TensorRT runners take host arrays, so their rows include both copies (`include_copy` times the
+copies alone, in the same rounds, so the two can be told apart).
+
+run_bench (one folder) and run_bench_many (several) are thin wrappers of one loop, `_run`.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from seedge.artifacts import IntegrityError, read_manifest
-from seedge.backends.table import BACKENDS, DEVICES, backend, default_threads, installed_backends, runs_on
+from seedge.backends.table import (
+    BACKENDS,
+    DEVICES,
+    backend,
+    default_threads,
+    installed_backends,
+    runs_on,
+)
 from seedge.bench.environment import environment, load_fields
 from seedge.bench.interleave import interleaved
 from seedge.bench.load import LoadMonitor
+from seedge.bench.peers import (
+    PEERS,
+    Peer,
+    PeerSpec,
+    module_call,
+    parse_peers,
+    resident_input,
+)
 from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
 
@@ -136,114 +160,30 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
 def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
               warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
               progress: Progress | None = None, seed: int = 0,
-              load_window_s: float = DEFAULT_LOAD_WINDOW_S) -> dict:
-    """Time eager PyTorch and each selected artifact of `folder`; see the module docstring.
+              load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False) -> dict:
+    """Time eager PyTorch, the asked-for peers and each selected artifact of `folder`; see the
+    module docstring.
 
-    Returns {"environment": {...}, "settings": {...}, "results": [...], "skipped": [...]}; each
-    result has backend, precision, device, batch, p50_ms, p90_ms, p99_ms, throughput_ips,
-    speedup_vs_eager, artifact (id; "eager" for the baseline) and more detail.
+    peers: None, a comma list or a sequence of seedge.bench.peers names, e.g.
+    ("compile", "channels-last", "fp16"), or "all"; a peer that cannot run on `device` is
+    listed in "skipped" with why. include_copy (CUDA only): also time the host-to-device copy
+    of the input and the device-to-host copy of the logits, reported in "copies".
+
+    Returns {"environment": {...}, "settings": {...}, "results": [...], "skipped": [...],
+    "copies": [...]}; each result has backend, precision, device, batch, p50_ms, p90_ms, p99_ms,
+    throughput_ips, speedup_vs_eager, artifact (id; "eager" for the baseline) and more detail;
+    a peer's row also has "peer", "first_call_seconds" and "parity".
     """
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    batches = _check_batches(batches)
-    device = _check_device(device)
-    _check_counts(threads, warmup, iters, rounds)
-    if isinstance(load_window_s, bool) or not 0 <= float(load_window_s) <= 60:
-        raise SeedgeError(f"load_window_s {load_window_s!r}: give seconds between 0 and 60")
-    artifacts, skipped = select_artifacts(folder, manifest, backends, device)
-    monitor = LoadMonitor()
-    monitor.before(load_window_s)
-    threads, threads_rule = _choose_threads(threads, monitor)
-
-    from seedge.backends import open_artifact, open_baseline  # written by the runners' owner
-
-    c, h, w = (int(d) for d in manifest["input"]["shape"][1:])
-    input_name = manifest["input"].get("name", "input")
-    per_round = split_rounds(iters, rounds)
-    entries = [(EAGER_ID, {"id": EAGER_ID, "backend": "torch", "format": "eager", "precision": "fp32"})]
-    entries += [(a["id"], a) for a in artifacts]
-    total = len(batches) * len(entries) * (1 + len(per_round))
-    done = 0
-
-    def step(label: str) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total, label)
-
-    results: list[dict] = []
-    env = environment(device, threads)
-    with ExitStack() as stack:
-        runners = {}
-        for art_id, art in entries:
-            if progress:
-                progress(done, total, f"opening {art_id}")
-            if art_id == EAGER_ID:
-                runners[art_id] = stack.enter_context(open_baseline(folder, manifest, device=device,
-                                                                    threads=threads))
-                continue
-            try:
-                runners[art_id] = stack.enter_context(open_artifact(folder, manifest, art, device=device,
-                                                                    threads=threads))
-            except SeedgeError as e:
-                # Asked for by name: its failure is the caller's answer. A file that fails its
-                # sha256 check or leaves the folder is never "skipped", picked by default or not.
-                if backends or isinstance(e, IntegrityError):
-                    raise
-                # picked by default (e.g. an ONNX Runtime without a GPU provider on --device cuda)
-                skipped.append({"artifact": art_id, "backend": art["backend"], "reason": str(e)})
-        entries = [(k, a) for k, a in entries if k in runners]
-        total = len(batches) * len(entries) * (1 + len(per_round))
-
-        rng = np.random.default_rng(seed)
-        for batch in batches:
-            # One input per batch size, allocated once and reused by every call of every runner.
-            feed = {input_name: np.ascontiguousarray(rng.standard_normal((batch, c, h, w), dtype=np.float32))}
-            calls = {k: (lambda r=r: r.infer(feed)) for k, r in runners.items()}
-            monitor.mark()  # opening runners and making the input is not a round
-
-            def on_step(s, batch=batch):
-                monitor.mark(None if s.round is None else (batch, s.round))
-                step(f"batch {batch}: {s.label}")
-
-            timed = interleaved(calls, batch=batch, warmup=warmup, per_round=per_round, device=device,
-                                progress=on_step)
-            round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
-            eager = timed[EAGER_ID]
-            for art_id, art in entries:
-                stats = timed[art_id]
-                ratios = [e / a for e, a in zip(round_p50[EAGER_ID], round_p50[art_id]) if a > 0]
-                results.append({
-                    "artifact": art_id,
-                    "backend": art["backend"],
-                    "format": art.get("format"),
-                    "precision": art.get("precision"),
-                    "device": device,
-                    "batch": batch,
-                    **stats,
-                    "speedup_vs_eager": eager["p50_ms"] / stats["p50_ms"],
-                    # the same ratio taken round by round: how steady it was on this machine
-                    "speedup_rounds": [round(x, 4) for x in ratios],
-                    "speedup_range": [round(min(ratios), 4), round(max(ratios), 4)] if ratios else None,
-                    "round_p50_ms": [round(x, 4) for x in round_p50[art_id]],
-                    "inference_precision": (art.get("build") or {}).get("inference_precision"),
-                    "runner": _describe(runners[art_id]),
-                })
-    flag_slow_rows(results)
-    env.update(load_fields(monitor.report()))
-    return {
-        "environment": env,
-        "settings": {"folder": str(folder), "model": manifest.get("model", {}).get("arch"),
-                     "input_shape": [c, h, w], "batches": list(batches), "threads": threads,
-                     "threads_rule": threads_rule,
-                     # read by torch's OpenMP runtime when torch loads; PASSIVE keeps eager from
-                     # collapsing with more threads than free cores (benchmarks/README.md)
-                     "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-                     "warmup": int(warmup), "iters": int(iters), "rounds": len(per_round),
-                     "interleaved": True, "seed": seed},
-        "results": results,
-        "skipped": skipped,
-    }
+    out = _run([Path(folder)], backends, device, batches, threads, warmup, iters, rounds, progress, seed,
+               load_window_s, peers, include_copy)
+    # One folder: the rows need not say whose they are.
+    for row in out["results"] + out["skipped"] + out["copies"]:
+        row.pop("folder", None)
+        row.pop("model", None)
+    st = out["settings"]
+    only = st.pop("folders")[0]
+    out["settings"] = {"folder": only["folder"], "model": only["model"], "input_shape": only["input_shape"], **st}
+    return out
 
 
 def _choose_threads(threads, monitor: LoadMonitor) -> tuple[int, str]:
@@ -304,10 +244,10 @@ def _describe(runner) -> dict:
 def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
                    warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
                    progress: Progress | None = None, seed: int = 0,
-                   load_window_s: float = DEFAULT_LOAD_WINDOW_S) -> dict:
+                   load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False) -> dict:
     """Several export folders in one interleaved run ("SE-ResNet18 vs ResNet18, eager and exported").
 
-    Every folder brings its own eager baseline and its selected artifacts; all of them share the
+    Every folder brings its own eager baseline, peers and selected artifacts; all of them share the
     rounds of one seedge.bench.interleave loop per batch size, so a slow minute hits every model
     alike. Each result names its "folder" (and "model"); `speedup_vs_eager` is against that
     folder's own eager model. Folders with the same input shape get the same input values.
@@ -317,59 +257,101 @@ def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), th
         raise SeedgeError("run_bench_many needs at least two folders; use run_bench for one")
     if len({f.resolve() for f in folders}) != len(folders):
         raise SeedgeError("the same export folder is given twice; give each folder once")
+    out = _run(folders, backends, device, batches, threads, warmup, iters, rounds, progress, seed,
+               load_window_s, peers, include_copy)
+    out["settings"]["model"] = " vs ".join(str(f["model"]) for f in out["settings"]["folders"])
+    return out
+
+
+@dataclass
+class _Entry:
+    key: str            # name in the timing loop
+    folder: int         # index into the folders
+    art: dict           # manifest artifact entry (or the eager / peer stand-in)
+    kind: str           # "eager", "peer", "artifact" or "copy"
+
+
+def _run(folders: list[Path], backends, device, batches, threads, warmup, iters, rounds, progress, seed,
+         load_window_s, peers, include_copy) -> dict:
+    """The one benchmark loop behind run_bench and run_bench_many; rows always name their folder."""
     manifests = [read_manifest(f) for f in folders]
     batches = _check_batches(batches)
     device = _check_device(device)
     _check_counts(threads, warmup, iters, rounds)
     if isinstance(load_window_s, bool) or not 0 <= float(load_window_s) <= 60:
         raise SeedgeError(f"load_window_s {load_window_s!r}: give seconds between 0 and 60")
-    labels = _folder_labels(folders)
-    # (key in the timing loop, folder index, artifact entry); eager first in every folder
-    entries: list[tuple[str, int, dict]] = []
-    skipped: list[dict] = []
+    peer_specs, skipped = parse_peers(peers, device)
+    if include_copy and device == "cpu":
+        raise SeedgeError("--include-copy times host-to-device copies, and --device cpu has none; "
+                          "use it with --device cuda")
+    labels = _folder_labels(folders) if len(folders) > 1 else [""]
+    entries: list[_Entry] = []
     for i, (folder, manifest) in enumerate(zip(folders, manifests)):
         artifacts, left_out = select_artifacts(folder, manifest, backends, device)
         skipped += [{**s, "folder": str(folder)} for s in left_out]
-        entries.append((f"{labels[i]}/{EAGER_ID}", i, {"id": EAGER_ID, "backend": "torch", "format": "eager",
-                                                      "precision": "fp32"}))
-        entries += [(f"{labels[i]}/{a['id']}", i, a) for a in artifacts]
+        prefix = f"{labels[i]}/" if labels[i] else ""
+        entries.append(_Entry(f"{prefix}{EAGER_ID}", i, _EAGER, "eager"))
+        entries += [_Entry(f"{prefix}{p.artifact}", i, _peer_entry(p), "peer") for p in peer_specs]
+        entries += [_Entry(f"{prefix}{a['id']}", i, a, "artifact") for a in artifacts]
+        if include_copy:
+            entries.append(_Entry(f"{prefix}{COPY_ID}", i, _COPY, "copy"))
+    if len(folders) > 1:  # a peer left out is left out in every folder: say so once per folder
+        skipped = [{**s, "folder": s.get("folder") or str(f)} for s in skipped
+                   for f in ([None] if s.get("folder") else folders)]
     monitor = LoadMonitor()
     monitor.before(load_window_s)
     threads, threads_rule = _choose_threads(threads, monitor)
 
-    from seedge.backends import open_artifact, open_baseline  # written by the runners' owner
+    from seedge.backends import (  # written by the runners' owner
+        open_artifact,
+        open_baseline,
+    )
 
     shapes = [tuple(int(d) for d in m["input"]["shape"][1:]) for m in manifests]
     names = [m["input"].get("name", "input") for m in manifests]
     per_round = split_rounds(iters, rounds)
     done, total = 0, len(batches) * len(entries) * (1 + len(per_round))
 
-    def step(label: str) -> None:
-        nonlocal done
-        done += 1
+    def say(label: str) -> None:
         if progress:
             progress(done, total, label)
 
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        say(label)
+
+    def drop(entry: _Entry, reason: str) -> None:
+        skipped.append({"artifact": entry.art["id"], "backend": entry.art["backend"], "reason": reason,
+                        **({"peer": entry.art["peer"]} if entry.kind == "peer" else {}),
+                        "folder": str(folders[entry.folder])})
+
     results: list[dict] = []
+    copies: list[dict] = []
     env = environment(device, threads)
     with ExitStack() as stack:
         runners = {}
-        for key, i, art in entries:
-            if progress:
-                progress(done, total, f"opening {key}")
-            if art["id"] == EAGER_ID:
-                runners[key] = stack.enter_context(open_baseline(folders[i], manifests[i], device=device,
-                                                                 threads=threads))
+        for e in entries:
+            if e.kind == "copy":
+                continue
+            say(f"opening {e.key}")
+            i = e.folder
+            if e.kind in ("eager", "peer"):
+                # every peer gets its own eager model: channels-last and torch.compile change the module
+                base = stack.enter_context(open_baseline(folders[i], manifests[i], device=device, threads=threads))
+                runners[e.key] = base if e.kind == "eager" else Peer(PEERS[e.art["peer"]], base, device)
                 continue
             try:
-                runners[key] = stack.enter_context(open_artifact(folders[i], manifests[i], art, device=device,
-                                                                 threads=threads))
-            except SeedgeError as e:  # the same rule as run_bench
-                if backends or isinstance(e, IntegrityError):
+                runners[e.key] = stack.enter_context(open_artifact(folders[i], manifests[i], e.art, device=device,
+                                                                   threads=threads))
+            except SeedgeError as err:
+                # Asked for by name: its failure is the caller's answer. A file that fails its
+                # sha256 check or leaves the folder is never "skipped", picked by default or not.
+                if backends or isinstance(err, IntegrityError):
                     raise
-                skipped.append({"artifact": art["id"], "backend": art["backend"], "reason": str(e),
-                                "folder": str(folders[i])})
-        entries = [e for e in entries if e[0] in runners]
+                # picked by default (e.g. an ONNX Runtime without a GPU provider on --device cuda)
+                drop(e, str(err))
+        entries = [e for e in entries if e.key in runners or e.kind == "copy"]
         total = len(batches) * len(entries) * (1 + len(per_round))
 
         for batch in batches:
@@ -377,8 +359,31 @@ def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), th
             inputs = {s: np.ascontiguousarray(rng.standard_normal((batch, *s), dtype=np.float32))
                       for s in dict.fromkeys(shapes)}
             feeds = [{names[i]: inputs[shapes[i]]} for i in range(len(folders))]
-            calls = {key: (lambda r=runners[key], f=feeds[i]: r.infer(f)) for key, i, _ in entries}
-            monitor.mark()
+            calls, parity, eager_out = {}, {}, {}
+            for e in list(entries):
+                i, x = e.folder, inputs[shapes[e.folder]]
+                r = runners.get(e.key)
+                if e.kind == "eager":
+                    calls[e.key] = _eager_call(r, feeds[i], x, device)
+                    if peer_specs:  # the peers' parity reference: eager logits on this very input
+                        eager_out[i] = r.infer(feeds[i])[0]
+                elif e.kind == "peer":
+                    say(f"batch {batch}: first call of {e.key} ({r.spec.what}; compiling where it compiles, "
+                        f"not timed)")
+                    try:
+                        calls[e.key] = r.prepare(x)
+                    except SeedgeError as err:  # e.g. no C++ compiler or no Triton for torch.compile
+                        drop(e, str(err))
+                        entries.remove(e)
+                        continue
+                    parity[e.key] = r.parity(batch, eager_out[i])
+                elif e.kind == "copy":
+                    calls[e.key], sizes = _copy_call(x, eager_out.get(i), runners[entries_eager(entries, i)], device)
+                    parity[e.key] = sizes
+                else:
+                    calls[e.key] = lambda r=r, f=feeds[i]: r.infer(f)
+            total = len(batches) * len(entries) * (1 + len(per_round))
+            monitor.mark()  # opening runners, compiling and making the input is not a round
 
             def on_step(s, batch=batch):
                 monitor.mark(None if s.round is None else (batch, s.round))
@@ -387,22 +392,33 @@ def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), th
             timed = interleaved(calls, batch=batch, warmup=warmup, per_round=per_round, device=device,
                                 progress=on_step)
             round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
-            for key, i, art in entries:
-                eager_key = f"{labels[i]}/{EAGER_ID}"
-                stats, eager = timed[key], timed[eager_key]
-                ratios = [e / a for e, a in zip(round_p50[eager_key], round_p50[key]) if a > 0]
-                results.append({
-                    "folder": str(folders[i]),
-                    "model": manifests[i].get("model", {}).get("arch"),
-                    "artifact": art["id"], "backend": art["backend"], "format": art.get("format"),
-                    "precision": art.get("precision"), "device": device, "batch": batch, **stats,
+            for e in entries:
+                i, stats = e.folder, timed[e.key]
+                where = {"folder": str(folders[i]), "model": manifests[i].get("model", {}).get("arch")}
+                if e.kind == "copy":
+                    copies.append({**where, "batch": batch, "device": device, **parity[e.key], **stats,
+                                   "round_p50_ms": [round(x, 4) for x in round_p50[e.key]]})
+                    continue
+                eager_key = entries_eager(entries, i)
+                eager = timed[eager_key]
+                ratios = [a / b for a, b in zip(round_p50[eager_key], round_p50[e.key]) if b > 0]
+                row = {
+                    **where,
+                    "artifact": e.art["id"], "backend": e.art["backend"], "format": e.art.get("format"),
+                    "precision": e.art.get("precision"), "device": device, "batch": batch, **stats,
                     "speedup_vs_eager": eager["p50_ms"] / stats["p50_ms"],
+                    # the same ratio taken round by round: how steady it was on this machine
                     "speedup_rounds": [round(x, 4) for x in ratios],
                     "speedup_range": [round(min(ratios), 4), round(max(ratios), 4)] if ratios else None,
-                    "round_p50_ms": [round(x, 4) for x in round_p50[key]],
-                    "inference_precision": (art.get("build") or {}).get("inference_precision"),
-                    "runner": _describe(runners[key]),
-                })
+                    "round_p50_ms": [round(x, 4) for x in round_p50[e.key]],
+                    "inference_precision": (e.art.get("build") or {}).get("inference_precision"),
+                    "runner": _describe(runners[e.key]),
+                }
+                if e.kind == "peer":
+                    row.update({"peer": e.art["peer"],
+                                "first_call_seconds": runners[e.key].first_call_seconds[batch],
+                                "parity": parity[e.key]})
+                results.append(row)
     for folder in folders:  # flags compare rows of one folder with that folder's eager and fp32 rows
         flag_slow_rows([r for r in results if r["folder"] == str(folder)])
     env.update(load_fields(monitor.report()))
@@ -410,14 +426,60 @@ def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), th
         "environment": env,
         "settings": {"folders": [{"folder": str(f), "model": m.get("model", {}).get("arch"),
                                   "input_shape": list(s)} for f, m, s in zip(folders, manifests, shapes)],
-                     "model": " vs ".join(str(m.get("model", {}).get("arch")) for m in manifests),
                      "batches": list(batches), "threads": threads, "threads_rule": threads_rule,
+                     # read by torch's OpenMP runtime when torch loads; PASSIVE keeps eager from
+                     # collapsing with more threads than free cores (benchmarks/README.md)
                      "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                      "warmup": int(warmup), "iters": int(iters), "rounds": len(per_round),
-                     "interleaved": True, "seed": seed},
+                     "interleaved": True, "seed": seed,
+                     "peers": [p.name for p in peer_specs],
+                     # what the eager and peer rows are handed: on CUDA a tensor already on the GPU
+                     "torch_input": "numpy on the host" if device == "cpu" else "tensor resident on the device",
+                     "include_copy": bool(include_copy)},
         "results": results,
         "skipped": skipped,
+        "copies": copies,
     }
+
+
+COPY_ID = "copy"
+_EAGER = {"id": EAGER_ID, "backend": "torch", "format": "eager", "precision": "fp32"}
+_COPY = {"id": COPY_ID, "backend": "torch", "format": "copy", "precision": "fp32"}
+
+
+def _peer_entry(spec: PeerSpec) -> dict:
+    return {"id": spec.artifact, "backend": "torch", "format": spec.format, "precision": spec.precision,
+            "peer": spec.name}
+
+
+def entries_eager(entries: list[_Entry], folder: int) -> str:
+    """The timing-loop key of folder `folder`'s eager baseline."""
+    return next(e.key for e in entries if e.folder == folder and e.kind == "eager")
+
+
+def _eager_call(runner, feed: dict, x: np.ndarray, device: str):
+    """The eager baseline's timed call: on the CPU the runner's own infer (numpy in and out, as
+    every artifact); on CUDA the module on an input already on the GPU, like the peers, so the
+    baseline is the model's time and not PCIe's (copies are timed on their own, --include-copy)."""
+    if device == "cpu":
+        return lambda: runner.infer(feed)
+    return module_call(runner.module, resident_input(x, device))
+
+
+def _copy_call(x: np.ndarray, eager_logits: np.ndarray | None, eager_runner, device: str):
+    """What an application moving numpy batches pays on top: the input to the GPU and the logits back."""
+    import torch
+
+    host = torch.from_numpy(x)
+    if eager_logits is None:
+        eager_logits = eager_runner.infer({eager_runner.input_name: x})[0]
+    out = torch.from_numpy(np.ascontiguousarray(eager_logits, dtype=np.float32)).to(device)
+
+    def call():
+        host.to(device)
+        return out.cpu()
+
+    return call, {"h2d_bytes": int(x.nbytes), "d2h_bytes": int(eager_logits.nbytes)}
 
 
 def _folder_labels(folders: list[Path]) -> list[str]:

@@ -8,6 +8,7 @@ import json
 import click
 
 from seedge.backends.table import BACKENDS, DEVICES
+from seedge.bench.peers import ALL, PEERS
 from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 
 
@@ -25,9 +26,18 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 @click.option("--iters", type=int, default=DEFAULT_ITERS, show_default=True, help="Timed calls per runner and batch.")
 @click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
               help="Interleaved rounds the timed calls are spread over.")
+@click.option("--peers", default=None, metavar="LIST",
+              help=f"Also time what a PyTorch user would run instead, beside eager FP32, with each one's parity "
+                   f"against eager: comma list of {', '.join(PEERS)}, or {ALL} (those that run on --device). "
+                   f"Off by default: torch.compile compiles once per batch size (seconds on a GPU, up to minutes "
+                   f"on a busy CPU; never timed, progress is shown).")
+@click.option("--include-copy", is_flag=True,
+              help="CUDA: also time the host-to-device copy of the input and the logits' copy back, in the "
+                   "same rounds (eager and peer rows run on an input already on the GPU).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
-def command(folders, backends, device, batch, threads, warmup, iters, rounds, as_json, plot_file) -> None:
+def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, as_json,
+            plot_file) -> None:
     """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
 
     Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
@@ -47,7 +57,7 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, as
         bench = run_bench if len(folders) == 1 else run_bench_many
         result = bench(folders[0] if len(folders) == 1 else folders, backends=list(backends) or None,
                        device=device, batches=batches, threads=threads, warmup=warmup, iters=iters,
-                       rounds=rounds, progress=report)
+                       rounds=rounds, progress=report, peers=peers, include_copy=include_copy)
     for s in result["skipped"]:
         where = f"{s['folder']}: " if s.get("folder") else ""
         err.print(f"[yellow]skipped[/] {where}{s['artifact']} ({s['backend']}): {s['reason']}")
@@ -63,6 +73,10 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, as
     if not out.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
         out = Console(width=160)
     out.print(_table(result))
+    for c in result.get("copies", []):
+        where = f"{_folder_name(c['folder'], result['settings'])}: " if c.get("folder") else ""
+        out.print(f"{where}host<->device copies at batch {c['batch']}: p50 {c['p50_ms']:.3f} ms "
+                  f"({c['h2d_bytes'] / 1e6:.2f} MB in, {c['d2h_bytes'] / 1e3:.1f} kB out), timed in the same rounds")
 
 
 def _progress(console):
@@ -95,18 +109,35 @@ def _table(result: dict):
                         f"{st['iters']} calls in {st['rounds']} interleaved rounds\n{_load_line(env)}",
                   caption=_caption(result))
     several = "folders" in st
+    parity = any(r.get("parity") for r in result["results"])
     for col in ("folder",) * several + ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
-                                        "img/s", "vs eager", "ratio range", "flag"):
+                                        "img/s", "vs eager", "ratio range") + ("parity",) * parity + ("flag",):
         table.add_column(col, justify="left" if col in ("folder", "artifact", "backend", "precision", "flag")
                          else "right")
     for r in result["results"]:
         lo_hi = r.get("speedup_range")
-        table.add_row(*([_folder_name(r["folder"], st)] if several else []), r["artifact"], r["backend"], str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
+        table.add_row(*([_folder_name(r["folder"], st)] if several else []), r["artifact"], _backend_cell(r), str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
                       f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['throughput_ips']:.1f}",
                       f"{r['speedup_vs_eager']:.2f}x", f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}x" if lo_hi else "",
+                      *([_parity_cell(r.get("parity"))] if parity else []),
                       "[bold red]! " + ", ".join(_FLAG_WORDS.get(f, f) for f in r["flag"]) + "[/]"
                       if r.get("flag") else "")
     return table
+
+
+def _parity_cell(p: dict | None) -> str:
+    """A peer's parity against eager (artifacts' parity is seedge verify's job)."""
+    if not p:
+        return ""
+    if not p["passed"]:
+        return f"[bold red]FAIL[/] {p['reason']}"
+    return f"ok (agree {p['top1_agreement']:.0%}, max diff {p['max_abs_diff']:.1e})"
+
+
+def _backend_cell(r: dict) -> str:
+    """The backend, with the ONNX Runtime execution provider that really ran (never a silent fallback)."""
+    providers = (r.get("runner") or {}).get("providers")
+    return f"{r['backend']} ({providers[0].replace('ExecutionProvider', '')})" if providers else r["backend"]
 
 
 def _folder_name(folder: str, settings: dict) -> str:
@@ -138,4 +169,9 @@ def _caption(result: dict) -> str:
     st, env = result["settings"], result["environment"]
     lines = [f"threads: {st.get('threads_rule', st['threads'])}; contended means {env.get('contention_rule')}",
              "ratio range: lowest-highest of the per-round eager/artifact ratios"]
+    if st.get("peers"):
+        lines.append("peers: eager model variants a PyTorch user would run instead; parity against eager on the "
+                     "timed input, first call (compilation) not timed")
+    if env.get("device") != "cpu":
+        lines.append(f"eager and peers: {st.get('torch_input')}; ONNX Runtime / TensorRT rows include the copies")
     return "\n".join(lines)

@@ -82,6 +82,8 @@ def prepare(src, workdir) -> Prepared:
     pre = Path(workdir) / "pre.onnx"
     quant_pre_process(str(src), str(pre))
     pre_proto = onnx.load(str(pre))
+    if pol.name_unnamed_nodes(pre_proto):  # quantize_static picks nodes by name
+        onnx.save(pre_proto, str(pre))
     return Prepared(src=src, path=pre, proto=pre_proto, info=pol.analyze(pre_proto), input_name=input_name,
                     chw=chw, sha256=sha256_file(src), metadata={p.key: p.value for p in proto.metadata_props})
 

@@ -13,8 +13,10 @@ error there scales whole channels. The policies:
             (see DEFAULT_SE_POLICY).
 
 SE gates are found in the graph by their shape (a Sigmoid/HardSigmoid feeding a Mul, reached
-from a global ReduceMean through at least two linear ops), so they are found whatever the
-model's SE class is called. PyTorch module names come from the metadata the torch dynamo
+from a global ReduceMean through at least two linear ops on pooled, 1x1 tensors), so they are
+found whatever the model's SE class is called. Not gates: the sigmoid of a SiLU/Hardswish
+(x * HardSigmoid(x), which ONNX Runtime's pre-processing writes out for every HardSwish), and
+any sigmoid whose walk back to a pool crosses a feature map (an earlier block's SE multiply). PyTorch module names come from the metadata the torch dynamo
 exporter writes on every node (`pkg.torch.onnx.name_scopes`: ['', 'layer1', 'layer1.0',
 'layer1.0.se', 'layer1.0.se.fc1', '<op>']); ONNX Runtime's pre-processing keeps it.
 """
@@ -178,6 +180,28 @@ def _param_module(node, inits) -> str:
     return ""
 
 
+def name_unnamed_nodes(proto) -> int:
+    """Name every unnamed node after its op and first output (unique); return how many were named.
+
+    ONNX Runtime's pre-processing inlines function ops (HardSwish -> HardSigmoid + Mul) into
+    nodes without names, and quantize_static selects nodes by name: an empty name in
+    `nodes_to_exclude` or `nodes_to_quantize` would select every unnamed node of the graph.
+    """
+    taken = {n.name for n in proto.graph.node if n.name}
+    named = 0
+    for i, node in enumerate(proto.graph.node):
+        if node.name:
+            continue
+        base = f"{node.op_type}_{node.output[0] if node.output else i}"
+        name, k = base, 1
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        node.name = name
+        taken.add(name)
+        named += 1
+    return named
+
+
 def _graph_maps(proto):
     producer, consumers = {}, defaultdict(list)
     for node in proto.graph.node:
@@ -198,14 +222,18 @@ def _structural_gates(proto) -> list[SEGate]:
     producer, consumers = _graph_maps(proto)
     inits = {i.name for i in proto.graph.initializer}
     position = {n.name: i for i, n in enumerate(proto.graph.node)}
+    spatial = _spatial_sizes(proto)
     gates = []
     for node in proto.graph.node:
         if node.op_type not in GATE_OPS:
             continue
-        muls = [c.name for c in consumers[node.output[0]] if c.op_type == "Mul"]
+        users = consumers[node.output[0]]
+        if any(c.op_type == "Mul" and node.input[0] in c.input for c in users):
+            continue  # x * sigmoid(x): a SiLU / Hardswish activation, no gate
+        muls = [c.name for c in users if c.op_type == "Mul"]
         if not muls:
             continue
-        path = _path_to_pool(node, producer, inits)
+        path = _path_to_pool(node, producer, inits, spatial)
         if path is None or sum(n.op_type in LINEAR_OPS for n in path) < 2:
             continue  # e.g. the sigmoid of a SiLU inside the SE: one linear op behind it
         path.sort(key=lambda n: position[n.name])
@@ -213,15 +241,31 @@ def _structural_gates(proto) -> list[SEGate]:
     return gates
 
 
-def _path_to_pool(gate, producer, inits) -> list | None:
-    """Nodes between a global pool and `gate` (walking producers), or None if there is no such pool."""
+def _spatial_sizes(proto) -> dict[str, int]:
+    """Tensor name -> H*W (product of the dims after N, C) where the graph records it."""
+    sizes = {}
+    for vi in [*proto.graph.value_info, *proto.graph.input, *proto.graph.output]:
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) >= 3 and all(d.HasField("dim_value") for d in dims[2:]):
+            sizes[vi.name] = int(np.prod([d.dim_value for d in dims[2:]]))
+    return sizes
+
+
+def _path_to_pool(gate, producer, inits, spatial: dict[str, int]) -> list | None:
+    """Nodes between a global pool and `gate` (walking producers), or None if there is no such pool.
+
+    Everything after the pool is pooled (1x1 or flattened): a node whose output is a feature map
+    means the walk left the SE path, e.g. through an earlier block's SE multiply.
+    """
     seen, order, stack, found_pool = set(), [], [gate], False
     while stack:
         node = stack.pop()
-        if node.name in seen:
+        if id(node) in seen:  # by identity: pre-processed graphs have nodes without names
             continue
-        seen.add(node.name)
+        seen.add(id(node))
         if node.op_type not in _PATH_OPS or len(seen) > _MAX_PATH:
+            return None
+        if node.op_type not in POOL_OPS and any(spatial.get(t, 1) > 1 for t in node.output):
             return None
         order.append(node)
         if node.op_type in POOL_OPS:

@@ -4,6 +4,10 @@ Session options are explicit: all graph optimizations on, intra-op threads pinne
 `threads` is given. ONNX Runtime silently falls back to the CPU when a GPU provider fails
 to load; this runner checks which providers the session really got and refuses the
 fallback, so a "cuda" result is never a CPU result in disguise.
+
+The GPU providers come with the `onnxruntime-gpu` package (`pip install 'seedge[onnxruntime-gpu]'`),
+which installs the same `onnxruntime` module as the CPU package: only one of the two may be
+installed (pyproject.toml, README "ONNX Runtime on a GPU").
 """
 
 from __future__ import annotations
@@ -14,6 +18,22 @@ from seedge.backends.base import Runner
 from seedge.errors import SeedgeError, Unavailable, message_line
 
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
+_TENSORRT_PROVIDER = "TensorrtExecutionProvider"
+
+
+def check_providers(path, asked: list[str], got: list[str]) -> None:
+    """Refuse a session that is not running the providers it was asked for.
+
+    ONNX Runtime drops a provider whose libraries fail to load (CUDA, cuDNN, TensorRT) and
+    carries on with the rest, down to the CPU, printing at most a warning. Every asked-for GPU
+    provider must be in the session's list; the CPU provider is always asked last, for the few
+    ops a GPU provider does not take."""
+    missing = [p for p in asked if p != "CPUExecutionProvider" and p not in got]
+    if missing:
+        raise Unavailable(f"{path}: ONNX Runtime was asked for {', '.join(missing)} but the session runs on "
+                          f"{', '.join(got) or 'nothing'} (GPU libraries missing or not loadable: CUDA, cuDNN"
+                          f"{', TensorRT' if _TENSORRT_PROVIDER in missing else ''}); fix the install or use "
+                          f"--device cpu")
 
 
 class OnnxRuntimeRunner(Runner):
@@ -34,12 +54,31 @@ class OnnxRuntimeRunner(Runner):
             return ["CPUExecutionProvider"]
         if not self.device.startswith("cuda"):
             raise SeedgeError(f"unknown device '{self.device}'; use cpu or cuda")
-        wanted = (["TensorrtExecutionProvider"] if self.options.get("tensorrt_ep") else []) + list(_GPU_PROVIDERS)
-        gpu = [p for p in wanted if p in available]
-        if not gpu:
-            raise Unavailable(f"device '{self.device}' requested but this onnxruntime has no GPU execution "
-                              f"provider (has: {', '.join(available)}); install onnxruntime-gpu or use --device cpu")
-        return gpu + ["CPUExecutionProvider"]
+        wanted = ([_TENSORRT_PROVIDER] if self.options.get("tensorrt_ep") else []) + list(_GPU_PROVIDERS)
+        absent = [p for p in wanted if p not in available]
+        if absent:
+            raise Unavailable(f"device '{self.device}' requested but this onnxruntime ({self._package()}) has no "
+                              f"{', '.join(absent)} (has: {', '.join(available)}); install it with `pip install "
+                              f"'seedge[onnxruntime-gpu]'` in place of onnxruntime, or use --device cpu")
+        return wanted + ["CPUExecutionProvider"]
+
+    def _provider_options(self, providers: list[str]) -> list[dict]:
+        """cuda:N runs on GPU N; everything else keeps ONNX Runtime's defaults."""
+        index = self.device.partition(":")[2]
+        return [{"device_id": int(index)} if index.isdigit() and p != "CPUExecutionProvider" else {}
+                for p in providers]
+
+    @staticmethod
+    def _package() -> str:
+        """Which distribution provides `onnxruntime` here (the CPU and GPU packages share the module)."""
+        from importlib import metadata
+
+        for dist in ("onnxruntime-gpu", "onnxruntime"):
+            try:
+                return f"{dist} {metadata.version(dist)}"
+            except metadata.PackageNotFoundError:
+                continue
+        return "unknown package"
 
     @property
     def allow_spinning(self) -> bool:
@@ -60,15 +99,13 @@ class OnnxRuntimeRunner(Runner):
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = self._providers(ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers)
+            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers,
+                                                provider_options=self._provider_options(providers))
         except Exception as e:  # noqa: BLE001 - ORT raises its own exception types
             msg = message_line(e)
             raise SeedgeError(f"{self.path}: ONNX Runtime cannot load this model ({msg[:200]}); "
                               f"re-run `seedge export`") from None
-        got = self.session.get_providers()
-        if self.device != "cpu" and not any(p in got for p in providers[:-1]):
-            raise Unavailable(f"{self.path}: ONNX Runtime fell back to {', '.join(got)} instead of "
-                              f"{providers[0]} (GPU libraries missing?); use --device cpu")
+        check_providers(self.path, providers, self.session.get_providers())
         self._inputs = [i.name for i in self.session.get_inputs()]
         self._outputs = [o.name for o in self.session.get_outputs()]
 
@@ -84,5 +121,7 @@ class OnnxRuntimeRunner(Runner):
         d = super().describe()
         session = getattr(self, "session", None)
         d["providers"] = session.get_providers() if session is not None else None
+        # the provider that runs the graph (the CPU one only takes what the first one cannot)
+        d["execution_provider"] = d["providers"][0] if d["providers"] else None
         d["allow_spinning"] = self.allow_spinning
         return d

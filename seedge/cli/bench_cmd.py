@@ -112,7 +112,7 @@ def _table(result: dict):
     parity = any(r.get("parity") for r in result["results"])
     for col in ("folder",) * several + ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
                                         "img/s", "vs eager", "ratio range") + ("parity",) * parity + ("flag",):
-        table.add_column(col, justify="left" if col in ("folder", "artifact", "backend", "precision", "flag")
+        table.add_column(col, justify="left" if col in ("folder", "artifact", "backend", "precision", "parity", "flag")
                          else "right")
     for r in result["results"]:
         lo_hi = r.get("speedup_range")

@@ -171,3 +171,46 @@ def test_torch_runners_on_cuda(folder, manifest, reference, art_id):
         out = runner.infer({"input": x})[0]
         assert runner.describe()["tf32"] is False
     np.testing.assert_allclose(out, logits, atol=1e-4)
+
+
+def _ort_has_cuda() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@pytest.mark.skipif(_ort_has_cuda(), reason="this onnxruntime has the CUDA provider (onnxruntime-gpu)")
+@pytest.mark.parametrize("tensorrt_ep", [False, True])
+def test_onnxruntime_on_cuda_without_its_gpu_provider_is_one_line_not_a_fallback(folder, manifest, tensorrt_ep):
+    from seedge.errors import Unavailable
+
+    art = artifacts.find_artifact(manifest, "onnx-fp32")
+    runner = open_artifact(folder, manifest, art, device="cuda", tensorrt_ep=tensorrt_ep)
+    with pytest.raises(Unavailable) as e:
+        runner.__enter__()
+    msg = str(e.value)
+    assert "\n" not in msg and "CUDAExecutionProvider" in msg and "seedge[onnxruntime-gpu]" in msg
+    assert "--device cpu" in msg and ("TensorrtExecutionProvider" in msg) == tensorrt_ep
+    assert getattr(runner, "session", None) is None  # refused before a session existed: nothing ran on the CPU
+
+
+def test_onnxruntime_refuses_a_session_missing_an_asked_for_provider():
+    from seedge.backends.onnxruntime import check_providers
+    from seedge.errors import Unavailable
+
+    gpu = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    check_providers("m.onnx", gpu, list(gpu))  # got what was asked
+    check_providers("m.onnx", ["CPUExecutionProvider"], ["CPUExecutionProvider"])
+    # ONNX Runtime dropped TensorRT (libnvinfer missing) and kept CUDA: still not what was asked
+    with pytest.raises(Unavailable, match=r"m.onnx: .*asked for TensorrtExecutionProvider but the session runs on "
+                                          r"CUDAExecutionProvider, CPUExecutionProvider .*TensorRT"):
+        check_providers("m.onnx", gpu, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.raises(Unavailable, match="asked for CUDAExecutionProvider but the session runs on "
+                                          "CPUExecutionProvider") as e:
+        check_providers("m.onnx", gpu[1:], ["CPUExecutionProvider"])
+    assert "\n" not in str(e.value) and "--device cpu" in str(e.value)
+
+
+def test_onnxruntime_describe_names_the_provider_that_ran(folder, manifest):
+    with open_artifact(folder, manifest, artifacts.find_artifact(manifest, "onnx-fp32")) as runner:
+        assert runner.describe()["execution_provider"] == "CPUExecutionProvider"

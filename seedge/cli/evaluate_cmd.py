@@ -8,7 +8,7 @@ import json
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
-from seedge.cli.model_options import model_file_options, registered_arch
+from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
 from seedge.data.splits import SPLITS
 
 
@@ -31,12 +31,14 @@ from seedge.data.splits import SPLITS
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to.")
 @click.option("--model", "arch", metavar="ARCH", help="Architecture of a bare state dict.")
 @model_file_options
+@class_names_option
 @click.option("--unsafe-pickle", is_flag=True, help="Allow pickles that need arbitrary code.")
 @click.option("--device", default="cpu", show_default=True)
 @source_options()
 def command(checkpoint, data, split, as_json, gradcam, gradcam_class, gradcam_layer, out, limit, batch_size,
-            data_root, arch, unsafe_pickle, device, model_file, model_args, **csv_kw) -> None:
-    """Evaluate CHECKPOINT (a file or a training run directory) on a data split."""
+            data_root, arch, unsafe_pickle, device, model_file, model_args, class_names, **csv_kw) -> None:
+    """Evaluate CHECKPOINT (a file or a training run directory) on a data split; labels are matched
+    to the model's classes by name (--class-names names them for a bare state dict)."""
     from seedge.evaluate import evaluate_checkpoint
 
     arch = registered_arch(arch, model_file, model_args)
@@ -49,6 +51,7 @@ def command(checkpoint, data, split, as_json, gradcam, gradcam_class, gradcam_la
     r = evaluate_checkpoint(checkpoint, data, split=split, limit=limit, batch_size=batch_size, gradcam=gradcam,
                             out=out, data_root=data_root, arch=arch, allow_pickle=unsafe_pickle, device=device,
                             data_options=pop_source_options(csv_kw), gradcam_class=gradcam_class,
+                            class_names=class_names,
                             gradcam_layer=gradcam_layer, say=lambda line: err.print(line, markup=False,
                                                                                      soft_wrap=True))
     if as_json:

@@ -8,7 +8,7 @@ import textwrap
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
-from seedge.cli.model_options import model_file_options, registered_arch
+from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULER_MEANINGS, SCHEDULERS
 
@@ -66,6 +66,7 @@ def _size(ctx, param, value):
 @click.option("--init", metavar="CKPT", help="Fine-tune from this checkpoint (new classifier head when the "
                                              "class count differs).")
 @click.option("--unsafe-pickle", is_flag=True, help="Allow --init pickles that need arbitrary code.")
+@class_names_option
 @click.option("--classes", metavar="A,B,...", help="Class names in output order (labels must be among them).")
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to [default: the CSV's].")
 @source_options("--split", "--split-fractions")
@@ -77,8 +78,12 @@ def _size(ctx, param, value):
                                                     "TensorBoard in DIR (needs the tensorboard package).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON document.")
 @click.pass_context
-def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, recipe: str | None, **kw) -> None:
+def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, class_names: str | None,
+            recipe: str | None, **kw) -> None:
     """Train an SE classifier and save model.safetensors + model.json + history.json in DIR.
+
+    With --init, the data's labels are matched to the checkpoint's classes by name (--class-names
+    names them for a bare state dict); data of other classes gets a new classifier head.
 
     Distributed: `torchrun --nproc_per_node N -m seedge train ...` (gloo on CPU, nccl on GPU).
     """
@@ -98,7 +103,8 @@ def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, recipe
     kw = {**kw, **apply_recipe(recipe, given)}
     data_options = pop_source_options(kw)
     opts = TrainOptions(**{k: v for k, v in kw.items() if v is not None or k in ("model",)},
-                        classes=parse_classes(classes), allow_pickle=unsafe_pickle, data_options=data_options)
+                        classes=parse_classes(classes), allow_pickle=unsafe_pickle, data_options=data_options,
+                        init_class_names=class_names)
     summary = train(opts)
     import os
 

@@ -44,13 +44,14 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
                         out: str | Path | None = None, data_root=None, arch: str | None = None,
                         allow_pickle: bool = False, device: str = "cpu", save_png: bool = True,
                         data_options=None, gradcam_class: str | None = None, gradcam_layer: str | None = None,
-                        say: Callable[[str], None] | None = None) -> dict:
+                        say: Callable[[str], None] | None = None, class_names=None) -> dict:
     """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
     files written (confusion-matrix and ROC PNGs, metrics.json, Grad-CAM PNGs).
 
     gradcam: overlays for the first N images of each class (of `gradcam_class` only, explaining that
     class, when given; else explaining the predicted class). gradcam_layer: the module to look at
     (default: seedge.evaluate.gradcam.find_target_layer). say: gets the one-line data description.
+    class_names: the model's classes in output order, for a checkpoint that does not record them.
     """
     from seedge.checkpoint import load_model
     from seedge.data import load_split_arrays, open_source
@@ -62,7 +63,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
         from seedge.artifacts import check_output_location
 
         check_output_location(Path(out) if out else default_out_dir(checkpoint, split), "--out")
-    model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle)
+    model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle, class_names=class_names)
     spec = info["preprocess"]
     names = list(info["class_names"])
     explain_class = _class_index(gradcam_class, names)

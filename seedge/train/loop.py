@@ -50,6 +50,7 @@ class TrainOptions:
     init: str | None = None
     allow_pickle: bool = False
     classes: list[str] | None = None
+    init_class_names: object = None      # --class-names: the --init checkpoint's classes (list, a,b,c or a file)
     data_root: str | None = None
     data_options: object = None          # seedge.data.SourceOptions: CSV columns, split fractions
     limit: int | None = None             # keep at most this many samples per split (quick runs)
@@ -90,6 +91,9 @@ def _validate(o: TrainOptions) -> None:
     from seedge.train.recipes import resolve_scheduler
 
     resolve_scheduler(o.scheduler, o.optimizer)
+    if o.init_class_names is not None and not o.init:
+        raise SeedgeError("--class-names names the classes of the --init checkpoint; without --init give the "
+                          "classes to train with --classes")
     if o.limit is not None and o.limit < 2:
         raise SeedgeError(f"--limit must be at least 2, got {o.limit}")
 
@@ -170,6 +174,15 @@ def train(o: TrainOptions, console=None) -> dict:
         check_run_dir(asked)
         run_dir = asked if o.exist_ok else next_run_dir(asked, claim=not dist.enabled)
         source = open_source(o.data, root=o.data_root, class_names=o.classes, options=o.data_options)
+        new_head = False
+        if o.init and o.classes is None:  # labels matched to the checkpoint's classes by name
+            from seedge.train.init_classes import init_classes, train_classes
+
+            known = init_classes(o.init, o.init_class_names, o.allow_pickle)
+            names = train_classes(known, source.class_names)
+            if names is not None:
+                source = open_source(o.data, root=o.data_root, class_names=names, options=o.data_options)
+            new_head = known.names is not None and names is None
         if source.notes:  # the first line: which columns and split the run is about to use
             log.line(f"data: {o.data}: {'; '.join(source.notes)}")
         if run_dir != asked:
@@ -188,7 +201,7 @@ def train(o: TrainOptions, console=None) -> dict:
         if o.resize:
             spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
         check_input_size(model, tuple(spec.input_size))  # too small for the network: one line, before decoding
-        init_info = load_init_weights(model, o.init, o.allow_pickle) if o.init else None
+        init_info = load_init_weights(model, o.init, o.allow_pickle, new_head=new_head) if o.init else None
         model.to(dist.device)
 
         # Decode everything before the first line of output: bad input fails with its one-line error.

@@ -180,9 +180,10 @@ class EarlyStopping:
         return self.patience > 0 and self.bad_epochs >= self.patience
 
 
-def load_init_weights(model, source, allow_pickle: bool = False) -> dict:
+def load_init_weights(model, source, allow_pickle: bool = False, new_head: bool = False) -> dict:
     """Fine-tuning: load a checkpoint's weights into `model`, replacing the classifier when the
-    class count differs. Returns {"source", "head_replaced", "classifier"}."""
+    class count differs or `new_head` (the data's classes are not the checkpoint's). Returns
+    {"source", "head_replaced", "classifier"}."""
     from seedge.checkpoint import read_state_dict, remap_to_model, resolve_source
 
     path = resolve_source(source)
@@ -190,7 +191,8 @@ def load_init_weights(model, source, allow_pickle: bool = False) -> dict:
     sd = remap_to_model(read_state_dict(path, allow_pickle=allow_pickle), target)
     head = model.seedge_cfg.classifier
     head_keys = [k for k in sd if k.startswith(head + ".")]
-    replaced = any(k in target and sd[k].shape != target[k].shape for k in head_keys)
+    replaced = (new_head and bool(head_keys)) or any(k in target and sd[k].shape != target[k].shape
+                                                     for k in head_keys)
     if replaced:
         sd = {k: v for k, v in sd.items() if k not in head_keys}
     mismatched = [k for k in sd if k in target and sd[k].shape != target[k].shape]

@@ -1,4 +1,4 @@
-"""Reports: JSON documents and rich tables for verify results."""
+"""Reports: JSON documents and rich tables for verify results and the export summary."""
 
 from __future__ import annotations
 
@@ -33,6 +33,15 @@ def _num(v, fmt: str = ".2e") -> str:
     return "-" if v is None else format(v, fmt)
 
 
+def _sqnr(v) -> str:
+    """SQNR in dB; the ceiling (noise at float32 resolution or below) reads as such."""
+    from seedge.verify.parity import SQNR_CEILING_DB
+
+    if v is None:
+        return "-"
+    return f">={SQNR_CEILING_DB:.0f}" if v >= SQNR_CEILING_DB else f"{v:.1f}"
+
+
 def verify_table(result: dict):
     """A rich Table: one row per artifact, the baseline's accuracy in the caption."""
     from rich.table import Table
@@ -43,10 +52,11 @@ def verify_table(result: dict):
     caption = (f"baseline: torch eager FP32 on {base['device']}; {samples.get('reference', 0)} reference inputs"
                + (f" + {samples['data']} labelled images" if samples.get("data") else "")
                + (f"; baseline accuracy {_pct(base['accuracy'])}" if base.get("accuracy") is not None else ""))
+    caption += "; SQNR: logit signal-to-noise over all logits, KL(eager || artifact) softmax, mean per image"
     table = Table(title=title, caption=caption)
     table.add_column("artifact", no_wrap=True)
     table.add_column("runs on", no_wrap=True)
-    for col in ("top-1 agree", "max |diff|", "cosine", "accuracy"):
+    for col in ("top-1 agree", "max |diff|", "cosine", "SQNR dB", "KL nats", "accuracy"):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("result", no_wrap=True)
     table.add_column("note")
@@ -56,7 +66,8 @@ def verify_table(result: dict):
             acc += f" ({0.0 - r['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
         note = r.get("note") or ""
         table.add_row(r["id"], f"{r['backend']}/{r['device']}", _pct(r.get("top1_agreement")),
-                      _num(r.get("max_abs_diff")), _num(r.get("cosine"), ".6f"), acc,
+                      _num(r.get("max_abs_diff")), _num(r.get("cosine"), ".6f"), _sqnr(r.get("sqnr_db")),
+                      _num(r.get("kl_divergence")), acc,
                       "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
                       f"[yellow]{note}[/]" if note else "")
     return table
@@ -71,3 +82,39 @@ def print_verify(result: dict, console=None) -> None:
     for r in result["artifacts"]:
         if not r["passed"]:
             console.print(f"[red]FAIL[/] {r['id']}: {r['reason']}", highlight=False)
+
+
+def export_summary_table(manifest: dict, folder):
+    """One row per artifact of a finished export: file, size, build time and its parity record."""
+    from rich.table import Table
+
+    table = Table(title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}")
+    for col in ("artifact", "file", "size", "build s", "top-1 agree", "max |diff|", "SQNR dB", "KL nats",
+                "accuracy", "parity"):
+        table.add_column(col, justify="left" if col in ("artifact", "file", "parity") else "right")
+    for a in manifest["artifacts"]:
+        p = a.get("parity") or {}
+        acc = _pct(p.get("accuracy"))
+        if p.get("accuracy_drop_points") is not None:
+            acc += f" ({0.0 - p['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
+        table.add_row(a["id"], a["file"], _size(a["bytes"]), f"{a['build'].get('seconds', 0):.1f}",
+                      _pct(p.get("top1_agreement")), _num(p.get("max_abs_diff")), _sqnr(p.get("sqnr_db")),
+                      _num(p.get("kl_divergence")), acc, "pass" if p.get("passed") else "FAIL")
+    return table
+
+
+def max_drop_summary(search: dict) -> str:
+    """What `export --max-drop` chose, in one line (the manifest's int8_search record)."""
+    final = search["final"]
+    return (f"--max-drop {search['max_drop_points']:g}: kept {', '.join(search['exclude']) or 'nothing'} in "
+            f"float; INT8 accuracy drop {final['drop_points']:.2f} points, agreement "
+            f"{_pct(final['top1_agreement'])} on {search['eval_samples']} validation images "
+            f"({len(search['steps'])} search steps in manifest.json int8_search)")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)

@@ -36,7 +36,7 @@ from seedge.quantize import policy as pol
 ROUTES = ("qdq", "nncf")
 FLOAT_PRECISIONS = ("f32", "bf16")
 AGREEMENT_TOLERANCE = 0.005  # candidates this close to the best agreement compete on latency
-MAX_ERROR_RATIO = 1.5         # ... and whose mean logit error is at most this times the best
+MAX_SQNR_GAP_DB = 20 * np.log10(1.5)  # ... and whose logit SQNR is this close to the best (RMS error 1.5x)
 LATENCY_NOISE = 0.05          # latencies this close count as equal
 MAX_EVAL = 512
 
@@ -92,6 +92,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
                 candidates.append({"route": route, "inference_precision": prec, "key": key,
                                    "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"],
                                    "mean_abs_diff": float(np.abs(out - ref).mean()),
+                                   "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"],
                                    "accuracy": m["accuracy"], "baseline_accuracy": m["baseline_accuracy"]})
                 calls[key] = measure.infer_call(runner, ex[:1])  # batch 1: the runner compiles it static
         p50 = measure.interleaved_p50_ms(calls, rounds=40)
@@ -127,17 +128,19 @@ def _eval_set(eval_data, x, chw):
 def _choose(candidates: list[dict]) -> dict:
     """The fastest of the candidates whose answers are as good as the best one's.
 
-    "As good": top-1 agreement within AGREEMENT_TOLERANCE of the best, and a mean logit
-    error at most MAX_ERROR_RATIO times the smallest (agreement on a few hundred images
-    moves in steps of one image; the logit error shows a worse candidate before it does).
+    "As good": top-1 agreement within AGREEMENT_TOLERANCE of the best, and a logit SQNR
+    within MAX_SQNR_GAP_DB of the best (agreement on a few hundred images moves in steps of
+    one image; the logit noise shows a worse candidate before it does). SQNR is verify's own
+    (seedge.verify.parity), the figure the verify table and the export summary show.
     """
-    # A candidate with non-finite logits (NaN error) would make every comparison below False.
-    candidates = [c for c in candidates if np.isfinite(c["mean_abs_diff"])] or candidates
+    # A candidate with non-finite logits has no SQNR; it competes only when no candidate is finite.
+    candidates = [c for c in candidates if c["sqnr_db"] is not None] or candidates
     top = max(c["top1_agreement"] or 0.0 for c in candidates)
-    least = min(c["mean_abs_diff"] for c in candidates)
     agreeing = [c for c in candidates if (c["top1_agreement"] or 0.0) >= top - AGREEMENT_TOLERANCE]
-    # The least-error candidate may agree less than the best: then judge among those that agree.
-    close = [c for c in agreeing if c["mean_abs_diff"] <= MAX_ERROR_RATIO * least + 1e-6] or agreeing
+    best_sqnr = max((c["sqnr_db"] for c in candidates if c["sqnr_db"] is not None), default=None)
+    # The least-noise candidate may agree less than the best: then judge among those that agree.
+    close = [c for c in agreeing if best_sqnr is not None and c["sqnr_db"] is not None
+             and c["sqnr_db"] >= best_sqnr - MAX_SQNR_GAP_DB - 1e-9] or agreeing
     fastest = min(c["p50_ms_batch1"] for c in close)
     # Within the timing noise, prefer f32 float parts (exact, like the FP32 artifacts) and
     # the Q/DQ route (the same graph and ranges as onnx-int8).
@@ -148,13 +151,14 @@ def _choose(candidates: list[dict]) -> dict:
 
 def _why(best: dict, candidates: list[dict]) -> str:
     def say(c):
-        return (f"{c['route']}/{c['inference_precision']}: agreement {c['top1_agreement']:.4f}, mean |dlogit| "
-                f"{c['mean_abs_diff']:.4f}, batch-1 p50 {c['p50_ms_batch1']:.3f} ms")
+        sqnr = "-" if c["sqnr_db"] is None else f"{c['sqnr_db']:.1f} dB"
+        return (f"{c['route']}/{c['inference_precision']}: agreement {c['top1_agreement']:.4f}, SQNR {sqnr}, "
+                f"mean |dlogit| {c['mean_abs_diff']:.4f}, batch-1 p50 {c['p50_ms_batch1']:.3f} ms")
 
     others = "; ".join(say(c) for c in candidates if c is not best)
     return (f"kept {say(best)}: the fastest (within {LATENCY_NOISE:.0%}; ties go to f32 and the Q/DQ graph) of "
-            f"the candidates as accurate as the best (agreement within {AGREEMENT_TOLERANCE}, logit error "
-            f"within {MAX_ERROR_RATIO}x); others: {others}")
+            f"the candidates as accurate as the best (agreement within {AGREEMENT_TOLERANCE}, logit SQNR "
+            f"within {MAX_SQNR_GAP_DB:.1f} dB); others: {others}")
 
 
 def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, policy: str,

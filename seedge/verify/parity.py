@@ -6,6 +6,21 @@ relative to the logit scale (max |reference logit|), since 1e-3 means little on 
 in the hundreds and a lot on logits near 1e-2. Non-finite outputs make `finite` False
 and every distance None (JSON has no NaN), and always fail.
 
+Two measures of how much noise an artifact adds, which top-1 on an easy task cannot show
+(issue 14: INT8 methods all within 0.3 point on digits differed from 13 to 34 dB):
+- `sqnr_db`: logit signal-to-quantization-noise ratio, 10*log10(sum ref^2 / sum (ref-out)^2)
+  over all logits of all images (torch.ao.ns's compute_sqnr: one ratio of energies, so a
+  few badly hit images weigh in by their noise). Logits closer than float32 resolution
+  (identical ones included) give SQNR_CEILING_DB, a finite number: JSON has no Infinity,
+  and a null would read like "not measured".
+- `kl_divergence`: KL(P_eager || Q_artifact) of the softmax outputs, natural log (nats),
+  mean over images: the information lost when the artifact's probabilities stand in for
+  the eager model's. Computed from log-softmax, so it stays finite for finite logits.
+Both are reported, not gated: their scale depends on the model and the task (logit
+magnitudes, number of classes), so no one floor separates good from bad artifacts; top-1
+agreement and the accuracy drop are what a user's answers depend on and stay the gates.
+The quantizers judge their candidates with these same functions (seedge.quantize).
+
 Thresholds per precision are the DESIGN's defaults; any of them can be overridden
 (`thresholds_for(precision, overrides)`); a threshold set to None is not checked.
 """
@@ -28,6 +43,38 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float | None]] = {
 }
 # bf16 is reported by OpenVINO's CPU plugin; it is at least as coarse as fp16.
 DEFAULT_THRESHOLDS["bf16"] = dict(DEFAULT_THRESHOLDS["fp16"])
+
+
+# float32 has a 24-bit significand: noise below 2**-24 of the signal is rounding, not error.
+SQNR_CEILING_DB = float(20 * np.log10(2.0 ** 24))
+
+
+def sqnr_db(ref_logits, logits) -> float:
+    """Logit SQNR in dB over all values; SQNR_CEILING_DB (about 144.5) when the noise is at float32
+    resolution or below, -SQNR_CEILING_DB when the reference is all zeros and the output is not."""
+    ref = np.asarray(ref_logits, dtype=np.float64)
+    noise = float(np.square(ref - np.asarray(logits, dtype=np.float64)).sum())
+    signal = float(np.square(ref).sum())
+    if noise <= signal * 10 ** (-SQNR_CEILING_DB / 10):
+        return SQNR_CEILING_DB
+    if signal == 0.0:
+        return -SQNR_CEILING_DB
+    return float(10 * np.log10(signal / noise))
+
+
+def kl_divergence(ref_logits, logits) -> float:
+    """Mean over rows of KL(softmax(ref) || softmax(logits)) in nats (natural log)."""
+    ref = np.asarray(ref_logits, dtype=np.float64)
+    out = np.asarray(logits, dtype=np.float64)
+    log_p, log_q = _log_softmax(ref), _log_softmax(out)
+    kl = (np.exp(log_p) * (log_p - log_q)).sum(1)
+    # Rounding can make an exact match a hair below zero; KL is never negative.
+    return float(np.maximum(kl, 0.0).mean()) if len(kl) else 0.0
+
+
+def _log_softmax(a: np.ndarray) -> np.ndarray:
+    shifted = a - a.max(1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
 
 
 def thresholds_for(precision: str, overrides: dict | None = None) -> dict:
@@ -64,6 +111,8 @@ def compare(ref_logits, logits, labels=None) -> dict:
         "max_abs_diff": None,
         "max_rel_diff": None,
         "cosine": None,
+        "sqnr_db": None,
+        "kl_divergence": None,
         "accuracy": None,
         "baseline_accuracy": None,
         "accuracy_drop_points": None,
@@ -80,6 +129,8 @@ def compare(ref_logits, logits, labels=None) -> dict:
         # Two all-zero rows are the same answer: cosine 1.
         cos = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), np.where(dots == 0, 1.0, 0.0))
         metrics["cosine"] = float(cos.mean())
+        metrics["sqnr_db"] = sqnr_db(ref, out)
+        metrics["kl_divergence"] = kl_divergence(ref, out)
     if labels is not None:
         y = np.asarray(labels).astype(np.int64).reshape(-1)
         if len(y) != n:

@@ -276,3 +276,20 @@ def test_tensorrt_target_is_symmetric_int8(tmp_path):
     exact = ReferenceEvaluator(version_converter.convert_version(proto, 21)).run(None, {"input": x})[0]
     m = compare(_ort(t.onnx, x), exact)
     assert m["top1_agreement"] >= 0.85 and m["cosine"] >= 0.98, m
+
+
+def test_openvino_int8_choice_judges_noise_by_verify_sqnr():
+    """Among equally agreeing candidates the fastest within MAX_SQNR_GAP_DB (3.5 dB: 1.5x RMS logit
+    error) of the least noisy wins; a noisier or non-finite one never does, however fast."""
+    from seedge.quantize.openvino_int8 import MAX_SQNR_GAP_DB, _choose
+
+    def cand(route, prec, sqnr, p50):
+        return {"route": route, "inference_precision": prec, "top1_agreement": 1.0, "sqnr_db": sqnr,
+                "mean_abs_diff": float("nan") if sqnr is None else 10 ** (-sqnr / 20), "p50_ms_batch1": p50}
+
+    assert MAX_SQNR_GAP_DB == pytest.approx(3.52, abs=0.01)
+    cands = [cand("qdq", "f32", 30.0, 1.0), cand("nncf", "f32", 27.0, 0.5), cand("nncf", "bf16", 20.0, 0.3),
+             cand("qdq", "bf16", None, 0.1)]
+    assert (_choose(cands)["route"], _choose(cands)["inference_precision"]) == ("nncf", "f32")
+    cands[1]["sqnr_db"] = 26.0  # 4 dB below the best: no longer as good
+    assert _choose(cands)["route"] == "qdq" and _choose(cands)["inference_precision"] == "f32"

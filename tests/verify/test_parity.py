@@ -115,3 +115,49 @@ def test_zero_reference_keeps_metrics_json_safe():
     assert m["max_abs_diff"] == 0.5 and math.isfinite(m["max_rel_diff"]) and m["max_rel_diff"] > 1e6
     assert json.loads(to_json(m))["max_rel_diff"] == m["max_rel_diff"]
     assert not passed(m, "fp32")[0]
+
+
+def test_sqnr_by_hand_pooled_over_all_logits():
+    from seedge.verify.parity import sqnr_db
+
+    # One logit off by 0.05 on a signal of energy 25: 10*log10(25 / 0.0025) = 40 dB.
+    assert sqnr_db([[3.0, 4.0]], [[3.0, 4.05]]) == pytest.approx(40.0)
+    # Energies are pooled over rows, not averaged per row: 50 / 0.25 -> 10*log10(200).
+    m = compare([[3.0, 4.0], [0.0, 5.0]], [[3.5, 4.0], [0.0, 5.0]])
+    assert m["sqnr_db"] == pytest.approx(10 * math.log10(200.0))
+    # Gaussian noise 1% of a unit-variance signal: 40 dB up to sampling error.
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((500, 10))
+    assert compare(ref, ref + 0.01 * rng.standard_normal(ref.shape))["sqnr_db"] == pytest.approx(40.0, abs=0.3)
+
+
+def test_sqnr_of_identical_and_zero_logits_is_a_finite_json_number():
+    from seedge.verify.parity import SQNR_CEILING_DB
+
+    assert SQNR_CEILING_DB == pytest.approx(20 * math.log10(2 ** 24))
+    m = compare(REF, REF.copy())
+    assert m["sqnr_db"] == SQNR_CEILING_DB and m["kl_divergence"] == 0.0
+    doc = json.loads(to_json(m))  # no Infinity, no null that would read as "not measured"
+    assert doc["sqnr_db"] == SQNR_CEILING_DB and doc["kl_divergence"] == 0.0
+    # Rounding-level noise is as good as none; an all-zero reference with noise is all noise.
+    assert compare(REF, REF * (1 + 1e-9))["sqnr_db"] == SQNR_CEILING_DB
+    assert compare(np.zeros((2, 3)), np.zeros((2, 3)))["sqnr_db"] == SQNR_CEILING_DB
+    assert compare(np.zeros((2, 3)), np.full((2, 3), 0.5))["sqnr_db"] == -SQNR_CEILING_DB
+    out = REF.copy()
+    out[0, 0] = np.nan
+    bad = compare(REF, out)
+    assert bad["sqnr_db"] is None and bad["kl_divergence"] is None
+
+
+def test_kl_divergence_by_hand_direction_base_and_mean():
+    # Eager softmax p = [1/2, 1/2]; artifact logits [ln 3, 0] give q = [3/4, 1/4].
+    # KL(p || q) = 1/2 ln(2/3) + 1/2 ln 2 = 1/2 ln(4/3) nats; the other direction would be
+    # 3/4 ln(3/2) + 1/4 ln(1/2) = 0.1308, and base 2 would be 0.2075: neither is reported.
+    m = compare([[0.0, 0.0], [1.0, 2.0]], [[math.log(3.0), 0.0], [1.0, 2.0]])
+    assert m["kl_divergence"] == pytest.approx(0.5 * math.log(4 / 3) / 2)  # mean over the two rows
+    # Far-apart logits stay finite (log-softmax, no log of an underflowed zero).
+    far = compare([[0.0, 1000.0]], [[1000.0, 0.0]])["kl_divergence"]
+    assert far == pytest.approx(1000.0) and math.isfinite(far)
+    # A constant shift of the logits is the same softmax: no divergence, though SQNR sees the shift.
+    shifted = compare(REF, REF + 3.0)
+    assert shifted["kl_divergence"] == pytest.approx(0.0, abs=1e-12) and shifted["sqnr_db"] < 20

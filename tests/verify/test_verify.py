@@ -76,6 +76,7 @@ def test_cli_table_with_data(folder, capsys):
     code, out, err = run_cli(capsys, folder, "--data", "digits", "--limit", "30", "--artifact", "torchscript-fp32")
     assert code == 0, err
     assert "torchscript-fp32" in out and "pass" in out and "30 labelled images" in out
+    assert "SQNR dB" in out and "KL nats" in out and "KL(eager || artifact)" in out
 
 
 def test_cli_fails_on_a_wrong_artifact_and_shows_bf16(tmp_path, capsys):
@@ -94,6 +95,9 @@ def test_cli_fails_on_a_wrong_artifact_and_shows_bf16(tmp_path, capsys):
     rows = {r["id"]: r for r in json.loads(out)["artifacts"]}
     assert rows["onnx-fp32"]["passed"] is True
     assert rows["onnx-bad"]["passed"] is False and "max abs diff" in rows["onnx-bad"]["reason"]
+    # The noise measures see the perturbation too: FP32 is far above 60 dB, the bad copy far below.
+    assert rows["onnx-fp32"]["sqnr_db"] > 100 and rows["onnx-bad"]["sqnr_db"] < 30
+    assert rows["onnx-fp32"]["kl_divergence"] < 1e-9 < rows["onnx-bad"]["kl_divergence"]
     default = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
     assert rows["openvino-default"]["inference_precision"] == default
     if default != "f32":
@@ -117,6 +121,7 @@ def test_cli_non_finite_artifact_fails(tmp_path, capsys):
     code, out, _ = run_cli(capsys, folder, "--json", "--artifact", "onnx-inf")
     (row,) = json.loads(out)["artifacts"]
     assert code == 1 and row["finite"] is False and row["max_abs_diff"] is None
+    assert row["sqnr_db"] is None and row["kl_divergence"] is None
     assert "non-finite" in row["reason"]
 
 

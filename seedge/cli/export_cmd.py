@@ -43,6 +43,10 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
               help="SE gate handling in INT8: " + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
 @click.option("--exclude", multiple=True, metavar="MODULE",
               help="PyTorch module kept in float in INT8 (repeatable), e.g. --exclude layer4.1.se.")
+@click.option("--max-drop", type=float, default=None, metavar="P",
+              help="INT8: measure each block's sensitivity and keep the fewest blocks in float that bring the "
+                   "accuracy drop within P points of FP32 on the labelled validation images (the test split "
+                   "of --calib); the search is recorded in manifest.json (int8_search). Needs labelled data.")
 @click.option("--out", default="exported", show_default=True, help="Output root; the export goes to OUT/NAME.")
 @click.option("--name", default=None, help="Folder name under --out (default: 'demo' or the architecture).")
 @click.option("--passes", "passes", default=None, metavar="LIST",
@@ -61,7 +65,7 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
             exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
-            model_file, model_args, key_map, class_names, random_weights, **csv_kw) -> None:
+            model_file, model_args, key_map, class_names, random_weights, max_drop, **csv_kw) -> None:
     """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
     which needs no Python code; default: the demo SE model; with --model ARCH --random-weights: that zoo
     model untrained)."""
@@ -94,7 +98,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               progress=progress, data_options=pop_source_options(csv_kw),
                               model_source=ModelSource(model_file=model_file, model_args=model_args,
                                                        key_map=tuple(key_map), class_names=class_names),
-                              random_weights=random_weights)
+                              random_weights=random_weights, max_drop=max_drop)
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)
@@ -103,37 +107,20 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
     if as_json:
         from seedge.cli.render import to_json
 
-        click.echo(to_json({"folder": str(folder), "artifacts": manifest["artifacts"],
-                            "skipped": manifest.get("skipped", [])}))
+        doc = {"folder": str(folder), "artifacts": manifest["artifacts"], "skipped": manifest.get("skipped", [])}
+        if "int8_search" in manifest:
+            doc["int8_search"] = manifest["int8_search"]
+        click.echo(to_json(doc))
         return
     for s in manifest.get("skipped", []):
         err.print(f"skipped {s['id']}: {s['reason']}")
     err.print(f"exported to {folder} in {time.perf_counter() - start:.1f}s")
     out_console = Console()
-    summary = summary_table(manifest, folder)
+    from seedge.cli.render import export_summary_table, max_drop_summary
+
     # Piped or captured output has no terminal width; rich would squeeze the table into 80.
-    (out_console if out_console.is_terminal else Console(width=160)).print(summary)
+    out_console = out_console if out_console.is_terminal else Console(width=180)
+    out_console.print(export_summary_table(manifest, folder))
+    if "int8_search" in manifest:
+        out_console.print(max_drop_summary(manifest["int8_search"]), markup=False, highlight=False, soft_wrap=True)
 
-
-def summary_table(manifest: dict, folder):
-    from rich.table import Table
-
-    table = Table(title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}")
-    for col in ("artifact", "file", "size", "build s", "top-1 agree", "max |diff|", "parity"):
-        table.add_column(col, justify="right" if col in ("size", "build s", "max |diff|") else "left")
-    for a in manifest["artifacts"]:
-        p = a.get("parity") or {}
-        agree = p.get("top1_agreement")
-        table.add_row(a["id"], a["file"], _size(a["bytes"]), f"{a['build'].get('seconds', 0):.1f}",
-                      "-" if agree is None else f"{agree:.1%}",
-                      "-" if p.get("max_abs_diff") is None else f"{p['max_abs_diff']:.2e}",
-                      "pass" if p.get("passed") else "FAIL")
-    return table
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)

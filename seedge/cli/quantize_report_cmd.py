@@ -78,7 +78,7 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
         out = Console()
         _print(report, out if out.is_terminal else Console(width=140))
     if fb is not None and not fb["met"]:
-        raise CheckFailed(f"INT8 stays {fb['steps'][-1]['drop_points']:.2f} points below FP32 even with "
+        raise CheckFailed(f"INT8 stays {fb['final']['drop_points']:.2f} points below FP32 even with "
                           f"{len(fb['exclude'])} blocks in float; --max-drop {max_drop} is not reachable")
 
 
@@ -154,7 +154,7 @@ def _print(report: dict, out) -> None:
     fb = report.get("fallback")
     if fb is None:
         return
-    last = fb["steps"][-1]
+    last = fb["final"]  # the last step may be a block tried back in INT8 and refused
     if not fb["exclude"]:
         out.print(f"INT8 is already within {fb['max_drop_points']} points of FP32 "
                   f"({last['drop_points']:.2f}): nothing needs to stay in float.")

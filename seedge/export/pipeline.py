@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
 from seedge.export.context import ExportContext, ExportOptions, specific_class_names
+from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
 from seedge.quantize.calibration import METHODS as CALIB_METHODS
 from seedge.quantize.policy import POLICIES as INT8_POLICIES
 from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
@@ -43,7 +44,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  count_nodes: bool = False, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
-                 model_source: ModelSource | None = None, random_weights: bool = False) -> Path:
+                 model_source: ModelSource | None = None, random_weights: bool = False,
+                 max_drop: float | None = None) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
     None for the demo model).
 
@@ -56,6 +58,9 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     recorded in the manifest, fp16/int8 parity gated on cosine).
     data_options: seedge.data.SourceOptions for `calib` (CSV columns, split fractions); the
     training data a checkpoint records is read with the options its training run recorded.
+    max_drop: keep in float the fewest blocks that bring INT8 within this many accuracy points of
+    FP32 on the labelled validation images (seedge.quantize.accuracy_search; recorded in the
+    manifest's int8_search, and the int8 parity gate becomes this drop unless `thresholds` sets one).
     progress: progress(label, phase) before each step; phase is "check" while inputs are
     still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
@@ -70,6 +75,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                          reference_samples=int(reference_samples), verify_samples=int(verify_samples),
                          device=device, allow_pickle=allow_pickle, data_options=data_options)
     builders, skipped = plan_builders(opts)
+    check_max_drop(max_drop, opts.precisions)
     if name is not None:
         check_name(name)
     # Where the export goes is checked before minutes of loading and building.
@@ -87,7 +93,10 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     prep = _prepare(source, arch, num_classes, out, name, opts, builders, say, model_source or ModelSource())
     if random_weights:
         prep.info["random_weights"] = True
-    return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step)
+    if max_drop is not None:
+        check_labelled(max_drop, bool(prep.data and prep.data[1] is not None), prep.data_source)
+        thresholds = max_drop_thresholds(max_drop, thresholds)
+    return _stage_verify_publish(prep, builders, skipped, opts, out, thresholds, step, max_drop)
 
 
 @dataclass
@@ -150,7 +159,7 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
 
 
 def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
-                          step: Progress) -> Path:
+                          step: Progress, max_drop: float | None = None) -> Path:
     from seedge import artifacts as art
     from seedge.export.reference import write_reference
     from seedge.verify import verify_artifacts
@@ -171,6 +180,8 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
                             metadata=model_metadata(p.info, p.preprocess, p.pass_reports),
                             calib_source=p.data_source, calib=p.calibration,
                             eval_data=(x, y) if x is not None else None)
+        if max_drop is not None:  # every INT8 builder then keeps the blocks it found in float
+            ctx.options = _search_max_drop(ctx, max_drop, thresholds, manifest, step)
         for b in builders:
             step(f"building {b.id}")
             built = _build(b, ctx)
@@ -191,6 +202,24 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
         art.write_manifest(stage, manifest)
         step(_publish_note(Path(out) / p.name))
         return art.publish(stage, out, p.name)
+
+
+def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, manifest: dict,
+                     step: Progress) -> ExportOptions:
+    """Find the blocks INT8 keeps in float for --max-drop (recorded in the manifest); the options
+    every INT8 builder then uses. The search also aims at the int8 agreement gate verify applies."""
+    from seedge.export.builders import onnx_fp32
+    from seedge.quantize.accuracy_search import search_exclusions
+    from seedge.verify.parity import thresholds_for
+
+    step(f"--max-drop {max_drop:g}: measuring INT8 sensitivity per block")
+    o = ctx.options
+    record = search_exclusions(ctx.stage / onnx_fp32(ctx).file, ctx.calibration(), *ctx.eval_data, max_drop,
+                               method=o.calib_method, policy=o.int8_policy, exclude=o.exclude,
+                               min_agreement=thresholds_for("int8", thresholds.get("int8"))["min_agreement"],
+                               progress=lambda msg: step(f"--max-drop: {msg}"))
+    manifest["int8_search"] = record
+    return replace(o, exclude=tuple(o.exclude) + tuple(record["exclude"]))
 
 
 def _publish_note(target: Path) -> str:

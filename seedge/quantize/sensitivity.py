@@ -8,9 +8,14 @@ much that block alone costs; blocks are listed worst first. Calibration runs onc
 per-block build reuses the cached ranges (seedge.quantize.calibration).
 
 `max_drop`: starting from the full INT8 model under the chosen policy, the most sensitive
-blocks are kept in float one at a time (greedy, in ranking order) until accuracy is within
-`max_drop` points of FP32. What comes out is a list of module names for
-`seedge export --exclude`, measured exactly as the export would build it.
+blocks are kept in float one at a time (greedy, in ranking order, as NNCF's accuracy-aware
+quantization reverts its most sensitive ops) until accuracy is within `max_drop` points of
+FP32; then each block added before the last is tried back in INT8, least sensitive first,
+and stays INT8 where the bound still holds (greedy order can add a block that a later one
+makes unnecessary). What comes out is a list of module names for `seedge export --exclude`
+(`export --max-drop` uses it directly, seedge.quantize.accuracy_search), measured exactly as
+the export builds it. Logit error is judged with verify's own metrics (seedge.verify.parity:
+SQNR, KL), so a report and a verify table mean the same thing by the same name.
 """
 
 from __future__ import annotations
@@ -38,14 +43,19 @@ Progress = Callable[[str], None]
 def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray | None = None,
                       method: str = "minmax", policy: str = "se-aware", max_drop: float | None = None,
                       calib_samples: int | None = None, threads: int = 2,
-                      progress: Progress | None = None, calib_source: str = "calibration data") -> dict:
+                      progress: Progress | None = None, calib_source: str = "calibration data",
+                      exclude=(), min_agreement: float | None = None) -> dict:
     """Rank blocks by how much quantizing only them costs; optionally find float blocks for `max_drop`.
 
     Returns {"fp32": metrics, "int8": metrics of the full model under `policy`,
     "blocks": [{"module", "nodes", "top1_agreement", "accuracy", "accuracy_drop_points",
-    "mean_abs_diff", "max_abs_diff"}] worst first, "fallback": {...} when max_drop is given}.
-    Accuracy metrics need labels; without them accuracy is None and drops are measured in
-    disagreement points instead.
+    "mean_abs_diff", "max_abs_diff", "sqnr_db", "kl_divergence"}] worst first, "fallback": {...}
+    when max_drop is given}. Accuracy metrics need labels; without them accuracy is None and
+    drops are measured in disagreement points instead.
+    exclude: modules the user keeps in float anyway: float in the full model and in every
+    fallback step, and not ranked.
+    min_agreement: with max_drop, a step also needs this top-1 agreement (a fraction) with FP32
+    to meet the bound: the export passes the int8 parity gate it will be verified against.
     """
     import onnx
 
@@ -66,11 +76,13 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
 
         fp32 = _metrics(ref, ref, ey)
         say("calibrating and building the full INT8 model")
-        full_facts = q8.quantize_prepared(prep, tmp / "full.onnx", x, method=method, policy=policy)
+        exclude = list(exclude)
+        full_facts = q8.quantize_prepared(prep, tmp / "full.onnx", x, method=method, policy=policy,
+                                          exclude=exclude)
         full = {**evaluate(tmp / "full.onnx"), "policy": full_facts["policy_resolved"]}
 
         units = {u: nodes for u, nodes in pol.block_units(prep.proto, prep.info).items()
-                 if _quantizable(prep.proto, nodes)}
+                 if _quantizable(prep.proto, nodes) and not _inside(u, exclude)}
         rows = []
         for i, (unit, nodes) in enumerate(units.items(), 1):
             say(f"[{i}/{len(units)}] only {unit} in INT8")
@@ -82,25 +94,73 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
                   "eval_samples": int(len(ex)), "labelled": ey is not None, "module_names_from":
                   prep.info.scope_source, "fp32": fp32, "int8": full, "blocks": rows}
         if max_drop is not None:
-            report["fallback"] = _greedy(prep, x, tmp, rows, full, fp32, method, policy, float(max_drop),
-                                         evaluate, say)
+            build = _Builder(prep, x, tmp, method, policy, exclude, evaluate)
+            report["fallback"] = _greedy(build, rows, full, fp32, _Bound(float(max_drop), min_agreement), say)
         return report
 
 
-def _greedy(prep, x, tmp: Path, rows, full, fp32, method, policy, max_drop, evaluate, say) -> dict:
-    """Keep the most sensitive blocks in float, one at a time, until the drop is within max_drop."""
-    steps = [{"exclude": [], **_drop_of(full, fp32)}]
+class _Builder:
+    """Builds and measures the full INT8 model with given modules (plus the user's) in float."""
+
+    def __init__(self, prep, x, tmp: Path, method, policy, base_exclude, evaluate):
+        self.prep, self.x, self.tmp, self.method, self.policy = prep, x, tmp, method, policy
+        self.base, self.evaluate, self.count = list(base_exclude), evaluate, 0
+
+    def __call__(self, floats: list[str]) -> dict:
+        self.count += 1
+        path = self.tmp / f"fallback{self.count}.onnx"
+        q8.quantize_prepared(self.prep, path, self.x, method=self.method, policy=self.policy,
+                             exclude=self.base + floats)
+        return self.evaluate(path)
+
+
+class _Bound:
+    """What a fallback step must reach: the drop within max_drop points (and the agreement)."""
+
+    def __init__(self, max_drop: float, min_agreement: float | None):
+        self.max_drop, self.min_agreement = max_drop, min_agreement
+
+    def met(self, step: dict) -> bool:
+        return step["drop_points"] <= self.max_drop and (
+            self.min_agreement is None or (step["top1_agreement"] or 0.0) >= self.min_agreement)
+
+
+def _greedy(build: _Builder, rows, full, fp32, bound: _Bound, say) -> dict:
+    """Keep the most sensitive blocks in float, one at a time, until the drop is within max_drop;
+    then give back to INT8 every earlier block the bound does not need."""
+    steps = [{"action": "start", "exclude": [], **_drop_of(full, fp32)}]
+    say(f"full INT8: {_said(steps[-1])}")
     candidates = [r["module"] for r in rows if r["module"] != pol.TOP]
     exclude: list[str] = []
-    while steps[-1]["drop_points"] > max_drop and candidates:
+    while not bound.met(steps[-1]) and candidates:
         exclude.append(candidates.pop(0))
-        say(f"keeping {', '.join(exclude)} in float")
-        path = tmp / f"greedy{len(exclude)}.onnx"
-        q8.quantize_prepared(prep, path, x, method=method, policy=policy, exclude=exclude)
-        steps.append({"exclude": list(exclude), **_drop_of(evaluate(path), fp32)})
+        steps.append({"action": "float", "module": exclude[-1], "exclude": list(exclude),
+                      **_drop_of(build(exclude), fp32)})
+        say(f"step {len(steps) - 1}: {exclude[-1]} to float -> {_said(steps[-1])}")
     best = steps[-1]
-    return {"max_drop_points": max_drop, "met": best["drop_points"] <= max_drop,
-            "exclude": best["exclude"], "steps": steps}
+    if bound.met(best):
+        # Least sensitive first: the block most likely to be unneeded goes back first.
+        for module in reversed(exclude[:-1]):
+            trial = [m for m in best["exclude"] if m != module]
+            step = {"action": "int8", "module": module, "exclude": trial, **_drop_of(build(trial), fp32)}
+            step["kept"] = bound.met(step)
+            steps.append(step)
+            say(f"step {len(steps) - 1}: {module} back to INT8 -> {_said(step)}"
+                f"{'' if step['kept'] else ' (over the bound: stays float)'}")
+            if step["kept"]:
+                best = step
+    return {"max_drop_points": bound.max_drop, "min_agreement": bound.min_agreement, "met": bound.met(best),
+            "exclude": best["exclude"], "final": {k: best[k] for k in _MEASURES}, "steps": steps}
+
+
+_MEASURES = ("drop_points", "drop_of", "accuracy", "top1_agreement", "sqnr_db", "kl_divergence")
+
+
+def _said(step: dict) -> str:
+    agree = step["top1_agreement"]
+    return (f"{step['drop_of']} drop {step['drop_points']:.2f} points, agreement "
+            f"{'-' if agree is None else f'{agree:.2%}'}, SQNR "
+            f"{'-' if step['sqnr_db'] is None else format(step['sqnr_db'], '.1f')} dB")
 
 
 def _drop_of(m: dict, fp32: dict) -> dict:
@@ -109,7 +169,7 @@ def _drop_of(m: dict, fp32: dict) -> dict:
     else:
         drop, unit = (1.0 - m["top1_agreement"]) * 100.0, "disagreement"
     return {"drop_points": round(drop, 4), "drop_of": unit, "accuracy": m["accuracy"],
-            "top1_agreement": m["top1_agreement"]}
+            "top1_agreement": m["top1_agreement"], "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"]}
 
 
 def _metrics(ref: np.ndarray, out: np.ndarray, labels) -> dict:
@@ -118,13 +178,20 @@ def _metrics(ref: np.ndarray, out: np.ndarray, labels) -> dict:
     m = compare(ref, out, labels)
     return {"top1_agreement": m["top1_agreement"], "accuracy": m["accuracy"],
             "accuracy_drop_points": m["accuracy_drop_points"], "mean_abs_diff": float(np.abs(out - ref).mean()),
-            "max_abs_diff": m["max_abs_diff"]}
+            "max_abs_diff": m["max_abs_diff"], "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"]}
 
 
 def _badness(row: dict) -> tuple:
-    """Sort key, larger is worse: accuracy drop, then disagreement, then mean logit error."""
+    """Sort key, larger is worse: accuracy drop, then disagreement, then logit noise (lower SQNR)."""
     # An accuracy gain from quantization noise is noise, not merit: it ranks like no change.
-    return (max(row["accuracy_drop_points"] or 0.0, 0.0), 1.0 - (row["top1_agreement"] or 0.0), row["mean_abs_diff"])
+    return (max(row["accuracy_drop_points"] or 0.0, 0.0), 1.0 - (row["top1_agreement"] or 0.0),
+            # Non-finite logits have no SQNR: the worst noise.
+            float("inf") if row["sqnr_db"] is None else -row["sqnr_db"])
+
+
+def _inside(unit: str, modules) -> bool:
+    """`unit` is one of `modules` or part of one ("layer2.0.se" is inside "layer2.0")."""
+    return any(unit == m or unit.startswith(m + ".") for m in modules)
 
 
 def _quantizable(proto, nodes: list[str]) -> bool:

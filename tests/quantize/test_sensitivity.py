@@ -122,3 +122,27 @@ def test_cli_refuses_a_folder_without_onnx_fp32(export_dir, capsys):
     with pytest.raises(SystemExit) as e:
         main(["quantize-report", str(export_dir), "--data", "digits"])
     assert e.value.code == 2 and "no artifact 'onnx-fp32'" in capsys.readouterr().err
+
+
+def test_greedy_floats_in_ranking_order_then_gives_back_what_the_bound_does_not_need():
+    """The search logic on a table of drops per float set (the measuring is tested above)."""
+    from seedge.quantize.sensitivity import _Bound, _greedy
+
+    drop = {(): 10.0, ("a",): 6.0, ("a", "b"): 3.0, ("a", "b", "c"): 0.5, ("a", "c"): 2.0, ("b", "c"): 0.8}
+
+    def measure(floats):
+        d = drop[tuple(sorted(floats))]
+        return {"accuracy": 0.9 - d / 100, "top1_agreement": 1.0 - d / 50, "sqnr_db": 40.0 - d,
+                "kl_divergence": d / 100}
+
+    rows = [{"module": m} for m in ("a", "b", TOP, "c")]  # ranking order; TOP is never a candidate
+    fp32 = {"accuracy": 0.9, "top1_agreement": 1.0}
+    said = []
+    fb = _greedy(measure, rows, measure([]), fp32, _Bound(1.0, None), said.append)
+    assert [s["exclude"] for s in fb["steps"]] == [[], ["a"], ["a", "b"], ["a", "b", "c"], ["a", "c"], ["b", "c"]]
+    assert [s.get("kept") for s in fb["steps"][4:]] == [False, True]  # b is needed, a is not
+    assert fb["met"] and fb["exclude"] == ["b", "c"] and fb["final"]["drop_points"] == pytest.approx(0.8)
+    assert "step 5: a back to INT8" in said[-1]
+    # The agreement gate counts too: 0.8 points is 98.4% agreement, under a 99% gate.
+    fb = _greedy(measure, rows, measure([]), fp32, _Bound(1.0, 0.99), said.append)
+    assert fb["exclude"] == ["a", "b", "c"] and fb["final"]["top1_agreement"] == pytest.approx(0.99)

@@ -35,9 +35,8 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
         raise SeedgeError(f"{path}: not a regular file, so not a checkpoint; pass a .safetensors/.pt/.pth file")
     kind = _sniff(path)
     if kind == "torchscript" and not allow_pickle:
-        raise SeedgeError(f"{path}: is a TorchScript archive (torch.jit.save), not a state dict; re-save the "
-                          f"weights with torch.save(model.state_dict(), ...), or pass --unsafe-pickle if you trust "
-                          f"the file (loading it runs its TorchScript code)")
+        raise SeedgeError(f"{path}: {TORCHSCRIPT_REFUSED}, or to read only its weights pass --unsafe-pickle (it "
+                          f"runs the file's TorchScript code: only for files you trust) with --model/--model-file")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -55,6 +54,35 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
         except Exception as e:  # noqa: BLE001
             raise SeedgeError(_load_failure(path, kind, e, allow_pickle)) from None
     return unwrap_state_dict(obj, path)
+
+
+# Why a TorchScript archive is not exported as a model: its SE blocks cannot be found or rewritten
+# (torch.fx does not trace ScriptModules) and its eager baseline cannot be kept as a torch.export
+# program (torch.export does not take them either), so no honest export of it exists.
+TORCHSCRIPT_REFUSED = ("is a TorchScript archive (torch.jit.save): seedge exports a model from its Python code "
+                       "(torch.fx finds and rewrites the SE blocks, torch.export keeps the baseline; neither reads "
+                       "TorchScript); export from the code with seedge.export(model, input_size=...) or save a "
+                       "torch.export program (.pt2)")
+
+
+def read_pickled_module(path: Path):
+    """The torch.nn.Module a full pickle holds (`torch.save(model, ...)`, or {"model": model, ...}),
+    else None. Unpickling runs code from the file: callers pass here only with --unsafe-pickle."""
+    import torch
+
+    if _sniff(path) not in ("pickle", "zip", "torchscript"):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001
+        raise SeedgeError(_load_failure(path, _sniff(path), e, True)) from None
+    if isinstance(obj, dict):
+        obj = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), torch.nn.Module)), obj)
+    if isinstance(obj, torch.jit.ScriptModule):
+        raise SeedgeError(f"{path}: {TORCHSCRIPT_REFUSED}, or read only its weights with --model/--model-file")
+    return obj if isinstance(obj, torch.nn.Module) else None
 
 
 def unwrap_state_dict(obj, path: Path | str = "<checkpoint>") -> dict:
@@ -130,6 +158,10 @@ def _load_failure(path: Path, kind: str, e: Exception, allow_pickle: bool) -> st
         return f"{path}: is a text file, not a checkpoint; pass a .safetensors/.pt/.pth file of model weights"
     if kind == "safetensors":
         return f"{path}: looks like a safetensors file; give it the .safetensors extension"
+    if allow_pickle and isinstance(e, (ModuleNotFoundError, AttributeError)):
+        # A pickled module names its class by module path; a class defined in a script is "__main__.Net".
+        return (f"{path}: the pickled model's class cannot be found ({_first_line(e)}); run where its module "
+                f"imports, or save model.state_dict() and pass --model-file FILE.py:NAME")
     detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
     reason = (detail.group(1).strip() if detail else _first_line(e))[:160]
     if kind in ("pickle", "zip") and not allow_pickle:
@@ -334,7 +366,12 @@ def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: 
         return load_program(path, class_names)
     meta = read_sidecar(path) or {}
     arch = arch or meta.get("arch")
+    if not arch and allow_pickle:
+        module = read_pickled_module(path)
+        if module is not None:  # a whole pickled module: its own architecture, like a live one
+            return _pickled_module(module, path, class_names)
     if not arch:
+        read_state_dict(path)  # a file that is no state dict at all says so first (a pickled module, TorchScript)
         raise SeedgeError(f"{path}: a bare state dict does not say its architecture; pass --model ARCH "
                           f"(see `seedge models`) or --model-file FILE.py:CLASS (your own code)")
     sd = apply_key_map(read_state_dict(path, allow_pickle=allow_pickle), parse_key_map(key_map), path)
@@ -353,6 +390,28 @@ def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: 
         "preprocess": pre,
         "source": str(path),
         "source_sha256": sha256_file(path),
+    }
+    return model, info
+
+
+def _pickled_module(module, path: Path, class_names=None):
+    """(model, info) for a pickled whole module, recorded as the user's code like a live module. Its
+    input size is not in the file: the user-model default (first conv's channels, 224x224) until
+    the caller's --img-size."""
+    from seedge.models.user import DEFAULT_SIDE, adopt, input_channels, split_user_arch
+    from seedge.preprocess import PreprocessSpec
+
+    model = adopt(module, (input_channels(module), DEFAULT_SIDE, DEFAULT_SIDE))
+    n = model.seedge_cfg.num_classes
+    info = {
+        "arch": model.seedge_arch,
+        "num_classes": n,
+        "class_names": resolve_class_names(class_names, None, n, path),
+        "preprocess": PreprocessSpec.from_model_cfg(model.seedge_cfg),
+        "source": str(path),
+        "source_sha256": sha256_file(path),
+        "name": split_user_arch(model.seedge_arch)[1],
+        "pickled_module": True,
     }
     return model, info
 

@@ -22,15 +22,21 @@ from seedge.cli.model_options import class_names_option, key_map_option, model_f
 @key_map_option
 @click.option("--num-classes", type=int, help="Classifier size (default: read from the checkpoint).")
 @class_names_option
+@click.option("--img-size", default=None, metavar="S|HxW",
+              help="Input size to inspect at, as `seedge export --img-size` (default: the checkpoint's).")
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling (runs code from the file): only for files you trust.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool,
-            model_file: str | None, model_args: str | None, key_map: tuple, class_names: str | None) -> None:
+            model_file: str | None, model_args: str | None, key_map: tuple, class_names: str | None,
+            img_size: str | None) -> None:
     """Load SOURCE (checkpoint file, training run or torch.export program .pt2) and summarize it.
     SOURCE may also be a zoo name (see `seedge models`): its parameters, GFLOPs and SE blocks."""
+    from seedge.export.pipeline import parse_img_size
+
+    size = parse_img_size(img_size)  # a bad value is one line before any loading
     if _is_zoo_name(source):
-        _inspect_zoo(source, num_classes, as_json)
+        _inspect_zoo(source, num_classes, as_json, size)
         return
     from seedge.checkpoint import resolve_source
     from seedge.export.source import ModelSource, load_source
@@ -39,6 +45,8 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
     spec = ModelSource(model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names)
     loaded = load_source(resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle)
     model, info = loaded.model, loaded.info
+    if size:
+        info["preprocess"] = _at_size(loaded, info["preprocess"], size)
     se = se_summary(model, tuple(info["preprocess"].input_size))
     summary = {
         "source": info["source"],
@@ -69,6 +77,21 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
         click.echo(f"    {r['module']}  <- {', '.join(r['from'])}: {r['form']}")
     for r in se["left_alone"]:
         click.echo(f"    left alone: {r['module']}: {r['reason']}")
+
+
+def _at_size(loaded, preprocess, size: tuple):
+    """The preprocessing at --img-size HxW, checked as `seedge export --img-size` checks it."""
+    from dataclasses import replace
+
+    from seedge.errors import SeedgeError
+    from seedge.models.input_check import check_input_size
+
+    if loaded.program_file is not None and tuple(size) != tuple(preprocess.input_size[1:]):
+        raise SeedgeError(f"{loaded.program_file}: a torch.export program has a fixed input size "
+                          f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
+    preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *size))
+    check_input_size(loaded.model, tuple(preprocess.input_size))  # too small for the network: one line
+    return preprocess
 
 
 def se_summary(model, input_size: tuple) -> dict:
@@ -102,10 +125,11 @@ def _is_zoo_name(source: str) -> bool:
     return True
 
 
-def _inspect_zoo(arch: str, num_classes: int | None, as_json: bool) -> None:
+def _inspect_zoo(arch: str, num_classes: int | None, as_json: bool, size: tuple | None = None) -> None:
+    from seedge.models import get_config
     from seedge.models.summary import zoo_summary
 
-    s = zoo_summary(arch, num_classes)
+    s = zoo_summary(arch, num_classes, input_size=(get_config(arch).input_size[0], *size) if size else None)
     if as_json:
         click.echo(json.dumps({"source": None, "zoo": True, **s}, indent=2))
         return

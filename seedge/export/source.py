@@ -84,6 +84,8 @@ def load_source(source, arch: str | None, num_classes: int | None, spec: ModelSo
         info["name"] = cls
         info["code"] = {"module": module, "class": cls, "file": str(spec.model_file or "").rpartition(":")[0],
                         "args": _args(spec.model_args)}
+        if info.get("pickled_module"):  # the architecture came from the pickle, not from a --model-file
+            info["code"]["pickle"] = str(path)
     return Loaded(model, info, program_file=path if path.suffix == PROGRAM_SUFFIX else None)
 
 

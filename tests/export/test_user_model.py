@@ -372,3 +372,54 @@ def test_a_live_module_is_copied_to_fp32_on_the_cpu_and_left_untouched():
     assert work.seedge_arch == "user:_user_models.ConvSENet"
     assert work.seedge_cfg.num_classes == 3 and work.seedge_cfg.classifier == "fc"
     assert not hasattr(original, "seedge_cfg")
+
+
+# --- a pickled whole module, a TorchScript archive -------------------------------------------------------
+
+def test_pickled_whole_module_is_the_model_and_torchscript_is_refused(tmp_path, capsys):
+    """torch.save(model) with --unsafe-pickle: the architecture comes from the pickle (recorded like a
+    live module's), not read as a state dict. A TorchScript archive cannot be exported honestly (fx
+    cannot find its SE blocks, torch.export cannot keep its baseline): one line says so; its weights
+    still load into the user's class."""
+    model = user_model("ConvSENet")
+    whole, ts = tmp_path / "whole.pt", tmp_path / "scripted.pt"
+    torch.save(model, whole)
+    torch.jit.save(torch.jit.script(model), str(ts))
+    common = ["--formats", "onnx", "--no-count-nodes", "--out", tmp_path / "out"]
+    code, _, err = run(["export", whole, *common], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--unsafe-pickle" in err, err
+    code, _, err = run(["export", whole, "--unsafe-pickle", "--img-size", "16", *common], capsys)
+    assert code == 0, err
+    m = check_export(tmp_path / "out" / "ConvSENet", "ConvSENet")
+    assert m["model"]["code"]["pickle"] == str(whole) and m["input"]["shape"] == ["batch", 3, 16, 16]
+    with np.load(tmp_path / "out" / "ConvSENet" / "reference.npz") as ref, torch.no_grad():
+        np.testing.assert_allclose(ref["logits"], model(torch.from_numpy(ref["input"])).numpy(), atol=1e-5)
+    for flags in ([], ["--unsafe-pickle"]):
+        code, out, err = run(["export", ts, *flags, *common], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert "is a TorchScript archive" in err and "torch.fx" in err and "--model/--model-file" in err
+    code, out, err = run(["inspect", ts, "--unsafe-pickle", "--model-file", f"{USER_MODELS}:ConvSENet", "--json"],
+                         capsys)
+    assert code == 0, err
+    assert [r["module"] for r in json.loads(out)["se"]["rewritten"]] == CANONICAL_SE["ConvSENet"]
+
+
+def test_inspect_img_size_means_what_export_img_size_means(tmp_path, capsys):
+    weights = tmp_path / "w.pth"
+    torch.save(user_model("SeedStyleNet").state_dict(), weights)
+    spec = ["--model-file", f"{USER_MODELS}:SeedStyleNet"]
+    code, out, err = run(["inspect", weights, *spec, "--img-size", "245x457", "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["preprocess"]["input_size"] == [3, 245, 457] and len(doc["se"]["rewritten"]) == 3
+    code, out, err = run(["inspect", weights, *spec, "--img-size", "32"], capsys)  # six 2x poolings: too small
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--img-size 32x32 is too small" in err and "127x127" in err, err
+    code, _, err = run(["inspect", weights, *spec, "--img-size", "big"], capsys)
+    assert code == 2 and "--img-size 'big'" in err
+    code, out, err = run(["inspect", "se_resnet10_cifar_tiny", "--img-size", "64", "--json"], capsys)
+    assert code == 0, err
+    at64 = json.loads(out)
+    code, out, _ = run(["inspect", "se_resnet10_cifar_tiny", "--json"], capsys)
+    at32 = json.loads(out)
+    assert at64["input_size"] == [3, 64, 64] and at32["input_size"] == [3, 32, 32]
+    assert at64["gflops"] == pytest.approx(4 * at32["gflops"], rel=0.05)

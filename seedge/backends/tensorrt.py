@@ -6,14 +6,24 @@ that is missing from torch's CUDA allocator. Every TensorRT call used here exist
 TensorRT 10 and 11 (named I/O tensors, `set_input_shape`, `set_tensor_address`,
 `execute_async_v3`); TensorRT objects are not used as context managers (deprecated in 11).
 
-An engine is tied to the GPU model and the TensorRT version that built it: when the manifest's
-build facts are passed (`build=`), a mismatch is reported in one line before deserializing.
+An engine is tied to the GPU architecture and the TensorRT version that built it. The builder
+writes its build facts (TensorRT version, GPU, compute capability, precision, batch profile,
+the engine's sha256) into the manifest and into a facts file beside the engine
+(`model.fp32.facts.json` for `model.fp32.plan`); the runner checks them against this machine
+before deserializing (`check_build_facts`) and says "rebuild" in one line on a mismatch, instead
+of TensorRT's deserialization error or, worse, an engine that runs on facts that are not true.
+
+`cuda_graph=True` captures each input shape's execute_async_v3 in a CUDA graph on first use and
+replays it after (less launch overhead at small batches); the copies stay outside the graph.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +35,67 @@ MIN_TENSORRT_MAJOR = 10
 # Build facts (manifest artifact["build"]) the runner checks against this machine; pass them as
 # `build={...}` or as individual options of these names.
 BUILD_FACT_KEYS = ("tensorrt_version", "compute_capability", "gpu")
+FACTS_SUFFIX = ".facts.json"
+
+
+def facts_path(plan: str | Path) -> Path:
+    """The build-facts file beside an engine: tensorrt/model.fp32.plan -> tensorrt/model.fp32.facts.json."""
+    plan = Path(plan)
+    return plan.with_name(plan.stem + FACTS_SUFFIX)
+
+
+def read_facts_file(plan: str | Path) -> dict | None:
+    """The facts file beside `plan`, or None where there is none (an engine built before facts files)."""
+    path = facts_path(plan)
+    if not path.is_file():
+        return None
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise SeedgeError(f"{path}: unreadable build facts ({message_line(e)[:200]}); rebuild the engine with "
+                          f"`seedge export --formats tensorrt`") from None
+    if not isinstance(facts, dict):
+        raise SeedgeError(f"{path}: build facts must be a JSON object; rebuild the engine with "
+                          f"`seedge export --formats tensorrt`")
+    return facts
+
+
+def _same_release(a, b) -> bool:
+    """TensorRT engines load only in the release that built them (major.minor.patch)."""
+    return str(a).split(".")[:3] == str(b).split(".")[:3]
+
+
+def check_build_facts(plan: str | Path, facts: dict, here: dict, engine: bytes | None = None) -> None:
+    """Raise one SeedgeError line saying "rebuild" when the engine at `plan`, built as `facts` say,
+    cannot run as built on this machine (`here`: tensorrt_version, gpu, compute_capability):
+    another compute capability or TensorRT release, or engine bytes that are not the ones the
+    facts were written for (`engine`, checked against facts["engine_sha256"] where both exist).
+    Facts that are absent are not checked."""
+    rebuild = "rebuild it here with `seedge export --formats tensorrt`"
+    built_cc, built_v = facts.get("compute_capability"), facts.get("tensorrt_version")
+    if built_cc and str(built_cc) != str(here.get("compute_capability")):
+        raise SeedgeError(f"{plan}: engine was built for compute capability {built_cc} ({facts.get('gpu', '?')}) "
+                          f"but this GPU is {here.get('compute_capability')} ({here.get('gpu', '?')}); {rebuild}")
+    if built_v and not _same_release(built_v, here.get("tensorrt_version")):
+        raise SeedgeError(f"{plan}: engine was built with TensorRT {built_v} but this machine has "
+                          f"{here.get('tensorrt_version')}; {rebuild}")
+    want = facts.get("engine_sha256")
+    if want and engine is not None and hashlib.sha256(engine).hexdigest() != want:
+        raise SeedgeError(f"{plan}: engine bytes are not the ones its build facts describe (sha256 differs from "
+                          f"{facts_path(plan).name}); {rebuild}")
+
+
+def merged_facts(plan: str | Path, build: dict | None) -> dict:
+    """The build facts to check: the manifest's (`build`) and the facts file's, which must agree
+    about the engine itself (a facts file left over from another build means a stale engine); where
+    they differ on the machine it was built for, the manifest's word is checked against this machine."""
+    build = dict(build or {})
+    on_disk = read_facts_file(plan) or {}
+    for key in ("precision", "profile", "engine_sha256"):
+        if key in build and key in on_disk and build[key] != on_disk[key]:
+            raise SeedgeError(f"{plan}: the manifest says {key} {build[key]!r} but {facts_path(plan).name} says "
+                              f"{on_disk[key]!r}; rebuild it with `seedge export --formats tensorrt`")
+    return {**on_disk, **build}
 
 
 def import_tensorrt():
@@ -100,6 +171,12 @@ class CudaDevice:
     @property
     def stream_handle(self) -> int: ...
 
+    # CUDA graphs: capture the work queued on the stream between begin and end, replay it.
+    def begin_capture(self) -> None: ...
+    def end_capture(self) -> Any: ...
+    def launch(self, graph: Any) -> None: ...
+    def destroy_graph(self, graph: Any) -> None: ...
+
 
 class _CudaPythonDevice(CudaDevice):
     provider = "cuda-python"
@@ -161,6 +238,25 @@ class _CudaPythonDevice(CudaDevice):
     def stream_handle(self) -> int:
         return int(self._stream)
 
+    def begin_capture(self) -> None:
+        # thread-local: another thread's unrelated CUDA calls cannot break this capture
+        mode = self._rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
+        self._call(self._rt.cudaStreamBeginCapture(self._stream, mode), "cudaStreamBeginCapture")
+
+    def end_capture(self):
+        graph = self._call(self._rt.cudaStreamEndCapture(self._stream), "cudaStreamEndCapture")
+        try:
+            exe = self._call(self._rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
+        finally:
+            self._rt.cudaGraphDestroy(graph)  # the instantiated graph no longer needs its template
+        return exe
+
+    def launch(self, graph) -> None:
+        self._call(self._rt.cudaGraphLaunch(graph, self._stream), "cudaGraphLaunch")
+
+    def destroy_graph(self, graph) -> None:
+        self._rt.cudaGraphExecDestroy(graph)
+
     def close(self) -> None:
         if self._stream is not None:
             self._rt.cudaStreamDestroy(self._stream)
@@ -215,6 +311,24 @@ class _TorchCudaDevice(CudaDevice):
     def stream_handle(self) -> int:
         return int(self._stream.cuda_stream)
 
+    def begin_capture(self) -> None:
+        self._graph = self._torch.cuda.CUDAGraph()
+        self._capture = self._torch.cuda.graph(self._graph, stream=self._stream)
+        self._capture.__enter__()
+
+    def end_capture(self):
+        capture, graph = self._capture, self._graph
+        self._capture = self._graph = None
+        capture.__exit__(None, None, None)
+        return graph
+
+    def launch(self, graph) -> None:
+        with self._torch.cuda.stream(self._stream):
+            graph.replay()
+
+    def destroy_graph(self, graph) -> None:
+        graph.reset()
+
     def close(self) -> None:
         self._stream = None
 
@@ -234,8 +348,10 @@ def availability(device: str = "cuda") -> tuple[bool, str]:
 
 class TensorRTRunner(Runner):
     """Runs a serialized engine. Options: `build` (the manifest's build facts) or the keys of
-    BUILD_FACT_KEYS, checked against this machine before deserializing. Batches larger than the engine's profile maximum are
-    run in chunks; inputs are cast to the engine's input dtype, outputs returned as float32."""
+    BUILD_FACT_KEYS, checked with the facts file beside the engine against this machine before
+    deserializing; `cuda_graph` (default False): replay each input shape's inference as a CUDA
+    graph. Batches larger than the engine's profile maximum are run in chunks; inputs are cast to
+    the engine's input dtype, outputs returned as float32."""
 
     name = "tensorrt"
     devices = ("cuda",)  # verify/bench run TensorRT artifacts on the GPU even in a CPU-default run
@@ -245,6 +361,11 @@ class TensorRTRunner(Runner):
         self._cuda: CudaDevice | None = None
         self._buffers: dict[str, DeviceBuffer] = {}
         self._engine = self._context = self._runtime = None
+        self._graphs: dict[tuple, Any] = {}  # input shape -> instantiated CUDA graph (cuda_graph=True)
+
+    @property
+    def cuda_graph(self) -> bool:
+        return bool(self.options.get("cuda_graph", False))
 
     def _load(self) -> None:
         try:
@@ -262,10 +383,12 @@ class TensorRTRunner(Runner):
         self._cuda = CudaDevice.open(index)
         self._here = {"tensorrt_version": trt.__version__, **self._cuda.info()}
         build = self.options.get("build") or {k: self.options[k] for k in BUILD_FACT_KEYS if k in self.options}
-        self._check_build_facts(build)
+        self._facts = merged_facts(self.path, build)
+        data = self.path.read_bytes()
+        check_build_facts(self.path, self._facts, self._here, data)
         self._logger = CollectingLogger.create(trt)
         self._runtime = trt.Runtime(self._logger)
-        engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
+        engine = self._runtime.deserialize_cuda_engine(data)
         if engine is None:
             raise SeedgeError(f"{self.path}: TensorRT {trt.__version__} could not deserialize this engine "
                               f"({self._logger.last_error() or 'no detail'}); rebuild it on this machine with "
@@ -284,18 +407,11 @@ class TensorRTRunner(Runner):
         lo, opt, hi = (tuple(int(d) for d in s) for s in engine.get_tensor_profile_shape(inp, 0)) \
             if -1 in tuple(engine.get_tensor_shape(inp)) else (tuple(engine.get_tensor_shape(inp)),) * 3
         self._profile = {"min": list(lo), "opt": list(opt), "max": list(hi)}
-
-    def _check_build_facts(self, build: dict) -> None:
-        """Engines only run on the GPU architecture and TensorRT version they were built with."""
-        here = self._here
-        built_cc, built_v = build.get("compute_capability"), build.get("tensorrt_version")
-        if built_cc and str(built_cc) != here["compute_capability"]:
-            raise SeedgeError(f"{self.path}: engine was built for compute capability {built_cc} "
-                              f"({build.get('gpu', '?')}) but this GPU is {here['compute_capability']} "
-                              f"({here['gpu']}); rebuild it here with `seedge export --formats tensorrt`")
-        if built_v and str(built_v).split(".")[:3] != str(here["tensorrt_version"]).split(".")[:3]:
-            raise SeedgeError(f"{self.path}: engine was built with TensorRT {built_v} but this machine has "
-                              f"{here['tensorrt_version']}; rebuild it here with `seedge export --formats tensorrt`")
+        built = self._facts.get("profile") or {}
+        if built.get("max") and list(built["max"]) != self._profile["max"]:
+            raise SeedgeError(f"{self.path}: the engine's batch profile (max {self._profile['max']}) is not the one "
+                              f"its build facts record (max {built['max']}); rebuild it with "
+                              f"`seedge export --formats tensorrt`")
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         if self._context is None:
@@ -327,12 +443,34 @@ class TensorRTRunner(Runner):
             host = np.empty(tuple(ctx.get_tensor_shape(name)), dtype=self._dtypes[name])
             ctx.set_tensor_address(name, self._buffer(name, host.nbytes).ptr)
             hosts.append(host)
-        if not ctx.execute_async_v3(cuda.stream_handle):
-            raise RuntimeError(f"{self.path}: execute_async_v3 failed: {self._logger.last_error()}")
+        self._execute(tuple(x.shape))
         for name, host in zip(self._outputs, hosts):
             cuda.d2h(host, self._buffers[name])
         cuda.synchronize()
         return [h.astype(np.float32, copy=False) for h in hosts]
+
+    def _execute(self, shape: tuple) -> None:
+        """Queue the inference on the stream: directly, or as this shape's CUDA graph."""
+        ctx, cuda = self._context, self._cuda
+        if not self.cuda_graph:
+            if not ctx.execute_async_v3(cuda.stream_handle):
+                raise RuntimeError(f"{self.path}: execute_async_v3 failed: {self._logger.last_error()}")
+            return
+        graph = self._graphs.get(shape)
+        if graph is None:
+            # One plain run first: TensorRT finishes shape-dependent setup outside the capture
+            # (NVIDIA's CUDA-graph recipe for enqueueV3), then the capture records the kernels.
+            if not ctx.execute_async_v3(cuda.stream_handle):
+                raise RuntimeError(f"{self.path}: execute_async_v3 failed: {self._logger.last_error()}")
+            cuda.begin_capture()
+            ok = ctx.execute_async_v3(cuda.stream_handle)
+            graph = cuda.end_capture()
+            if not ok:
+                cuda.destroy_graph(graph)
+                raise RuntimeError(f"{self.path}: execute_async_v3 failed while capturing a CUDA graph: "
+                                   f"{self._logger.last_error()}")
+            self._graphs[shape] = graph
+        cuda.launch(graph)
 
     def _buffer(self, name: str, nbytes: int) -> DeviceBuffer:
         """Grow-only device buffer per tensor: steady-state calls allocate nothing."""
@@ -341,12 +479,19 @@ class TensorRTRunner(Runner):
             if buf is not None:
                 self._cuda.free(buf)
             buf = self._buffers[name] = self._cuda.alloc(nbytes)
+            self._drop_graphs()  # captured graphs hold the old addresses
         return buf
+
+    def _drop_graphs(self) -> None:
+        for graph in self._graphs.values():
+            self._cuda.destroy_graph(graph)
+        self._graphs.clear()
 
     def close(self) -> None:
         if self._cuda is not None:
             if self._context is not None:
                 self._cuda.synchronize()
+            self._drop_graphs()
             for buf in self._buffers.values():
                 self._cuda.free(buf)
             self._buffers.clear()
@@ -360,10 +505,13 @@ class TensorRTRunner(Runner):
 
     def describe(self) -> dict:
         d = super().describe()
+        d["cuda_graph"] = self.cuda_graph
         if self._engine is not None:
             d.update(self._here)
             d["profile"] = self._profile
             d["io_dtypes"] = {n: str(t) for n, t in self._dtypes.items()}
+            d["built_with"] = {k: self._facts.get(k) for k in ("tensorrt_version", "gpu", "compute_capability",
+                                                               "precision") if self._facts.get(k) is not None}
         return d
 
 

@@ -13,26 +13,87 @@ INT8 builder flags on the given graph; INT8 still needs a Q/DQ graph (no calibra
 FP32 builds clear TF32 so FP32 parity (max abs diff <= 1e-3) holds.
 
 The engine bytes are written as TensorRT serialized them (no header, nothing prepended);
-metadata goes into the manifest via the returned build facts.
+metadata goes into the manifest via the returned build facts, and into a facts file beside the
+engine (seedge.backends.tensorrt.facts_path) that the runner checks before deserializing.
+
+Timing cache: TensorRT times candidate kernels ("tactics") for every layer, most of a build's
+minutes. The measurements are kept in `tensorrt/timing-<key>.cache` beside the engines, where
+the key names the TensorRT release, the compute capability and the GPU model: the builds of one
+export (fp32, fp16, int8) and the next export into the same folder reuse it, and a cache from
+another GPU or TensorRT release is never used (its file name differs; TensorRT's own check,
+ignore_mismatch=False, backs that up).
+
+Batch profile: `parse_batch_profile("1,8,64")` -> min 1, opt 8, max 64, the profile the engine
+is built for (TensorRT tunes for opt and runs any batch from min to max).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
-from seedge.backends.tensorrt import CudaDevice, CollectingLogger, device_index, import_tensorrt
+from seedge.backends.tensorrt import (
+    CollectingLogger,
+    CudaDevice,
+    device_index,
+    facts_path,
+    import_tensorrt,
+)
 from seedge.errors import SeedgeError
 
 ROUTES = ("auto", "strongly_typed", "flags")
 _QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
 _ONNX_FILE_FOR = {"fp32": "model.onnx", "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}
 PRECISIONS = tuple(_ONNX_FILE_FOR)  # an engine is built from the ONNX graph of its precision
+DEFAULT_PROFILE = (1, 8, 32)  # min, opt, max batch
+# seedge.artifacts.staging builds an export in OUT/.staging-NAME-xxxxxxxx beside OUT/NAME
+_STAGING = re.compile(r"\.staging-(?P<name>.+)-[0-9a-f]{8}")
+
+
+def parse_batch_profile(batches) -> tuple[int, int, int]:
+    """The (min, opt, max) batch profile for the batch sizes asked for: "8" -> (8, 8, 8);
+    "1,8,64" -> (1, 8, 64); any list -> its smallest, middle (upper middle of an even count) and
+    largest, so "1,8,64,256" -> (1, 64, 256). A SeedgeError names anything else."""
+    parts = str(batches).split(",") if isinstance(batches, str) else list(batches)
+    try:
+        sizes = sorted({int(str(p).strip()) for p in parts if str(p).strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        raise SeedgeError(f"TensorRT batch profile {batches!r}: give positive batch sizes, e.g. 1,8,64 "
+                          f"(min, opt, max)")
+    return sizes[0], sizes[len(sizes) // 2], sizes[-1]
+
+
+def timing_cache_key(tensorrt_version: str, gpu: str, compute_capability: str) -> str:
+    """What a timing cache is valid for: e.g. trt10.13.3.9-sm90-nvidia-h200."""
+    slug = re.sub(r"[^a-z0-9]+", "-", str(gpu).lower()).strip("-") or "gpu"
+    version = re.sub(r"[^0-9A-Za-z.]+", "-", str(tensorrt_version))
+    return f"trt{version}-sm{str(compute_capability).replace('.', '')}-{slug}"
+
+
+def timing_cache_file(plan_path: str | Path, key: str) -> Path:
+    """Where the builds of `plan_path`'s folder keep the timing cache for `key`."""
+    return Path(plan_path).parent / f"timing-{key}.cache"
+
+
+def timing_cache_sources(plan_path: str | Path, key: str) -> list[Path]:
+    """Where an earlier cache for `key` may be, newest first: this build's folder (an earlier
+    precision of the same export), then the published export this staging folder will replace."""
+    here = timing_cache_file(plan_path, key)
+    sources = [here]
+    stage = here.parent.parent
+    m = _STAGING.fullmatch(stage.name)
+    if m:
+        sources.append(stage.parent / m.group("name") / here.parent.name / here.name)
+    return sources
 
 
 def onnx_graph_facts(onnx_path: str | Path) -> dict:
@@ -63,15 +124,29 @@ def onnx_graph_facts(onnx_path: str | Path) -> dict:
             "input": inputs[0].name if inputs else None, "input_shape": shape, "num_inputs": len(inputs)}
 
 
-def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, min_batch: int = 1,
-                 opt_batch: int = 8, max_batch: int = 32, workspace_gb: float = 4.0, route: str = "auto",
-                 device: str = "cuda", progress: bool = True) -> dict:
-    """Build `plan_path` from `onnx_path`; returns the build facts for the manifest entry.
+def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, min_batch: int | None = None,
+                 opt_batch: int | None = None, max_batch: int | None = None, workspace_gb: float = 4.0,
+                 route: str = "auto", device: str = "cuda", progress: bool = True, batch=None,
+                 timing_cache: bool = True) -> dict:
+    """Build `plan_path` from `onnx_path`; returns the build facts for the manifest entry and
+    writes them beside the engine (facts_path).
+
+    The batch profile: `batch` (batch sizes as `parse_batch_profile` reads them, e.g. "1,8,64"),
+    or min_batch/opt_batch/max_batch, else DEFAULT_PROFILE. timing_cache: read and write the
+    timing cache beside the engine (module docstring).
 
     Raises SeedgeError for bad input (wrong precision/graph pairing, bad batch range, parser
     or builder failure) and MissingBackend where TensorRT or a GPU is missing.
     """
     onnx_path, plan_path = Path(onnx_path), Path(plan_path)
+    if batch is not None:
+        if (min_batch, opt_batch, max_batch) != (None, None, None):
+            raise SeedgeError("TensorRT batch profile: give `batch` or min/opt/max_batch, not both")
+        min_batch, opt_batch, max_batch = parse_batch_profile(batch)
+    else:
+        min_batch = DEFAULT_PROFILE[0] if min_batch is None else min_batch
+        max_batch = max(DEFAULT_PROFILE[2], min_batch) if max_batch is None else max_batch
+        opt_batch = min(max(DEFAULT_PROFILE[1], min_batch), max_batch) if opt_batch is None else opt_batch
     _check_args(onnx_path, precision, min_batch, opt_batch, max_batch, workspace_gb, route)
     graph = onnx_graph_facts(onnx_path)
     _check_graph(onnx_path, graph, precision, route)
@@ -112,6 +187,8 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
         config.set_flag(flag)
         flags_set.append(precision.upper())
     profile_facts = _add_profile(builder, network, config, onnx_path, min_batch, opt_batch, max_batch)
+    cache_key = timing_cache_key(trt.__version__, gpu["gpu"], gpu["compute_capability"])
+    cache_facts = _use_timing_cache(config, plan_path, cache_key) if timing_cache else None
 
     monitor = _ProgressMonitor.create(trt, say) if progress and hasattr(trt, "IProgressMonitor") else None
     if monitor is not None:
@@ -129,9 +206,12 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
                           f"{logger.last_error() or 'no detail (see TensorRT log)'}")
     data = memoryview(serialized)
     _write_atomic(plan_path, data)
+    if cache_facts is not None:
+        cache_facts["bytes"] = _save_timing_cache(config, timing_cache_file(plan_path, cache_key))
     if progress:
-        say(f"tensorrt: wrote {plan_path} ({data.nbytes / 1e6:.1f} MB) in {seconds:.1f}s")
-    return {
+        reused = f", timing cache from {cache_facts['reused_from']}" if cache_facts and cache_facts["reused_from"] else ""
+        say(f"tensorrt: wrote {plan_path} ({data.nbytes / 1e6:.1f} MB) in {seconds:.1f}s{reused}")
+    facts = {
         "tensorrt_version": trt.__version__,
         "gpu": gpu["gpu"],
         "compute_capability": gpu["compute_capability"],
@@ -146,8 +226,38 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
         "graph_precision": graph["precision"],
         "build_seconds": round(seconds, 3),
         "engine_bytes": data.nbytes,
+        "engine_sha256": hashlib.sha256(data).hexdigest(),
+        "timing_cache": cache_facts,
         "warnings": len(logger.warnings),
     }
+    _write_atomic(facts_path(plan_path), memoryview(json.dumps(facts, indent=2).encode()))
+    return facts
+
+
+def _use_timing_cache(config, plan_path: Path, key: str) -> dict:
+    """Give the builder the timing cache for `key` (an earlier one where there is one, else an
+    empty one that this build fills); returns the facts for the manifest."""
+    reused_from, data = None, b""
+    for source in timing_cache_sources(plan_path, key):
+        if source.is_file():
+            data, reused_from = source.read_bytes(), source
+            break
+    cache = config.create_timing_cache(data)
+    if not config.set_timing_cache(cache, False):  # ignore_mismatch=False: TensorRT refuses a foreign cache
+        reused_from = None
+        config.set_timing_cache(config.create_timing_cache(b""), False)
+    where = None
+    if reused_from is not None:
+        where = "this export" if reused_from.parent == plan_path.parent else "the previous export"
+    return {"file": f"{plan_path.parent.name}/{timing_cache_file(plan_path, key).name}", "key": key,
+            "reused_from": where}
+
+
+def _save_timing_cache(config, path: Path) -> int:
+    """Write the builder's timing cache (what it reused plus what this build timed) to `path`."""
+    data = memoryview(config.get_timing_cache().serialize())
+    _write_atomic(path, data)
+    return data.nbytes
 
 
 def _check_args(onnx_path: Path, precision, min_batch, opt_batch, max_batch, workspace_gb, route) -> None:

@@ -19,9 +19,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seedge.backends.tensorrt import CudaDevice, TensorRTRunner, availability, device_index
+from seedge.backends.tensorrt import (
+    CudaDevice,
+    TensorRTRunner,
+    availability,
+    check_build_facts,
+    device_index,
+    facts_path,
+    merged_facts,
+)
 from seedge.errors import MissingBackend, SeedgeError
-from seedge.export.tensorrt_export import build_engine, onnx_graph_facts
+from seedge.export.tensorrt_export import (
+    build_engine,
+    onnx_graph_facts,
+    parse_batch_profile,
+    timing_cache_file,
+    timing_cache_key,
+    timing_cache_sources,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TRT_OK, TRT_WHY = availability()
@@ -178,6 +193,93 @@ def test_availability_explains_itself():
     assert ok == TRT_OK
     assert (why == "") if ok else ("tensorrt" in why.lower() or "cuda" in why.lower())
     assert availability("cpu")[0] is False
+
+
+def test_batch_profile_from_the_batch_sizes_asked_for(tmp_path):
+    assert parse_batch_profile("8") == (8, 8, 8)
+    assert parse_batch_profile("1,8,64") == (1, 8, 64)
+    assert parse_batch_profile("1,8,64,256") == (1, 64, 256)  # the bench sizes: opt is the upper middle
+    assert parse_batch_profile([64, 1, 8, 8]) == (1, 8, 64)  # order and repeats do not matter
+    for bad in ("0", "a,8", "", "1,-8"):
+        with pytest.raises(SeedgeError, match="give positive batch sizes, e.g. 1,8,64") as e:
+            parse_batch_profile(bad)
+        _one_line(e)
+    onnx_file = _tiny_onnx(tmp_path / "m.onnx")
+    with pytest.raises(SeedgeError, match="give `batch` or min/opt/max_batch, not both"):
+        build_engine(onnx_file, tmp_path / "m.plan", "fp32", batch="1,8", max_batch=8)
+    with pytest.raises(SeedgeError, match="positive batch sizes"):  # checked before TensorRT is needed
+        build_engine(onnx_file, tmp_path / "m.plan", "fp32", batch="0")
+
+
+def test_timing_cache_is_named_by_tensorrt_release_and_gpu(tmp_path):
+    key = timing_cache_key("10.13.3.9", "NVIDIA H200", "9.0")
+    assert key == "trt10.13.3.9-sm90-nvidia-h200"
+    others = {timing_cache_key("10.13.3.9", "NVIDIA H100 80GB HBM3", "9.0"),
+              timing_cache_key("10.13.3.9", "NVIDIA H200", "10.0"),
+              timing_cache_key("10.14.1.48", "NVIDIA H200", "9.0")}
+    assert key not in others and len(others) == 3  # never shared across GPU, architecture or release
+    assert "/" not in timing_cache_key("11.0", "weird/gpu name", "8.7")  # a file name, whatever the GPU says
+    # an export builds in OUT/.staging-NAME-xxxxxxxx: its engines reuse this build's cache, then the
+    # cache of the OUT/NAME export it replaces; a plan built elsewhere only looks beside itself
+    plan = tmp_path / ".staging-demo-0123abcd" / "tensorrt" / "model.fp16.plan"
+    assert timing_cache_file(plan, key) == plan.parent / f"timing-{key}.cache"
+    assert timing_cache_sources(plan, key) == [plan.parent / f"timing-{key}.cache",
+                                               tmp_path / "demo" / "tensorrt" / f"timing-{key}.cache"]
+    assert timing_cache_sources(tmp_path / "x" / "m.plan", key) == [tmp_path / "x" / f"timing-{key}.cache"]
+
+
+def _facts_beside(plan: Path, data: bytes, **facts) -> dict:
+    """A hand-written engine + facts file, as build_engine writes them."""
+    import hashlib
+
+    plan.parent.mkdir(parents=True, exist_ok=True)
+    plan.write_bytes(data)
+    facts = {"tensorrt_version": "10.13.3.9", "gpu": "NVIDIA H200", "compute_capability": "9.0",
+             "precision": "fp16", "profile": {"min": [1, 3, 8, 8], "opt": [8, 3, 8, 8], "max": [64, 3, 8, 8]},
+             "engine_sha256": hashlib.sha256(data).hexdigest(), **facts}
+    facts_path(plan).write_text(json.dumps(facts))
+    return facts
+
+
+def test_build_facts_are_checked_before_deserializing(tmp_path):
+    plan = tmp_path / "tensorrt" / "model.fp16.plan"
+    data = b"serialized engine"
+    written = _facts_beside(plan, data)
+    assert facts_path(plan).name == "model.fp16.facts.json"
+    h200 = {"tensorrt_version": "10.13.3.9", "gpu": "NVIDIA H200", "compute_capability": "9.0"}
+    facts = merged_facts(plan, None)
+    assert facts == written
+    check_build_facts(plan, facts, h200, data)  # the machine that built it
+    check_build_facts(plan, facts, {**h200, "tensorrt_version": "10.13.3.9.post1"}, data)  # same release
+    check_build_facts(plan, facts, {**h200, "gpu": "NVIDIA H100 80GB HBM3"}, data)  # same architecture
+    cases = [({**h200, "compute_capability": "8.9", "gpu": "NVIDIA L4"}, data,
+              r"built for compute capability 9.0 \(NVIDIA H200\) but this GPU is 8.9 \(NVIDIA L4\); rebuild"),
+             ({**h200, "tensorrt_version": "10.14.1.48"}, data, "built with TensorRT 10.13.3.9 but this machine has "
+                                                               "10.14.1.48; rebuild"),
+             (h200, b"another engine", "not the ones its build facts describe .*model.fp16.facts.json.*rebuild")]
+    for here, engine, match in cases:
+        with pytest.raises(SeedgeError, match=match) as e:
+            check_build_facts(plan, facts, here, engine)
+        _one_line(e)
+    # the manifest's facts and the file's must agree: a file left from another build means a stale engine
+    assert merged_facts(plan, {"precision": "fp16", "onnx": "model.fp16.onnx"})["onnx"] == "model.fp16.onnx"
+    with pytest.raises(SeedgeError, match="the manifest says precision 'int8' but model.fp16.facts.json says "
+                                          "'fp16'; rebuild") as e:
+        merged_facts(plan, {"precision": "int8"})
+    _one_line(e)
+    facts_path(plan).write_text("{not json")
+    with pytest.raises(SeedgeError, match="model.fp16.facts.json: unreadable build facts") as e:
+        merged_facts(plan, None)
+    _one_line(e)
+    facts_path(plan).unlink()  # an engine without a facts file: the manifest's facts alone
+    assert merged_facts(plan, {"gpu": "x"}) == {"gpu": "x"} and merged_facts(plan, None) == {}
+
+
+def test_runner_says_whether_it_replays_cuda_graphs(tmp_path):
+    plan = tmp_path / "model.plan"
+    plan.write_bytes(b"engine bytes")
+    assert TensorRTRunner(plan, device="cuda").describe()["cuda_graph"] is False
+    assert TensorRTRunner(plan, device="cuda", cuda_graph=True).describe()["cuda_graph"] is True
 
 
 # ---------------------------------------------------------------------- with TensorRT and a GPU
@@ -339,3 +441,35 @@ def test_runtime_runs_the_engine_without_torch(trt_folder, tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["artifact"] == "tensorrt-fp32" and out["memory"] == "cuda-python"
     assert out["self_test"]["passed"], out["self_test"]
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_timing_cache_facts_file_and_cuda_graphs(trt_folder, tmp_path):
+    """A rebuild reuses the timing cache of the build before; the facts file is the manifest's
+    facts; a CUDA-graph runner gives the plain runner's logits at every batch."""
+    stage = tmp_path / ".staging-trt-0123abcd" / "tensorrt"
+    first = build_engine(trt_folder / "model.onnx", stage / "model.fp32.plan", "fp32", batch="1,4,16",
+                         workspace_gb=1, progress=False)
+    assert first["profile"]["min"][0] == 1 and first["profile"]["opt"][0] == 4 and first["profile"]["max"][0] == 16
+    cache = first["timing_cache"]
+    assert cache["reused_from"] is None and cache["bytes"] > 0
+    assert (stage.parent / cache["file"]).is_file() and cache["key"] in cache["file"]
+    assert json.loads(facts_path(stage / "model.fp32.plan").read_text()) == first
+    again = build_engine(trt_folder / "model.onnx", stage / "model.fp32.plan", "fp32", batch="1,4,16",
+                         workspace_gb=1, progress=False)
+    assert again["timing_cache"]["reused_from"] == "this export"
+    published = tmp_path / "trt" / "tensorrt"  # the export a new staging folder replaces
+    published.mkdir(parents=True)
+    (published / Path(cache["file"]).name).write_bytes((stage.parent / cache["file"]).read_bytes())
+    fresh = tmp_path / ".staging-trt-89abcdef" / "tensorrt" / "model.fp32.plan"
+    assert build_engine(trt_folder / "model.onnx", fresh, "fp32", batch="1,4,16", workspace_gb=1,
+                        progress=False)["timing_cache"]["reused_from"] == "the previous export"
+
+    x = np.random.default_rng(2).standard_normal((16, 3, 32, 32)).astype(np.float32)
+    with TensorRTRunner(stage / "model.fp32.plan", device="cuda") as plain, \
+            TensorRTRunner(stage / "model.fp32.plan", device="cuda", cuda_graph=True) as graphed:
+        assert graphed.describe()["cuda_graph"] is True and graphed.describe()["built_with"]["precision"] == "fp32"
+        for n in (1, 4, 16, 1):  # a second pass at batch 1 replays the graph captured first
+            np.testing.assert_allclose(graphed.infer({"input": x[:n]})[0], plain.infer({"input": x[:n]})[0],
+                                       atol=1e-5, rtol=0)

@@ -61,11 +61,14 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
               help="Also save a torch.export program (model.pt2) beside model.ts.")
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling of a checkpoint that needs it. Only for files you trust.")
+@click.option("--batch", "tensorrt_batch", default=None, metavar="LIST",
+              help="Batch sizes the TensorRT engines are built for: min,opt,max (e.g. 1,8,64), or the sizes you "
+                   "will run (1,8,64,256: smallest, upper middle, largest); default 1,8,32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
             exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
-            model_file, model_args, key_map, class_names, random_weights, max_drop, **csv_kw) -> None:
+            model_file, model_args, key_map, class_names, random_weights, max_drop, tensorrt_batch, **csv_kw) -> None:
     """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
     which needs no Python code; default: the demo SE model; with --model ARCH --random-weights: that zoo
     model untrained)."""
@@ -98,7 +101,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               progress=progress, data_options=pop_source_options(csv_kw),
                               model_source=ModelSource(model_file=model_file, model_args=model_args,
                                                        key_map=tuple(key_map), class_names=class_names),
-                              random_weights=random_weights, max_drop=max_drop)
+                              random_weights=random_weights, max_drop=max_drop, tensorrt_batch=tensorrt_batch)
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)

@@ -280,7 +280,7 @@ def _tensorrt(ctx: ExportContext, precision: str) -> Built:
     build_engine = _backing("seedge.export.tensorrt_export", "build_engine")
     src = ctx.stage / _TRT_SOURCE[precision](ctx).file
     rel = f"tensorrt/model.{precision}.plan"
-    facts = dict(build_engine(src, ctx.path(rel), precision) or {})
+    facts = dict(build_engine(src, ctx.path(rel), precision, batch=ctx.options.tensorrt_batch) or {})
     return Built(rel, {"onnx_source": src.name, **facts})
 
 

@@ -41,6 +41,7 @@ class ExportOptions:
     seed: int = 0
     device: str = "cpu"
     allow_pickle: bool = False
+    tensorrt_batch: tuple[int, int, int] | None = None  # --batch: TensorRT min/opt/max (None: its default)
 
 
 class Built(NamedTuple):

@@ -45,7 +45,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
                  model_source: ModelSource | None = None, random_weights: bool = False,
-                 max_drop: float | None = None) -> Path:
+                 max_drop: float | None = None, tensorrt_batch=None) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
     None for the demo model).
 
@@ -61,6 +61,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     max_drop: keep in float the fewest blocks that bring INT8 within this many accuracy points of
     FP32 on the labelled validation images (seedge.quantize.accuracy_search; recorded in the
     manifest's int8_search, and the int8 parity gate becomes this drop unless `thresholds` sets one).
+    tensorrt_batch: batch sizes TensorRT engines are built for ("1,8,64": min, opt, max; see
+    seedge.export.tensorrt_export.parse_batch_profile).
     progress: progress(label, phase) before each step; phase is "check" while inputs are
     still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
@@ -74,6 +76,12 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                          count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
                          reference_samples=int(reference_samples), verify_samples=int(verify_samples),
                          device=device, allow_pickle=allow_pickle, data_options=data_options)
+    if tensorrt_batch is not None:  # checked with the other options, before any work
+        from dataclasses import replace
+
+        from seedge.export.tensorrt_export import batch_profile_option
+
+        opts = replace(opts, tensorrt_batch=batch_profile_option(tensorrt_batch, opts.formats))
     builders, skipped = plan_builders(opts)
     check_max_drop(max_drop, opts.precisions)
     if name is not None:

@@ -365,3 +365,15 @@ class _ProgressMonitor:
                     pass
 
         return Monitor()
+
+
+def batch_profile_option(batch, formats) -> tuple[int, int, int] | None:
+    """`seedge export --batch`: the TensorRT engines' batch profile, checked before any work.
+    It only shapes TensorRT engines (the other formats take any batch), so without tensorrt in
+    --formats it would be silently ignored: that is refused."""
+    if batch is None:
+        return None
+    if "tensorrt" not in tuple(formats):
+        raise SeedgeError(f"--batch {batch}: sets the batch profile of TensorRT engines, and --formats has no "
+                          f"tensorrt; add it or leave --batch out (the other formats run any batch size)")
+    return parse_batch_profile(batch)

@@ -473,3 +473,17 @@ def test_timing_cache_facts_file_and_cuda_graphs(trt_folder, tmp_path):
         for n in (1, 4, 16, 1):  # a second pass at batch 1 replays the graph captured first
             np.testing.assert_allclose(graphed.infer({"input": x[:n]})[0], plain.infer({"input": x[:n]})[0],
                                        atol=1e-5, rtol=0)
+
+
+def test_export_batch_is_the_tensorrt_profile_and_checked_first(tmp_path):
+    """`seedge export --batch` shapes only TensorRT engines: without tensorrt in --formats it is
+    refused rather than ignored, and a bad list is one line, both before any model is loaded."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for args, want in ((["--formats", "onnx", "--batch", "1,8"], "--batch 1,8: sets the batch profile of TensorRT "
+                                                                  "engines, and --formats has no tensorrt"),
+                       (["--formats", "onnx,tensorrt", "--batch", "0,8"], "give positive batch sizes")):
+        proc = subprocess.run([sys.executable, "-m", "seedge", "export", *args, "--out", str(tmp_path)],
+                              capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert want in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written

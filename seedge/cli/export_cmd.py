@@ -86,6 +86,13 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
     pass_names = [] if no_passes else ([p.strip() for p in passes.split(",") if p.strip()] if passes else None)
 
     err = Console(stderr=True)
+    data_options = pop_source_options(csv_kw)
+    if calib:  # first, as train says it: which CSV columns (and splits) the calibration data is read with
+        from seedge.data import open_source
+
+        calib_data = open_source(calib, options=data_options)
+        if calib_data.kind == "csv" and calib_data.notes:
+            err.print(calib_data.notes_line(calib), markup=False, soft_wrap=True, highlight=False)
     start = time.perf_counter()
     with err.status("exporting", spinner="dots") as status:
         def progress(msg: str, phase: str) -> None:
@@ -98,7 +105,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
-                              progress=progress, data_options=pop_source_options(csv_kw),
+                              progress=progress, data_options=data_options,
                               model_source=ModelSource(model_file=model_file, model_args=model_args,
                                                        key_map=tuple(key_map), class_names=class_names),
                               random_weights=random_weights, max_drop=max_drop, tensorrt_batch=tensorrt_batch)

@@ -36,7 +36,9 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json, class
     manifest = read_manifest(folder)
     if class_names:  # labels of --data are matched to these by name
         manifest = with_class_names(manifest, class_names)
-    data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw)) if data_src else None
+    # First, before any image is read: which CSV columns and splits are used (as train says it).
+    say = lambda line: err.print(line, markup=False, soft_wrap=True, highlight=False)  # noqa: E731
+    data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw), say) if data_src else None
     with err.status("verifying", spinner="dots") as status:
         result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,
                                   device=device, on_step=lambda label: status.update(f"verifying {label}"))
@@ -51,7 +53,7 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json, class
         raise CheckFailed(f"{len(failed)} of {len(result['artifacts'])} artifacts failed parity: {', '.join(failed)}")
 
 
-def _load_data(manifest: dict, src: str, split: str, limit: int | None, options=None):
+def _load_data(manifest: dict, src: str, split: str, limit: int | None, options=None, say=None):
     """(x, y, class_names) preprocessed exactly as the manifest says the model expects."""
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
@@ -61,4 +63,4 @@ def _load_data(manifest: dict, src: str, split: str, limit: int | None, options=
     # Labels are encoded by name with the model's classes, "0".."N-1" included (a folder of only
     # digits 3 and 7 is scored against outputs 3 and 7); a label the model lacks is an error.
     return load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
-                       class_names=model_class_names(manifest), progress=True, options=options)
+                       class_names=model_class_names(manifest), progress=True, options=options, say=say)

@@ -25,17 +25,21 @@ def load_split_arrays(samples, spec, progress: bool = False) -> np.ndarray:
 
 
 def load_arrays(src: str, preprocess, split: str = "test", limit: int | None = None, seed: int = 0, *,
-                class_names: list[str] | None = None, root=None, progress: bool = False, options=None):
+                class_names: list[str] | None = None, root=None, progress: bool = False, options=None,
+                say=None):
     """(x float32 NCHW, y int64, class_names) for `split` of SRC, preprocessed by `preprocess`.
 
     `limit` keeps that many samples, chosen with `seed` (kept in source order).
     `class_names` (e.g. a checkpoint's) fixes the label encoding; labels outside it raise.
     The split itself never depends on `seed` (see seedge.data.splits.SPLIT_SEED).
     `options` (seedge.data.SourceOptions): CSV columns and split fractions.
+    `say(line)` gets Source.notes_line (which CSV columns are used) before any image is read.
     """
     from seedge.data import open_source
 
     source = open_source(src, root=root, class_names=class_names, options=options)
+    if say is not None and source.notes:
+        say(source.notes_line(src))
     samples = source.split(split).limit(limit, seed)
     x = load_split_arrays(samples, preprocess, progress=progress)
     return x, samples.labels.copy(), list(source.class_names)

@@ -101,6 +101,11 @@ class Source:
             raise SeedgeError(f"{self.name}: has no {key} split (it has {', '.join(self.splits) or 'none'})")
         return self.splits[key]
 
+    def notes_line(self, src=None) -> str | None:
+        """The one line every command prints first about its data: which CSV columns, delimiter
+        and splits it uses (None when there is nothing to say, e.g. digits)."""
+        return f"data: {src or self.name}: {'; '.join(self.notes)}" if self.notes else None
+
     def describe(self) -> dict:
         return {"source": self.name, "kind": self.kind, "class_names": list(self.class_names),
                 "splits": {k: len(v) for k, v in self.splits.items()}, "notes": list(self.notes),

@@ -71,7 +71,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
     data, data_options = _data_and_options(checkpoint, info, data, data_options)
     source = open_source(data, root=data_root, class_names=names, options=data_options)
     if say and source.notes:
-        say(f"data: {data}: {'; '.join(source.notes)}")
+        say(source.notes_line(data))
     samples = source.split(split).limit(limit, 0)
     if len(samples) == 0:
         raise SeedgeError(f"{data}: the {split} split is empty")

@@ -184,7 +184,7 @@ def train(o: TrainOptions, console=None) -> dict:
                 source = open_source(o.data, root=o.data_root, class_names=names, options=o.data_options)
             new_head = known.names is not None and names is None
         if source.notes:  # the first line: which columns and split the run is about to use
-            log.line(f"data: {o.data}: {'; '.join(source.notes)}")
+            log.line(source.notes_line(o.data))
         if run_dir != asked:
             log.line(f"run: {asked} holds an earlier run; this one goes to {run_dir} (--exist-ok replaces it)")
         train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)

@@ -60,6 +60,7 @@ from seedge.bench.peers import (
 )
 from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
+from seedge.preprocess.pixels import random_pixels, takes_pixels
 
 DEFAULT_WARMUP = 10
 DEFAULT_ITERS = 50
@@ -160,7 +161,8 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
 def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
               warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
               progress: Progress | None = None, seed: int = 0,
-              load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False) -> dict:
+              load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False,
+              runner_options: dict | None = None) -> dict:
     """Time eager PyTorch, the asked-for peers and each selected artifact of `folder`; see the
     module docstring.
 
@@ -168,6 +170,8 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
     ("compile", "channels-last", "fp16"), or "all"; a peer that cannot run on `device` is
     listed in "skipped" with why. include_copy (CUDA only): also time the host-to-device copy
     of the input and the device-to-host copy of the logits, reported in "copies".
+    runner_options: backend name -> options for its runners, e.g. {"tensorrt": {"cuda_graph": True}}
+    or {"onnxruntime": {"tensorrt_ep": True}}; the rows' "runner" facts say what each ran with.
 
     Returns {"environment": {...}, "settings": {...}, "results": [...], "skipped": [...],
     "copies": [...]}; each result has backend, precision, device, batch, p50_ms, p90_ms, p99_ms,
@@ -175,7 +179,7 @@ def run_bench(folder, backends=None, device: str = "cpu", batches=(1,), threads:
     a peer's row also has "peer", "first_call_seconds" and "parity".
     """
     out = _run([Path(folder)], backends, device, batches, threads, warmup, iters, rounds, progress, seed,
-               load_window_s, peers, include_copy)
+               load_window_s, peers, include_copy, runner_options)
     # One folder: the rows need not say whose they are.
     for row in out["results"] + out["skipped"] + out["copies"]:
         row.pop("folder", None)
@@ -244,7 +248,8 @@ def _describe(runner) -> dict:
 def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), threads: int | None = None,
                    warmup: int = DEFAULT_WARMUP, iters: int = DEFAULT_ITERS, rounds: int = DEFAULT_ROUNDS,
                    progress: Progress | None = None, seed: int = 0,
-                   load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False) -> dict:
+                   load_window_s: float = DEFAULT_LOAD_WINDOW_S, peers=None, include_copy: bool = False,
+                   runner_options: dict | None = None) -> dict:
     """Several export folders in one interleaved run ("SE-ResNet18 vs ResNet18, eager and exported").
 
     Every folder brings its own eager baseline, peers and selected artifacts; all of them share the
@@ -258,7 +263,7 @@ def run_bench_many(folders, backends=None, device: str = "cpu", batches=(1,), th
     if len({f.resolve() for f in folders}) != len(folders):
         raise SeedgeError("the same export folder is given twice; give each folder once")
     out = _run(folders, backends, device, batches, threads, warmup, iters, rounds, progress, seed,
-               load_window_s, peers, include_copy)
+               load_window_s, peers, include_copy, runner_options)
     out["settings"]["model"] = " vs ".join(str(f["model"]) for f in out["settings"]["folders"])
     return out
 
@@ -272,7 +277,7 @@ class _Entry:
 
 
 def _run(folders: list[Path], backends, device, batches, threads, warmup, iters, rounds, progress, seed,
-         load_window_s, peers, include_copy) -> dict:
+         load_window_s, peers, include_copy, runner_options=None) -> dict:
     """The one benchmark loop behind run_bench and run_bench_many; rows always name their folder."""
     manifests = [read_manifest(f) for f in folders]
     batches = _check_batches(batches)
@@ -281,6 +286,15 @@ def _run(folders: list[Path], backends, device, batches, threads, warmup, iters,
     if isinstance(load_window_s, bool) or not 0 <= float(load_window_s) <= 60:
         raise SeedgeError(f"load_window_s {load_window_s!r}: give seconds between 0 and 60")
     peer_specs, skipped = parse_peers(peers, device)
+    runner_options = dict(runner_options or {})
+    for name, opts in runner_options.items():
+        if name not in BACKENDS or name == "torch" or not isinstance(opts, dict):
+            raise SeedgeError(f"runner_options: {name!r} must be an artifact backend ({', '.join(BACKENDS)}) "
+                              f"mapped to a dict of its runner's options")
+        if not runs_on(name, device):
+            raise SeedgeError(f"options for {name} runners have no effect on --device {device} ({name} runs on "
+                              f"{', '.join(backend(name).devices)}); leave them out (e.g. --cuda-graph) or use "
+                              f"--device cuda")
     if include_copy and device == "cpu":
         raise SeedgeError("--include-copy times host-to-device copies, and --device cpu has none; "
                           "use it with --device cuda")
@@ -343,7 +357,8 @@ def _run(folders: list[Path], backends, device, batches, threads, warmup, iters,
                 continue
             try:
                 runners[e.key] = stack.enter_context(open_artifact(folders[i], manifests[i], e.art, device=device,
-                                                                   threads=threads))
+                                                                   threads=threads,
+                                                                   **runner_options.get(e.art["backend"], {})))
             except SeedgeError as err:
                 # Asked for by name: its failure is the caller's answer. A file that fails its
                 # sha256 check or leaves the folder is never "skipped", picked by default or not.
@@ -380,6 +395,9 @@ def _run(folders: list[Path], backends, device, batches, threads, warmup, iters,
                 elif e.kind == "copy":
                     calls[e.key], sizes = _copy_call(x, eager_out.get(i), runners[entries_eager(entries, i)], device)
                     parity[e.key] = sizes
+                elif takes_pixels(e.art):  # preprocessing inside: it takes uint8 NHWC pixels, not the tensor
+                    pixels = {names[i]: random_pixels(batch, manifests[i]["preprocessing"], seed)}
+                    calls[e.key] = lambda r=r, f=pixels: r.infer(f)
                 else:
                     calls[e.key] = lambda r=r, f=feeds[i]: r.infer(f)
             total = len(batches) * len(entries) * (1 + len(per_round))
@@ -435,7 +453,7 @@ def _run(folders: list[Path], backends, device, batches, threads, warmup, iters,
                      "peers": [p.name for p in peer_specs],
                      # what the eager and peer rows are handed: on CUDA a tensor already on the GPU
                      "torch_input": "numpy on the host" if device == "cpu" else "tensor resident on the device",
-                     "include_copy": bool(include_copy)},
+                     "include_copy": bool(include_copy), "runner_options": runner_options},
         "results": results,
         "skipped": skipped,
         "copies": copies,

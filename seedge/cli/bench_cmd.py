@@ -34,10 +34,13 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 @click.option("--include-copy", is_flag=True,
               help="CUDA: also time the host-to-device copy of the input and the logits' copy back, in the "
                    "same rounds (eager and peer rows run on an input already on the GPU).")
+@click.option("--cuda-graph", is_flag=True,
+              help="TensorRT artifacts replay each batch size as a CUDA graph (less launch overhead at small "
+                   "batches).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
-def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, as_json,
-            plot_file) -> None:
+def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, cuda_graph,
+            as_json, plot_file) -> None:
     """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
 
     Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
@@ -57,7 +60,8 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
         bench = run_bench if len(folders) == 1 else run_bench_many
         result = bench(folders[0] if len(folders) == 1 else folders, backends=list(backends) or None,
                        device=device, batches=batches, threads=threads, warmup=warmup, iters=iters,
-                       rounds=rounds, progress=report, peers=peers, include_copy=include_copy)
+                       rounds=rounds, progress=report, peers=peers, include_copy=include_copy,
+                       runner_options={"tensorrt": {"cuda_graph": True}} if cuda_graph else None)
     for s in result["skipped"]:
         where = f"{s['folder']}: " if s.get("folder") else ""
         err.print(f"[yellow]skipped[/] {where}{s['artifact']} ({s['backend']}): {s['reason']}")

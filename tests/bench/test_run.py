@@ -188,3 +188,21 @@ def test_cpu_info_reads_model_and_cores(tmp_path):
     info = cpu_info(str(p))
     assert info["cpu_model"] == "Test CPU" and info["physical_cores"] == 1
     assert info["isa"] == ["avx2", "amx_int8"]
+
+
+def test_runner_options_reach_the_runners_and_are_checked():
+    out = run_bench(export_folder(), backends=["onnxruntime"], batches=(1,), warmup=0, iters=2, rounds=1,
+                    threads=1, load_window_s=0, runner_options={"onnxruntime": {"allow_spinning": False}})
+    row = next(r for r in out["results"] if r["backend"] == "onnxruntime")
+    assert row["runner"]["allow_spinning"] is False and row["runner"]["execution_provider"] == "CPUExecutionProvider"
+    assert out["settings"]["runner_options"] == {"onnxruntime": {"allow_spinning": False}}
+    with pytest.raises(SeedgeError, match="options for tensorrt runners have no effect on --device cpu"):
+        run_bench(export_folder(), runner_options={"tensorrt": {"cuda_graph": True}})
+    with pytest.raises(SeedgeError, match="'torch' must be an artifact backend"):
+        run_bench(export_folder(), runner_options={"torch": {}})
+    # the CLI's --cuda-graph is such an option: one line, exit 2, on a CPU run
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-m", "seedge", "bench", str(export_folder()), "--cuda-graph"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2 and "no effect on --device cpu" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -435,7 +435,7 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
             raise SeedgeError(f"{path}: reference data of {max(total, path.stat().st_size)} bytes is over the "
                               f"{MAX_REFERENCE_BYTES}-byte bound; {fix}")
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: np.asarray(npz[k]) for k in ("input", "logits", "labels") if k in npz.files}
+            arrays = {k: np.asarray(npz[k]) for k in ("input", "logits", "labels", "pixels") if k in npz.files}
     except SeedgeError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError) as e:
@@ -455,6 +455,12 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
     if labels is not None and (labels.dtype.kind not in "iu" or labels.shape != (len(x),)):
         raise SeedgeError(f"{path}: reference 'labels' of dtype {labels.dtype} and shape {list(labels.shape)} "
                           f"do not match {len(x)} inputs; {fix}")
+    # The images "input" was made from (exports with the preprocessing inside an artifact): NHWC uint8.
+    pixels = arrays.get("pixels")
+    if pixels is not None and (pixels.dtype != np.uint8 or pixels.ndim != 4 or len(pixels) != len(x)
+                               or pixels.shape[1:] != (x.shape[2], x.shape[3], x.shape[1])):
+        raise SeedgeError(f"{path}: reference 'pixels' of dtype {pixels.dtype} and shape {list(pixels.shape)} "
+                          f"are not uint8 NHWC images of the {len(x)} inputs; {fix}")
     return arrays
 
 

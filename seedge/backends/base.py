@@ -55,6 +55,13 @@ class Runner(abc.ABC):
         return {"backend": self.name, "device": self.device, "threads": self.threads}
 
 
+def as_input(x) -> np.ndarray:
+    """A feed array as runners pass it on: contiguous float32, except uint8 pixels, which an
+    artifact with the preprocessing inside takes as they are (seedge.preprocess.pixels)."""
+    x = np.asarray(x)
+    return np.ascontiguousarray(x, dtype=np.uint8 if x.dtype == np.uint8 else np.float32)
+
+
 def runner_class(name: str) -> type[Runner]:
     module, cls = backend(name).runner.split(":")
     return getattr(importlib.import_module(module), cls)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seedge.backends.base import Runner
+from seedge.backends.base import Runner, as_input
 from seedge.errors import SeedgeError, Unavailable, message_line
 
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
@@ -110,7 +110,7 @@ class OnnxRuntimeRunner(Runner):
         self._outputs = [o.name for o in self.session.get_outputs()]
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        x = np.ascontiguousarray(feed[self.input_name], dtype=np.float32)
+        x = as_input(feed[self.input_name])
         # The runner's input name is the manifest's; the graph's first input is the image.
         return self.session.run(self._outputs, {self._inputs[0]: x})
 

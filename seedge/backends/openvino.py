@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from seedge.backends.base import Runner
+from seedge.backends.base import Runner, as_input
 from seedge.errors import MissingBackend, SeedgeError, Unavailable, message_line
 
 
@@ -123,7 +123,7 @@ class OpenVINORunner(Runner):
         self.num_outputs = len(compiled.outputs)
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        x = np.ascontiguousarray(feed[self.input_name], dtype=np.float32)
+        x = as_input(feed[self.input_name])
         with self._lock:  # the shape's request (and the first compile of a shape) is shared
             request = self.models.infer(x)
             # The request owns its output buffers and reuses them on the next call: copy.

@@ -64,10 +64,17 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--batch", "tensorrt_batch", default=None, metavar="LIST",
               help="Batch sizes the TensorRT engines are built for: min,opt,max (e.g. 1,8,64), or the sizes you "
                    "will run (1,8,64,256: smallest, upper middle, largest); default 1,8,32.")
+@click.option("--embed-preprocess", type=click.Choice(["rgb", "bgr"]), default=None,
+              help="Also write, beside each ONNX/OpenVINO/TensorRT artifact, one that takes the device's raw "
+                   "image: uint8 NHWC at the input size in this channel order, with scale, mean/std and the "
+                   "layout change inside (ids <format>-<precision>-raw); verified from the same images.")
+@click.option("--embed-softmax", is_flag=True,
+              help="With --embed-preprocess: those artifacts also end in a softmax (they output probabilities).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
             exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
+            embed_preprocess, embed_softmax,
             model_file, model_args, key_map, class_names, random_weights, max_drop, tensorrt_batch, **csv_kw) -> None:
     """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
     which needs no Python code; default: the demo SE model; with --model ARCH --random-weights: that zoo
@@ -106,6 +113,7 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
                               progress=progress, data_options=data_options,
+                              embed_preprocess=embed_preprocess, embed_softmax=embed_softmax,
                               model_source=ModelSource(model_file=model_file, model_args=model_args,
                                                        key_map=tuple(key_map), class_names=class_names),
                               random_weights=random_weights, max_drop=max_drop, tensorrt_batch=tensorrt_batch)

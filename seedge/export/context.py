@@ -41,6 +41,10 @@ class ExportOptions:
     seed: int = 0
     device: str = "cpu"
     allow_pickle: bool = False
+    # --embed-preprocess: also a sibling of each ONNX/OpenVINO/TensorRT artifact that takes uint8
+    # NHWC pixels in this channel order ("RGB"/"BGR"); None: none (seedge.export.embedded)
+    embed_preprocess: str | None = None
+    embed_softmax: bool = False        # those siblings also end in a softmax (probabilities out)
     tensorrt_batch: tuple[int, int, int] | None = None  # --batch: TensorRT min/opt/max (None: its default)
 
 

@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
 from seedge.export.context import ExportContext, ExportOptions, specific_class_names
+from seedge.export.embedded import can_embed, check_embedding, embedded_entry, embedded_id
 from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
 from seedge.quantize.calibration import METHODS as CALIB_METHODS
 from seedge.quantize.policy import POLICIES as INT8_POLICIES
@@ -44,6 +45,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  count_nodes: bool = False, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
+                 embed_preprocess: str | None = None, embed_softmax: bool = False,
                  model_source: ModelSource | None = None, random_weights: bool = False,
                  max_drop: float | None = None, tensorrt_batch=None) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
@@ -63,6 +65,9 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     manifest's int8_search, and the int8 parity gate becomes this drop unless `thresholds` sets one).
     tensorrt_batch: batch sizes TensorRT engines are built for ("1,8,64": min, opt, max; see
     seedge.export.tensorrt_export.parse_batch_profile).
+    embed_preprocess: "rgb" or "bgr": also, for each ONNX/OpenVINO/TensorRT artifact, a sibling that
+    takes uint8 NHWC pixels in that order with the normalization inside (embed_softmax: and a
+    softmax after it); see seedge.export.embedded.
     progress: progress(label, phase) before each step; phase is "check" while inputs are
     still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
@@ -75,7 +80,8 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                          exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
                          count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
                          reference_samples=int(reference_samples), verify_samples=int(verify_samples),
-                         device=device, allow_pickle=allow_pickle, data_options=data_options)
+                         device=device, allow_pickle=allow_pickle, data_options=data_options,
+                         embed_preprocess=embed_preprocess, embed_softmax=bool(embed_softmax))
     if tensorrt_batch is not None:  # checked with the other options, before any work
         from dataclasses import replace
 
@@ -83,6 +89,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
 
         opts = replace(opts, tensorrt_batch=batch_profile_option(tensorrt_batch, opts.formats))
     builders, skipped = plan_builders(opts)
+    opts = check_embedding(opts, builders)
     check_max_drop(max_drop, opts.precisions)
     if name is not None:
         check_name(name)
@@ -179,7 +186,8 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
         step("writing reference.npz")
         x, y = (p.data[0], p.data[1]) if p.data else (None, None)
         ref = write_reference(stage / art.REFERENCE, p.model, tuple(p.preprocess.input_size),
-                              opts.reference_samples, opts.seed, x, y)
+                              opts.reference_samples, opts.seed, x, y,
+                              pixels_spec=p.preprocess if opts.embed_preprocess else None)
         manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, baseline, p.trained_on)
         manifest["passes"] = p.pass_reports
         manifest["reference"] = {**ref, **({"note": p.data_note} if p.data_note else {})}
@@ -195,6 +203,9 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
             built = _build(b, ctx)
             manifest["artifacts"].append(art.artifact_entry(b.id, b.format, b.precision, built.file, stage,
                                                             b.backend, built.build))
+            if ctx.options.embed_preprocess and can_embed(b.format):
+                step(f"building {embedded_id(b.id)}")
+                manifest["artifacts"].append(embedded_entry(b, built, ctx))
         _drop_intermediates(stage, ctx, manifest)
 
         step("verifying")

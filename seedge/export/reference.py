@@ -43,11 +43,25 @@ def eager_logits(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
 
 
 def write_reference(path: str | Path, model, input_shape: tuple[int, int, int], n: int = DEFAULT_SAMPLES,
-                    seed: int = 0, data: np.ndarray | None = None, labels: np.ndarray | None = None) -> dict:
-    """Write reference.npz ("input", "logits", and "labels" when known); returns facts for the manifest."""
+                    seed: int = 0, data: np.ndarray | None = None, labels: np.ndarray | None = None,
+                    pixels_spec=None) -> dict:
+    """Write reference.npz ("input", "logits", and "labels" when known); returns facts for the manifest.
+
+    pixels_spec: the preprocessing spec when the export has artifacts with the preprocessing
+    inside; then "pixels" (uint8 NHWC, RGB) holds the images "input" was made from, so those
+    artifacts are checked on the same pictures (noise inputs are then uniform noise pixels)."""
     x, y, origin = reference_inputs(input_shape, n, seed, data, labels)
+    pixels = None
+    if pixels_spec is not None:
+        from seedge.preprocess.pixels import pixels_from_tensor, random_pixels, tensor_from_pixels
+
+        if origin == "data":
+            pixels = pixels_from_tensor(x, pixels_spec, "reference inputs")
+        else:
+            pixels, origin = random_pixels(len(x), pixels_spec, seed), "random-pixels"
+            x = tensor_from_pixels(pixels, pixels_spec)
     logits = eager_logits(model, x)
-    arrays = {"input": x, "logits": logits}
+    arrays = {"input": x, "logits": logits, **({"pixels": pixels} if pixels is not None else {})}
     if y is not None:
         arrays["labels"] = y
     np.savez(path, **arrays)
@@ -58,7 +72,7 @@ def write_reference(path: str | Path, model, input_shape: tuple[int, int, int], 
 # name -> (file under RAW_DIR, little-endian dtype, the manifest's dtype name)
 RAW_DIR = "reference"
 RAW_FILES = {"input": ("input.f32", "<f4", "float32"), "logits": ("logits.f32", "<f4", "float32"),
-             "labels": ("labels.i64", "<i8", "int64")}
+             "labels": ("labels.i64", "<i8", "int64"), "pixels": ("pixels.u8", "|u1", "uint8")}
 
 
 def write_raw_reference(folder: str | Path, arrays: dict) -> dict:

@@ -25,7 +25,8 @@ from seedge import artifacts
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
 from seedge.errors import SeedgeError, Unavailable
-from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict
+from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
+from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, passed, thresholds_for
 from seedge.verify.run import batching, run_batched
 
@@ -49,6 +50,9 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
                               f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
         return [(entry, use)]
     usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)]
+    # An artifact with the preprocessing inside comes before its plain sibling: exported on purpose
+    # for the device, it takes uint8 pixels (a quarter of the float input) and normalizes in-graph.
+    usable.sort(key=lambda a: not takes_pixels(a))
     order = []
     for want_backend, precision in RUNTIME_PREFERENCE[family]:
         if backend is not None and want_backend != backend:
@@ -79,6 +83,9 @@ class Model:
         model = manifest.get("model", {})
         n = model.get("num_classes")
         self.class_names = list(model.get("class_names") or [str(i) for i in range(n or 0)])
+        # Preprocessing inside the artifact: it is fed uint8 pixels after geometry only, and
+        # with a softmax inside its outputs are already probabilities (seedge.preprocess.pixels).
+        self.takes_pixels, self.gives_probabilities = takes_pixels(artifact), gives_probabilities(artifact)
 
     @property
     def precision(self) -> str:
@@ -115,14 +122,34 @@ class Model:
         return preprocess_image(image, self.preprocessing)
 
     def _as_batch(self, inputs) -> np.ndarray:
+        if self.takes_pixels and isinstance(inputs, np.ndarray) and inputs.dtype == np.uint8 and inputs.ndim == 4:
+            return self._check_pixels(inputs)
         if isinstance(inputs, np.ndarray) and not is_image_like(inputs):
-            return self._check_tensor(inputs)
+            x = self._check_tensor(inputs)
+            return pixels_for(self.artifact, pixels_from_tensor(x, self.preprocessing)) if self.takes_pixels else x
         if is_image_like(inputs):
             inputs = [inputs]
         if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
             raise SeedgeError(f"input of type {type(inputs).__name__} is not an image, a list of images "
                               f"or a float32 NCHW array")
+        if self.takes_pixels:
+            return pixels_for(self.artifact, self._pixels(list(inputs)))
         return preprocess_batch(inputs, self.preprocessing)
+
+    def _check_pixels(self, x: np.ndarray) -> np.ndarray:
+        """A uint8 NHWC batch, as the artifact takes it (its color order), at the input size."""
+        c, h, w = self.input_size
+        if tuple(x.shape[1:]) != (h, w, c) or x.shape[0] < 1:
+            raise SeedgeError(f"uint8 batch of shape {list(x.shape)} is not (N, {h}, {w}, {c}) pixels, which "
+                              f"artifact {self.artifact['id']} takes")
+        return np.ascontiguousarray(x)
+
+    def _pixels(self, images: list) -> np.ndarray:
+        """Images -> uint8 NHWC RGB after seedge.preprocess's geometry only (decode, resize, crop)."""
+        if not images:
+            raise SeedgeError("preprocessing: no images given")
+        out = [np.asarray(to_input_pixels(im, self.preprocessing), dtype=np.uint8) for im in images]
+        return np.stack([p[..., None] if p.ndim == 2 else p for p in out])
 
     def _check_tensor(self, x: np.ndarray) -> np.ndarray:
         """A preprocessed tensor: float, (N,) C, H, W of the model's input size, finite."""
@@ -144,8 +171,8 @@ class Model:
         return x
 
     def predict(self, inputs) -> np.ndarray:
-        """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images. Large
-        batches run in chunks, as verify runs them."""
+        """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images; an artifact
+        with a softmax inside gives probabilities. Large batches run in chunks, as verify runs them."""
         x = self._as_batch(inputs)
         if self._runner is None:
             raise SeedgeError(f"{self.folder}: the model is closed")
@@ -156,8 +183,11 @@ class Model:
         """Top-k (class_name, probability) pairs: a list for one image, a list of lists for several."""
         single = is_image_like(images) or (isinstance(images, np.ndarray) and images.ndim == 3)
         logits = self.predict(images).astype(np.float64)
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = z / z.sum(axis=1, keepdims=True)
+        if self.gives_probabilities:  # the softmax ran inside the artifact
+            probs = logits
+        else:
+            z = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = z / z.sum(axis=1, keepdims=True)
         k = max(1, min(int(top_k), probs.shape[1]))
         out = []
         for row in probs:
@@ -178,6 +208,12 @@ class Model:
         if ref.get("logits") is None:
             raise SeedgeError(f"{path}: reference data has no 'logits' array; re-run `seedge export`")
         x, expected, labels = np.asarray(ref["input"], np.float32), ref["logits"], ref.get("labels")
+        if self.takes_pixels and ref.get("pixels") is not None:  # the images `x` was made from
+            x = pixels_for(self.artifact, ref["pixels"])
+        if self.gives_probabilities:
+            from seedge.verify.run import softmax
+
+            expected = softmax(np.asarray(expected, np.float32))
         t0 = time.perf_counter()
         got = self.predict(x)
         seconds = time.perf_counter() - t0

@@ -17,6 +17,7 @@ from seedge.artifacts import REFERENCE, find_artifact, read_reference
 from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import device_for
 from seedge.errors import SeedgeError
+from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, passed
 
 DEFAULT_BATCH = 64
@@ -158,11 +159,16 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
         "runner": base_desc,
     }
 
+    # Artifacts with the preprocessing inside get the pixels the same rows were made from, and
+    # one with a softmax inside is held to the softmax of the eager logits.
+    pixels = _pixels(manifest, reference, x) if any(takes_pixels(a) for a in selected) else None
     rows = []
     for art in selected:
         if on_step:
             on_step(art["id"])
-        rows.append(_verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name))
+        feed = pixels_for(art, pixels) if takes_pixels(art) else x
+        expected = softmax(base) if gives_probabilities(art) else base
+        rows.append(_verify_one(folder, manifest, art, feed, y, expected, device, thresholds, threads, input_name))
     return {
         "folder": str(folder),
         "name": manifest.get("name"),
@@ -172,6 +178,24 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
         "artifacts": rows,
         "passed": all(r["passed"] for r in rows),
     }
+
+
+def _pixels(manifest: dict, reference: dict, x: np.ndarray) -> np.ndarray:
+    """uint8 NHWC RGB pixels of the rows `x` (reference rows first, then the data's): the
+    reference's stored pixels, and the data's recovered exactly from its preprocessed tensors."""
+    spec = manifest["preprocessing"]
+    n_ref = len(reference["input"])
+    ref = reference.get("pixels")
+    ref = ref if ref is not None else pixels_from_tensor(x[:n_ref], spec, str(REFERENCE))
+    if len(x) == n_ref:
+        return ref
+    return np.concatenate([ref, pixels_from_tensor(x[n_ref:], spec, "data")])
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64, returned as float32 (what a softmax inside an artifact gives)."""
+    z = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name) -> dict:

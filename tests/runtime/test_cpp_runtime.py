@@ -327,3 +327,51 @@ def test_a_packed_folder_runs_as_the_export_does(cpp_build, folder, tmp_path):
     full = run(cpp_build, "seedge_classify", folder, "--top-k", 3, "--threads", 1, "--artifact", "openvino-fp32",
                x_file, check=True).stdout
     assert [r["top_k"] for r in json_lines(packed)] == [r["top_k"] for r in json_lines(full)]
+
+
+# --------------------------------------------------------------------------- embedded preprocessing
+
+def test_the_demo_export_plain_and_with_embedded_preprocessing_equals_the_python_runtime(cpp_build, tmp_path):
+    """The demo export with --embed-preprocess bgr: for each plain artifact and its -raw sibling
+    (uint8 NHWC BGR in, normalization inside), the C++ self-test passes and its top-1 and
+    probabilities on the reference images equal seedge.runtime's within 1e-4; both runtimes
+    choose the same (embedded) artifact by default."""
+    pytest.importorskip("torch")
+    from _embed_fixtures import demo_embedded_export
+
+    from seedge.preprocess.pixels import pixels_for
+
+    folder = demo_embedded_export()
+    manifest = artifacts.read_manifest(folder)
+    ref = artifacts.read_reference(folder, manifest)
+    f32 = folder / manifest["reference"]["raw"]["input"]["file"]
+    info = json.loads(run(cpp_build, "seedge_classify", folder, "--info", "--threads", 1, check=True).stdout)
+    with Model.open(folder, backend="openvino", threads=1) as m:
+        assert info["artifact"] == m.artifact["id"] == "openvino-int8-raw"
+    got_order = run(cpp_build, "seedge_check", "candidates", folder, "cpu", check=True).stdout.split()
+    assert got_order == [a["id"] for a, _ in candidates(manifest, backend="openvino")]
+    for artifact in ("openvino-fp32", "openvino-fp32-raw", "openvino-int8", "openvino-int8-raw", "onnx-fp32-raw"):
+        entry = artifacts.find_artifact(manifest, artifact)
+        proc = run(cpp_build, "seedge_classify", folder, "--self-test", "--artifact", artifact, "--threads", 1)
+        assert proc.returncode == 0 and json.loads(proc.stdout)["passed"] is True, (artifact, proc.stdout, proc.stderr)
+        if "input" in entry:  # pixels in the artifact's own channel order, as a camera buffer would hold them
+            x = pixels_for(entry, ref["pixels"])
+            inputs = tmp_path / f"{artifact}.u8"
+            x.tofile(inputs)
+        else:
+            x, inputs = ref["input"], f32
+        got = json_lines(run(cpp_build, "seedge_classify", folder, "--artifact", artifact, "--threads", 1,
+                             "--top-k", 10, inputs, check=True).stdout)
+        with Model.open(folder, artifact=artifact, backend="openvino", threads=1) as m:
+            want = m.classify(x, top_k=10)
+        assert len(got) == len(want) == len(ref["input"])
+        for row, top in zip(got, want):
+            assert row["top_k"][0]["label"] == top[0][0], artifact  # same top-1
+            probs = {t["label"]: t["probability"] for t in row["top_k"]}
+            for name, p in top:
+                assert abs(probs[name] - p) <= 1e-4, (artifact, name, probs[name], p)
+    # A .u8 file for a plain artifact (or floats for an embedded one) is one line, exit 2.
+    proc = run(cpp_build, "seedge_classify", folder, "--artifact", "openvino-fp32", tmp_path / "onnx-fp32-raw.u8")
+    assert proc.returncode == 2 and "takes float32 NCHW" in proc.stderr
+    proc = run(cpp_build, "seedge_classify", folder, "--artifact", "openvino-fp32-raw", f32)
+    assert proc.returncode == 2 and "takes uint8 NHWC pixels" in proc.stderr

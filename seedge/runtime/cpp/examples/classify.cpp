@@ -1,11 +1,14 @@
 // seedge_classify: the C++ runtime from the command line, and an example of its API.
 //
 //   seedge_classify FOLDER [options] INPUT.f32...   top-k per image, one JSON line each
+//   seedge_classify FOLDER [options] IMAGES.u8...    the same for an artifact with the preprocessing inside
 //   seedge_classify FOLDER [options] --self-test    reference inputs vs the stored eager logits
 //   seedge_classify FOLDER [options] --info         the chosen artifact and how it runs
 //
 // INPUT.f32 holds preprocessed images as seedge.preprocess makes them: float32 NCHW, raw
 // little-endian, any number of C x H x W images (numpy: x.astype('<f4').tofile(path)).
+// IMAGES.u8 holds raw images after decode/resize/crop only, for an artifact exported with
+// --embed-preprocess (chosen first when present): uint8 H x W x C each, in its color order.
 // Exit codes as the seedge CLI: 0 success, 1 the self-test failed, 2 bad usage or input.
 
 #include <cstdio>
@@ -24,7 +27,7 @@ struct UsageError : seedge::Error {
 
 const char* kUsage =
     "usage: seedge_classify FOLDER [--artifact ID] [--device cpu|cuda[:N]] [--threads N] [--top-k K]\n"
-    "                       (INPUT.f32... | --self-test | --info)\n";
+    "                       (INPUT.f32... | IMAGES.u8... | --self-test | --info)\n";
 
 struct Args {
     std::string folder, mode = "classify";
@@ -88,6 +91,20 @@ int run(const Args& args) {
         return result.passed ? 0 : 1;
     }
     for (const std::string& input : args.inputs) {
+        if (input.size() > 3 && input.compare(input.size() - 3, 3, ".u8") == 0) {
+            std::vector<std::uint8_t> px = seedge::read_u8(input);
+            std::size_t per = model.image_bytes();
+            if (!model.takes_pixels())
+                throw seedge::Error(input + ": uint8 pixels, but artifact " + model.artifact().id + " takes float32 "
+                                    "NCHW (.f32); choose an artifact exported with --embed-preprocess");
+            if (px.empty() || px.size() % per != 0)
+                throw seedge::Error(input + ": holds " + std::to_string(px.size()) + " bytes, not a whole number of " +
+                                    std::to_string(per) + "-byte images (H x W x C of " + model.artifact().id + ")");
+            std::size_t n = px.size() / per;
+            std::vector<std::vector<seedge::Label>> top = model.classify_pixels(px.data(), n, args.top_k);
+            for (std::size_t i = 0; i < n; ++i) print_top_k(input, i, top[i]);
+            continue;
+        }
         std::vector<float> x = seedge::read_f32(input);
         std::size_t per = model.image_floats();
         if (x.empty() || x.size() % per != 0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@ public:
     // Run `n` images (n x C x H x W floats) and write n x classes logits to `out`.
     // Called under the Model's lock: engines need not be thread-safe.
     virtual void infer(const float* images, std::size_t n, float* out) = 0;
+    // The same for an artifact with the preprocessing inside: n x H x W x C uint8 pixels.
+    virtual void infer_pixels(const std::uint8_t* images, std::size_t n, float* out);
     virtual std::string backend() const = 0;
     // JSON object text: the settings that ran (threads, precision, shapes compiled...).
     virtual std::string describe_json() const = 0;

@@ -290,6 +290,24 @@ Manifest read_manifest(const fs::path& folder) {
             if (const json::Value* mb = build->find("max_batch"); mb != nullptr && Fields::positive_int(*mb))
                 art.max_batch = static_cast<std::int64_t>(mb->as_number());
         }
+        // "input" (uint8 NHWC pixels: preprocessing inside) and "output" (a softmax inside), when
+        // the entry has them (seedge/preprocess/pixels.py); without them: the manifest's float input.
+        if (const json::Value* in = a.find("input"); in != nullptr && !in->is_null()) {
+            if (!in->is_object()) f.bad(where + ".input", "must be an object");
+            const json::Value* dtype = in->find("dtype");
+            art.takes_pixels = dtype != nullptr && dtype->is_string() && dtype->as_string() == "uint8";
+            if (art.takes_pixels) {
+                art.color_order = f.text(*in, "color_order", where + ".input.color_order");
+                if (art.color_order != "RGB" && art.color_order != "BGR" && art.color_order != "L")
+                    f.bad(where + ".input.color_order", "must be RGB, BGR or L");
+                if (f.text(*in, "layout", where + ".input.layout") != "NHWC")
+                    f.bad(where + ".input.layout", "must be NHWC for uint8 pixels");
+            }
+        }
+        if (const json::Value* out = a.find("output"); out != nullptr && out->is_object()) {
+            const json::Value* soft = out->find("softmax");
+            art.softmax = soft != nullptr && soft->is_bool() && soft->as_bool();
+        }
         if (const json::Value* parity = a.find("parity"); parity != nullptr && parity->is_object()) {
             const json::Value* ok = parity->find("passed");
             art.parity_failed = ok != nullptr && ok->is_bool() && !ok->as_bool();
@@ -304,6 +322,7 @@ Manifest read_manifest(const fs::path& folder) {
             m.reference_input = raw_array(f, *raw, "input", "float32");
             m.reference_logits = raw_array(f, *raw, "logits", "float32");
             m.reference_labels = raw_array(f, *raw, "labels", "int64");
+            m.reference_pixels = raw_array(f, *raw, "pixels", "uint8");
         }
     }
     return m;
@@ -328,15 +347,19 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
                         ": it runs openvino and onnx files on the cpu, tensorrt engines on cuda");
         return {&a};
     }
+    // An artifact with the preprocessing inside comes before its plain sibling (as in the Python runtime).
+    std::vector<const Artifact*> arts;
+    for (const Artifact& a : manifest.artifacts) arts.push_back(&a);
+    std::stable_partition(arts.begin(), arts.end(), [](const Artifact* a) { return a->takes_pixels; });
     std::vector<const Artifact*> order;
     for (const std::string& precision : pref.precisions) {
-        for (const Artifact& a : manifest.artifacts)
-            if (!a.parity_failed && a.precision == precision && a.backend == pref.backend) order.push_back(&a);
+        for (const Artifact* a : arts)
+            if (!a->parity_failed && a->precision == precision && a->backend == pref.backend) order.push_back(a);
         // As the Python runtime with backend= given: then files of that precision the backend reads
         // (OpenVINO reads the ONNX files made for ONNX Runtime).
-        for (const Artifact& a : manifest.artifacts)
-            if (!a.parity_failed && a.precision == precision && a.backend != pref.backend && reads(pref, a))
-                order.push_back(&a);
+        for (const Artifact* a : arts)
+            if (!a->parity_failed && a->precision == precision && a->backend != pref.backend && reads(pref, *a))
+                order.push_back(a);
     }
     if (order.empty()) {
         std::string have;

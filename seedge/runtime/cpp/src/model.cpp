@@ -264,10 +264,41 @@ std::string Model::describe_json() const {
            ",\"runner\":" + impl_->engine->describe_json() + "}";
 }
 
+bool Model::takes_pixels() const { return artifact().takes_pixels; }
+
+std::size_t Model::image_bytes() const { return image_floats(); }  // H * W * C, one byte each
+
+// Rows of `images` (`per` values each) through `infer(rows, n, out)` in the Model's batches, as
+// seedge.verify.run.run_batched splits them (a fixed-batch model gets its last batch zero-padded).
+template <typename T, typename Infer>
+std::vector<float> run_batched(const T* images, std::size_t n, std::size_t per, std::size_t classes,
+                               std::size_t step, bool fixed, Infer infer) {
+    std::vector<float> logits(n * classes);
+    std::vector<T> padded;
+    std::vector<float> padded_out;
+    for (std::size_t i = 0; i < n; i += step) {
+        std::size_t rows = std::min(step, n - i);
+        const T* x = images + i * per;
+        float* out = logits.data() + i * classes;
+        if (fixed && rows < step) {
+            padded.assign(step * per, T(0));
+            std::copy(x, x + rows * per, padded.begin());
+            padded_out.resize(step * classes);
+            infer(padded.data(), step, padded_out.data());
+            std::copy(padded_out.begin(), padded_out.begin() + static_cast<long>(rows * classes), out);
+        } else {
+            infer(x, rows, out);
+        }
+    }
+    return logits;
+}
+
 std::vector<float> Model::predict(const float* images, std::size_t n) {
     const std::size_t per = image_floats(), classes = num_classes();
-    std::vector<float> logits(n * classes);
-    if (n == 0) return logits;
+    if (takes_pixels())
+        throw Error("artifact '" + artifact().id + "' has the preprocessing inside: it takes uint8 NHWC pixels "
+                    "(predict_pixels, classify_pixels; .u8 files), not float tensors; or choose a plain artifact");
+    if (n == 0) return {};
     // As the Python runtime: a model's answer to NaN/Inf inputs means nothing.
     std::size_t bad = 0;
     for (std::size_t i = 0; i < n * per; ++i) bad += !std::isfinite(images[i]);
@@ -275,31 +306,36 @@ std::vector<float> Model::predict(const float* images, std::size_t n) {
         throw Error("input tensor holds " + std::to_string(bad) + " NaN/Inf values; a model's answer to them means "
                     "nothing");
     std::lock_guard<std::mutex> hold(impl_->lock);
-    const std::size_t step = impl_->step;
-    std::vector<float> padded, padded_out;
-    for (std::size_t i = 0; i < n; i += step) {
-        std::size_t rows = std::min(step, n - i);
-        const float* x = images + i * per;
-        float* out = logits.data() + i * classes;
-        if (impl_->fixed && rows < step) {  // a fixed-batch model gets its last batch padded with zeros
-            padded.assign(step * per, 0.0f);
-            std::copy(x, x + rows * per, padded.begin());
-            padded_out.resize(step * classes);
-            impl_->engine->infer(padded.data(), step, padded_out.data());
-            std::copy(padded_out.begin(), padded_out.begin() + static_cast<long>(rows * classes), out);
-        } else {
-            impl_->engine->infer(x, rows, out);
-        }
-    }
-    return logits;
+    Engine& engine = *impl_->engine;
+    return run_batched(images, n, per, classes, impl_->step, impl_->fixed,
+                       [&](const float* x, std::size_t rows, float* out) { engine.infer(x, rows, out); });
 }
 
-std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k, const std::vector<std::string>& names) {
+std::vector<float> Model::predict_pixels(const std::uint8_t* images, std::size_t n) {
+    if (!takes_pixels())
+        throw Error("artifact '" + artifact().id + "' takes float32 NCHW tensors (seedge.preprocess's output), not "
+                    "uint8 pixels; export with --embed-preprocess for an artifact that does");
+    if (n == 0) return {};
+    std::lock_guard<std::mutex> hold(impl_->lock);
+    Engine& engine = *impl_->engine;
+    return run_batched(images, n, image_bytes(), num_classes(), impl_->step, impl_->fixed,
+                       [&](const std::uint8_t* x, std::size_t rows, float* out) { engine.infer_pixels(x, rows, out); });
+}
+
+void Engine::infer_pixels(const std::uint8_t*, std::size_t, float*) {
+    throw Error("the " + backend() + " engine of this runtime has no uint8 pixel input; run the artifact's plain "
+                "sibling (without -raw) here");
+}
+
+std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k, const std::vector<std::string>& names,
+                         bool probabilities) {
     std::vector<double> p(logits, logits + classes);
-    double top = *std::max_element(p.begin(), p.end());
-    double sum = 0;
-    for (double& v : p) sum += (v = std::exp(v - top));
-    for (double& v : p) v /= sum;
+    if (!probabilities) {
+        double top = *std::max_element(p.begin(), p.end());
+        double sum = 0;
+        for (double& v : p) sum += (v = std::exp(v - top));
+        for (double& v : p) v /= sum;
+    }
     std::vector<std::size_t> idx(classes);
     std::iota(idx.begin(), idx.end(), 0);
     std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
@@ -312,12 +348,36 @@ std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k
     return out;
 }
 
-std::vector<std::vector<Label>> Model::classify(const float* images, std::size_t n, std::size_t k) {
-    std::vector<float> logits = predict(images, n);
+namespace {
+std::vector<std::vector<Label>> top_k_rows(const std::vector<float>& outputs, std::size_t n, std::size_t classes,
+                                           std::size_t k, const Manifest& m, bool probabilities) {
     std::vector<std::vector<Label>> out;
     for (std::size_t i = 0; i < n; ++i)
-        out.push_back(top_k(logits.data() + i * num_classes(), num_classes(), k, impl_->manifest.class_names));
+        out.push_back(top_k(outputs.data() + i * classes, classes, k, m.class_names, probabilities));
     return out;
+}
+
+// Softmax of each row, in double (seedge.verify.run.softmax): what an artifact with a softmax
+// inside is compared with.
+std::vector<float> softmax_rows(const std::vector<float>& logits, std::size_t classes) {
+    std::vector<float> out(logits.size());
+    for (std::size_t i = 0; i + classes <= logits.size(); i += classes) {
+        double top = *std::max_element(logits.begin() + static_cast<long>(i), logits.begin() + static_cast<long>(i + classes));
+        double sum = 0;
+        std::vector<double> z(classes);
+        for (std::size_t j = 0; j < classes; ++j) sum += (z[j] = std::exp(static_cast<double>(logits[i + j]) - top));
+        for (std::size_t j = 0; j < classes; ++j) out[i + j] = static_cast<float>(z[j] / sum);
+    }
+    return out;
+}
+}  // namespace
+
+std::vector<std::vector<Label>> Model::classify(const float* images, std::size_t n, std::size_t k) {
+    return top_k_rows(predict(images, n), n, num_classes(), k, impl_->manifest, artifact().softmax);
+}
+
+std::vector<std::vector<Label>> Model::classify_pixels(const std::uint8_t* images, std::size_t n, std::size_t k) {
+    return top_k_rows(predict_pixels(images, n), n, num_classes(), k, impl_->manifest, artifact().softmax);
 }
 
 SelfTest Model::self_test() {
@@ -336,8 +396,8 @@ SelfTest Model::self_test() {
     if (lg.shape != want_lg)
         throw Error(where.string() + ": reference logits of shape " + shape_text(lg.shape) + " do not match " +
                     shape_text(want_lg) + "; re-run `seedge export`");
-    std::vector<float> x = read_raw<float>(m, in, "input");
     std::vector<float> expected = read_raw<float>(m, lg, "logits");
+    if (artifact().softmax) expected = softmax_rows(expected, num_classes());
     std::optional<std::vector<std::int64_t>> labels;
     if (m.reference_labels) {
         if (m.reference_labels->shape != std::vector<std::int64_t>{in.shape[0]})
@@ -347,7 +407,26 @@ SelfTest Model::self_test() {
     }
     const std::size_t n = static_cast<std::size_t>(in.shape[0]);
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<float> got = predict(x.data(), n);
+    std::vector<float> got;
+    if (takes_pixels()) {  // the images the reference inputs were made from, in the artifact's order
+        if (!m.reference_pixels)
+            throw Error(where.string() + ": no raw reference pixels (reference.raw.pixels), which exports with "
+                        "--embed-preprocess write; re-run `seedge export --embed-preprocess ...`");
+        const auto& chw = m.input_chw;
+        std::vector<std::int64_t> want_px = {in.shape[0], chw[1], chw[2], chw[0]};
+        if (m.reference_pixels->shape != want_px)
+            throw Error(where.string() + ": reference pixels of shape " + shape_text(m.reference_pixels->shape) +
+                        " are not (N, H, W, C) = " + shape_text(want_px) + "; re-run `seedge export`");
+        std::vector<std::uint8_t> px = read_raw<std::uint8_t>(m, *m.reference_pixels, "pixels");
+        if (artifact().color_order == "BGR" && chw[0] == 3)  // stored RGB, as seedge.preprocess decodes
+            for (std::size_t i = 0; i + 2 < px.size(); i += 3) std::swap(px[i], px[i + 2]);
+        t0 = std::chrono::steady_clock::now();
+        got = predict_pixels(px.data(), n);
+    } else {
+        std::vector<float> x = read_raw<float>(m, in, "input");
+        t0 = std::chrono::steady_clock::now();
+        got = predict(x.data(), n);
+    }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     SelfTest r;
@@ -374,6 +453,18 @@ std::string SelfTest::to_json() const {
            std::to_string(labelled) + ",\"thresholds\":" + thresholds.dump() + ",\"passed\":" +
            (passed ? "true" : "false") + ",\"reason\":" + json::quote(reason) + ",\"seconds\":" +
            json::number_text(seconds) + "}";
+}
+
+std::vector<std::uint8_t> read_u8(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) throw Error(path.string() + ": not a readable file");
+    auto bytes = fs::file_size(path, ec);
+    if (ec) throw Error(path.string() + ": cannot be read");
+    std::vector<std::uint8_t> out(bytes);
+    std::ifstream f(path, std::ios::binary);
+    f.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(bytes));
+    if (!f) throw Error(path.string() + ": cannot be read");
+    return out;
 }
 
 std::vector<float> read_f32(const fs::path& path, std::size_t count) {

@@ -19,7 +19,8 @@ class OpenVINOEngine final : public Engine {
 public:
     explicit OpenVINOEngine(const EngineSpec& spec)
         : path_(spec.path), requested_(spec.artifact.inference_precision),
-          classes_(spec.manifest.class_names.size()), chw_(spec.manifest.input_chw) {
+          classes_(spec.manifest.class_names.size()), chw_(spec.manifest.input_chw),
+          pixels_(spec.artifact.takes_pixels) {
         config_ = {{"PERFORMANCE_HINT", "LATENCY"}, {"INFERENCE_NUM_THREADS", spec.threads}};
         if (!requested_.empty()) config_["INFERENCE_PRECISION_HINT"] = requested_;
         try {
@@ -42,12 +43,19 @@ public:
     std::string backend() const override { return "openvino"; }
 
     void infer(const float* images, std::size_t n, float* out) override {
-        ov::Shape shape{n, static_cast<std::size_t>(chw_[0]), static_cast<std::size_t>(chw_[1]),
-                        static_cast<std::size_t>(chw_[2])};
+        run(ov::Tensor(ov::element::f32, shape(n), const_cast<float*>(images)), n, out);
+    }
+
+    // An IR with OpenVINO's PrePostProcessor inside (seedge export --embed-preprocess): uint8 NHWC.
+    void infer_pixels(const std::uint8_t* images, std::size_t n, float* out) override {
+        run(ov::Tensor(ov::element::u8, shape(n), const_cast<std::uint8_t*>(images)), n, out);
+    }
+
+    // The caller's memory is the input tensor: no copy.
+    void run(const ov::Tensor& input, std::size_t n, float* out) {
         ov::InferRequest& request = request_for(n);
         try {
-            // The caller's memory is the input tensor: no copy.
-            request.set_input_tensor(ov::Tensor(ov::element::f32, shape, const_cast<float*>(images)));
+            request.set_input_tensor(input);
             request.infer();
         } catch (const std::exception& e) {
             throw Error(path_.string() + ": OpenVINO inference failed (" + message_line(e.what(), 200) + ")");
@@ -64,8 +72,9 @@ public:
         std::string shapes;
         for (const auto& [batch, compiled] : by_batch_) {
             (void)compiled;
-            shapes += (shapes.empty() ? "[" : ",[") + std::to_string(batch) + "," + std::to_string(chw_[0]) + "," +
-                      std::to_string(chw_[1]) + "," + std::to_string(chw_[2]) + "]";
+            std::string dims;
+            for (std::size_t d : shape(batch)) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+            shapes += (shapes.empty() ? "[" : ",[") + dims + "]";
         }
         return "{\"backend\":\"openvino\",\"device\":\"cpu\",\"threads_used\":" + std::to_string(threads_) +
                ",\"inference_precision\":" + json::quote(precision_) + ",\"requested_precision\":" +
@@ -76,13 +85,20 @@ public:
 private:
     static constexpr std::size_t kMaxStaticShapes = 4;  // ShapeCompiledModels.MAX_STATIC_SHAPES
 
+    // The input shape for `batch` rows: NCHW floats, or NHWC pixels for an embedded-preprocessing IR.
+    ov::Shape shape(std::size_t batch) const {
+        auto c = static_cast<std::size_t>(chw_[0]), h = static_cast<std::size_t>(chw_[1]),
+             w = static_cast<std::size_t>(chw_[2]);
+        return pixels_ ? ov::Shape{batch, h, w, c} : ov::Shape{batch, c, h, w};
+    }
+
     ov::InferRequest& request_for(std::size_t batch) {
         auto hit = by_batch_.find(batch);
         if (hit != by_batch_.end()) return hit->second.second;
         if (static_shapes_ && by_batch_.size() < kMaxStaticShapes) {
             try {
                 std::shared_ptr<ov::Model> copy = model_->clone();
-                copy->reshape(ov::PartialShape{static_cast<std::int64_t>(batch), chw_[0], chw_[1], chw_[2]});
+                copy->reshape(ov::PartialShape(shape(batch)));
                 ov::CompiledModel compiled = core_.compile_model(copy, "CPU", config_);
                 ov::InferRequest request = compiled.create_infer_request();
                 auto& slot = by_batch_[batch];
@@ -100,6 +116,7 @@ private:
     std::string requested_, precision_;
     std::size_t classes_;
     std::array<std::int64_t, 3> chw_;
+    bool pixels_ = false;  // the IR takes uint8 NHWC pixels (preprocessing inside)
     int threads_ = 0;
     bool static_shapes_ = true;
     ov::Core core_;

@@ -16,7 +16,10 @@
 // artifact's INFERENCE_PRECISION_HINT, a static-batch compile per batch size); large inputs are
 // split as seedge.verify.run splits them; the self-test uses seedge.verify.parity's metrics and
 // thresholds. Preprocessing (decode, resize, normalize) is the caller's: inputs are float32
-// NCHW tensors, exactly what seedge.preprocess produces.
+// NCHW tensors, exactly what seedge.preprocess produces -- or, for an artifact exported with
+// `--embed-preprocess rgb|bgr` (takes_pixels()), the image after geometry only (decode, resize,
+// crop): uint8 NHWC in the artifact's color order, with the normalization inside the artifact.
+// Such an artifact is preferred over its plain sibling, as by the Python runtime.
 #pragma once
 
 #include <array>
@@ -39,6 +42,9 @@ struct Artifact {
     std::string inference_precision;  // build facts: OpenVINO execution precision ("" = plugin default)
     std::int64_t max_batch = 0;       // build facts: a TensorRT profile's maximum batch (0 = none)
     bool parity_failed = false;       // recorded parity said no: never chosen automatically
+    bool takes_pixels = false;        // entry "input": uint8 NHWC pixels, preprocessing inside
+    std::string color_order;          // their channel order: "RGB", "BGR" ("L" for one channel)
+    bool softmax = false;             // entry "output": a softmax inside, outputs are probabilities
     json::Value build;                // all build facts (TensorRT checks its version and GPU)
 };
 
@@ -59,6 +65,7 @@ struct Manifest {
     std::int64_t fixed_batch = 0;             // input.shape[0] when it is a number, else 0 (dynamic)
     std::vector<Artifact> artifacts;
     std::optional<RawArray> reference_input, reference_logits, reference_labels;
+    std::optional<RawArray> reference_pixels;  // uint8 NHWC RGB: the images reference_input was made from
     json::Value document;  // the whole manifest, for anything else
 
     const Artifact& find(const std::string& id) const;  // throws Error naming the ids it has
@@ -130,6 +137,8 @@ public:
     const Artifact& artifact() const;
     std::string backend() const;      // "openvino" or "tensorrt"
     std::size_t image_floats() const;  // C * H * W: floats per preprocessed image
+    bool takes_pixels() const;         // the artifact has the preprocessing inside: feed predict_pixels
+    std::size_t image_bytes() const;   // H * W * C: bytes per uint8 NHWC image (takes_pixels artifacts)
     std::size_t num_classes() const;
     std::string describe_json() const;  // artifact, backend, device, threads, precision that ran
 
@@ -138,6 +147,12 @@ public:
     std::vector<float> predict(const float* images, std::size_t n);
     // Top-k labels per image, most probable first (softmax of the logits, in double).
     std::vector<std::vector<Label>> classify(const float* images, std::size_t n, std::size_t top_k = 1);
+    // The same for an artifact with the preprocessing inside: n uint8 NHWC images (n x H x W x C bytes)
+    // in its color order (artifact().color_order), after decode/resize/crop only. Outputs are
+    // logits, or probabilities where a softmax is inside (artifact().softmax).
+    std::vector<float> predict_pixels(const std::uint8_t* images, std::size_t n);
+    std::vector<std::vector<Label>> classify_pixels(const std::uint8_t* images, std::size_t n,
+                                                    std::size_t top_k = 1);
     // Run the reference inputs and compare with the eager FP32 logits stored at export.
     SelfTest self_test();
 
@@ -147,11 +162,14 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// Softmax top-k of one row of logits, ties to the lower index (numpy's stable argsort).
+// Softmax top-k of one row of logits, ties to the lower index (numpy's stable argsort); a row that
+// already holds probabilities (a softmax inside the artifact) is ranked as it is.
 std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k,
-                         const std::vector<std::string>& names);
+                         const std::vector<std::string>& names, bool probabilities = false);
 
 // A raw little-endian float32 file of exactly `count` values (0: any multiple of 4 bytes).
 std::vector<float> read_f32(const std::filesystem::path& path, std::size_t count = 0);
+// A raw uint8 file (pixels), whole.
+std::vector<std::uint8_t> read_u8(const std::filesystem::path& path);
 
 }  // namespace seedge

@@ -254,8 +254,8 @@ def test_build_facts_are_checked_before_deserializing(tmp_path):
     check_build_facts(plan, facts, {**h200, "gpu": "NVIDIA H100 80GB HBM3"}, data)  # same architecture
     cases = [({**h200, "compute_capability": "8.9", "gpu": "NVIDIA L4"}, data,
               r"built for compute capability 9.0 \(NVIDIA H200\) but this GPU is 8.9 \(NVIDIA L4\); rebuild"),
-             ({**h200, "tensorrt_version": "10.14.1.48"}, data, "built with TensorRT 10.13.3.9 but this machine has "
-                                                               "10.14.1.48; rebuild"),
+             ({**h200, "tensorrt_version": "10.14.1.48"}, data,
+              "built with TensorRT 10.13.3.9 but this machine has 10.14.1.48; rebuild"),
              (h200, b"another engine", "not the ones its build facts describe .*model.fp16.facts.json.*rebuild")]
     for here, engine, match in cases:
         with pytest.raises(SeedgeError, match=match) as e:
@@ -479,8 +479,8 @@ def test_export_batch_is_the_tensorrt_profile_and_checked_first(tmp_path):
     """`seedge export --batch` shapes only TensorRT engines: without tensorrt in --formats it is
     refused rather than ignored, and a bad list is one line, both before any model is loaded."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for args, want in ((["--formats", "onnx", "--batch", "1,8"], "--batch 1,8: sets the batch profile of TensorRT "
-                                                                  "engines, and --formats has no tensorrt"),
+    for args, want in ((["--formats", "onnx", "--batch", "1,8"],
+                        "--batch 1,8: sets the batch profile of TensorRT engines, and --formats has no tensorrt"),
                        (["--formats", "onnx,tensorrt", "--batch", "0,8"], "give positive batch sizes")):
         proc = subprocess.run([sys.executable, "-m", "seedge", "export", *args, "--out", str(tmp_path)],
                               capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)

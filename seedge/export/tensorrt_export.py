@@ -221,6 +221,9 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
         "tf32": tf32,
         "workspace_bytes": workspace,
         "profile": profile_facts,
+        # The largest batch the engine takes: verify, the device runtime and the C++ runtime
+        # split bigger inputs by it (seedge.verify.run.batching, runtime/cpp manifest.cpp).
+        "max_batch": int(profile_facts["max"][0]),
         "onnx": onnx_path.name,
         "onnx_sha256": _sha256(onnx_path),
         "graph_precision": graph["precision"],

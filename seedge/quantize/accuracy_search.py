@@ -12,8 +12,8 @@ export needs: one-line refusals before the work, the record the manifest keeps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -94,16 +94,22 @@ def test_unreachable_bound_is_check_failed_and_no_labels_is_one_line():
     from seedge.quantize.accuracy_search import search_exclusions
 
     t = tiny()
-    # 101% agreement cannot be met even with every block in float: every block was tried.
-    with pytest.raises(CheckFailed, match=r"--max-drop 50 not reachable: .* even with all \d+ candidate blocks"):
-        search_exclusions(t.onnx, t.calib[:16], t.x[:32], t.y[:32], 50.0, min_agreement=1.01)
+    # 101% agreement cannot be met even with every block in float: every candidate was tried. The
+    # user's own exclusions (the four stages, SE blocks inside them included) leave conv1, avgpool and fc.
+    with pytest.raises(CheckFailed, match=r"--max-drop 50 not reachable: .* even with all 3 candidate blocks"):
+        search_exclusions(t.onnx, t.calib[:16], t.x[:32], t.y[:32], 50.0, min_agreement=1.01,
+                          exclude=("layer1.0", "layer2.0", "layer3.0", "layer4.0"))
     with pytest.raises(SeedgeError, match="needs labelled validation images"):
         search_exclusions(t.onnx, t.calib[:16], t.x[:32], np.full(32, -1), 1.0)
 
 
 def test_refusals_before_any_work(capsys):
     from seedge.cli import main
-    from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
+    from seedge.quantize.accuracy_search import (
+        check_labelled,
+        check_max_drop,
+        max_drop_thresholds,
+    )
 
     with pytest.raises(SeedgeError, match="add int8 to --precisions"):
         check_max_drop(1.0, ("fp32",))

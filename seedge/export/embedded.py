@@ -121,7 +121,8 @@ def _tensorrt(precision: str, built: Built, ctx: ExportContext, how: Embedding) 
     facts = embed_preprocess(ctx.stage / source, ctx.intermediate(src_rel), ctx.preprocess, how.color_order,
                              how.softmax)
     rel = _raw_name(built.file)
-    engine = dict(build_engine(ctx.stage / src_rel, ctx.path(rel), precision) or {})
+    # the plain engine's batch profile (--batch), so the two run the same batch sizes
+    engine = dict(build_engine(ctx.stage / src_rel, ctx.path(rel), precision, batch=ctx.options.tensorrt_batch) or {})
     return Built(rel, {"onnx_source": src_rel, **engine, **facts})
 
 

@@ -137,6 +137,12 @@ def test_demo_export_with_embedded_preprocessing(tmp_path):
             # float tensors made by seedge.preprocess are fed back as their pixels
             np.testing.assert_allclose(emb.predict(ref["input"][:4]), plain.predict(ref["input"][:4]), atol=1e-4)
 
+    # bench times the embedded artifacts on pixels, beside the plain ones (no timing is judged here).
+    from seedge.bench.run import run_bench
+
+    rows = run_bench(folder, batches=(2,), warmup=1, iters=2, rounds=1)["results"]
+    assert {"openvino-int8-raw", "onnx-fp32-raw"} <= {r["artifact"] for r in rows}
+
     # A skewed embedded artifact (the mean off by 0.1) fails verify.
     skewed = tmp_path / "skewed"
     shutil.copytree(folder, skewed)

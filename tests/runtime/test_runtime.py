@@ -146,7 +146,7 @@ def test_open_without_a_runnable_artifact_says_why(folder):
     with pytest.raises(SeedgeError, match="no artifact for backend 'tensorrt' on cpu"):
         Model.open(folder, backend="tensorrt")
     # no TensorRT engine here, and this onnxruntime has no CUDA provider: each reason is named
-    with pytest.raises(SeedgeError, match="no artifact could be opened on cuda: onnx-fp32: .*no GPU execution provider"):
+    with pytest.raises(SeedgeError, match="no artifact could be opened on cuda: onnx-fp32: .*has no CUDAExecutionProvider.*seedge\[onnxruntime-gpu\]"):
         Model.open(folder, device="cuda")
 
 

@@ -47,11 +47,11 @@ RANDOM_WEIGHT_THRESHOLDS = {
 
 def exported_folder(name: str, formats, precisions, root: Path = CACHE / "exported", calib: str = "digits",
                     progress=None, source: str | Path | None = None, img_size=None,
-                    folder_name: str | None = None) -> Path:
+                    folder_name: str | None = None, thresholds: dict | None = None) -> Path:
     """`root/<folder_name>` exported by `seedge.export.pipeline.export_model`.
 
     source None: `name` with random weights (RANDOM_WEIGHT_THRESHOLDS apply); else that
-    checkpoint / training run with seedge's default parity thresholds. Reused when its
+    checkpoint / training run with seedge's default parity thresholds, or `thresholds`. Reused when its
     manifest already holds every requested artifact (export is slow on big models); INT8
     calibrates on the built-in `digits` images (real images, resized).
     """
@@ -70,5 +70,5 @@ def exported_folder(name: str, formats, precisions, root: Path = CACHE / "export
     return export_model(source=str(source or random_checkpoint(name)), formats=tuple(formats),
                         precisions=tuple(precisions), calib=calib if "int8" in precisions else None, out=root,
                         name=folder_name, img_size=img_size,
-                        thresholds=None if source else RANDOM_WEIGHT_THRESHOLDS,
+                        thresholds=thresholds if source else RANDOM_WEIGHT_THRESHOLDS,
                         progress=(lambda msg, *_kind: progress(msg)) if progress else None)

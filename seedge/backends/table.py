@@ -45,6 +45,10 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             ("cpu",), ("openvino", "onnx"), torch_free=True),
     Backend("tensorrt", "seedge.backends.tensorrt:TensorRTRunner", "tensorrt", "tensorrt",
             ("cuda",), ("tensorrt",), torch_free=True),
+    # AOTInductor packages load through torch (torch._inductor.aoti_load_package), so the
+    # torch-free device runtime never picks them: they are not in RUNTIME_PREFERENCE.
+    Backend("inductor", "seedge.backends.inductor:InductorRunner", "torch", None,
+            ("cpu", "cuda"), ("inductor",), torch_free=False),
 )}
 
 RUNTIME_PREFERENCE: dict[str, tuple[tuple[str, str], ...]] = {

@@ -10,6 +10,7 @@ import time
 
 import click
 
+from seedge.backends.table import DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
 from seedge.export.builders import FORMATS, PRECISIONS
@@ -59,6 +60,9 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--img-size", default=None, metavar="S|HxW", help="Input size to export at (default: the checkpoint's).")
 @click.option("--pt2/--no-pt2", default=True, show_default=True,
               help="Also save a torch.export program (model.pt2) beside model.ts.")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+              help="Device the artifacts are verified on; AOTInductor packages (--formats inductor) are "
+                   "compiled for it.")
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling of a checkpoint that needs it. Only for files you trust.")
 @click.option("--batch", "tensorrt_batch", default=None, metavar="LIST",
@@ -73,7 +77,7 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
-            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, unsafe_pickle, as_json,
+            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, device, unsafe_pickle, as_json,
             embed_preprocess, embed_softmax,
             model_file, model_args, key_map, class_names, random_weights, max_drop, tensorrt_batch, **csv_kw) -> None:
     """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
@@ -111,7 +115,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
         folder = export_model(source, arch=arch, num_classes=num_classes, formats=fmts, precisions=precs,
                               calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
                               calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
-                              img_size=img_size, count_nodes=count_nodes, pt2=pt2, allow_pickle=unsafe_pickle,
+                              img_size=img_size, count_nodes=count_nodes, pt2=pt2, device=device,
+                              allow_pickle=unsafe_pickle,
                               progress=progress, data_options=data_options,
                               embed_preprocess=embed_preprocess, embed_softmax=embed_softmax,
                               model_source=ModelSource(model_file=model_file, model_args=model_args,

@@ -28,6 +28,7 @@ FORMATS = (
     "onnx",         # model.onnx, model.fp16.onnx, model.int8.onnx (explicit Q/DQ)
     "openvino",     # OpenVINO IR: openvino/*.xml + .bin
     "tensorrt",     # TensorRT engines: tensorrt/*.plan, built on the GPU they will run on
+    "inductor",     # AOTInductor package: model.inductor.pt2, compiled for the export's --device
 )
 PRECISIONS = ("fp32", "fp16", "int8")  # fp16/int8 live in the graph: FP16 tensors, explicit Q/DQ
 
@@ -297,3 +298,16 @@ def build_tensorrt_fp16(ctx: ExportContext) -> Built:
 @register_builder("tensorrt", "int8", backend="tensorrt", modules=_TRT + ("seedge.quantize.int8",))
 def build_tensorrt_int8(ctx: ExportContext) -> Built:
     return _tensorrt(ctx, "int8")
+
+
+# --- AOTInductor (torch's own ahead-of-time compiler; FP32 only) ---------------------------------
+# No fp16/int8 builders: an FP16 package would be the model cast to half, which CPUs run emulated
+# and slower, and INT8 in inductor needs PT2E quantization, a second quantizer beside the Q/DQ one.
+# `--formats inductor --precisions fp16` is reported as skipped ("no fp16 builder for inductor").
+
+@register_builder("inductor", "fp32", backend="inductor", modules=("seedge.export.inductor_export",))
+def build_inductor_fp32(ctx: ExportContext) -> Built:
+    from seedge.export.inductor_export import INDUCTOR_FILE, export_inductor
+
+    return Built(INDUCTOR_FILE, export_inductor(ctx.model, ctx.path(INDUCTOR_FILE), ctx.input_shape,
+                                                device=ctx.options.device))

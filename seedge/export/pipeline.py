@@ -294,6 +294,7 @@ def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
     """The builders for formats x precisions; pairs without a builder are skipped and reported."""
     formats = parse_list(opts.formats, FORMATS, "format")
     precisions = parse_list(opts.precisions, PRECISIONS, "precision")
+    check_device(opts.device)
     if opts.calib_method not in CALIB_METHODS:
         raise SeedgeError(f"unknown calibration method '{opts.calib_method}'; choose from {', '.join(CALIB_METHODS)}")
     if opts.int8_policy not in INT8_POLICIES:
@@ -314,6 +315,19 @@ def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
     for b in builders:
         b.preflight()
     return builders, skipped
+
+
+def check_device(device: str) -> str:
+    """The export's device (verification; what AOTInductor compiles for): cuda needs a GPU torch sees."""
+    from seedge.backends.table import device_family
+
+    if device_family(device) == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SeedgeError(f"--device {device}: no CUDA GPU is visible to PyTorch here (torch {torch.__version__}); "
+                              f"use --device cpu")
+    return device
 
 
 def check_name(name: str) -> str:

@@ -45,6 +45,7 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("bench", "device"): DEVICES,
     ("evaluate", "split"): SPLITS,
     ("export", "calib_method"): METHODS,
+    ("export", "device"): DEVICES,
     ("export", "int8_policy"): POLICIES,
     ("quantize-report", "calib_method"): METHODS,
     ("quantize-report", "policy"): POLICIES,
@@ -84,8 +85,9 @@ def _format_available(fmt: str) -> bool:
 RUNS: dict[str, list[dict[str, str]]] = {
     "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, formats=("onnx",), precisions=("int8",))
     + [{"formats": ",".join(f for f in FORMATS if _format_available(f)),
-        "precisions": ",".join(p for p in PRECISIONS if p != "int8")}]  # int8: the runs above
-    + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)],
+        "precisions": ",".join(p for p in PRECISIONS if p != "int8"), "device": "cpu"}]  # int8: the runs above
+    + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)]
+    + [{"formats": "torchscript", "precisions": "fp32", "device": "cuda"}],
     "quantize-report": _cycle(policy=POLICIES, calib_method=METHODS, split=SPLITS),
     "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS, scheduler=SCHEDULERS,
                     recipe=tuple(RECIPES)),
@@ -177,6 +179,18 @@ class _Inputs:
 
         return export_folder()
 
+    @functools.cached_property
+    def inductor_folder(self) -> Path:
+        """`folder` plus an AOTInductor package: `bench --backend inductor` needs one to time."""
+        from _export_fixtures import INPUT_SHAPE, _model, add_artifact, fresh_copy
+
+        from seedge.export.inductor_export import INDUCTOR_FILE, export_inductor
+
+        folder = fresh_copy(self.root / "with-inductor")
+        build = export_inductor(_model(), folder / INDUCTOR_FILE, INPUT_SHAPE)
+        add_artifact(folder, "inductor-fp32", "inductor", "fp32", INDUCTOR_FILE, "inductor", build)
+        return folder
+
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> _Inputs:
@@ -231,6 +245,7 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         arts = manifest["artifacts"]
         assert {a["format"] for a in arts} == set(run["formats"].split(","))
         assert {a["precision"] for a in arts} == set(run["precisions"].split(","))
+        assert manifest["verification"]["device"] == run.get("device", "cpu")
         if "int8_policy" in run:
             (build,) = [a["build"] for a in arts if a["id"] == "onnx-int8"]
             resolved = resolve_policy(run["int8_policy"])
@@ -287,6 +302,8 @@ def _cases():
 @pytest.mark.parametrize("command,run", list(_cases()))
 def test_the_library_accepts_every_choice(command, run, inputs, tmp_path, capsys):
     argv = _argv(command, inputs, tmp_path)
+    if command == "bench" and run.get("backends") == "inductor":
+        argv[1] = inputs.inductor_folder  # the shared folder has no AOTInductor package
     for param, value in run.items():
         argv += [_option(command, param), value]
     with pytest.raises(SystemExit) as exc:

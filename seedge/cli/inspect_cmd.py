@@ -25,7 +25,8 @@ from seedge.cli.model_options import class_names_option, key_map_option, model_f
 @click.option("--img-size", default=None, metavar="S|HxW",
               help="Input size to inspect at, as `seedge export --img-size` (default: the checkpoint's).")
 @click.option("--unsafe-pickle", is_flag=True,
-              help="Allow full unpickling (runs code from the file): only for files you trust.")
+              help="Allow full unpickling (runs code from the file): only for files you trust. A pickled whole "
+                   "module (torch.save(model, ...)) is then the model itself.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool,
             model_file: str | None, model_args: str | None, key_map: tuple, class_names: str | None,

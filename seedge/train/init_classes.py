@@ -27,8 +27,14 @@ class InitClasses:
 
 def init_classes(init: str, given, allow_pickle: bool = False) -> InitClasses:
     """The --init checkpoint's classes: `given` (--class-names), else what its sidecar records."""
-    from seedge.checkpoint import (parse_class_names, read_sidecar, read_state_dict, resolve_class_names,
-                                   resolve_source, _last_linear_outputs)
+    from seedge.checkpoint import (
+        _last_linear_outputs,
+        parse_class_names,
+        read_sidecar,
+        read_state_dict,
+        resolve_class_names,
+        resolve_source,
+    )
 
     path = resolve_source(init)
     meta = read_sidecar(path) or {}

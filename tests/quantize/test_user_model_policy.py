@@ -15,9 +15,9 @@ import json
 import onnx
 import pytest
 import torch
+from _user_models import CANONICAL_SE, user_model
 
 import seedge
-from _user_models import CANONICAL_SE, user_model
 from seedge.artifacts import read_manifest
 from seedge.cli import main
 from seedge.quantize import policy as pol

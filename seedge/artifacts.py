@@ -54,8 +54,9 @@ MAX_REFERENCE_BYTES = 1 << 30
 # How long a second export into the same folder waits for the first one's lock
 # (SEEDGE_LOCK_WAIT overrides, in seconds).
 LOCK_WAIT_S = 60.0
-# Known files an export writes that the manifest does not list (the torch.export program).
-_UNLISTED_EXPORT_FILES = ("model.pt2",)
+# Known files in an export folder that the manifest does not list: the torch.export program, and
+# the record `seedge bench` leaves of slow artifacts (seedge.bench_record; written after export).
+_UNLISTED_EXPORT_FILES = ("model.pt2", "bench.json")
 
 
 class IntegrityError(SeedgeError):

@@ -37,10 +37,13 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 @click.option("--cuda-graph", is_flag=True,
               help="TensorRT artifacts replay each batch size as a CUDA graph (less launch overhead at small "
                    "batches).")
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Write the artifacts flagged slow (slower than eager, or FP16 slower than FP32) to each "
+                   "folder's bench.json; the device runtime then never picks them unless asked for by id.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
 def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, cuda_graph,
-            as_json, plot_file) -> None:
+            record, as_json, plot_file) -> None:
     """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
 
     Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
@@ -62,6 +65,8 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
                        device=device, batches=batches, threads=threads, warmup=warmup, iters=iters,
                        rounds=rounds, progress=report, peers=peers, include_copy=include_copy,
                        runner_options={"tensorrt": {"cuda_graph": True}} if cuda_graph else None)
+    if record:
+        _record(folders, result, err)
     for s in result["skipped"]:
         where = f"{s['folder']}: " if s.get("folder") else ""
         err.print(f"[yellow]skipped[/] {where}{s['artifact']} ({s['backend']}): {s['reason']}")
@@ -81,6 +86,24 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
         where = f"{_folder_name(c['folder'], result['settings'])}: " if c.get("folder") else ""
         out.print(f"{where}host<->device copies at batch {c['batch']}: p50 {c['p50_ms']:.3f} ms "
                   f"({c['h2d_bytes'] / 1e6:.2f} MB in, {c['d2h_bytes'] / 1e3:.1f} kB out), timed in the same rounds")
+
+
+def _record(folders, result: dict, err) -> None:
+    """bench.json in each folder; a folder that cannot be written (read-only on a device) costs a
+    warning, not the measurements."""
+    from seedge.bench_record import write_record
+
+    for folder in folders:
+        try:
+            path = write_record(folder, result)
+        except OSError as e:
+            err.print(f"[yellow]not recorded[/]: cannot write {folder}/bench.json ({e.strerror or e}); "
+                      f"the runtime will not know which artifacts were slow")
+            continue
+        slow = [r["artifact"] for r in result["results"] if r.get("flag") and not r.get("peer")
+                and r.get("folder") in (None, str(path.parent))]
+        if slow:
+            err.print(f"recorded in {path}: the runtime will not pick {', '.join(dict.fromkeys(slow))} on its own")
 
 
 def _progress(console):

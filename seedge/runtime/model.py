@@ -24,6 +24,7 @@ import numpy as np
 from seedge import artifacts
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
+from seedge.bench_record import slow_artifacts
 from seedge.errors import SeedgeError, Unavailable
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
@@ -35,10 +36,11 @@ RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
 
 
 def candidates(manifest: dict, backend: str | None = None, artifact: str | None = None,
-               device: str = "cpu") -> list[tuple[dict, str]]:
+               device: str = "cpu", slow: dict | None = None) -> list[tuple[dict, str]]:
     """(artifact entry, backend) pairs to try, best first. An explicit `artifact` is the only
     candidate; an explicit `backend` keeps only artifacts it can read. Artifacts whose recorded
-    parity failed are never chosen automatically."""
+    parity failed, and those `seedge bench` flagged slow on this device family (`slow`, from the
+    folder's bench.json: seedge.bench_record), are never chosen automatically."""
     family = device_family(device)
     if backend is not None and backend not in RUNTIME_BACKENDS:
         raise SeedgeError(f"runtime backend '{backend}' is not one of {', '.join(RUNTIME_BACKENDS)}")
@@ -50,6 +52,11 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
                               f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
         return [(entry, use)]
     usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)]
+    if slow and usable and all(a["id"] in slow for a in usable):
+        why = "; ".join(f"{k}: " + ", ".join(v) for k, v in slow.items())
+        raise SeedgeError(f"{manifest.get('name', 'folder')}: `seedge bench` flagged every artifact slow on "
+                          f"{family} ({why}); pass artifact= to run one anyway, or bench again")
+    usable = [a for a in usable if a["id"] not in (slow or {})]
     # An artifact with the preprocessing inside comes before its plain sibling: exported on purpose
     # for the device, it takes uint8 pixels (a quarter of the float input) and normalizes in-graph.
     usable.sort(key=lambda a: not takes_pixels(a))
@@ -77,6 +84,7 @@ class Model:
     def __init__(self, folder: Path, manifest: dict, artifact: dict, backend: str, runner, device: str):
         self.folder, self.manifest, self.artifact = folder, manifest, artifact
         self.backend, self.device, self._runner = backend, device, runner
+        self.passed_over: dict = {}  # artifacts the folder's last `seedge bench` flagged slow (not chosen)
         self.preprocessing = spec_dict(manifest["preprocessing"])
         self.input_size = tuple(int(v) for v in self.preprocessing["input_size"])
         self._fixed_batch, self._batch = batching(manifest, artifact)
@@ -99,8 +107,9 @@ class Model:
         artifact's sha256 is checked first; `threads` defaults to what bench and verify use."""
         folder = Path(folder)
         manifest = artifacts.read_manifest(folder)
+        slow = slow_artifacts(folder, device) if artifact is None else {}
         tried = []
-        for entry, use in candidates(manifest, backend, artifact, device):
+        for entry, use in candidates(manifest, backend, artifact, device, slow):
             runner = None
             try:
                 runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use)
@@ -112,7 +121,9 @@ class Model:
                     raise
                 tried.append(f"{entry['id']}: {e}")
                 continue
-            return cls(folder, manifest, entry, use, runner, device)
+            model = cls(folder, manifest, entry, use, runner, device)
+            model.passed_over = slow
+            return model
         raise SeedgeError(f"{folder}: no artifact could be opened on {device}: " + "; ".join(tried))
 
     # ------------------------------------------------------------------ inference
@@ -234,7 +245,9 @@ class Model:
         return {"folder": str(self.folder), "artifact": self.artifact["id"], "file": self.artifact["file"],
                 "backend": self.backend, "precision": self.precision, "device": self.device,
                 "input_size": list(self.input_size), "classes": len(self.class_names),
-                "runner": self._runner.describe() if self._runner is not None else None}
+                "runner": self._runner.describe() if self._runner is not None else None,
+                # artifacts not chosen because the folder's last `seedge bench` flagged them slow
+                "passed_over_as_slow": dict(self.passed_over)}
 
     def close(self) -> None:
         if self._runner is not None:

@@ -184,6 +184,26 @@ def test_artifact_choice_is_the_python_runtimes(cpp_build, copy):
     assert got == want
 
 
+def test_artifacts_flagged_slow_by_bench_are_passed_over_as_in_python(cpp_build, copy):
+    from seedge.bench_record import BENCH_RECORD, slow_artifacts
+
+    add_artifact(copy, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino")
+    manifest = artifacts.read_manifest(copy)
+    record = {"schema": 1, "devices": {"cpu": {"slow": {"openvino-int8": ["slower_than_eager at batch 1"]}},
+                                       "cuda": {"slow": {"openvino-fp32": ["slower_than_eager at batch 1"]}}}}
+    (copy / BENCH_RECORD).write_text(json.dumps(record))
+    want = [a["id"] for a, _ in candidates(manifest, backend="openvino", slow=slow_artifacts(copy, "cpu"))]
+    assert want[0] == "openvino-fp32"  # int8 would come first; the cuda entry does not apply on the cpu
+    assert run(cpp_build, "seedge_check", "candidates", copy, "cpu", check=True).stdout.split() == want
+    record["devices"]["cpu"]["slow"] = {a["id"]: ["slower_than_eager at batch 1"] for a in manifest["artifacts"]}
+    (copy / BENCH_RECORD).write_text(json.dumps(record))
+    proc = run(cpp_build, "seedge_check", "candidates", copy, "cpu")
+    assert proc.returncode == 2 and "flagged every artifact slow on cpu" in proc.stderr
+    (copy / BENCH_RECORD).write_text('{"schema": 1, "devices": {"cpu": {}}}')
+    proc = run(cpp_build, "seedge_check", "candidates", copy, "cpu")
+    assert proc.returncode == 2 and "bench.json: not a seedge bench record" in proc.stderr
+
+
 def test_a_malformed_manifest_is_one_line_naming_the_field(cpp_build, copy):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["model"]["class_names"] = ["a", "b"]

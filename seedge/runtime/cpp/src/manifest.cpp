@@ -21,6 +21,8 @@ constexpr int kSchemaVersion = 1;                      // seedge.artifacts.SCHEM
 constexpr std::uintmax_t kMaxManifestBytes = 16u << 20;  // seedge.artifacts.MAX_MANIFEST_BYTES
 constexpr const char* kManifest = "manifest.json";
 constexpr const char* kFix = "re-run `seedge export`";
+constexpr const char* kBenchRecord = "bench.json";            // seedge.bench_record.BENCH_RECORD
+constexpr std::uintmax_t kMaxBenchRecordBytes = 1u << 20;    // its _MAX_BYTES
 
 // The Python runtime's preference (seedge/backends/table.py RUNTIME_PREFERENCE) for the one
 // backend this runtime has per device family, and the artifact formats that backend reads.
@@ -207,6 +209,8 @@ fs::path check_integrity(const fs::path& folder, const Artifact& artifact) {
     return path;
 }
 
+std::map<std::string, std::set<std::string>> read_slow(const fs::path& folder);
+
 Manifest read_manifest(const fs::path& folder) {
     fs::path path = folder / kManifest;
     std::error_code ec;
@@ -231,6 +235,7 @@ Manifest read_manifest(const fs::path& folder) {
     Manifest m;
     m.folder = folder;
     m.document = doc;
+    m.slow = read_slow(folder);
     m.name = f.text(doc, "name", "name");
     const json::Value& model = f.obj(doc, "model", "model");
     const json::Value* n_classes = model.find("num_classes");
@@ -328,6 +333,38 @@ Manifest read_manifest(const fs::path& folder) {
     return m;
 }
 
+// bench.json's slow artifacts per device family, checked as seedge.bench_record.read_record.
+std::map<std::string, std::set<std::string>> read_slow(const fs::path& folder) {
+    std::map<std::string, std::set<std::string>> slow;
+    fs::path path = folder / kBenchRecord;
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec))) return slow;
+    const std::string fix = "; delete it or run `seedge bench` again";
+    json::Value doc;
+    try {
+        doc = json::parse(read_bounded(contained_file(folder, kBenchRecord, kBenchRecord), kMaxBenchRecordBytes,
+                                       "bench record"));
+    } catch (const Error& e) {
+        throw Error(path.string() + ": unreadable bench record (" + e.what() + ")" + fix);
+    }
+    const json::Value* schema = doc.is_object() ? doc.find("schema") : nullptr;
+    const json::Value* devices = doc.is_object() ? doc.find("devices") : nullptr;
+    bool ok = schema != nullptr && schema->is_number() && schema->as_number() == 1 && devices != nullptr &&
+              devices->is_object();
+    if (ok) {
+        for (const auto& [family, entry] : devices->as_object()) {
+            const json::Value* ids = entry.is_object() ? entry.find("slow") : nullptr;
+            if (ids == nullptr || !ids->is_object()) {
+                ok = false;
+                break;
+            }
+            for (const auto& [id, why] : ids->as_object()) slow[family].insert(id);
+        }
+    }
+    if (!ok) throw Error(path.string() + ": not a seedge bench record (schema 1 with devices.*.slow)" + fix);
+    return slow;
+}
+
 std::vector<const Artifact*> candidates(const Manifest& manifest, const std::string& device,
                                         const std::string& artifact_id) {
     bool cuda = device == "cuda" || device.rfind("cuda:", 0) == 0;
@@ -348,8 +385,17 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
         return {&a};
     }
     // An artifact with the preprocessing inside comes before its plain sibling (as in the Python runtime).
+    // Never chosen on its own: an artifact whose parity failed, or one `seedge bench` flagged slow.
+    auto slow_it = manifest.slow.find(cuda ? "cuda" : "cpu");
+    auto is_slow = [&](const Artifact& a) { return slow_it != manifest.slow.end() && slow_it->second.count(a.id); };
     std::vector<const Artifact*> arts;
-    for (const Artifact& a : manifest.artifacts) arts.push_back(&a);
+    for (const Artifact& a : manifest.artifacts)
+        if (!a.parity_failed && !is_slow(a)) arts.push_back(&a);
+    bool any_passed = std::any_of(manifest.artifacts.begin(), manifest.artifacts.end(),
+                                  [](const Artifact& a) { return !a.parity_failed; });
+    if (arts.empty() && any_passed)
+        throw Error(manifest.name + ": `seedge bench` flagged every artifact slow on " + (cuda ? "cuda" : "cpu") +
+                    " (bench.json); pass --artifact to run one anyway, or bench again");
     std::stable_partition(arts.begin(), arts.end(), [](const Artifact* a) { return a->takes_pixels; });
     std::vector<const Artifact*> order;
     for (const std::string& precision : pref.precisions) {

@@ -27,7 +27,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,9 @@ struct Manifest {
     std::optional<RawArray> reference_input, reference_logits, reference_labels;
     std::optional<RawArray> reference_pixels;  // uint8 NHWC RGB: the images reference_input was made from
     json::Value document;  // the whole manifest, for anything else
+    // bench.json (seedge.bench_record): per device family ("cpu", "cuda"), the artifacts the
+    // folder's last `seedge bench` flagged slow; candidates() never picks them on its own.
+    std::map<std::string, std::set<std::string>> slow;
 
     const Artifact& find(const std::string& id) const;  // throws Error naming the ids it has
 };

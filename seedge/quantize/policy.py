@@ -16,9 +16,10 @@ SE gates are found in the graph by their shape (a Sigmoid/HardSigmoid feeding a 
 from a global ReduceMean through at least two linear ops on pooled, 1x1 tensors), so they are
 found whatever the model's SE class is called. Not gates: the sigmoid of a SiLU/Hardswish
 (x * HardSigmoid(x), which ONNX Runtime's pre-processing writes out for every HardSwish), and
-any sigmoid whose walk back to a pool crosses a feature map (an earlier block's SE multiply). PyTorch module names come from the metadata the torch dynamo
-exporter writes on every node (`pkg.torch.onnx.name_scopes`: ['', 'layer1', 'layer1.0',
-'layer1.0.se', 'layer1.0.se.fc1', '<op>']); ONNX Runtime's pre-processing keeps it.
+any sigmoid whose walk back to a pool crosses a feature map (an earlier block's SE multiply).
+PyTorch module names come from the metadata the torch dynamo exporter writes on every node
+(`pkg.torch.onnx.name_scopes`: ['', 'layer1', 'layer1.0', 'layer1.0.se', 'layer1.0.se.fc1',
+'<op>']); ONNX Runtime's pre-processing keeps it (where it is gone, see `analyze`).
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def find_se_gates(proto) -> list[SEGate]:
 def _structural_gates(proto) -> list[SEGate]:
     producer, consumers = _graph_maps(proto)
     inits = {i.name for i in proto.graph.initializer}
-    position = {n.name: i for i, n in enumerate(proto.graph.node)}
+    position = {id(n): i for i, n in enumerate(proto.graph.node)}  # by identity: names may be empty
     spatial = _spatial_sizes(proto)
     gates = []
     for node in proto.graph.node:
@@ -236,7 +237,7 @@ def _structural_gates(proto) -> list[SEGate]:
         path = _path_to_pool(node, producer, inits, spatial)
         if path is None or sum(n.op_type in LINEAR_OPS for n in path) < 2:
             continue  # e.g. the sigmoid of a SiLU inside the SE: one linear op behind it
-        path.sort(key=lambda n: position[n.name])
+        path.sort(key=lambda n: position[id(n)])
         gates.append(SEGate(module="", path=[n.name for n in path], gate_output=node.output[0], muls=muls))
     return gates
 

@@ -109,7 +109,15 @@ def max_drop_summary(search: dict) -> str:
     return (f"--max-drop {search['max_drop_points']:g}: kept {', '.join(search['exclude']) or 'nothing'} in "
             f"float; INT8 accuracy drop {final['drop_points']:.2f} points, agreement "
             f"{_pct(final['top1_agreement'])} on {search['eval_samples']} validation images "
-            f"({len(search['steps'])} search steps in manifest.json int8_search)")
+            f"({len(search['steps'])} search steps in manifest.json int8_search)" + _mostly_float(search))
+
+
+def _mostly_float(search: dict) -> str:
+    kept, blocks = search.get("float_blocks") or (0, 0)
+    if not blocks or kept * 2 < blocks:
+        return ""
+    return (f"; WARNING: {kept} of {blocks} blocks stay in float, so this INT8 artifact is mostly float and "
+            f"runs near FP32 speed: compare with fp16, or allow a larger --max-drop")
 
 
 def _size(n: int) -> str:

@@ -76,6 +76,9 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
         "steps": fb["steps"],
         "ranking": [{k: b[k] for k in ("module", "accuracy_drop_points", "top1_agreement", "sqnr_db")}
                     for b in report["blocks"]],
+        # blocks kept in float out of the candidate blocks: near 1, the "INT8" artifact is mostly
+        # float and runs near FP32 speed, which the summary says rather than letting it pass quietly
+        "float_blocks": [len(fb["exclude"]), len(report["blocks"])],
         "eval_samples": report["eval_samples"],
         "calibration_samples": report["calibration_samples"],
         "method": method,

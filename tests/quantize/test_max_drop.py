@@ -74,6 +74,7 @@ def test_max_drop_keeps_the_hostile_block_float_and_meets_the_bound(tmp_path):
     assert start["exclude"] == [] and start["drop_points"] > 30 and start["drop_of"] == "accuracy"
     assert search["met"] and search["exclude"] == [HOSTILE]
     assert search["ranking"][0]["module"] == HOSTILE  # the most sensitive block, measured alone
+    assert search["float_blocks"] == [1, len(search["ranking"])]
     assert final["drop_points"] <= max_drop and final["top1_agreement"] >= 0.85
     assert search["steps"][1]["exclude"] == [HOSTILE] and search["steps"][1]["action"] == "float"
     assert final["sqnr_db"] > start["sqnr_db"] + 10
@@ -139,6 +140,9 @@ def test_export_json_and_summary_show_the_search():
               "final": {"drop_points": 0.5, "top1_agreement": 0.99}}
     line = max_drop_summary(search)
     assert "kept layer2.0 in float" in line and "drop 0.50 points" in line and "99.00%" in line
+    assert "WARNING" not in line and "WARNING" not in max_drop_summary({**search, "float_blocks": [1, 10]})
+    # a search that had to keep most blocks in float says so: the "INT8" artifact is then mostly float
+    assert "WARNING: 6 of 10 blocks stay in float" in max_drop_summary({**search, "float_blocks": [6, 10]})
     manifest = {"name": "x", "model": {"arch": "a"}, "artifacts": [
         {"id": "onnx-int8", "file": "model.int8.onnx", "bytes": 2048, "build": {"seconds": 1.0},
          "parity": {"top1_agreement": 0.99, "max_abs_diff": 0.1, "sqnr_db": 31.94, "kl_divergence": 1.5e-3,

@@ -14,6 +14,7 @@ from seedge.backends.table import DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
 from seedge.export.builders import FORMATS, PRECISIONS
+from seedge.preprocess.pixels import COLOR_ORDERS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 
@@ -65,15 +66,15 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
                    "compiled for it.")
 @click.option("--unsafe-pickle", is_flag=True,
               help="Allow full unpickling of a checkpoint that needs it. Only for files you trust.")
-@click.option("--batch", "tensorrt_batch", default=None, metavar="LIST",
-              help="Batch sizes the TensorRT engines are built for: min,opt,max (e.g. 1,8,64), or the sizes you "
-                   "will run (1,8,64,256: smallest, upper middle, largest); default 1,8,32.")
-@click.option("--embed-preprocess", type=click.Choice(["rgb", "bgr"]), default=None,
+@click.option("--embed-preprocess", type=click.Choice([o.lower() for o in COLOR_ORDERS]), default=None,
               help="Also write, beside each ONNX/OpenVINO/TensorRT artifact, one that takes the device's raw "
                    "image: uint8 NHWC at the input size in this channel order, with scale, mean/std and the "
                    "layout change inside (ids <format>-<precision>-raw); verified from the same images.")
 @click.option("--embed-softmax", is_flag=True,
               help="With --embed-preprocess: those artifacts also end in a softmax (they output probabilities).")
+@click.option("--batch", "tensorrt_batch", default=None, metavar="LIST",
+              help="Batch sizes the TensorRT engines are built for: min,opt,max (e.g. 1,8,64), or the sizes you "
+                   "will run (1,8,64,256: smallest, upper middle, largest); default 1,8,32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,

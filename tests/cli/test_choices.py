@@ -32,6 +32,7 @@ from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS
 from seedge.export.context import ExportOptions
 from seedge.export.pipeline import plan_builders
 from seedge.preprocess import PreprocessSpec
+from seedge.preprocess.pixels import COLOR_ORDERS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, resolve_policy
 from seedge.runtime import RUNTIME_BACKENDS
@@ -46,6 +47,7 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("evaluate", "split"): SPLITS,
     ("export", "calib_method"): METHODS,
     ("export", "device"): DEVICES,
+    ("export", "embed_preprocess"): tuple(o.lower() for o in COLOR_ORDERS),
     ("export", "int8_policy"): POLICIES,
     ("quantize-report", "calib_method"): METHODS,
     ("quantize-report", "policy"): POLICIES,

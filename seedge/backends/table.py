@@ -92,10 +92,20 @@ def runs_on(name: str, device: str) -> bool:
     return device_family(device) in backend(name).devices
 
 
-def device_for(name: str, device: str) -> str:
+def device_for(name: str, device: str, artifact: dict | None = None) -> str:
     """The device an artifact of backend `name` runs on when `device` is asked for: that device
-    where the backend has it, else the backend's home (OpenVINO stays on the CPU in a CUDA run)."""
+    where the backend has it, else the backend's home (OpenVINO stays on the CPU in a CUDA run).
+    An artifact compiled for one device family (its build facts' "device": an AOTInductor
+    package) runs there, as OpenVINO stays on the CPU."""
+    built_for = compiled_for(artifact)
+    if built_for and built_for != device_family(device):
+        return built_for
     return device if runs_on(name, device) else backend(name).devices[0]
+
+
+def compiled_for(artifact: dict | None) -> str | None:
+    """The device family an artifact was compiled for, when its build facts say (else None)."""
+    return ((artifact or {}).get("build") or {}).get("device")
 
 
 def default_threads(free_cores: int | None = None) -> int:

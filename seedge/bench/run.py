@@ -43,7 +43,9 @@ from seedge.backends.table import (
     BACKENDS,
     DEVICES,
     backend,
+    compiled_for,
     default_threads,
+    device_family,
     installed_backends,
     runs_on,
 )
@@ -153,6 +155,11 @@ def select_artifacts(folder: Path, manifest: dict, backends, device: str) -> tup
             continue
         if not runs_on(b, device):
             skipped.append({"artifact": a["id"], "backend": b, "reason": f"does not run on {device}"})
+            continue
+        built_for = compiled_for(a)
+        if built_for and built_for != device_family(device):
+            skipped.append({"artifact": a["id"], "backend": b, "reason": f"compiled for {built_for}; re-export "
+                            f"with --device {device_family(device)} to time it on {device}"})
             continue
         chosen.append(a)
     return chosen, skipped

@@ -199,7 +199,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name) -> dict:
-    dev = device_for(art["backend"], device)
+    dev = device_for(art["backend"], device, art)
     fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads) as runner:
         logits = run_batched(runner, input_name, x, batch, fixed)

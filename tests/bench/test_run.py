@@ -163,6 +163,23 @@ def test_backend_not_installed_or_not_exported():
         select_artifacts(export_folder(), manifest, ["onnxruntime"], "cpu")
 
 
+def test_an_artifact_compiled_for_one_device_runs_there_or_is_skipped():
+    """An AOTInductor package records the device family it was compiled for: verify runs it there
+    (as OpenVINO stays on the CPU in a CUDA run), bench on another device skips it with why."""
+    from seedge.backends.table import device_for
+    from seedge.bench.run import select_artifacts
+
+    cpu_pkg = {"id": "inductor-fp32", "backend": "inductor", "format": "inductor", "precision": "fp32",
+               "build": {"device": "cpu"}}
+    cuda_pkg = {**cpu_pkg, "build": {"device": "cuda"}}
+    assert device_for("inductor", "cuda", cpu_pkg) == "cpu" and device_for("inductor", "cpu", cpu_pkg) == "cpu"
+    assert device_for("inductor", "cpu", cuda_pkg) == "cuda" and device_for("inductor", "cuda:1", cuda_pkg) == "cuda:1"
+    assert device_for("onnxruntime", "cuda", {"build": {}}) == "cuda"  # no recorded device: the backend's rule
+    chosen, skipped = select_artifacts(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cuda")
+    assert chosen == [] and "compiled for cpu; re-export with --device cuda" in skipped[0]["reason"]
+    assert select_artifacts(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cpu")[0] == [cpu_pkg]
+
+
 def test_summarize_percentiles_and_throughput():
     s = summarize([1_000_000 * i for i in range(1, 101)], batch=4)  # 1..100 ms
     assert s["p50_ms"] == pytest.approx(50.5)

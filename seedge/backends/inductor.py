@@ -17,10 +17,9 @@ from __future__ import annotations
 import logging
 import platform
 
-import numpy as np
 
-from seedge.backends.base import Runner
 from seedge.backends.table import device_family
+from seedge.backends.torch_eager import TorchModuleRunner
 from seedge.errors import SeedgeError, message_line
 
 # Package instruction-set words (AOTI_CPU_ISA, e.g. "AVX512 AVX512_VNNI") -> the CPU features
@@ -63,12 +62,13 @@ def _release(version: str) -> str:
     return str(version).split("+", 1)[0]
 
 
-class InductorRunner(Runner):
+class InductorRunner(TorchModuleRunner):
     """Options: `build` (the manifest's build facts for the artifact; open_artifact passes them),
-    `tf32` (CUDA, default False: FP32 convolutions stay FP32, as in the eager baseline)."""
+    `tf32` (CUDA, default False: the package's convolutions call cuDNN, which reads torch's TF32
+    switch when it runs; off, real FP32, as the eager baseline runs). Threads, TF32, the input's
+    device move and the CUDA sync are the eager runner's (TorchModuleRunner)."""
 
     name = "inductor"
-    devices = ("cpu", "cuda")
 
     def _check_build(self, torch) -> None:
         """Refuse, in one line, a package this torch or this device cannot run."""
@@ -99,70 +99,31 @@ class InductorRunner(Runner):
                                   f"{build['compute_capability']} ({build.get('gpu', 'another GPU')}) and this GPU "
                                   f"is {here}; re-export it on this GPU")
 
-    def _load(self) -> None:
+    def _load_module(self, device):
         import torch
 
-        from seedge.backends.torch_eager import torch_device
-
-        self._device = torch_device(self.device)  # cuda without a GPU: one line
         self._check_build(torch)
         if not self.path.is_file():
             raise SeedgeError(f"{self.path}: no such AOTInductor package; re-run `seedge export --formats inductor`")
-        self._saved_threads = torch.get_num_threads()
-        torch.set_num_threads(int(self.threads))  # process-wide: restored on close
-        self._saved_tf32 = None
-        if self._device.type == "cuda":
-            # The package's convolutions call cuDNN, which reads torch's TF32 switch when it runs:
-            # off (real FP32, as the eager baseline runs) unless asked for, restored on close.
-            self._saved_tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-            tf32 = bool(self.options.get("tf32", False))
-            torch.backends.cudnn.allow_tf32 = tf32
-            torch.backends.cuda.matmul.allow_tf32 = tf32
-        index = self._device.index if self._device.index is not None else -1
+        index = device.index if device.index is not None else -1
         # The loader logs its own warnings (e.g. "Loading outdated pt2 file" for a damaged one) before
         # raising; the one line below says it for seedge.
         log = logging.getLogger("torch._inductor.package")
         level = log.level
         log.setLevel(logging.ERROR)
         try:
-            self.model = torch._inductor.aoti_load_package(str(self.path), device_index=index)
+            package = torch._inductor.aoti_load_package(str(self.path), device_index=index)
         except Exception as e:  # noqa: BLE001 - the loader raises RuntimeError/zip/OS errors
-            self.close()
             raise SeedgeError(f"{self.path}: not a loadable AOTInductor package ({message_line(e)[:200]}); "
                               f"re-run `seedge export --formats inductor`") from None
         finally:
             log.setLevel(level)
-        self._metadata = dict(self.model.get_metadata())
-
-    def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        x = torch.from_numpy(np.ascontiguousarray(feed[self.input_name], dtype=np.float32)).to(self._device)
-        with torch.inference_mode():
-            out = self.model(x)
-        outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        if self._device.type == "cuda":
-            torch.cuda.synchronize(self._device)  # the work is done when infer returns
-        return [o.float().cpu().numpy() for o in outs]
-
-    def close(self) -> None:
-        self.model = None
-        if getattr(self, "_saved_threads", None):
-            import torch
-
-            torch.set_num_threads(self._saved_threads)
-            self._saved_threads = None
-        if getattr(self, "_saved_tf32", None) is not None:
-            import torch
-
-            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved_tf32
-            self._saved_tf32 = None
+        self._metadata = dict(package.get_metadata())
+        return package
 
     def describe(self) -> dict:
         d = super().describe()
         build = self.options.get("build") or {}
         d.update({k: build[k] for k in ("torch", "cpu_isa", "gpu", "compute_capability") if build.get(k)})
         d.update(package_facts(getattr(self, "_metadata", {}) or {}))
-        if self.device.startswith("cuda"):
-            d["tf32"] = bool(self.options.get("tf32", False))
         return d

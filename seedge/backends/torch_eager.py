@@ -31,7 +31,7 @@ def torch_device(device: str):
 
 
 class TorchModuleRunner(Runner):
-    """Shared by eager and TorchScript: thread pinning, device moves, TF32 policy, sync.
+    """Shared by eager, TorchScript and AOTInductor: thread pinning, device moves, TF32 policy, sync.
 
     Options: `tf32` (default False). PyTorch lets cuDNN convolutions use TF32 by default
     on recent GPUs, which is not FP32; a baseline for parity must be real FP32, so TF32
@@ -55,9 +55,15 @@ class TorchModuleRunner(Runner):
             tf32 = bool(self.options.get("tf32", False))
             torch.backends.cudnn.allow_tf32 = tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
-        self.module = self._load_module(self._device)
-        # A half-precision module wants half inputs; read the dtype from its weights.
-        param = next(iter(self.module.parameters()), None)
+        try:
+            self.module = self._load_module(self._device)
+        except BaseException:
+            self.close()  # the process-wide thread count and TF32 switches go back as they were
+            raise
+        # A half-precision module wants half inputs; read the dtype from its weights (a compiled
+        # package has none to read: it takes float32).
+        params = getattr(self.module, "parameters", None)
+        param = next(iter(params()), None) if callable(params) else None
         self._dtype = param.dtype if param is not None else torch.float32
 
     @abc.abstractmethod

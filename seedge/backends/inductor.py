@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import platform
 
-
 from seedge.backends.table import device_family
 from seedge.backends.torch_eager import TorchModuleRunner
 from seedge.errors import SeedgeError, message_line

@@ -293,7 +293,7 @@ def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: n
     return xml, how
 
 
-def family_table(arch: str) -> dict:
+def family_table(arch: str, accuracy_control: bool = True) -> dict:
     """Every INT8 route for one trained family on the digits test split, against eager FP32."""
     from _common import CACHE, exported_folder, plain_onnx
     from peers import calibration, ort_int8_plain, ov_int8_plain
@@ -336,6 +336,8 @@ def family_table(arch: str) -> dict:
         "peer: ORT quantize_static defaults (QDQ, per-tensor)": lambda: _ort_plain_logits(ort_int8_plain(plain, calib), x),
         "peer: ORT quantize_static per_channel=True": lambda: _ort_plain_logits(_ort_per_channel(plain, calib), x),
     }
+    if not accuracy_control:  # its search re-validates per quantizer group: tens of minutes on a busy machine
+        routes = {k: v for k, v in routes.items() if "accuracy_control" not in k}
     rows = []
     for label, run in routes.items():
         _say(f"{arch}: {label}")
@@ -348,7 +350,9 @@ def family_table(arch: str) -> dict:
             "export": str(folder.relative_to(CACHE.parent.parent)), "test_images": len(x),
             "calibration_images": len(calib), "onnx_int8_policy": arts["onnx-int8"]["build"].get("policy_resolved"),
             "openvino_int8_choice": ov_int8["build"].get("why"), "openvino_int8_inference_precision": hint,
-            "export_int8_gate": TABLE_EXPORT_THRESHOLDS["int8"], "nncf_accuracy_control": {"max_drop": 0.01, "drop_type": "absolute", "validation_images": int(len(xv))},
+            "export_int8_gate": TABLE_EXPORT_THRESHOLDS["int8"], "nncf_accuracy_control": (
+                {"max_drop": 0.01, "drop_type": "absolute", "validation_images": len(xv)}
+                if accuracy_control else "not run (--no-accuracy-control)"),
             "rows": rows}
 
 
@@ -366,7 +370,7 @@ def family_markdown(t: dict) -> str:
     return "\n".join(out)
 
 
-def run_families(archs, out: Path) -> None:
+def run_families(archs, out: Path, accuracy_control: bool = True) -> None:
     from datetime import datetime, timezone
 
     import nncf
@@ -376,13 +380,14 @@ def run_families(archs, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for arch in archs:
         load_before = _loadavg()
-        t = family_table(arch)
+        t = family_table(arch, accuracy_control)
         t["environment"] = {"machine": "2-vCPU AMD EPYC (AVX2, no VNNI/AVX-512), shared",
                             "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                             "load_average_before": load_before, "load_average_after": _loadavg(),
                             "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
                             "openvino": ov.get_version(), "nncf": nncf.__version__}
-        t["command"] = f"python benchmarks/experiments/quantize_table.py --family {arch}"
+        t["command"] = (f"python benchmarks/experiments/quantize_table.py --family {arch}"
+                        + ("" if accuracy_control else " --no-accuracy-control"))
         md = family_markdown(t)
         (out / f"int8_{arch}.json").write_text(json.dumps(t, indent=2) + "\n")
         (out / f"int8_{arch}.md").write_text(md + "\n")
@@ -405,9 +410,11 @@ def main() -> None:
                          "no timing.")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results"),
                     help="Folder for --family's int8_<arch>.json/.md.")
+    ap.add_argument("--no-accuracy-control", action="store_true",
+                    help="--family without the nncf.quantize_with_accuracy_control row (its search is slow).")
     args = ap.parse_args()
     if args.family:
-        run_families(args.family, Path(args.out))
+        run_families(args.family, Path(args.out), accuracy_control=not args.no_accuracy_control)
         return
     batches = [int(b) for b in args.batches.split(",")]
 

@@ -13,11 +13,11 @@ wall time, the load average before and after, best epoch and test accuracy (the 
 of `digits`, as `seedge train` reports it for the best weights).
 
 Size: 32x32 and a few epochs (digits are 8x8 images, so 32 px loses nothing), so a model trains in
-minutes on two shared cores: at 64 px MobileNetV3-Large took ~3 min per epoch under this machine's
-load, at 32 px ~45 s. Trained from scratch (no model hub here); torchvision's
+minutes on two shared cores: at 64 px (default OpenMP wait policy) MobileNetV3-Large took ~3 min
+per epoch under this machine's load, at 32 px with OMP_WAIT_POLICY=PASSIVE ~45 s. Trained from scratch (no model hub here); torchvision's
 MobileNetV3/EfficientNet keep their BatchNorm momentum of 0.01, which `seedge train` handles by
 recomputing BatchNorm statistics before each validation (seedge/train/bn_recalibration.py). No
-fine-tuning at 224 px: it costs ~50x an epoch at 32 px, and the INT8 tables run at 32 px.
+fine-tuning at 224 px: ~49x the pixels of 32 px, and the INT8 tables run at 32 px.
 
 One training at a time, 2 threads (the machine is shared): runs go one after another in
 this process's order, each with --threads 2 and OMP/MKL thread variables set to 2.

@@ -36,6 +36,10 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json, class
     manifest = read_manifest(folder)
     if class_names:  # labels of --data are matched to these by name
         manifest = with_class_names(manifest, class_names)
+    if device != "cpu":  # a GPU torch cannot see is one line, before any image is read
+        from seedge.backends.torch_eager import torch_device
+
+        torch_device(device)
     # First, before any image is read: which CSV columns and splits are used (as train says it).
     say = lambda line: err.print(line, markup=False, soft_wrap=True, highlight=False)  # noqa: E731
     data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw), say) if data_src else None

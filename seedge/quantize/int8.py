@@ -172,6 +172,7 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
         "policy": policy,
         "policy_resolved": plan.policy,
         "excluded_modules": plan.excluded_modules,
+        "input_conv_float": plan.input_conv,
         "excluded_nodes": plan.nodes_to_exclude,
         "se_gates": [g.module or g.path[-1] for g in plan.se_gates],
         "gate_range_overrides": sorted(plan.tensor_overrides),

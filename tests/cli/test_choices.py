@@ -85,7 +85,8 @@ def _format_available(fmt: str) -> bool:
 
 # What each command is run with, beyond its cheap base arguments (see _argv).
 RUNS: dict[str, list[dict[str, str]]] = {
-    "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, formats=("onnx",), precisions=("int8",))
+    "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, formats=("onnx",), precisions=("int8",),
+                     embed_preprocess=tuple(o.lower() for o in COLOR_ORDERS))
     + [{"formats": ",".join(f for f in FORMATS if _format_available(f)),
         "precisions": ",".join(p for p in PRECISIONS if p != "int8"), "device": "cpu"}]  # int8: the runs above
     + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)]
@@ -254,8 +255,11 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
             assert (build["policy"], build["policy_resolved"], build["method"]) == \
                 (run["int8_policy"], resolved, run["calib_method"])
             assert build["se_gates"]
-            # se-float keeps the gate paths float, se-range pins their range, all does neither.
-            assert bool(build["excluded_nodes"]) == (resolved == "se-float")
+            # se-float keeps the gate paths float, se-range pins their range, all does neither;
+            # all but `all` keep the first conv (the one reading the image) in float.
+            assert (build["input_conv_float"] is not None) == (resolved != "all")
+            excluded = len(build["excluded_nodes"])
+            assert {"all": excluded == 0, "se-range": excluded == 1, "se-float": excluded > 1}[resolved], excluded
             assert len(build["gate_range_overrides"]) == (len(build["se_gates"]) if resolved == "se-range" else 0)
     elif command == "quantize-report":
         doc = json.loads(stdout)

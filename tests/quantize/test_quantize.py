@@ -144,12 +144,13 @@ def test_exclude_by_pytorch_module_name(tmp_path):
     t = tiny()
     facts = quantize_onnx_int8(t.onnx, tmp_path / "ex.onnx", t.calib, exclude=("layer3.0", "fc"))
     assert facts["excluded_modules"] == ["layer3.0", "fc"]
-    kept = {n for nodes in module_nodes(onnx.load(str(t.onnx)), ["layer3.0", "fc"]).values() for n in nodes}
+    assert facts["input_conv_float"] == "conv1"  # the stem stays float under the default policy
+    kept = {n for nodes in module_nodes(onnx.load(str(t.onnx)), ["conv1", "layer3.0", "fc"]).values() for n in nodes}
     proto = onnx.load(str(tmp_path / "ex.onnx"))
     producer = {o: n for n in proto.graph.node for o in n.output}
     weighted = [n for n in proto.graph.node if n.op_type in ("Conv", "Gemm")]
-    # 21 = stem + 11 block convs (3 downsamples) + 8 SE convs + fc; kept: layer3.0 (3 + 2 SE convs) and fc
-    assert len(weighted) == 21 and sum(n.name in kept for n in weighted) == 6
+    # 21 = stem + 11 block convs (3 downsamples) + 8 SE convs + fc; kept: the stem, layer3.0 (3 + 2 SE convs), fc
+    assert len(weighted) == 21 and sum(n.name in kept for n in weighted) == 7
     for n in weighted:
         int8_weights = n.input[1] in producer and producer[n.input[1]].op_type == "DequantizeLinear"
         assert int8_weights == (n.name not in kept), n.name

@@ -76,11 +76,12 @@ def ort_session(path: Path, threads: int):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-def ort_int8_plain(plain: Path, calib: np.ndarray) -> Path:
-    """`quantize_static` with its defaults (QDQ, MinMax, per-tensor) on the plain export."""
+def ort_int8_plain(plain: Path, calib: np.ndarray, per_channel: bool = False) -> Path:
+    """`quantize_static` with its defaults (QDQ, MinMax, per-tensor) on the plain export, or with
+    only `per_channel=True` changed."""
     from onnxruntime.quantization import CalibrationDataReader, quantize_static
 
-    dst = plain.with_name(plain.stem + ".ort-int8.onnx")
+    dst = plain.with_name(plain.stem + (".ort-int8-pc.onnx" if per_channel else ".ort-int8.onnx"))
     if dst.is_file():
         return dst
 
@@ -91,7 +92,7 @@ def ort_int8_plain(plain: Path, calib: np.ndarray) -> Path:
         def get_next(self):
             return next(self.it, None)
 
-    quantize_static(str(plain), str(dst), Reader())
+    quantize_static(str(plain), str(dst), Reader(), per_channel=per_channel)
     return dst
 
 

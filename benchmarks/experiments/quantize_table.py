@@ -248,25 +248,6 @@ def _ov_plain_logits(model_or_path, x: np.ndarray) -> np.ndarray:
     return np.concatenate([compiled(x[i:i + 1])[out] for i in range(len(x))])
 
 
-def _ort_per_channel(plain: Path, calib: np.ndarray) -> Path:
-    """`quantize_static(..., per_channel=True)`, everything else default."""
-    from onnxruntime.quantization import CalibrationDataReader, quantize_static
-
-    dst = plain.with_name(plain.stem + ".ort-int8-pc.onnx")
-    if dst.is_file():
-        return dst
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter([{"input": calib[i:i + 1]} for i in range(len(calib))])
-
-        def get_next(self):
-            return next(self.it, None)
-
-    quantize_static(str(plain), str(dst), Reader(), per_channel=True)
-    return dst
-
-
 def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: np.ndarray) -> tuple[Path, dict]:
     """`nncf.quantize_with_accuracy_control` with its defaults (max_drop 0.01, absolute), top-1 accuracy
     on the val split as the metric; cached as IR. Returns (xml, what NNCF was given)."""
@@ -334,7 +315,7 @@ def family_table(arch: str, accuracy_control: bool = True) -> dict:
         "peer: nncf.quantize_with_accuracy_control (OpenVINO)":
             lambda: _ov_plain_logits(_nncf_accuracy_control(plain, calib, xv, yv)[0], x),
         "peer: ORT quantize_static defaults (QDQ, per-tensor)": lambda: _ort_plain_logits(ort_int8_plain(plain, calib), x),
-        "peer: ORT quantize_static per_channel=True": lambda: _ort_plain_logits(_ort_per_channel(plain, calib), x),
+        "peer: ORT quantize_static per_channel=True": lambda: _ort_plain_logits(ort_int8_plain(plain, calib, per_channel=True), x),
     }
     if not accuracy_control:  # its search re-validates per quantizer group: tens of minutes on a busy machine
         routes = {k: v for k, v in routes.items() if "accuracy_control" not in k}

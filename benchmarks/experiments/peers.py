@@ -76,6 +76,14 @@ def ort_session(path: Path, threads: int):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+def _static_batch(plain: Path) -> int:
+    """The plain export's fixed batch (its calibration is fed in chunks of it; 1 if dynamic)."""
+    import onnx
+
+    dim = onnx.load(str(plain), load_external_data=False).graph.input[0].type.tensor_type.shape.dim[0]
+    return dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else 1
+
+
 def ort_int8_plain(plain: Path, calib: np.ndarray, per_channel: bool = False) -> Path:
     """`quantize_static` with its defaults (QDQ, MinMax, per-tensor) on the plain export, or with
     only `per_channel=True` changed."""
@@ -85,9 +93,11 @@ def ort_int8_plain(plain: Path, calib: np.ndarray, per_channel: bool = False) ->
     if dst.is_file():
         return dst
 
+    n = _static_batch(plain)
+
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.it = iter([{"input": calib[i:i + 1]} for i in range(len(calib))])
+            self.it = iter([{"input": calib[i:i + n]} for i in range(0, len(calib) - n + 1, n)])
 
         def get_next(self):
             return next(self.it, None)
@@ -105,7 +115,8 @@ def ov_int8_plain(plain: Path, calib: np.ndarray):
     if xml.is_file():
         return xml
     model = ov.Core().read_model(str(plain))
-    q = nncf.quantize(model, nncf.Dataset([calib[i:i + 1] for i in range(len(calib))]))
+    n = _static_batch(plain)
+    q = nncf.quantize(model, nncf.Dataset([calib[i:i + n] for i in range(0, len(calib) - n + 1, n)]))
     ov.save_model(q, str(xml))
     return xml
 

@@ -11,7 +11,7 @@ import json
 import pytest
 from _export_fixtures import add_artifact, fresh_copy
 
-from seedge import artifacts
+from seedge import artifacts, publishing
 from seedge.bench_record import BENCH_RECORD, read_record, record_entry, slow_artifacts, write_record
 from seedge.errors import SeedgeError
 from seedge.runtime import Model, candidates
@@ -70,7 +70,7 @@ def test_the_runtime_passes_over_flagged_artifacts_unless_asked_by_id(tmp_path):
     best = [a["id"] for a, _ in candidates(manifest)]
     assert best[0] == "openvino-fp32"
     write_record(folder, _result("cpu", [_row(best[0], 1, ["slower_than_eager"])]))
-    assert artifacts.is_seedge_export(folder)  # the record does not make the folder a stranger's
+    assert publishing.is_seedge_export(folder)  # the record does not make the folder a stranger's
     with Model.open(folder, threads=1) as m:
         assert m.artifact["id"] == best[1]
         assert m.describe()["passed_over_as_slow"] == {best[0]: ["slower_than_eager at batch 1"]}

@@ -56,7 +56,7 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
     err = Console(stderr=True)
     batches = parse_batches(batch)
     if plot_file:  # checked before minutes of timing, not after
-        from seedge.artifacts import check_output_location
+        from seedge.publishing import check_output_location
 
         check_output_location(plot_file, "--plot", kind="file")
     with _progress(err) as report:

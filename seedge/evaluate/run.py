@@ -60,7 +60,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
     if gradcam < 0:
         raise SeedgeError(f"--gradcam must be 0 or more, got {gradcam}")
     if save_png or gradcam:  # where the results go is checked before the model and data load
-        from seedge.artifacts import check_output_location
+        from seedge.publishing import check_output_location
 
         check_output_location(Path(out) if out else default_out_dir(checkpoint, split), "--out")
     model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle, class_names=class_names)

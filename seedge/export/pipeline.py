@@ -176,10 +176,11 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
 def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
                           step: Progress, max_drop: float | None = None) -> Path:
     from seedge import artifacts as art
+    from seedge import publishing
     from seedge.export.reference import write_reference
     from seedge.verify import verify_artifacts
 
-    with art.staging(out, p.name) as stage:
+    with publishing.staging(out, p.name) as stage:
         step("saving the eager FP32 baseline")
         baseline = save_baseline(p.loaded, stage, p.info["class_names"], p.preprocess,
                                  extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
@@ -220,7 +221,7 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
         art.write_manifest(stage, manifest)
         step(_publish_note(Path(out) / p.name))
-        return art.publish(stage, out, p.name)
+        return publishing.publish(stage, out, p.name)
 
 
 def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, manifest: dict,
@@ -339,7 +340,7 @@ def check_name(name: str) -> str:
 def _check_out(out, name: str | None) -> None:
     """--out must be a folder seedge can write; NAME (once known) must fit its staging folder's
     name (`.staging-NAME-xxxxxxxx`) and be absent or a seedge export, which publishing replaces."""
-    from seedge.artifacts import check_output_location, check_replaceable
+    from seedge.publishing import check_output_location, check_replaceable
 
     check_output_location(out, "--out")
     if name is not None:

@@ -53,7 +53,7 @@ _QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
 _ONNX_FILE_FOR = {"fp32": "model.onnx", "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}
 PRECISIONS = tuple(_ONNX_FILE_FOR)  # an engine is built from the ONNX graph of its precision
 DEFAULT_PROFILE = (1, 8, 32)  # min, opt, max batch
-# seedge.artifacts.staging builds an export in OUT/.staging-NAME-xxxxxxxx beside OUT/NAME
+# seedge.publishing.staging builds an export in OUT/.staging-NAME-xxxxxxxx beside OUT/NAME
 _STAGING = re.compile(r"\.staging-(?P<name>.+)-[0-9a-f]{8}")
 
 

@@ -23,7 +23,7 @@ import copy
 import shutil
 from pathlib import Path
 
-from seedge import artifacts
+from seedge import artifacts, publishing
 from seedge.errors import SeedgeError
 
 
@@ -47,8 +47,8 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
     artifacts.check_integrity(folder, entry)  # never pack bytes the export did not verify
     if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
         raise SeedgeError(f"--out {out}: is the export folder or inside it; choose a folder elsewhere")
-    artifacts.check_output_location(out, "--out")
-    artifacts.check_replaceable(out)
+    publishing.check_output_location(out, "--out")
+    publishing.check_replaceable(out)
 
     art_files = [p.relative_to(folder).as_posix()
                  for p in artifacts.artifact_files(folder, entry["file"], f"artifact '{artifact_id}'")]
@@ -66,13 +66,13 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
         reduced["reference"]["raw"] = {k: v for k, v in reduced["reference"]["raw"].items()
                                        if isinstance(v, dict) and v.get("file") in refs}
 
-    with artifacts.staging(out.parent, out.name) as stage:
+    with publishing.staging(out.parent, out.name) as stage:
         for rel in wanted:
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / rel, stage / rel)
         artifacts.check_integrity(stage, entry)  # the copy holds the bytes the manifest names
         artifacts.write_manifest(stage, reduced)
-        artifacts.publish(stage, out.parent, out.name)
+        publishing.publish(stage, out.parent, out.name)
 
     files = [{"file": rel, "bytes": (out / rel).stat().st_size} for rel in [artifacts.MANIFEST, *wanted]]
     listed = set(wanted)

@@ -102,7 +102,7 @@ def check_run_dir(run_dir: Path) -> None:
     """Training writes model.safetensors, model.json and history.json into `run_dir`: it must be
     writable, never an export folder (its sha256-checked baseline would be overwritten), and
     either new, empty, or an earlier seedge training run. Checked before any data is read."""
-    from seedge.artifacts import check_output_location, is_seedge_export
+    from seedge.publishing import check_output_location, is_seedge_export
     from seedge.checkpoint import CHECKPOINT_FORMAT, read_sidecar
 
     check_output_location(run_dir, "--out")

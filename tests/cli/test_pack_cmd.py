@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from _export_fixtures import fresh_copy
 
-from seedge import artifacts
+from seedge import artifacts, publishing
 from seedge.cli import main
 from seedge.export.reference import write_raw_reference
 from seedge.runtime import Model
@@ -48,7 +48,7 @@ def test_pack_holds_only_what_the_device_needs(export, tmp_path, capsys, artifac
     assert code == 0, stderr
     doc = json.loads(stdout)
     raw = {"reference/input.f32", "reference/logits.f32"}
-    assert files(out) == {"manifest.json", "reference.npz", artifacts.EXPORT_MARKER, *raw, *artifact_files}
+    assert files(out) == {"manifest.json", "reference.npz", publishing.EXPORT_MARKER, *raw, *artifact_files}
     assert {f["file"] for f in doc["files"]} == {"manifest.json", "reference.npz", *raw, *artifact_files}
     assert doc["bytes"] == sum((out / f["file"]).stat().st_size for f in doc["files"]) and doc["raw_reference"]
     assert "model.safetensors" in doc["left_out"] and "model.ts" in doc["left_out"]
@@ -80,7 +80,7 @@ def test_a_folder_without_raw_reference_is_packed_with_a_note(tmp_path, capsys):
     bare = fresh_copy(tmp_path / "src")  # the hand-built export has reference.npz only
     code, stdout, stderr = run(["pack", bare, "onnx-fp32", "--out", tmp_path / "device"], capsys)
     assert code == 0 and "no raw reference data" in stderr
-    assert files(tmp_path / "device") == {"manifest.json", "reference.npz", "model.onnx", artifacts.EXPORT_MARKER}
+    assert files(tmp_path / "device") == {"manifest.json", "reference.npz", "model.onnx", publishing.EXPORT_MARKER}
 
 
 def test_bad_input_is_one_line_and_exit_2(export, tmp_path, capsys):

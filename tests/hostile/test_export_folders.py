@@ -18,15 +18,8 @@ from _export_fixtures import fresh_copy
 from _hostile import names, one_line, snapshot
 
 from seedge import artifacts
-from seedge.artifacts import (
-    EXPORT_MARKER,
-    MANIFEST,
-    check_replaceable,
-    is_seedge_export,
-    output_lock,
-    publish,
-    staging,
-)
+from seedge.artifacts import MANIFEST
+from seedge.publishing import EXPORT_MARKER, check_replaceable, is_seedge_export, output_lock, publish, staging
 from seedge.errors import SeedgeError
 
 

@@ -24,7 +24,7 @@ import pytest
 from _export_fixtures import fresh_copy
 from _hostile import names, one_line, snapshot, unwritable_dir
 
-from seedge import artifacts
+from seedge import artifacts, publishing
 from seedge.errors import SeedgeError
 from seedge.export.pipeline import export_model
 
@@ -119,7 +119,7 @@ def test_staging_of_a_killed_export_is_cleaned_by_the_next_one(tiny_checkpoint, 
     assert any(n.startswith(".staging-tiny-") for n in left), left  # what a killed run leaves
     assert snapshot(published) == before
 
-    with artifacts.staging(out, "tiny"):  # the next export into the name
+    with publishing.staging(out, "tiny"):  # the next export into the name
         pass
     assert names(out) == {"tiny"}
 
@@ -251,7 +251,7 @@ def test_a_second_export_into_the_same_folder_waits_then_fails_and_the_first_pub
     assert code2 == 2
     _no_traceback_and_last_line(err2, "another seedge export is writing it")
     assert code1 == 0, err1
-    assert artifacts.is_seedge_export(out / "tiny") and (out / "tiny" / artifacts.EXPORT_MARKER).is_file()
+    assert publishing.is_seedge_export(out / "tiny") and (out / "tiny" / publishing.EXPORT_MARKER).is_file()
     artifacts.read_manifest(out / "tiny")
     assert names(out) == {"tiny"}
 

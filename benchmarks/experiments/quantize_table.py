@@ -61,8 +61,8 @@ def _say(msg: str) -> None:
 
 
 def export_demo(out: Path) -> Path:
-    from seedge.train.demo import demo_checkpoint
     from seedge.export.pipeline import export_model
+    from seedge.train.demo import demo_checkpoint
 
     ckpt = demo_checkpoint()
     _say(f"exporting {ckpt} (onnx + openvino, fp32/fp16/int8)")
@@ -92,8 +92,8 @@ def candidates(folder: Path, manifest: dict) -> dict[str, dict]:
 
 
 def run_table(folder: Path, x, y, batches, rounds: int, per_round: int, threads: int = 2) -> dict:
-    from seedge.verify.parity import compare
     from seedge.quantize import measure
+    from seedge.verify.parity import compare
 
     manifest = json.loads((folder / "manifest.json").read_text())
     cands = candidates(folder, manifest)
@@ -119,7 +119,7 @@ def run_table(folder: Path, x, y, batches, rounds: int, per_round: int, threads:
     int8_build = next(a for a in manifest["artifacts"] if a["id"] == "openvino-int8")["build"]
     onnx_int8_build = next(a for a in manifest["artifacts"] if a["id"] == "onnx-int8")["build"]
     return {"rows": rows, "openvino_int8_choice": int8_build.get("why"),
-            "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": int(len(x)),
+            "onnx_int8_policy": onnx_int8_build.get("policy_resolved"), "eval_images": len(x),
             "threads": threads}
 
 
@@ -152,9 +152,9 @@ def check_targets(table: dict, batches) -> list[str]:
 
 def policy_table(folder: Path, calib, x, y, batches, rounds: int, per_round: int) -> list[dict]:
     """The SE policies side by side on model.onnx: ORT and OpenVINO (reading the Q/DQ graph, f32)."""
-    from seedge.verify.parity import compare
     from seedge.quantize import measure
     from seedge.quantize.int8 import quantize_onnx_int8
+    from seedge.verify.parity import compare
 
     src = folder / "model.onnx"
     ref = measure.ort_logits(src, x)
@@ -248,7 +248,8 @@ def _ov_plain_logits(model_or_path, x: np.ndarray) -> np.ndarray:
     return np.concatenate([compiled(x[i:i + 1])[out] for i in range(len(x))])
 
 
-def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: np.ndarray) -> tuple[Path, dict]:
+def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: np.ndarray,
+                           data: str = "digits") -> tuple[Path, dict]:
     """`nncf.quantize_with_accuracy_control` with its defaults (max_drop 0.01, absolute), top-1 accuracy
     on the val split as the metric; cached as IR. Returns (xml, what NNCF was given)."""
     import nncf
@@ -256,7 +257,7 @@ def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: n
 
     xml = plain.with_name(plain.stem + ".nncf-ac-int8.xml")
     how = {"max_drop": 0.01, "drop_type": "absolute", "validation_images": len(xv),
-           "metric": "top-1 accuracy on the digits val split"}
+           "metric": f"top-1 accuracy on the {data} val split"}
     if xml.is_file():
         return xml, how
     items = [(xv[i:i + 1], int(yv[i])) for i in range(len(xv))]
@@ -275,10 +276,14 @@ def _nncf_accuracy_control(plain: Path, calib: np.ndarray, xv: np.ndarray, yv: n
 
 
 def family_table(arch: str, accuracy_control: bool = True) -> dict:
-    """Every INT8 route for one trained family on the digits test split, against eager FP32."""
+    """Every INT8 route for one trained family on its data's test split (train_families.DATA,
+    digits unless --data), against eager FP32."""
+    import train_families
     from _common import CACHE, exported_folder, plain_onnx
     from peers import calibration, ort_int8_plain, ov_int8_plain
-    from train_families import FAMILIES, run_dir
+    from train_families import FAMILIES, run_dir, run_name
+
+    data = train_families.DATA
 
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
@@ -287,23 +292,24 @@ def family_table(arch: str, accuracy_control: bool = True) -> dict:
 
     checkpoint = run_dir(arch) / "model.safetensors"
     if not checkpoint.is_file():
-        raise SystemExit(f"{checkpoint}: not trained yet; run benchmarks/experiments/train_families.py --only {arch}")
+        raise SystemExit(f"{checkpoint}: not trained yet; run benchmarks/experiments/train_families.py "
+                         f"--only {arch} --data {data}")
     size = FAMILIES[arch][0]
     # The INT8 parity gate is opened so the artifacts are published whatever they score: this
     # table is where they are judged (against the issue's target, stricter than the gate).
-    folder = exported_folder(arch, ("onnx", "openvino"), ("fp32", "int8"), source=checkpoint,
-                             folder_name=f"{arch}_digits{size}", progress=lambda m: _say(f"  {m}"),
+    folder = exported_folder(arch, ("onnx", "openvino"), ("fp32", "int8"), source=checkpoint, calib=data,
+                             folder_name=run_name(arch), progress=lambda m: _say(f"  {m}"),
                              thresholds=TABLE_EXPORT_THRESHOLDS)
     manifest = json.loads((folder / "manifest.json").read_text())
     spec = PreprocessSpec.from_dict(manifest["preprocessing"])
-    x, y, _ = load_arrays("digits", spec, "test")
-    xv, yv, _ = load_arrays("digits", spec, "val")
+    x, y, _ = load_arrays(data, spec, "test")
+    xv, yv, _ = load_arrays(data, spec, "val")
     calib = calibration(folder, manifest)
     arts = {a["id"]: a for a in manifest["artifacts"]}
 
     _say(f"{arch}: eager FP32 on {len(x)} test images")
     model, ref = _eager_logits(checkpoint, x)
-    plain = plain_onnx(model, tuple(spec.input_size), CACHE / "plain" / f"{arch}_digits{size}.b1.onnx")
+    plain = plain_onnx(model, tuple(spec.input_size), CACHE / "plain" / f"{run_name(arch)}.b1.onnx")
     ov_int8 = arts["openvino-int8"]
     hint = (ov_int8.get("build") or {}).get("inference_precision")
     routes = {
@@ -313,7 +319,7 @@ def family_table(arch: str, accuracy_control: bool = True) -> dict:
             lambda: measure.ov_logits(folder / ov_int8["file"], x, inference_precision=hint),
         "peer: nncf.quantize defaults (OpenVINO)": lambda: _ov_plain_logits(ov_int8_plain(plain, calib), x),
         "peer: nncf.quantize_with_accuracy_control (OpenVINO)":
-            lambda: _ov_plain_logits(_nncf_accuracy_control(plain, calib, xv, yv)[0], x),
+            lambda: _ov_plain_logits(_nncf_accuracy_control(plain, calib, xv, yv, data)[0], x),
         "peer: ORT quantize_static defaults (QDQ, per-tensor)": lambda: _ort_plain_logits(ort_int8_plain(plain, calib), x),
         "peer: ORT quantize_static per_channel=True": lambda: _ort_plain_logits(ort_int8_plain(plain, calib, per_channel=True), x),
     }
@@ -327,7 +333,7 @@ def family_table(arch: str, accuracy_control: bool = True) -> dict:
         # sqnr_db / kl_divergence: seedge.verify.parity's, as verify reports them
         rows.append({"route": label, **{k: m[k] for k in ("accuracy", "accuracy_drop_points", "top1_agreement",
                                                           "max_abs_diff", "sqnr_db", "kl_divergence")}})
-    return {"arch": arch, "img_size": size, "checkpoint": str(checkpoint.relative_to(CACHE.parent.parent)),
+    return {"arch": arch, "data": data, "img_size": size, "checkpoint": str(checkpoint.relative_to(CACHE.parent.parent)),
             "export": str(folder.relative_to(CACHE.parent.parent)), "test_images": len(x),
             "calibration_images": len(calib), "onnx_int8_policy": arts["onnx-int8"]["build"].get("policy_resolved"),
             "openvino_int8_choice": ov_int8["build"].get("why"), "openvino_int8_inference_precision": hint,
@@ -357,6 +363,7 @@ def run_families(archs, out: Path, accuracy_control: bool = True) -> None:
     import nncf
     import onnxruntime
     import openvino as ov
+    from train_families import DATA, data_tag
 
     out.mkdir(parents=True, exist_ok=True)
     for arch in archs:
@@ -368,11 +375,13 @@ def run_families(archs, out: Path, accuracy_control: bool = True) -> None:
                             "python": platform.python_version(), "onnxruntime": onnxruntime.__version__,
                             "openvino": ov.get_version(), "nncf": nncf.__version__}
         t["command"] = (f"python benchmarks/experiments/quantize_table.py --family {arch}"
+                        + ("" if DATA == "digits" else f" --data {DATA}")
                         + ("" if accuracy_control else " --no-accuracy-control"))
         md = family_markdown(t)
-        (out / f"int8_{arch}.json").write_text(json.dumps(t, indent=2) + "\n")
-        (out / f"int8_{arch}.md").write_text(md + "\n")
-        print(f"\n{arch} ({t['img_size']}x{t['img_size']}, digits test split, {t['test_images']} images; "
+        stem = f"int8_{arch}" if DATA == "digits" else f"int8_{arch}_{data_tag()}"
+        (out / f"{stem}.json").write_text(json.dumps(t, indent=2) + "\n")
+        (out / f"{stem}.md").write_text(md + "\n")
+        print(f"\n{arch} ({t['img_size']}x{t['img_size']}, {DATA} test split, {t['test_images']} images; "
               f"load average {load_before} -> {t['environment']['load_average_after']})\n\n{md}", flush=True)
 
 
@@ -393,14 +402,19 @@ def main() -> None:
                     help="Folder for --family's int8_<arch>.json/.md.")
     ap.add_argument("--no-accuracy-control", action="store_true",
                     help="--family without the nncf.quantize_with_accuracy_control row (its search is slow).")
+    ap.add_argument("--data", default="digits",
+                    help="--family: the built-in source the families were trained on (train_families.py --data).")
     args = ap.parse_args()
     if args.family:
+        import train_families
+
+        train_families.DATA = args.data
         run_families(args.family, Path(args.out), accuracy_control=not args.no_accuracy_control)
         return
     batches = [int(b) for b in args.batches.split(",")]
 
-    import openvino as ov
     import onnxruntime
+    import openvino as ov
 
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec

@@ -14,7 +14,7 @@ from seedge.data.splits import SPLITS
 
 @click.command("evaluate")
 @click.argument("checkpoint")
-@click.option("--data", metavar="SRC", help="digits, shapes[:HxW], ImageFolder dir or CSV "
+@click.option("--data", metavar="SRC", help="digits, animals[,n=K], shapes[:HxW], ImageFolder dir or CSV "
                                             "[default: the data the checkpoint was trained on].")
 @click.option("--split", default="test", show_default=True, type=click.Choice(SPLITS))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")

@@ -36,7 +36,7 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
               help=f"Comma list of {', '.join(FORMATS)}.")
 @click.option("--precisions", default="fp32", show_default=True, help=f"Comma list of {', '.join(PRECISIONS)}.")
 @click.option("--calib", default=None, metavar="SRC",
-              help="INT8 calibration (and reference) images: 'digits', an ImageFolder or a CSV. "
+              help="INT8 calibration (and reference) images: 'digits', 'animals', an ImageFolder or a CSV. "
                    "Default: the data the checkpoint was trained on, when it records it.")
 @click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images to use.")
 @click.option("--calib-method", type=click.Choice(METHODS), default="minmax", show_default=True,

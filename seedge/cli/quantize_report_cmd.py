@@ -23,7 +23,7 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.command("quantize-report")
 @click.argument("folder", type=str)
 @click.option("--data", "data_src", required=True, metavar="SRC",
-              help="Labelled data: 'digits', an ImageFolder directory or a CSV of path,label rows.")
+              help="Labelled data: 'digits', 'animals[,n=K]', an ImageFolder directory or a CSV of path,label rows.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
               help="Split of --data to evaluate on.")
 @click.option("--limit", type=int, default=None, help="Evaluate on at most this many images.")

@@ -33,7 +33,7 @@ def _size(ctx, param, value):
 @click.option("--model", "model", metavar="ARCH", help="Architecture (see `seedge models`); may come from --init.")
 @model_file_options
 @click.option("--data", required=True, metavar="SRC",
-              help="digits, shapes[:HxW], an ImageFolder directory or a CSV of path,label rows.")
+              help="digits, animals[,n=K], shapes[:HxW], an ImageFolder directory or a CSV of path,label rows.")
 @click.option("--epochs", default=10, show_default=True, type=int)
 @click.option("--img-size", callback=_size, metavar="S|HxW", help="Network input size [default: the model's].")
 @click.option("--resize", callback=_size, metavar="S|HxW", help="Resize to this, then crop to --img-size.")

@@ -13,7 +13,8 @@ from seedge.data.splits import SPLITS
 @click.command("verify")
 @click.argument("folder", type=str)
 @click.option("--data", "data_src", default=None, metavar="SRC",
-              help="Labelled data for accuracy: 'digits', an ImageFolder directory or a CSV of path,label rows.")
+              help="Labelled data for accuracy: 'digits', 'animals', an ImageFolder directory or a CSV of "
+                   "path,label rows.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Split of --data to use.")
 @click.option("--limit", type=int, default=None, help="Use at most this many images of --data.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,

@@ -1,12 +1,12 @@
-"""Datasets: `digits` (built in), synthetic `shapes`, ImageFolder directories, CSV files.
+"""Datasets: `digits` (built in), `animals` (animal-mnist package), synthetic `shapes`, ImageFolder dirs, CSV files.
 
     open_source(src, root=None, class_names=None, options=None) -> Source (splits train/val/test, class_names)
     load_arrays(src, preprocess, split="test", limit=None, seed=0) -> (x NCHW float32, y int64, class_names)
 
 `options` (SourceOptions) names CSV columns and sets the split fractions.
 
-SRC is "digits", "shapes[:HxW][,n=N][,classes=K][,seed=S]", an ImageFolder directory or
-a CSV file of path,label rows. torch-based Dataset/DataLoader helpers live in
+SRC is "digits", "animals[,n=K]", "shapes[:HxW][,n=N][,classes=K][,seed=S]", an ImageFolder
+directory or a CSV file of path,label rows. torch-based Dataset/DataLoader helpers live in
 `seedge.data.torch_data` (imported on demand: this package needs no torch).
 """
 
@@ -22,7 +22,7 @@ from seedge.errors import SeedgeError
 __all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "SourceOptions", "load_arrays", "load_split_arrays",
            "open_source", "parse_classes"]
 
-SRC_HELP = ("'digits', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows")
+SRC_HELP = ("'digits', 'animals[,n=K]', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows")
 
 
 def open_source(src: str, root: str | Path | None = None, class_names: list[str] | None = None,
@@ -40,6 +40,10 @@ def open_source(src: str, root: str | Path | None = None, class_names: list[str]
         from seedge.data.digits import open_digits
 
         return open_digits(src, class_names, fractions=options.fractions)
+    if (src == "animals" or src.startswith("animals,")) and not path.exists():
+        from seedge.data.animals import open_animals
+
+        return open_animals(src, class_names, fractions=options.fractions)
     if (src == "shapes" or src.startswith("shapes:")) and not path.exists():
         from seedge.data.shapes import open_shapes
 

@@ -1,21 +1,47 @@
-"""bench.json: what `seedge bench` found slow in an export folder, for the runtime's choice.
+"""bench.json: what `seedge bench` measured in an export folder, for the runtime's choice.
 
 `seedge bench DIR` flags an artifact that was slower than eager PyTorch, or an FP16 artifact
 slower than the FP32 one of its backend (seedge.bench.run.flag_slow_rows: by p50 and in most
-interleaved rounds). It writes those flags here, per device family, with the machine, the load
-and the date; the device runtime (Python `seedge.runtime` and the C++ runtime) never picks a
-flagged artifact on its own, only when it is asked for by id.
+interleaved rounds), and records each artifact's p50 per batch. It writes both here, per device
+family, with the machine, the load and the date; the device runtime (Python `seedge.runtime`
+and the C++ runtime) orders its choice by them (the rule below).
 
 Layout (schema 1), one entry per device family benched; a new bench replaces its family's entry:
     {"schema": 1, "devices": {"cpu": {"measured": ISO time, "machine": CPU or GPU name,
         "contended": bool, "load_average": [..], "threads": N, "batches": [..],
-        "slow": {"onnx-fp16": ["fp16_slower_than_fp32 at batch 1"], ...}}}}
+        "slow": {"onnx-fp16": ["fp16_slower_than_fp32 at batch 1"], ...},
+        "p50_ms": {"onnx-fp32": {"1": 1.80, "8": 4.84}, "eager": {...}, ...}}}}
+"p50_ms" holds this folder's rows only (no peers; "eager" is the baseline, not an artifact), each
+measured by the artifact's own backend. It was added without a schema bump: an entry without it
+(written before) is valid and orders statically, and runtimes built before it ignore it, so a
+new file still runs on an old device build. On read, "p50_ms" must map ids to {batch as a
+positive decimal integer string: positive finite ms} and "contended", if present, be a bool.
+
+THE RULE (the runtime's choice; seedge/runtime/model.py `candidates` and the C++
+seedge/runtime/cpp/src/manifest.cpp `candidates` implement it, tests/runtime check they agree):
+  1. An explicit artifact id is the only candidate. Otherwise artifacts whose recorded parity
+     failed, and those flagged slow on this device family, are never chosen (all usable ones
+     flagged: an error); an explicit backend keeps only artifacts it can read.
+  2. The rest fall into groups (backend, precision) in the order of RUNTIME_PREFERENCE
+     (seedge/backends/table.py); with an explicit backend, a group also takes, after its own
+     artifacts, the files of that precision the backend reads though made for another (OpenVINO
+     reads the ONNX files). Within a group an artifact with the preprocessing inside comes
+     before its plain sibling, otherwise the manifest's order.
+  3. A group's measured latency is the lowest p50, at the smallest batch in the entry's p50_ms
+     (batch 1 normally), of its own artifacts (same backend and precision, usable by step 1);
+     the other-backend files of step 2 do not count: their p50 was taken on another backend.
+  4. Groups with a measured latency come first, fastest first; groups with equal latency and
+     groups without one keep RUNTIME_PREFERENCE's order (a stable sort).
+  5. An entry that says "contended": true orders by step 2 only (a busy machine's p50s
+     mislead); its slow flags still apply. So does an entry without p50_ms, or none at all.
 Torch-free: the runtime reads it on devices without torch.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 from seedge.artifacts import atomic_write, now_iso, read_bounded
@@ -24,23 +50,33 @@ from seedge.errors import SeedgeError
 BENCH_RECORD = "bench.json"
 SCHEMA = 1
 _MAX_BYTES = 1 << 20
+_BATCH = re.compile(r"[1-9][0-9]{0,8}")  # "1", "8", "64": a batch size as a canonical decimal
 
 
 def _family(device: str) -> str:
     return "cuda" if str(device).startswith("cuda") else "cpu"
 
 
+def _p50(ms) -> bool:
+    """A usable latency: a positive finite number (a JSON bool is not one)."""
+    return isinstance(ms, (int, float)) and not isinstance(ms, bool) and math.isfinite(ms) and ms > 0
+
+
 def record_entry(result: dict, folder: str) -> dict:
     """The entry of one folder and device family from a run_bench / run_bench_many result."""
     env, st = result["environment"], result["settings"]
     slow: dict[str, list[str]] = {}
+    p50: dict[str, dict[str, float]] = {}
     for row in result["results"]:
-        if row.get("folder") not in (None, str(folder)) or not row.get("flag") or row.get("peer"):
+        if row.get("folder") not in (None, str(folder)) or row.get("peer"):
             continue
-        slow.setdefault(row["artifact"], []).extend(f"{f} at batch {row['batch']}" for f in row["flag"])
+        if row.get("flag"):
+            slow.setdefault(row["artifact"], []).extend(f"{f} at batch {row['batch']}" for f in row["flag"])
+        if _p50(row.get("p50_ms")):
+            p50.setdefault(row["artifact"], {})[str(int(row["batch"]))] = float(row["p50_ms"])
     return {"measured": now_iso(), "machine": env.get("cpu_model") if env.get("device") == "cpu" else env.get("gpu"),
             "contended": bool(env.get("contended")), "load_average": env.get("load_average"),
-            "threads": st.get("threads"), "batches": st.get("batches"), "slow": slow}
+            "threads": st.get("threads"), "batches": st.get("batches"), "slow": slow, "p50_ms": p50}
 
 
 def write_record(folder: str | Path, result: dict) -> Path:
@@ -58,23 +94,64 @@ def write_record(folder: str | Path, result: dict) -> Path:
 
 
 def read_record(folder: str | Path) -> dict:
-    """FOLDER/bench.json as written by write_record, {} when there is none."""
+    """FOLDER/bench.json as written by write_record, {} when there is none; checked as the
+    module docstring says (the C++ runtime's read_bench checks the same)."""
     path = Path(folder) / BENCH_RECORD
     if not path.exists():
         return {}
+    fix = "delete it or run `seedge bench` again"
     try:
         record = json.loads(read_bounded(path, _MAX_BYTES, "bench record"))
     except ValueError as e:
-        raise SeedgeError(f"{path}: not valid JSON ({e}); delete it or run `seedge bench` again") from None
+        raise SeedgeError(f"{path}: not valid JSON ({e}); {fix}") from None
     devices = record.get("devices") if isinstance(record, dict) else None
-    if not isinstance(devices, dict) or record.get("schema") != SCHEMA or not all(
+    schema = record.get("schema") if isinstance(record, dict) else None
+    if not isinstance(devices, dict) or isinstance(schema, bool) or schema != SCHEMA or not all(
             isinstance(d, dict) and isinstance(d.get("slow"), dict) for d in devices.values()):
-        raise SeedgeError(f"{path}: not a seedge bench record (schema {SCHEMA} with devices.*.slow); "
-                          f"delete it or run `seedge bench` again")
+        raise SeedgeError(f"{path}: not a seedge bench record (schema {SCHEMA} with devices.*.slow); {fix}")
+    for family, entry in devices.items():
+        if "contended" in entry and not isinstance(entry["contended"], bool):
+            raise SeedgeError(f"{path}: devices.{family}.contended must be true or false; {fix}")
+        problem = _p50_problem(entry.get("p50_ms", {}))
+        if problem:
+            raise SeedgeError(f"{path}: devices.{family}.p50_ms must map artifact ids to {{batch: positive "
+                              f"finite ms}} ({problem}); {fix}")
     return record
+
+
+def _p50_problem(p50) -> str:
+    """What is wrong with an entry's p50_ms ("" when nothing)."""
+    if not isinstance(p50, dict):
+        return "not an object"
+    for art, per in p50.items():
+        if not isinstance(per, dict):
+            return f"'{art}' is not an object"
+        for batch, ms in per.items():
+            if not _BATCH.fullmatch(batch):
+                return f"'{art}' has batch '{batch}', not a positive integer"
+            if not _p50(ms):
+                return f"'{art}' at batch {batch} is {json.dumps(ms)}"
+    return ""
 
 
 def slow_artifacts(folder: str | Path, device: str = "cpu") -> dict[str, list[str]]:
     """{artifact id: why it is flagged} from the last bench of FOLDER on `device`'s family."""
     entry = (read_record(folder).get("devices") or {}).get(_family(device)) or {}
     return {str(k): [str(x) for x in v] for k, v in entry.get("slow", {}).items()}
+
+
+def timings(folder: str | Path, device: str = "cpu") -> dict | None:
+    """The p50s the rule orders by, from the last bench of FOLDER on `device`'s family:
+    {"family", "batch" (the smallest measured), "p50_ms": {id: ms at that batch}, "measured"
+    (its date, or "undated"), "contended"}; None when that bench recorded no p50."""
+    family = _family(device)
+    entry = (read_record(folder).get("devices") or {}).get(family) or {}
+    p50 = entry.get("p50_ms") or {}
+    batches = sorted({int(b) for per in p50.values() for b in per})
+    if not batches:
+        return None
+    b = str(batches[0])
+    measured = entry.get("measured")
+    return {"family": family, "batch": batches[0], "p50_ms": {k: v[b] for k, v in p50.items() if b in v},
+            "measured": measured if isinstance(measured, str) else "undated",
+            "contended": bool(entry.get("contended"))}

@@ -1,18 +1,21 @@
-"""bench.json (seedge.bench_record): what `seedge bench` flags slow is what the runtime passes over.
+"""bench.json (seedge.bench_record): what `seedge bench` flags slow is what the runtime passes over,
+and the p50s it records are what the runtime orders by.
 
 The record is built from a real bench result of a private copy of the shared export; the
-runtime's choice is checked on that copy, with flags written the way `seedge bench` writes them.
+runtime's choice is checked on that copy, with flags and p50s written the way `seedge bench`
+writes them. The ordering rule itself, in Python and C++, is tested in tests/runtime.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts, publishing
-from seedge.bench_record import BENCH_RECORD, read_record, record_entry, slow_artifacts, write_record
+from seedge.bench_record import BENCH_RECORD, read_record, record_entry, slow_artifacts, timings, write_record
 from seedge.errors import SeedgeError
 from seedge.runtime import Model, candidates
 
@@ -55,8 +58,89 @@ def test_rows_of_other_folders_are_not_recorded(tmp_path):
     assert record_entry(_result("cpu", rows), str(b))["slow"] == {}
 
 
+def test_record_keeps_this_folders_p50_per_artifact_and_batch(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    rows = [_row("eager", 1, [], folder=str(a), p50_ms=3.0), _row("onnx-fp32", 1, [], folder=str(a), p50_ms=1.8),
+            _row("onnx-fp32", 8, [], folder=str(a), p50_ms=4.84),
+            _row("openvino-int8", 8, [], folder=str(a), p50_ms=2.5),
+            _row("openvino-int8", 1, ["slower_than_eager"], folder=str(a), p50_ms=3.36),
+            _row("onnx-fp32", 1, [], folder=str(b), p50_ms=0.5),  # another folder's row
+            _row("compile", 1, [], folder=str(a), p50_ms=0.1, peer="compile")]  # a peer's
+    a.mkdir()
+    result = _result("cpu", rows)
+    result["environment"]["contended"] = False
+    assert record_entry(result, str(a))["p50_ms"] == {"eager": {"1": 3.0}, "onnx-fp32": {"1": 1.8, "8": 4.84},
+                                                      "openvino-int8": {"8": 2.5, "1": 3.36}}
+    write_record(a, result)
+    assert read_record(a)["devices"]["cpu"]["p50_ms"]["onnx-fp32"] == {"1": 1.8, "8": 4.84}
+    t = timings(a, "cpu")
+    assert t["batch"] == 1 and t["p50_ms"] == {"eager": 3.0, "onnx-fp32": 1.8, "openvino-int8": 3.36}
+    assert t["contended"] is False and t["measured"] == read_record(a)["devices"]["cpu"]["measured"]
+    assert timings(a, "cuda") is None  # no cuda bench
+    # only batch 8 measured: the smallest batch is 8, and an artifact without it is unmeasured
+    write_record(a, _result("cpu", [_row("onnx-fp32", 8, [], p50_ms=4.0), _row("onnx-int8", 16, [], p50_ms=5.0)]))
+    assert timings(a, "cpu")["batch"] == 8 and timings(a, "cpu")["p50_ms"] == {"onnx-fp32": 4.0}
+    assert timings(a, "cpu")["contended"] is True
+
+
+def test_an_old_record_without_p50_still_reads_and_orders_statically(tmp_path):
+    # what `seedge bench` wrote before p50_ms existed (schema 1 too)
+    folder = fresh_copy(tmp_path)
+    old = {"schema": 1, "devices": {"cpu": {
+        "measured": "2026-11-30T10:00:00+00:00", "machine": "Test CPU", "contended": False, "load_average": [0.1] * 3,
+        "threads": 2, "batches": [1, 8], "slow": {"onnx-fp32": ["slower_than_eager at batch 1"]}}}}
+    (folder / BENCH_RECORD).write_text(json.dumps(old))
+    assert slow_artifacts(folder) == {"onnx-fp32": ["slower_than_eager at batch 1"]}
+    assert timings(folder) is None
+    with Model.open(folder, threads=1) as m:
+        assert m.artifact["id"] == "openvino-fp32"
+        assert m.describe()["order"] == {"rule": "static preference (no p50 from seedge bench on cpu)",
+                                         "batch": None, "p50_ms": None}
+
+
+def _entry(field: str) -> str:
+    """A schema-1 record whose cpu entry has `field` (JSON text, not checked by Python first)."""
+    return '{"schema": 1, "devices": {"cpu": {"slow": {}, ' + field + '}}}'
+
+
+BAD_P50 = [
+    ('[]', "not an object"),
+    ('{"onnx-fp32": 1.8}', "'onnx-fp32' is not an object"),
+    ('{"onnx-fp32": {"1": 0}}', "'onnx-fp32' at batch 1 is 0"),
+    ('{"onnx-fp32": {"1": -1.5}}', "at batch 1 is -1.5"),
+    ('{"onnx-fp32": {"1": NaN}}', "at batch 1 is NaN"),
+    ('{"onnx-fp32": {"1": Infinity}}', "at batch 1 is Infinity"),
+    ('{"onnx-fp32": {"1": "1.8"}}', 'at batch 1 is "1.8"'),
+    ('{"onnx-fp32": {"1": true}}', "at batch 1 is true"),
+    ('{"onnx-fp32": {"1": null}}', "at batch 1 is null"),
+    ('{"onnx-fp32": {"0": 1.8}}', "has batch '0', not a positive integer"),
+    ('{"onnx-fp32": {"01": 1.8}}', "has batch '01'"),
+    ('{"onnx-fp32": {"batch 1": 1.8}}', "has batch 'batch 1'"),
+    ('{"onnx-fp32": {"1.0": 1.8}}', "has batch '1.0'"),
+    ('null', "not an object"),
+]
+
+
+@pytest.mark.parametrize("p50, problem", BAD_P50)
+def test_a_bad_p50_is_one_line_naming_the_field(tmp_path, p50, problem):
+    (tmp_path / BENCH_RECORD).write_text(_entry('"p50_ms": ' + p50))
+    for read in (read_record, slow_artifacts, timings):
+        with pytest.raises(SeedgeError) as e:
+            read(tmp_path)
+        msg = str(e.value)
+        assert "bench.json: devices.cpu.p50_ms must map artifact ids to {batch: positive finite ms}" in msg
+        assert problem in msg and msg.endswith("delete it or run `seedge bench` again") and "\n" not in msg
+
+
+@pytest.mark.parametrize("contended", ['"yes"', "1", "null"])
+def test_contended_must_be_a_bool(tmp_path, contended):
+    (tmp_path / BENCH_RECORD).write_text(_entry('"contended": ' + contended))
+    with pytest.raises(SeedgeError, match=r"bench\.json: devices\.cpu\.contended must be true or false; delete it"):
+        timings(tmp_path)
+
+
 @pytest.mark.parametrize("text", ["{not json", '{"schema": 2, "devices": {}}', '{"schema": 1, "devices": {"cpu": {}}}',
-                                  "[1, 2]"])
+                                  '{"schema": true, "devices": {}}', "[1, 2]"])
 def test_a_broken_record_is_one_line_naming_the_file(tmp_path, text):
     (tmp_path / BENCH_RECORD).write_text(text)
     with pytest.raises(SeedgeError, match=r"bench\.json: .*delete it or run `seedge bench` again"):
@@ -98,4 +182,21 @@ def test_cli_bench_writes_the_record_and_no_record_does_not(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     flagged = {r["artifact"] for r in doc["results"] if r["flag"]}
     assert set(slow_artifacts(folder, "cpu")) == flagged  # whatever this noisy run found, exactly that
-    assert read_record(folder)["devices"]["cpu"]["threads"] == 1
+    entry = read_record(folder)["devices"]["cpu"]
+    assert entry["threads"] == 1
+    # every timed row of the folder, p50 as the run reported it (eager is the baseline's)
+    want = {}
+    for r in doc["results"]:
+        want.setdefault(r["artifact"], {})[str(r["batch"])] = r["p50_ms"]
+    assert entry["p50_ms"] == want and {"eager", "onnx-fp32"} <= set(want)
+    assert all(math.isfinite(ms) and ms > 0 for per in want.values() for ms in per.values())
+    # and the runtime orders by them unless the run was contended
+    with Model.open(folder, backend="onnxruntime", threads=1) as m:
+        order = m.describe()["order"]
+    assert order["batch"] == min(doc["settings"]["batches"])
+    assert order["p50_ms"] == want[m.artifact["id"]][str(order["batch"])]
+    if entry["contended"]:
+        assert order["rule"] == f"static preference (seedge bench {entry['measured']} on cpu was contended: " \
+                                "its p50s are not used)"
+    else:
+        assert order["rule"] == f"measured p50 at batch {order['batch']} by seedge bench {entry['measured']}"

@@ -5,8 +5,10 @@
         print(m.self_test())                        # reference.npz vs stored eager logits
         print(m.classify("cat.png", top_k=3))       # [(class_name, probability), ...]
 
-What is its own: choosing the artifact (the backend table's RUNTIME_PREFERENCE, among artifacts
-that passed parity at export), and images in / labels out. Everything else is shared with
+What is its own: choosing the artifact (among artifacts that passed parity at export and that the
+folder's last `seedge bench` did not flag slow: fastest measured p50 first, else the backend
+table's RUNTIME_PREFERENCE; the rule is written once in seedge.bench_record), and images in /
+labels out. Everything else is shared with
 `seedge verify` and `seedge bench`, so the device runs exactly what they checked and timed:
 the artifact is opened by the same runner (seedge.backends.open_artifact, same threads and
 backend settings), large inputs are split as verify splits them (seedge.verify.run), the
@@ -16,6 +18,7 @@ seedge.preprocess, the one preprocessing training and export use.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import numpy as np
 from seedge import artifacts
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
-from seedge.bench_record import slow_artifacts
+from seedge.bench_record import slow_artifacts, timings
 from seedge.errors import SeedgeError, Unavailable
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
@@ -36,11 +39,14 @@ RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
 
 
 def candidates(manifest: dict, backend: str | None = None, artifact: str | None = None,
-               device: str = "cpu", slow: dict | None = None) -> list[tuple[dict, str]]:
-    """(artifact entry, backend) pairs to try, best first. An explicit `artifact` is the only
+               device: str = "cpu", slow: dict | None = None, p50: dict | None = None) -> list[tuple[dict, str]]:
+    """(artifact entry, backend) pairs to try, best first, by the rule in seedge.bench_record's
+    docstring (the C++ runtime's candidates() follows it too). An explicit `artifact` is the only
     candidate; an explicit `backend` keeps only artifacts it can read. Artifacts whose recorded
     parity failed, and those `seedge bench` flagged slow on this device family (`slow`, from the
-    folder's bench.json: seedge.bench_record), are never chosen automatically."""
+    folder's bench.json), are never chosen automatically. `p50`: {artifact id: ms} measured by
+    `seedge bench` at one batch on this device family (None: static order; a contended bench's
+    p50s are not passed, see Model.open)."""
     family = device_family(device)
     if backend is not None and backend not in RUNTIME_BACKENDS:
         raise SeedgeError(f"runtime backend '{backend}' is not one of {', '.join(RUNTIME_BACKENDS)}")
@@ -60,22 +66,55 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
     # An artifact with the preprocessing inside comes before its plain sibling: exported on purpose
     # for the device, it takes uint8 pixels (a quarter of the float input) and normalizes in-graph.
     usable.sort(key=lambda a: not takes_pixels(a))
-    order = []
+    groups = []  # (measured latency or inf, members) per (backend, precision), in static order
     for want_backend, precision in RUNTIME_PREFERENCE[family]:
         if backend is not None and want_backend != backend:
             continue
-        for a in usable:
-            if a["precision"] == precision and a["backend"] == want_backend:
-                order.append((a, want_backend))
+        own = [a for a in usable if a["precision"] == precision and a["backend"] == want_backend]
+        members = [(a, want_backend) for a in own]
         if backend is not None:  # e.g. openvino asked, only an ONNX file of this precision exists
-            order += [(a, backend) for a in usable if a["precision"] == precision
-                      and a["backend"] != backend and a["format"] in BACKENDS[backend].reads]
+            members += [(a, backend) for a in usable if a["precision"] == precision
+                        and a["backend"] != backend and a["format"] in BACKENDS[backend].reads]
+        # Only the group's own artifacts count: the others' p50 was taken on another backend.
+        measured = [p50[a["id"]] for a in own if a["id"] in (p50 or {})]
+        groups.append((min(measured, default=math.inf), members))
+    groups.sort(key=lambda g: g[0])  # stable: ties and unmeasured groups keep the static order
+    order = [m for _, members in groups for m in members]
     if not order:
         have = ", ".join(f"{a['id']} ({a['backend']})" for a in manifest.get("artifacts", [])) or "none"
         want = f"backend '{backend}'" if backend else "the runtime's backends"
         raise SeedgeError(f"{manifest.get('name', 'folder')}: no artifact for {want} on {family} "
                           f"(artifacts: {have}); export one or pass artifact=")
     return order
+
+
+def folder_candidates(folder: Path, manifest: dict, backend: str | None = None, artifact: str | None = None,
+                      device: str = "cpu") -> tuple[list[tuple[dict, str]], dict, dict | None]:
+    """candidates() with what the folder's bench.json says for `device`'s family: (the order,
+    the artifacts passed over as slow, bench_record.timings). A contended bench's p50s are not
+    used for the order (a busy machine's numbers mislead); its flags are."""
+    slow = slow_artifacts(folder, device) if artifact is None else {}
+    measured = timings(folder, device)
+    p50 = measured["p50_ms"] if measured and not measured["contended"] else None
+    return candidates(manifest, backend, artifact, device, slow, p50), slow, measured
+
+
+def order_note(measured: dict | None, family: str, explicit: bool, entry: dict, use: str) -> dict:
+    """How the choice was ordered (the C++ runtime's describe_json says it in the same words):
+    {"rule": text, "batch": the batch of the p50s or None, "p50_ms": the chosen artifact's p50
+    there, when bench measured it on the backend it runs on now, else None}. `measured`: timings()."""
+    if explicit:
+        rule = "asked for by id"
+    elif measured is None:
+        rule = f"static preference (no p50 from seedge bench on {family})"
+    elif measured["contended"]:
+        rule = (f"static preference (seedge bench {measured['measured']} on {family} was contended: "
+                f"its p50s are not used)")
+    else:
+        rule = f"measured p50 at batch {measured['batch']} by seedge bench {measured['measured']}"
+    known = measured is not None and use == entry["backend"]
+    return {"rule": rule, "batch": measured["batch"] if measured else None,
+            "p50_ms": measured["p50_ms"].get(entry["id"]) if known else None}
 
 
 class Model:
@@ -85,6 +124,7 @@ class Model:
         self.folder, self.manifest, self.artifact = folder, manifest, artifact
         self.backend, self.device, self._runner = backend, device, runner
         self.passed_over: dict = {}  # artifacts the folder's last `seedge bench` flagged slow (not chosen)
+        self.order: dict = {}  # how the artifact was chosen (order_note)
         self.preprocessing = spec_dict(manifest["preprocessing"])
         self.input_size = tuple(int(v) for v in self.preprocessing["input_size"])
         self._fixed_batch, self._batch = batching(manifest, artifact)
@@ -102,14 +142,15 @@ class Model:
     @classmethod
     def open(cls, folder, backend: str | None = None, artifact: str | None = None, device: str = "cpu",
              threads: int | None = None) -> "Model":
-        """Open the best artifact of `folder` this machine can run (the backend table's
+        """Open the best artifact of `folder` this machine can run (the rule in seedge.bench_record:
+        the folder's last uncontended `seedge bench` p50s, else the backend table's
         RUNTIME_PREFERENCE); an explicit `artifact` id or `backend` narrows the choice. The
         artifact's sha256 is checked first; `threads` defaults to what bench and verify use."""
         folder = Path(folder)
         manifest = artifacts.read_manifest(folder)
-        slow = slow_artifacts(folder, device) if artifact is None else {}
+        order, slow, measured = folder_candidates(folder, manifest, backend, artifact, device)
         tried = []
-        for entry, use in candidates(manifest, backend, artifact, device, slow):
+        for entry, use in order:
             runner = None
             try:
                 runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use)
@@ -123,6 +164,7 @@ class Model:
                 continue
             model = cls(folder, manifest, entry, use, runner, device)
             model.passed_over = slow
+            model.order = order_note(measured, device_family(device), artifact is not None, entry, use)
             return model
         raise SeedgeError(f"{folder}: no artifact could be opened on {device}: " + "; ".join(tried))
 
@@ -247,7 +289,9 @@ class Model:
                 "input_size": list(self.input_size), "classes": len(self.class_names),
                 "runner": self._runner.describe() if self._runner is not None else None,
                 # artifacts not chosen because the folder's last `seedge bench` flagged them slow
-                "passed_over_as_slow": dict(self.passed_over)}
+                "passed_over_as_slow": dict(self.passed_over),
+                # how the choice was ordered, and the chosen artifact's p50 then if bench measured it
+                "order": dict(self.order)}
 
     def close(self) -> None:
         if self._runner is not None:

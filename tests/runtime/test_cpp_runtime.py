@@ -5,7 +5,8 @@ then checked against its Python counterparts on real files.
   same values read, the same ones refused);
 - on the shared hand-built export (tests/_export_fixtures.py) plus the raw reference files the
   export stage writes: artifact digests equal seedge.artifacts', the artifact choice equals
-  seedge.runtime's with backend="openvino", top-k classes and probabilities equal
+  seedge.runtime's with backend="openvino" (also when bench.json's p50s order it, by the rule in
+  seedge.bench_record, and in describe's words for how), top-k classes and probabilities equal
   seedge.runtime.Model's on the same artifact within 1e-4, the self-test's metrics and thresholds
   equal Model.self_test's, and tampered or bad input is refused with exit 2;
 - end to end on a real `export_model` folder: the export writes the raw reference and the C++
@@ -31,8 +32,10 @@ import pytest
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
+from seedge.errors import SeedgeError
 from seedge.export.reference import write_raw_reference
 from seedge.runtime import Model, candidates
+from seedge.runtime.model import folder_candidates
 from seedge.verify.parity import thresholds_for
 
 pytestmark = pytest.mark.slow
@@ -202,6 +205,92 @@ def test_artifacts_flagged_slow_by_bench_are_passed_over_as_in_python(cpp_build,
     (copy / BENCH_RECORD).write_text('{"schema": 1, "devices": {"cpu": {}}}')
     proc = run(cpp_build, "seedge_check", "candidates", copy, "cpu")
     assert proc.returncode == 2 and "bench.json: not a seedge bench record" in proc.stderr
+
+
+# bench.json cpu entries and the order the rule gives on the copy below (backend openvino: groups
+# int8 [openvino-int8, onnx-int8], fp32 [openvino-fp32, onnx-fp32], fp16 [openvino-fp16], in that
+# static order; the onnx files' p50s were taken on ONNX Runtime and do not count).
+INT8, FP32, FP16 = ["openvino-int8", "onnx-int8"], ["openvino-fp32", "onnx-fp32"], ["openvino-fp16"]
+MEASURED_ORDERS = {
+    "static, no p50": ({}, INT8 + FP32 + FP16),
+    "measured differs from static": ({"p50_ms": {"openvino-fp32": {"1": 1.8}, "openvino-int8": {"1": 3.36}}},
+                                     FP32 + INT8 + FP16),
+    "contended: static": ({"contended": True, "p50_ms": {"openvino-fp32": {"1": 1.8}, "openvino-int8": {"1": 3.36}}},
+                          INT8 + FP32 + FP16),
+    "only some measured": ({"p50_ms": {"openvino-fp16": {"1": 9.0}}}, FP16 + INT8 + FP32),
+    "ties keep static": ({"p50_ms": {"openvino-fp16": {"1": 2.0}, "openvino-int8": {"1": 2.0},
+                                     "openvino-fp32": {"1": 3.0}}}, INT8 + FP16 + FP32),
+    "smallest batch decides": ({"p50_ms": {"openvino-int8": {"1": 3.0, "8": 1.0}, "openvino-fp32": {"8": 0.5},
+                                           "openvino-fp16": {"1": 2.0}}}, FP16 + INT8 + FP32),
+    "other backends' p50 do not count": ({"p50_ms": {"onnx-int8": {"1": 0.1}, "onnx-fp32": {"1": 0.1},
+                                                     "openvino-fp16": {"1": 5.0}, "eager": {"1": 0.1}}},
+                                         FP16 + INT8 + FP32),
+    "flagged slow lends no p50": ({"slow": {"openvino-fp32": ["slower_than_eager at batch 1"]},
+                                   "p50_ms": {"openvino-fp32": {"1": 1.0}, "openvino-int8": {"1": 4.0},
+                                              "openvino-fp16": {"1": 3.0}}}, FP16 + INT8 + ["onnx-fp32"]),
+}
+
+
+@pytest.fixture(scope="module")
+def measured_folder(folder, tmp_path_factory) -> Path:
+    """The shared export with an artifact of each precision for OpenVINO (the IR file stands in
+    for each: the order, not the numerics, is under test) and ONNX int8."""
+    dst = tmp_path_factory.mktemp("measured") / "copy"
+    shutil.copytree(folder, dst)
+    add_artifact(dst, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino")
+    add_artifact(dst, "onnx-int8", "onnx", "int8", "model.onnx", "onnxruntime")
+    add_artifact(dst, "openvino-fp16", "openvino", "fp16", "openvino/model.xml", "openvino")
+    return dst
+
+
+@pytest.mark.parametrize("case", list(MEASURED_ORDERS))
+def test_measured_order_is_the_python_runtimes_and_follows_the_rule(cpp_build, measured_folder, case):
+    from seedge.bench_record import BENCH_RECORD
+
+    fields, want = MEASURED_ORDERS[case]
+    entry = {"measured": "2026-12-01T07:00:00+00:00", "contended": False, "slow": {}, **fields}
+    cuda = {"slow": {}, "p50_ms": {"openvino-int8": {"1": 0.01}}}  # another family's numbers do not apply
+    (measured_folder / BENCH_RECORD).write_text(json.dumps({"schema": 1, "devices": {"cpu": entry, "cuda": cuda}}))
+    manifest = artifacts.read_manifest(measured_folder)
+    python = [a["id"] for a, _ in folder_candidates(measured_folder, manifest, backend="openvino")[0]]
+    assert python == want
+    assert run(cpp_build, "seedge_check", "candidates", measured_folder, "cpu", check=True).stdout.split() == want
+    # and both say the same about how (seedge_classify --info: describe_json's "order")
+    info = json.loads(run(cpp_build, "seedge_classify", measured_folder, "--info", "--threads", 1, check=True).stdout)
+    with Model.open(measured_folder, backend="openvino", threads=1) as m:
+        assert info["artifact"] == m.artifact["id"] == want[0]
+        assert info["order"] == m.describe()["order"]
+    # the chosen one's p50 at batch 1 when bench measured it (known even when contended)
+    assert info["order"]["p50_ms"] == fields.get("p50_ms", {}).get(want[0], {}).get("1")
+    info = json.loads(run(cpp_build, "seedge_classify", measured_folder, "--info", "--threads", 1, "--artifact",
+                          "onnx-fp32", check=True).stdout)
+    with Model.open(measured_folder, backend="openvino", artifact="onnx-fp32", threads=1) as m:
+        assert info["order"] == m.describe()["order"] and info["order"]["rule"] == "asked for by id"
+        assert info["order"]["p50_ms"] is None  # ONNX Runtime's p50 is not OpenVINO's
+
+
+@pytest.mark.parametrize("field, needle", [
+    ('"p50_ms": {"openvino-fp32": {"1": NaN}}',
+     "bench.json: devices.cpu.p50_ms must map artifact ids to {batch: positive finite ms} ("),
+    ('"p50_ms": {"openvino-fp32": {"1": 0}}', "('openvino-fp32' at batch 1 is 0)"),
+    ('"p50_ms": {"openvino-fp32": {"1": true}}', "('openvino-fp32' at batch 1 is true)"),
+    ('"p50_ms": {"openvino-fp32": {"01": 1.5}}', "('openvino-fp32' has batch '01', not a positive integer)"),
+    ('"p50_ms": {"openvino-fp32": [1.5]}', "('openvino-fp32' is not an object)"),
+    ('"p50_ms": null', "(not an object)"),
+    ('"contended": "no"', "devices.cpu.contended must be true or false"),
+])
+def test_a_bad_p50_is_refused_by_both_in_one_line(cpp_build, copy, field, needle):
+    from seedge.bench_record import BENCH_RECORD, timings
+
+    (copy / BENCH_RECORD).write_text('{"schema": 1, "devices": {"cpu": {"slow": {}, ' + field + '}}}')
+    with pytest.raises(SeedgeError, match="delete it or run `seedge bench` again") as e:
+        timings(copy)
+    assert needle in str(e.value)
+    for argv in (["seedge_check", "candidates", copy, "cpu"], ["seedge_classify", copy, "--info"]):
+        proc = run(cpp_build, *argv)
+        assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert needle in proc.stderr, proc.stderr
+        assert proc.stderr.rstrip().endswith("delete it or run `seedge bench` again")
 
 
 def test_a_malformed_manifest_is_one_line_naming_the_field(cpp_build, copy):

@@ -3,7 +3,9 @@
 // seedge/runtime/model.py; tests/runtime/test_cpp_runtime.py checks they agree.
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -209,7 +211,7 @@ fs::path check_integrity(const fs::path& folder, const Artifact& artifact) {
     return path;
 }
 
-std::map<std::string, std::set<std::string>> read_slow(const fs::path& folder);
+std::map<std::string, BenchEntry> read_bench(const fs::path& folder);
 
 Manifest read_manifest(const fs::path& folder) {
     fs::path path = folder / kManifest;
@@ -235,7 +237,7 @@ Manifest read_manifest(const fs::path& folder) {
     Manifest m;
     m.folder = folder;
     m.document = doc;
-    m.slow = read_slow(folder);
+    m.bench = read_bench(folder);
     m.name = f.text(doc, "name", "name");
     const json::Value& model = f.obj(doc, "model", "model");
     const json::Value* n_classes = model.find("num_classes");
@@ -333,12 +335,34 @@ Manifest read_manifest(const fs::path& folder) {
     return m;
 }
 
-// bench.json's slow artifacts per device family, checked as seedge.bench_record.read_record.
-std::map<std::string, std::set<std::string>> read_slow(const fs::path& folder) {
-    std::map<std::string, std::set<std::string>> slow;
+namespace {
+
+// What is wrong with an entry's p50_ms ("" when nothing), as seedge.bench_record._p50_problem.
+std::string p50_problem(const json::Value& p50) {
+    if (!p50.is_object()) return "not an object";
+    for (const auto& [id, per] : p50.as_object()) {
+        if (!per.is_object()) return "'" + id + "' is not an object";
+        for (const auto& [batch, ms] : per.as_object()) {
+            // a batch size as a canonical decimal: "1", "8", "64" (at most 9 digits)
+            bool digits = !batch.empty() && batch.size() <= 9 && batch[0] != '0' &&
+                          std::all_of(batch.begin(), batch.end(), [](char c) { return c >= '0' && c <= '9'; });
+            if (!digits) return "'" + id + "' has batch '" + batch + "', not a positive integer";
+            if (!ms.is_number() || !std::isfinite(ms.as_number()) || ms.as_number() <= 0)
+                return "'" + id + "' at batch " + batch + " is " + ms.dump();
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
+// bench.json per device family, checked as seedge.bench_record.read_record; the p50s kept are
+// those at the smallest batch measured (seedge.bench_record.timings).
+std::map<std::string, BenchEntry> read_bench(const fs::path& folder) {
+    std::map<std::string, BenchEntry> bench;
     fs::path path = folder / kBenchRecord;
     std::error_code ec;
-    if (!fs::exists(fs::symlink_status(path, ec))) return slow;
+    if (!fs::exists(fs::symlink_status(path, ec))) return bench;
     const std::string fix = "; delete it or run `seedge bench` again";
     json::Value doc;
     try {
@@ -354,20 +378,56 @@ std::map<std::string, std::set<std::string>> read_slow(const fs::path& folder) {
     if (ok) {
         for (const auto& [family, entry] : devices->as_object()) {
             const json::Value* ids = entry.is_object() ? entry.find("slow") : nullptr;
-            if (ids == nullptr || !ids->is_object()) {
-                ok = false;
-                break;
-            }
-            for (const auto& [id, why] : ids->as_object()) slow[family].insert(id);
+            if (ids == nullptr || !ids->is_object()) ok = false;
         }
     }
     if (!ok) throw Error(path.string() + ": not a seedge bench record (schema 1 with devices.*.slow)" + fix);
-    return slow;
+    for (const auto& [family, entry] : devices->as_object()) {
+        BenchEntry e;  // a repeated family: the last one counts, as in Python
+        for (const auto& [id, why] : entry.find("slow")->as_object()) e.slow.insert(id);
+        if (const json::Value* c = entry.find("contended"); c != nullptr) {
+            if (!c->is_bool())
+                throw Error(path.string() + ": devices." + family + ".contended must be true or false" + fix);
+            e.contended = c->as_bool();
+        }
+        if (const json::Value* when = entry.find("measured"); when != nullptr && when->is_string())
+            e.measured = when->as_string();
+        if (const json::Value* p50 = entry.find("p50_ms"); p50 != nullptr) {
+            std::string problem = p50_problem(*p50);
+            if (!problem.empty())
+                throw Error(path.string() + ": devices." + family +
+                            ".p50_ms must map artifact ids to {batch: positive finite ms} (" + problem + ")" + fix);
+            std::map<std::string, const json::Value*> per_id;  // a repeated id: the last one counts, as in Python
+            for (const auto& [id, per] : p50->as_object()) per_id[id] = &per;
+            for (const auto& [id, per] : per_id)
+                for (const auto& [batch, ms] : per->as_object()) {
+                    std::int64_t b = std::stoll(batch);
+                    if (e.batch == 0 || b < e.batch) e.batch = b;
+                }
+            std::string key = std::to_string(e.batch);
+            for (const auto& [id, per] : per_id)
+                if (const json::Value* ms = per->find(key); ms != nullptr) e.p50_ms[id] = ms->as_number();
+        }
+        bench[family] = std::move(e);
+    }
+    return bench;
 }
+
+namespace {
+
+bool is_cuda(const std::string& device) { return device == "cuda" || device.rfind("cuda:", 0) == 0; }
+
+// The family's bench entry when it recorded p50s, else nullptr.
+const BenchEntry* measured_entry(const Manifest& manifest, bool cuda) {
+    auto it = manifest.bench.find(cuda ? "cuda" : "cpu");
+    return it != manifest.bench.end() && it->second.batch > 0 ? &it->second : nullptr;
+}
+
+}  // namespace
 
 std::vector<const Artifact*> candidates(const Manifest& manifest, const std::string& device,
                                         const std::string& artifact_id) {
-    bool cuda = device == "cuda" || device.rfind("cuda:", 0) == 0;
+    bool cuda = is_cuda(device);
     if (!cuda && device != "cpu") throw Error("device '" + device + "' is not one of cpu, cuda, cuda:N");
     if (cuda && !has_tensorrt())
         throw Error("device '" + device + "' needs the C++ runtime's TensorRT path, which this build lacks (TensorRT "
@@ -386,8 +446,10 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
     }
     // An artifact with the preprocessing inside comes before its plain sibling (as in the Python runtime).
     // Never chosen on its own: an artifact whose parity failed, or one `seedge bench` flagged slow.
-    auto slow_it = manifest.slow.find(cuda ? "cuda" : "cpu");
-    auto is_slow = [&](const Artifact& a) { return slow_it != manifest.slow.end() && slow_it->second.count(a.id); };
+    auto entry_it = manifest.bench.find(cuda ? "cuda" : "cpu");
+    auto is_slow = [&](const Artifact& a) {
+        return entry_it != manifest.bench.end() && entry_it->second.slow.count(a.id);
+    };
     std::vector<const Artifact*> arts;
     for (const Artifact& a : manifest.artifacts)
         if (!a.parity_failed && !is_slow(a)) arts.push_back(&a);
@@ -397,16 +459,35 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
         throw Error(manifest.name + ": `seedge bench` flagged every artifact slow on " + (cuda ? "cuda" : "cpu") +
                     " (bench.json); pass --artifact to run one anyway, or bench again");
     std::stable_partition(arts.begin(), arts.end(), [](const Artifact* a) { return a->takes_pixels; });
-    std::vector<const Artifact*> order;
+    // The rule of seedge/bench_record.py: one group per precision of the backend, in the static
+    // order; measured groups first, fastest first (a contended bench's p50s are not used).
+    const BenchEntry* bench = measured_entry(manifest, cuda);
+    if (bench != nullptr && bench->contended) bench = nullptr;
+    struct Group {
+        double latency = std::numeric_limits<double>::infinity();
+        std::vector<const Artifact*> members;
+    };
+    std::vector<Group> groups;
     for (const std::string& precision : pref.precisions) {
+        Group g;
         for (const Artifact* a : arts)
-            if (!a->parity_failed && a->precision == precision && a->backend == pref.backend) order.push_back(a);
+            if (a->precision == precision && a->backend == pref.backend) {
+                g.members.push_back(a);
+                if (bench == nullptr) continue;
+                auto p50 = bench->p50_ms.find(a->id);
+                if (p50 != bench->p50_ms.end()) g.latency = std::min(g.latency, p50->second);
+            }
         // As the Python runtime with backend= given: then files of that precision the backend reads
-        // (OpenVINO reads the ONNX files made for ONNX Runtime).
+        // (OpenVINO reads the ONNX files made for ONNX Runtime). Their p50, taken on another
+        // backend, does not count for the group.
         for (const Artifact* a : arts)
-            if (!a->parity_failed && a->precision == precision && a->backend != pref.backend && reads(pref, *a))
-                order.push_back(a);
+            if (a->precision == precision && a->backend != pref.backend && reads(pref, *a)) g.members.push_back(a);
+        groups.push_back(std::move(g));
     }
+    std::stable_sort(groups.begin(), groups.end(),  // stable: ties and unmeasured groups keep the static order
+                     [](const Group& a, const Group& b) { return a.latency < b.latency; });
+    std::vector<const Artifact*> order;
+    for (const Group& g : groups) order.insert(order.end(), g.members.begin(), g.members.end());
     if (order.empty()) {
         std::string have;
         for (const Artifact& a : manifest.artifacts) have += (have.empty() ? "" : ", ") + a.id + " (" + a.backend + ")";
@@ -415,6 +496,28 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
                     "); export one or pass --artifact");
     }
     return order;
+}
+
+std::string order_json(const Manifest& manifest, const std::string& device, bool explicit_artifact,
+                       const Artifact& chosen) {
+    bool cuda = is_cuda(device);
+    std::string family = cuda ? "cuda" : "cpu";
+    const BenchEntry* bench = measured_entry(manifest, cuda);
+    std::string rule;
+    if (explicit_artifact) rule = "asked for by id";
+    else if (bench == nullptr) rule = "static preference (no p50 from seedge bench on " + family + ")";
+    else if (bench->contended)
+        rule = "static preference (seedge bench " + bench->measured + " on " + family +
+               " was contended: its p50s are not used)";
+    else rule = "measured p50 at batch " + std::to_string(bench->batch) + " by seedge bench " + bench->measured;
+    // The chosen artifact's p50 only when bench timed it on the backend it runs on here.
+    std::string p50 = "null";
+    if (bench != nullptr && chosen.backend == (cuda ? kCuda : kCpu).backend) {
+        auto it = bench->p50_ms.find(chosen.id);
+        if (it != bench->p50_ms.end()) p50 = json::number_text(it->second);
+    }
+    return "{\"rule\":" + json::quote(rule) + ",\"batch\":" +
+           (bench != nullptr ? std::to_string(bench->batch) : std::string("null")) + ",\"p50_ms\":" + p50 + "}";
 }
 
 }  // namespace seedge

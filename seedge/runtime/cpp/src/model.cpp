@@ -212,6 +212,7 @@ struct Model::Impl {
     Manifest manifest;
     std::size_t artifact = 0;  // index into manifest.artifacts
     std::string device;
+    bool explicit_artifact = false;  // asked for by id, not chosen (describe_json's "order")
     int threads = 1;
     std::unique_ptr<Engine> engine;
     std::size_t step = kDefaultBatch;  // rows per engine call
@@ -229,6 +230,7 @@ Model Model::open(const fs::path& folder, const Options& options) {
     impl->manifest = read_manifest(folder);
     impl->device = options.device.empty() ? "cpu" : options.device;
     impl->threads = options.threads > 0 ? options.threads : default_threads();
+    impl->explicit_artifact = !options.artifact.empty();
     const Manifest& m = impl->manifest;
     const Artifact& chosen = *candidates(m, impl->device, options.artifact).front();
     impl->artifact = static_cast<std::size_t>(&chosen - m.artifacts.data());
@@ -261,7 +263,9 @@ std::string Model::describe_json() const {
            ",\"precision\":" + json::quote(a.precision) + ",\"device\":" + json::quote(impl_->device) +
            ",\"input_size\":[" + std::to_string(m.input_chw[0]) + "," + std::to_string(m.input_chw[1]) + "," +
            std::to_string(m.input_chw[2]) + "],\"classes\":" + std::to_string(num_classes()) +
-           ",\"runner\":" + impl_->engine->describe_json() + "}";
+           ",\"runner\":" + impl_->engine->describe_json() +
+           // how the choice was ordered, in seedge.runtime's words (Model.describe()["order"])
+           ",\"order\":" + order_json(m, impl_->device, impl_->explicit_artifact, a) + "}";
 }
 
 bool Model::takes_pixels() const { return artifact().takes_pixels; }

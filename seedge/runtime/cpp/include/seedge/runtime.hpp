@@ -8,7 +8,8 @@
 //         std::printf("%s %.4f\n", l.name.c_str(), l.probability);
 //
 // What it shares with seedge.runtime (Python): the manifest is the contract; the artifact is
-// chosen in the Python runtime's order (seedge/backends/table.py RUNTIME_PREFERENCE, as
+// chosen in the Python runtime's order (the rule in seedge/bench_record.py: the folder's
+// bench.json p50s, else seedge/backends/table.py RUNTIME_PREFERENCE, as
 // `Model.open(folder, backend="openvino")` on a CPU, backend="tensorrt" on a GPU) among
 // artifacts whose parity passed at export; the artifact's sha256 is checked (the same digest as
 // seedge.artifacts) before it runs; OpenVINO runs with the runner's settings
@@ -58,6 +59,16 @@ struct RawArray {
     std::size_t count() const;
 };
 
+// One device family's entry of bench.json (seedge.bench_record): what the folder's last
+// `seedge bench` there flagged slow and measured.
+struct BenchEntry {
+    std::set<std::string> slow;           // never picked on their own
+    std::int64_t batch = 0;               // the smallest batch in its p50_ms (0: no p50 recorded)
+    std::map<std::string, double> p50_ms;  // artifact id -> p50 at `batch`, as bench measured it
+    bool contended = false;               // a busy machine: p50s not used for the order
+    std::string measured = "undated";     // when
+};
+
 struct Manifest {
     std::filesystem::path folder;
     std::string name;
@@ -69,9 +80,9 @@ struct Manifest {
     std::optional<RawArray> reference_input, reference_logits, reference_labels;
     std::optional<RawArray> reference_pixels;  // uint8 NHWC RGB: the images reference_input was made from
     json::Value document;  // the whole manifest, for anything else
-    // bench.json (seedge.bench_record): per device family ("cpu", "cuda"), the artifacts the
-    // folder's last `seedge bench` flagged slow; candidates() never picks them on its own.
-    std::map<std::string, std::set<std::string>> slow;
+    // bench.json (seedge.bench_record) per device family ("cpu", "cuda"): candidates() never
+    // picks a flagged artifact on its own and orders by the p50s (the rule in that module).
+    std::map<std::string, BenchEntry> bench;
 
     const Artifact& find(const std::string& id) const;  // throws Error naming the ids it has
 };
@@ -92,10 +103,17 @@ std::string artifact_sha256(const std::filesystem::path& folder, const Artifact&
 // Throws Error unless the artifact's files hash to the manifest's sha256; returns its path.
 std::filesystem::path check_integrity(const std::filesystem::path& folder, const Artifact& artifact);
 
-// Artifacts this runtime would run on `device` ("cpu", "cuda", "cuda:N"), best first; an
-// explicit `artifact_id` is the only candidate. Throws Error when there is none.
+// Artifacts this runtime would run on `device` ("cpu", "cuda", "cuda:N"), best first, by the
+// rule in seedge/bench_record.py's docstring (as seedge.runtime.candidates with backend=
+// "openvino" on a CPU, "tensorrt" on a GPU); an explicit `artifact_id` is the only candidate.
+// Throws Error when there is none.
 std::vector<const Artifact*> candidates(const Manifest& manifest, const std::string& device = "cpu",
                                         const std::string& artifact_id = "");
+
+// How the choice of `chosen` on `device` was ordered, as JSON in seedge.runtime's words
+// (Model.describe()["order"]): {"rule": ..., "batch": ..., "p50_ms": ...}.
+std::string order_json(const Manifest& manifest, const std::string& device, bool explicit_artifact,
+                       const Artifact& chosen);
 
 // Whether this build runs TensorRT engines (the TensorRT headers were found at build time).
 bool has_tensorrt();
@@ -145,7 +163,7 @@ public:
     bool takes_pixels() const;         // the artifact has the preprocessing inside: feed predict_pixels
     std::size_t image_bytes() const;   // H * W * C: bytes per uint8 NHWC image (takes_pixels artifacts)
     std::size_t num_classes() const;
-    std::string describe_json() const;  // artifact, backend, device, threads, precision that ran
+    std::string describe_json() const;  // artifact, backend, device, threads, precision; "order": how chosen
 
     // Logits (n x num_classes, row-major) for n preprocessed images (n x C x H x W floats).
     // Safe to call from several threads: calls on one Model run one after the other.

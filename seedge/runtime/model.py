@@ -8,12 +8,12 @@
 What is its own: choosing the artifact (among artifacts that passed parity at export and that the
 folder's last `seedge bench` did not flag slow: fastest measured p50 first, else the backend
 table's RUNTIME_PREFERENCE; the rule is written once in seedge.bench_record), and images in /
-labels out. Everything else is shared with
-`seedge verify` and `seedge bench`, so the device runs exactly what they checked and timed:
-the artifact is opened by the same runner (seedge.backends.open_artifact, same threads and
-backend settings), large inputs are split as verify splits them (seedge.verify.run), the
-self-test is judged by seedge.verify.parity's one set of thresholds, and images go through
-seedge.preprocess, the one preprocessing training and export use.
+labels out. Everything else is shared with `seedge verify` and `seedge bench`, so the device
+runs exactly what they checked and timed: the artifact is opened by the same runner
+(seedge.backends.open_artifact, same threads and backend settings), large inputs are split as
+verify splits them (seedge.verify.run), the self-test is judged by seedge.verify.parity's one
+set of thresholds, and images go through seedge.preprocess, the one preprocessing training and
+export use.
 """
 
 from __future__ import annotations

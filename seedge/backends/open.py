@@ -47,6 +47,11 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
     # change how a runner runs are also passed by name.
     opts = {"build": build, **{k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}}
+    if name == "openvino" and "inference_precision" not in opts:
+        # An ONNX artifact read by OpenVINO records no inference precision, and the CPU plugin's
+        # default is bf16 on CPUs with AVX512-BF16/AMX: not the artifact's parity (0.05 logit error
+        # on the demo model). Exact f32 is what verify checked; the C++ runtime does the same.
+        opts["inference_precision"] = "f32"
     opts.update(options)
     opts.setdefault("input_name", (manifest.get("input") or {}).get("name", "input"))
     return cls(path, device=device, threads=threads, **opts)

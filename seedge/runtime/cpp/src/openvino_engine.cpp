@@ -1,7 +1,8 @@
 // OpenVINO IR (or ONNX file) on the CPU plugin, run as seedge/backends/openvino.py runs it:
 // - properties PERFORMANCE_HINT=LATENCY, INFERENCE_NUM_THREADS=threads, and
-//   INFERENCE_PRECISION_HINT = the artifact's build fact `inference_precision` when recorded
-//   (without it the CPU plugin may compute an FP32 IR in bf16 on AMX/AVX512-BF16 CPUs);
+//   INFERENCE_PRECISION_HINT = the artifact's build fact `inference_precision`, "f32" when none is
+//   recorded (an ONNX file; without a hint the CPU plugin computes FP32 in bf16 on AMX/AVX512-BF16
+//   CPUs), as seedge/backends/open.py open_artifact does;
 // - the IR keeps a dynamic batch; like ShapeCompiledModels, a static copy is compiled per batch
 //   size it is given (a few at most, the dynamic compile serves the rest), because the CPU
 //   plugin plans kernels and memory per shape (7-10% at batch 1 INT8, benchmarks/README.md).
@@ -18,11 +19,12 @@ namespace {
 class OpenVINOEngine final : public Engine {
 public:
     explicit OpenVINOEngine(const EngineSpec& spec)
-        : path_(spec.path), requested_(spec.artifact.inference_precision),
+        : path_(spec.path),
+          requested_(spec.artifact.inference_precision.empty() ? "f32" : spec.artifact.inference_precision),
           classes_(spec.manifest.class_names.size()), chw_(spec.manifest.input_chw),
           pixels_(spec.artifact.takes_pixels) {
         config_ = {{"PERFORMANCE_HINT", "LATENCY"}, {"INFERENCE_NUM_THREADS", spec.threads}};
-        if (!requested_.empty()) config_["INFERENCE_PRECISION_HINT"] = requested_;
+        config_["INFERENCE_PRECISION_HINT"] = requested_;
         try {
             // An IR is read with its weights named, so only the IR reader tries it.
             std::filesystem::path weights = std::filesystem::path(path_).replace_extension(".bin");

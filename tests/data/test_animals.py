@@ -15,7 +15,12 @@ import pytest
 
 from seedge.cli import main
 from seedge.data import load_arrays, open_source
-from seedge.data.animals import ANIMALS, animals_arrays, check_arrays, read_pickled_array
+from seedge.data.animals import (
+    ANIMALS,
+    animals_arrays,
+    check_arrays,
+    read_pickled_array,
+)
 from seedge.errors import SeedgeError
 from seedge.preprocess import PreprocessSpec
 

@@ -93,7 +93,10 @@ def create_model(name: str, num_classes: int | None = None, **cfg):
 def list_models(include_timm: bool = False) -> list[str]:
     if include_timm:
         _ensure_timm("timm/")
-    return sorted(n for n, e in _REGISTRY.items() if USER_TAG not in e.tags)
+    # timm's ~180 names stay out unless asked for, also once an earlier `timm/` lookup in this
+    # process registered them (else `seedge models` would list, and count, them all).
+    return sorted(n for n, e in _REGISTRY.items()
+                  if USER_TAG not in e.tags and (include_timm or "timm" not in e.tags))
 
 
 def model_info(name: str) -> dict:

@@ -140,12 +140,15 @@ def test_timm_models_register_lazily():
     model = create_model("timm/seresnet18", num_classes=4).eval()
     assert model(torch.randn(1, 3, 32, 32)).shape == (1, 4)
     assert "timm/seresnet18" in list_models(include_timm=True)
+    # Registered now, but still listed only when asked for: `seedge models` (no --timm) stays the zoo.
+    assert not any(n.startswith("timm/") for n in list_models())
 
 
 def test_timm_model_without_se_is_refused():
     pytest.importorskip("timm")
-    from seedge.models.timm_zoo import _register_one
     import timm
+
+    from seedge.models.timm_zoo import _register_one
 
     _register_one(timm, "resnet18")
     with pytest.raises(SeedgeError, match="no squeeze-and-excitation"):

@@ -1,9 +1,11 @@
 """Open runners from an export folder: one per manifest artifact, plus the eager baseline.
 
-Integrity first (every file inside the folder, a regular file, with the bytes the manifest
-recorded: seedge.artifacts.check_integrity / contained_file), then the backend's
-Python package (a missing optional backend names the extra to install), then the runner,
-given the build facts that change how it runs (OpenVINO's inference precision).
+First whether this CPU computes the artifact right (an INT8 build for VNNI CPUs is
+Unavailable on others: seedge.backends.cpu_features), then integrity (every file inside the
+folder, a regular file, with the bytes the manifest recorded: seedge.artifacts.check_integrity
+/ contained_file), then the backend's Python package (a missing optional backend names the
+extra to install), then the runner, given the build facts that change how it runs
+(OpenVINO's inference precision).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from seedge.artifacts import check_integrity, contained_file
 from seedge.backends.base import Runner, runner_class
+from seedge.backends.cpu_features import check_int8_cpu
 from seedge.backends.table import backend, hardware_needs, installed
 from seedge.errors import MissingBackend, SeedgeError
 
@@ -41,9 +44,11 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     if artifact["format"] not in backend(name).reads:
         raise SeedgeError(f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
                           f"backend, which reads {', '.join(backend(name).reads)}")
+    build = artifact.get("build") or {}
+    # 8-bit INT8 weights on a CPU without VNNI/AMX: a wrong answer, refused before any file is read.
+    check_int8_cpu(artifact["id"], build)
     path = check_integrity(folder, artifact)
     cls = require_backend(name)
-    build = artifact.get("build") or {}
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
     # change how a runner runs are also passed by name.
     opts = {"build": build, **{k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}}

@@ -10,6 +10,7 @@ import time
 
 import click
 
+from seedge.backends.cpu_features import INT8_CPU_CHOICES
 from seedge.backends.table import DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
@@ -43,6 +44,11 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
               help="How INT8 ranges are read from the calibration images.")
 @click.option("--int8-policy", type=click.Choice(POLICIES), default="se-aware", show_default=True,
               help="SE gate handling in INT8: " + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
+@click.option("--int8-cpu", type=click.Choice(INT8_CPU_CHOICES), default="auto", show_default=True,
+              help="CPUs the onnx/openvino INT8 artifacts are for: portable (7-bit weights, right on every x86 "
+                   "CPU), vnni (8-bit weights, more accurate; refused at run time on CPUs without VNNI/AMX, "
+                   "whose INT8 kernels saturate with them), auto (vnni where this CPU has VNNI/AMX, else "
+                   "portable).")
 @click.option("--exclude", multiple=True, metavar="MODULE",
               help="PyTorch module kept in float in INT8 (repeatable), e.g. --exclude layer4.1.se.")
 @click.option("--max-drop", type=float, default=None, metavar="P",
@@ -78,7 +84,7 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @source_options()
 def command(source, arch, num_classes, formats, precisions, calib, calib_samples, calib_method, int8_policy,
-            exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, device, unsafe_pickle, as_json,
+            int8_cpu, exclude, out, name, passes, no_passes, count_nodes, img_size, pt2, device, unsafe_pickle, as_json,
             embed_preprocess, embed_softmax,
             model_file, model_args, key_map, class_names, random_weights, max_drop, tensorrt_batch, **csv_kw) -> None:
     """Export SOURCE (a checkpoint file, a training run directory, or a torch.export program .pt2,
@@ -115,7 +121,8 @@ def command(source, arch, num_classes, formats, precisions, calib, calib_samples
 
         folder = export_model(source, arch=arch, num_classes=num_classes, formats=fmts, precisions=precs,
                               calib=calib, out=out, name=name, passes=pass_names, calib_samples=calib_samples,
-                              calib_method=calib_method, int8_policy=int8_policy, exclude=exclude,
+                              calib_method=calib_method, int8_policy=int8_policy, int8_cpu=int8_cpu,
+                              exclude=exclude,
                               img_size=img_size, count_nodes=count_nodes, pt2=pt2, device=device,
                               allow_pickle=unsafe_pickle,
                               progress=progress, data_options=data_options,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from seedge.backends.cpu_features import INT8_CPU_CHOICES
 from seedge.data.splits import SPLITS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
@@ -35,15 +36,19 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--policy", type=click.Choice(POLICIES), default="se-aware", show_default=True,
               help="INT8 policy of the full model that --max-drop starts from: "
                    + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
+@click.option("--int8-cpu", type=click.Choice(INT8_CPU_CHOICES), default="auto", show_default=True,
+              help="Weight bits measured, as `seedge export --int8-cpu`: portable (7-bit), vnni (8-bit; needs a "
+                   "VNNI/AMX CPU here), auto (vnni where this CPU has VNNI/AMX, else portable).")
 @click.option("--max-drop", type=float, default=None, metavar="P",
               help="Find the blocks to keep in float so INT8 is within P accuracy points of FP32.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-def command(folder, data_src, split, limit, calib_src, calib_samples, calib_method, policy, max_drop,
+def command(folder, data_src, split, limit, calib_src, calib_samples, calib_method, policy, int8_cpu, max_drop,
             as_json) -> None:
     """Per-block INT8 sensitivity of the FP32 ONNX model in FOLDER (written by `seedge export`)."""
     from rich.console import Console
 
     from seedge.artifacts import check_integrity, find_artifact, read_manifest
+    from seedge.backends.cpu_features import resolve_int8_cpu
     from seedge.errors import CheckFailed, SeedgeError
     from seedge.quantize.sensitivity import block_sensitivity, require_labels
     from seedge.cli.render import to_json
@@ -53,6 +58,7 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
         raise SeedgeError(f"--limit {limit}: must be at least 1")
     if max_drop is not None and max_drop < 0:
         raise SeedgeError(f"--max-drop {max_drop}: must be 0 or more accuracy points")
+    int8_cpu = resolve_int8_cpu(int8_cpu)  # vnni without VNNI here: one line before any work
     manifest = read_manifest(folder)
     art = next((a for a in manifest["artifacts"] if a["format"] == "onnx" and a["precision"] == "fp32"), None)
     if art is None:
@@ -64,14 +70,14 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     with err.status("measuring INT8 sensitivity", spinner="dots") as status:
         report = block_sensitivity(Path(folder) / art["file"], xc, x, require_labels(y), method=calib_method,
                                    policy=policy, max_drop=max_drop, progress=status.update,
-                                   calib_source=f"{calib_src or data_src} (train split)")
+                                   calib_source=f"{calib_src or data_src} (train split)", int8_cpu=int8_cpu)
     report["folder"] = str(folder)
     report["data"] = {"source": data_src, "split": split, "calibration_source": calib_src or data_src,
                       "calibration_split": "train"}
     fb = report.get("fallback")
     if fb is not None:
         fb["command"] = _export_command(manifest, folder, calib_src or data_src, calib_samples, calib_method,
-                                        policy, fb["exclude"])
+                                        policy, fb["exclude"], int8_cpu)
     if as_json:
         click.echo(to_json(report))
     else:
@@ -109,7 +115,7 @@ def _arrays(manifest: dict, src: str, split: str, limit: int | None):
 
 
 def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, method: str, policy: str,
-                    exclude: list[str]) -> str:
+                    exclude: list[str], int8_cpu: str = "portable") -> str:
     folder = Path(folder)
     source = (manifest.get("model") or {}).get("source")
     formats = list(dict.fromkeys(a["format"] for a in manifest["artifacts"]))
@@ -123,6 +129,7 @@ def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, 
               "--calib-samples", str(calib_samples), "--calib-method", method]
     if policy != "se-aware":
         parts += ["--int8-policy", policy]
+    parts += ["--int8-cpu", int8_cpu]  # the weight bits the exclusions were measured with
     for m in exclude:
         parts += ["--exclude", m]
     parts += ["--out", str(folder.parent), "--name", folder.name]

@@ -153,7 +153,8 @@ def _make_onnx_int8(ctx: ExportContext, target: str, name: str) -> Built:
     dst = ctx.intermediate(name)
     o = ctx.options
     facts = quantize(src, dst, ctx.calibration(), method=o.calib_method, policy=o.int8_policy,
-                     exclude=tuple(o.exclude), source=ctx.calib_source or "calibration data", target=target)
+                     exclude=tuple(o.exclude), source=ctx.calib_source or "calibration data", target=target,
+                     int8_cpu=o.int8_cpu)
     _ensure_metadata(dst, ctx.metadata)
     return Built(name, {"calibration": _calib_facts(ctx), **dict(facts or {})})
 
@@ -264,7 +265,8 @@ def build_openvino_int8(ctx: ExportContext) -> Built:
     # than the calibration images do.
     facts = dict(build(src, qdq, ctx.path(rel), ctx.calibration(), method=o.calib_method,
                        policy=o.int8_policy, exclude=tuple(o.exclude), rt_info=ctx.metadata,
-                       eval_data=ctx.eval_data, source=ctx.calib_source or "calibration data") or {})
+                       eval_data=ctx.eval_data, source=ctx.calib_source or "calibration data",
+                       int8_cpu=o.int8_cpu) or {})
     # The float parts around the INT8 kernels run in an explicitly chosen precision (the
     # builder measures and records it), never silently in the CPU's bf16 default.
     facts.setdefault("inference_precision", "f32")

@@ -29,6 +29,9 @@ class ExportOptions:
     calib_samples: int = 256
     calib_method: str = "minmax"
     int8_policy: str = "se-aware"
+    # INT8 CPU target (seedge.backends.cpu_features): "auto" until the pipeline resolves it to
+    # "portable" (7-bit weights, right on every x86 CPU) or "vnni" (8-bit, VNNI/AMX CPUs only)
+    int8_cpu: str = "auto"
     exclude: tuple[str, ...] = ()      # PyTorch module names kept in float in INT8
     passes: tuple[str, ...] | None = None  # None: seedge.passes.DEFAULT_PASSES; (): none
     count_nodes: bool = False          # also ONNX node counts before/after each pass (costs exports)

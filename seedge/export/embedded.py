@@ -100,7 +100,7 @@ def _onnx(precision: str, built: Built, ctx: ExportContext, how: Embedding) -> B
 
     rel = _raw_name(built.file)
     facts = embed_preprocess(ctx.stage / built.file, ctx.path(rel), ctx.preprocess, how.color_order, how.softmax)
-    return Built(rel, facts)
+    return Built(rel, {**_same_weights(built), **facts})
 
 
 def _openvino(precision: str, built: Built, ctx: ExportContext, how: Embedding) -> Built:
@@ -108,7 +108,12 @@ def _openvino(precision: str, built: Built, ctx: ExportContext, how: Embedding) 
     facts = embed_openvino(ctx.stage / built.file, ctx.path(rel), ctx.preprocess, how)
     # The runner compiles it as its plain sibling was measured and chosen (inference precision).
     keep = {k: built.build[k] for k in ("inference_precision",) if k in built.build}
-    return Built(rel, {**keep, **facts})
+    return Built(rel, {**keep, **_same_weights(built), **facts})
+
+
+def _same_weights(built: Built) -> dict:
+    """The INT8 CPU target of the plain sibling: the same weights, refused on the same CPUs."""
+    return {k: built.build[k] for k in ("int8_cpu", "weight_bits") if k in built.build}
 
 
 def _tensorrt(precision: str, built: Built, ctx: ExportContext, how: Embedding) -> Built:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from seedge.backends.cpu_features import INT8_CPU_CHOICES, resolve_int8_cpu
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
 from seedge.export.context import ExportContext, ExportOptions, specific_class_names
@@ -41,7 +42,7 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
                  formats: Iterable[str] = ("torchscript", "onnx", "openvino"), precisions: Iterable[str] = ("fp32",),
                  calib: str | None = None, out: str | Path = "exported", name: str | None = None,
                  passes: Iterable[str] | None = None, *, calib_samples: int = 256, calib_method: str = "minmax",
-                 int8_policy: str = "se-aware", exclude: Iterable[str] = (), img_size=None,
+                 int8_policy: str = "se-aware", int8_cpu: str = "auto", exclude: Iterable[str] = (), img_size=None,
                  count_nodes: bool = False, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
                  verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
                  device: str = "cpu", progress: Progress | None = None, data_options=None,
@@ -63,6 +64,9 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     max_drop: keep in float the fewest blocks that bring INT8 within this many accuracy points of
     FP32 on the labelled validation images (seedge.quantize.accuracy_search; recorded in the
     manifest's int8_search, and the int8 parity gate becomes this drop unless `thresholds` sets one).
+    int8_cpu: the CPUs onnx-int8 / openvino-int8 are for: "portable" (7-bit weights, right on every
+    x86 CPU), "vnni" (8-bit weights, more accurate; runners refuse it on CPUs without VNNI/AMX) or
+    "auto" (vnni where this CPU has VNNI/AMX, else portable); see seedge.backends.cpu_features.
     tensorrt_batch: batch sizes TensorRT engines are built for ("1,8,64": min, opt, max; see
     seedge.export.tensorrt_export.parse_batch_profile).
     embed_preprocess: "rgb" or "bgr": also, for each ONNX/OpenVINO/TensorRT artifact, a sibling that
@@ -77,18 +81,17 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     step = (lambda msg: progress(msg, "build")) if progress else (lambda _msg: None)
     opts = ExportOptions(formats=tuple(formats), precisions=tuple(precisions), calib=calib,
                          calib_samples=int(calib_samples), calib_method=calib_method, int8_policy=int8_policy,
-                         exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
+                         int8_cpu=int8_cpu, exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
                          count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
                          reference_samples=int(reference_samples), verify_samples=int(verify_samples),
                          device=device, allow_pickle=allow_pickle, data_options=data_options,
                          embed_preprocess=embed_preprocess, embed_softmax=bool(embed_softmax))
     if tensorrt_batch is not None:  # checked with the other options, before any work
-        from dataclasses import replace
-
         from seedge.export.tensorrt_export import batch_profile_option
 
         opts = replace(opts, tensorrt_batch=batch_profile_option(tensorrt_batch, opts.formats))
     builders, skipped = plan_builders(opts)
+    opts = replace(opts, int8_cpu=_int8_cpu_target(opts, builders))
     opts = check_embedding(opts, builders)
     check_max_drop(max_drop, opts.precisions)
     if name is not None:
@@ -237,6 +240,7 @@ def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, mani
     record = search_exclusions(ctx.stage / onnx_fp32(ctx).file, ctx.calibration(), *ctx.eval_data, max_drop,
                                method=o.calib_method, policy=o.int8_policy, exclude=o.exclude,
                                min_agreement=thresholds_for("int8", thresholds.get("int8"))["min_agreement"],
+                               int8_cpu=o.int8_cpu,
                                progress=lambda msg: step(f"--max-drop: {msg}"))
     manifest["int8_search"] = record
     return replace(o, exclude=tuple(o.exclude) + tuple(record["exclude"]))
@@ -291,6 +295,14 @@ def parse_img_size(value) -> tuple[int, int] | None:
     return tuple(parts)
 
 
+def _int8_cpu_target(opts: ExportOptions, builders: list[Builder]) -> str:
+    """--int8-cpu resolved (auto -> vnni/portable; vnni on a CPU without VNNI/AMX is bad input)
+    when a CPU INT8 artifact is built; TensorRT's INT8 has its own 8-bit target."""
+    if any(b.precision == "int8" and b.format in ("onnx", "openvino") for b in builders):
+        return resolve_int8_cpu(opts.int8_cpu)
+    return opts.int8_cpu
+
+
 def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
     """The builders for formats x precisions; pairs without a builder are skipped and reported."""
     formats = parse_list(opts.formats, FORMATS, "format")
@@ -300,6 +312,8 @@ def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
         raise SeedgeError(f"unknown calibration method '{opts.calib_method}'; choose from {', '.join(CALIB_METHODS)}")
     if opts.int8_policy not in INT8_POLICIES:
         raise SeedgeError(f"unknown INT8 policy '{opts.int8_policy}'; choose from {', '.join(INT8_POLICIES)}")
+    if opts.int8_cpu not in INT8_CPU_CHOICES:
+        raise SeedgeError(f"unknown --int8-cpu '{opts.int8_cpu}'; choose from {', '.join(INT8_CPU_CHOICES)}")
     if opts.calib_samples < 1 or opts.reference_samples < 1 or opts.verify_samples < 0:
         raise SeedgeError("--calib-samples and the reference sample count must be at least 1")
     builders, skipped = [], []

@@ -50,7 +50,7 @@ def max_drop_thresholds(max_drop: float, thresholds: dict | None) -> dict:
 def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
                       max_drop: float, method: str = "minmax", policy: str = "se-aware", exclude=(),
                       min_agreement: float | None = None,
-                      progress: Callable[[str], None] | None = None) -> dict:
+                      progress: Callable[[str], None] | None = None, int8_cpu: str = "auto") -> dict:
     """The manifest's `int8_search` record: the modules to keep in float (besides `exclude`) and how
     they were found. Raises CheckFailed when even every candidate block in float misses `max_drop`.
 
@@ -63,7 +63,8 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
     if y is None:
         raise SeedgeError(f"--max-drop {max_drop:g} needs labelled validation images; the data has none")
     report = block_sensitivity(model_onnx, calib, eval_x, y, method=method, policy=policy, max_drop=max_drop,
-                               progress=progress, exclude=tuple(exclude), min_agreement=min_agreement)
+                               progress=progress, exclude=tuple(exclude), min_agreement=min_agreement,
+                               int8_cpu=int8_cpu)
     fb = report["fallback"]
     record = {
         "max_drop_points": float(max_drop),
@@ -83,6 +84,7 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
         "calibration_samples": report["calibration_samples"],
         "method": method,
         "policy": policy,
+        "int8_cpu": report["int8_cpu"],
         "measured_on": "onnxruntime, the Q/DQ graph of onnx-int8 (cpu target), against the FP32 ONNX model",
     }
     if not fb["met"]:

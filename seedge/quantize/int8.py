@@ -8,6 +8,20 @@ Choices, and why:
   as ONNX Runtime recommends; it keeps node names and the exporter's module metadata, which
   the SE-aware policy and `exclude` rely on;
 - weights QInt8 symmetric, per output channel (ResNet-style convs vary a lot per channel);
+- weight bits for the "cpu" target follow the INT8 CPU target the artifact is built for
+  (seedge.backends.cpu_features), recorded in the build facts as int8_cpu / weight_bits:
+  "portable": 7-bit weights (reduce_range). x86 CPUs without VNNI/AMX (AVX2-only: many AMD
+  EPYC and older Intel boxes) run ONNX Runtime's and OpenVINO's U8S8 kernels with vpmaddubsw,
+  whose 16-bit pair sums saturate with full 8-bit weights: measured on an AVX2-only EPYC, the
+  tiny SE-ResNet's top-1 agreement fell to 55 % (ORT) / 74 % (OpenVINO), with 7-bit weights
+  88 % / 87-91 %. Right on every x86 CPU.
+  "vnni": 8-bit weights, for CPUs with AVX512-VNNI / AVX-VNNI / AMX, which accumulate in 32
+  bits. Measured on a Zen 4 (VNNI) CPU, trained on digits at 32 px, ONNX Runtime: RegNetY-400MF
+  7-bit 98.61 % agreement / 21.9 dB logit SQNR vs 8-bit 99.44 % / 27.4 dB; EfficientNet-B0
+  97.77 % / 26.5 dB vs 99.44 % / 27.4 dB. Runners refuse it on a CPU without VNNI/AMX
+  (seedge.backends.open, the C++ runtime) rather than answer wrong.
+  Default "auto": vnni where the exporting CPU has VNNI/AMX (verify measures the artifact
+  there), portable otherwise. TensorRT's target always has 8-bit weights (GPU kernels);
 - activations depend on the runtime the graph is for (TARGETS):
   "cpu" (default; ONNX Runtime and OpenVINO): QUInt8 asymmetric. ONNX Runtime's x86 kernels
   are U8S8: with QInt8 activations the demo model ran 3-4x slower than with QUInt8 (batch 1:
@@ -33,22 +47,15 @@ from pathlib import Path
 
 import numpy as np
 
+from seedge.backends.cpu_features import WEIGHT_BITS, resolve_int8_cpu
 from seedge.errors import SeedgeError
 from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
 
-# target -> (activation type, symmetric activations, weight bits); weights are QInt8 symmetric
-# per channel.
-# Weight bits: x86 CPUs without VNNI/AMX (AVX2-only, e.g. many AMD EPYC and older Intel boxes)
-# run ONNX Runtime's and OpenVINO's U8S8 kernels with vpmaddubsw, whose 16-bit intermediate
-# sums saturate with full 8-bit weights: measured on an AVX2-only EPYC, the tiny SE-ResNet's
-# INT8 top-1 agreement fell to 55% (ORT) / 74% (OpenVINO), and the demo model lost 2.7 points,
-# while 7-bit weights (ONNX Runtime's reduce_range) gave 88% / 87-91% and cosine 0.99. An INT8
-# CPU artifact must be right on whichever x86 CPU the device has, so CPU weights are 7-bit
-# everywhere; the cost on VNNI CPUs is one bit of weight resolution, no speed.
+# target -> (activation type, symmetric activations); weights are QInt8 symmetric per channel.
 _ACTIVATIONS = {
-    "cpu": ("uint8", False, 7),      # ONNX Runtime and OpenVINO on a CPU (U8S8 kernels)
-    "tensorrt": ("int8", True, 8),   # TensorRT's explicit-precision networks: zero points 0
+    "cpu": ("uint8", False),      # ONNX Runtime and OpenVINO on a CPU (U8S8 kernels)
+    "tensorrt": ("int8", True),   # TensorRT's explicit-precision networks: zero points 0
 }
 TARGETS = tuple(_ACTIVATIONS)
 
@@ -90,7 +97,8 @@ def prepare(src, workdir) -> Prepared:
 
 def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                        exclude=(), per_channel: bool = True, samples: int | None = None,
-                       target: str = "cpu", source: str = "calibration data", use_cache: bool = True) -> dict:
+                       target: str = "cpu", source: str = "calibration data", use_cache: bool = True,
+                       int8_cpu: str = "auto") -> dict:
     """Write an explicit Q/DQ INT8 copy of the FP32 ONNX model `src` to `dst`; return build facts.
 
     calib: preprocessed float32 NCHW images (the model's own preprocessing), at least
@@ -98,10 +106,12 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
     policy: se-aware (default) | se-float | se-range | all (see seedge.quantize.policy).
     exclude: PyTorch module names ("layer3.0.se", "fc") kept in float.
     target: "cpu" (ONNX Runtime / OpenVINO) or "tensorrt" (symmetric int8 activations).
+    int8_cpu: for target "cpu": auto | portable (7-bit weights) | vnni (8-bit weights); see above.
     """
     import onnx
 
     _check_args(method, target)
+    int8_cpu = _cpu_target(target, int8_cpu)
     src = Path(src)
     if not src.is_file():
         raise SeedgeError(f"{src}: ONNX model not found")
@@ -110,12 +120,12 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
     with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp:
         prep = prepare(src, tmp)
         return quantize_prepared(prep, dst, x, method=method, policy=policy, exclude=exclude,
-                                 per_channel=per_channel, target=target, use_cache=use_cache)
+                                 per_channel=per_channel, target=target, use_cache=use_cache, int8_cpu=int8_cpu)
 
 
 def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                       exclude=(), per_channel: bool = True, target: str = "cpu",
-                      nodes_to_quantize=None, use_cache: bool = True) -> dict:
+                      nodes_to_quantize=None, use_cache: bool = True, int8_cpu: str = "auto") -> dict:
     """quantize_static on a prepared model with validated calibration images `x`.
 
     nodes_to_quantize: ONNX node names; when given, only these are quantized (the
@@ -127,7 +137,9 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     from seedge.onnx.convert import set_metadata
 
     _check_args(method, target)
-    activation_type, symmetric, weight_bits = _ACTIVATIONS[target]
+    activation_type, symmetric = _ACTIVATIONS[target]
+    int8_cpu = _cpu_target(target, int8_cpu)
+    weight_bits = WEIGHT_BITS[int8_cpu] if int8_cpu else 8
     dst = Path(dst)
     t0 = time.perf_counter()
     plan = pol.plan(prep.proto, policy, exclude, info=prep.info)
@@ -167,6 +179,7 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
         "weight_type": "int8",
         "weight_bits": weight_bits,
         "target": target,
+        **({"int8_cpu": int8_cpu} if int8_cpu else {}),
         "activation_type": activation_type,
         "activation_symmetric": symmetric,
         "policy": policy,
@@ -193,6 +206,11 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     onnx.save(out, str(tmp_dst))
     os.replace(tmp_dst, dst)
     return facts
+
+
+def _cpu_target(target: str, int8_cpu: str | None) -> str | None:
+    """The resolved INT8 CPU target (portable | vnni) for target "cpu"; None for TensorRT."""
+    return resolve_int8_cpu(int8_cpu) if target == "cpu" else None
 
 
 def _check_args(method: str, target: str) -> None:

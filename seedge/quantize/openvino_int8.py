@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seedge.backends.cpu_features import WEIGHT_BITS, resolve_int8_cpu
 from seedge.errors import SeedgeError
 from seedge.quantize import calibration as cal
 from seedge.quantize import measure
@@ -45,8 +46,14 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
                         policy: str = "se-aware", exclude=(), rt_info: dict | None = None,
                         eval_data: tuple[np.ndarray, np.ndarray | None] | np.ndarray | None = None,
                         routes=ROUTES, float_precisions=FLOAT_PRECISIONS, threads: int = 2,
-                        samples: int | None = None, source: str = "calibration data") -> dict:
+                        samples: int | None = None, source: str = "calibration data",
+                        int8_cpu: str = "auto") -> dict:
     """Write the better OpenVINO INT8 IR to `dst_xml` (+ .bin); return build facts.
+
+    int8_cpu: the INT8 CPU target (seedge.backends.cpu_features): auto | portable | vnni. The
+    qdq route inherits its weights from `qdq_onnx`, which must be built for the same target (the
+    export builds both from its one --int8-cpu option); the nncf route gets NNCF's overflow fix
+    on every layer for portable (7-bit weights), none for vnni.
 
     eval_data: (x, labels or None) or x; default: the calibration images themselves (the
     comparison is with the FP32 model, so agreement on them is still meaningful).
@@ -56,6 +63,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
 
     src_onnx_fp32, dst_xml = Path(src_onnx_fp32), Path(dst_xml)
     routes = tuple(routes)
+    int8_cpu = resolve_int8_cpu(int8_cpu)
     if not routes or any(r not in ROUTES for r in routes):
         raise SeedgeError(f"OpenVINO INT8 routes must be among {', '.join(ROUTES)}, not {routes}")
     if "qdq" in routes and (qdq_onnx is None or not Path(qdq_onnx).is_file()):
@@ -68,12 +76,14 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     ref = measure.ort_logits(src_onnx_fp32, ex)
 
     models: dict[str, object] = {}
-    facts: dict = {"openvino": ov.get_version(), "policy": policy, "exclude": list(exclude),
+    facts: dict = {"int8_cpu": int8_cpu, "weight_bits": WEIGHT_BITS[int8_cpu],
+                   "openvino": ov.get_version(), "policy": policy, "exclude": list(exclude),
                    "eval_images": int(len(ex)), "eval_source": "held-out" if eval_data is not None else "calibration"}
     if "qdq" in routes:
         models["qdq"] = ov.convert_model(str(qdq_onnx))
     if "nncf" in routes:
-        models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude)
+        models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude,
+                                                           int8_cpu)
 
     from seedge.verify.parity import compare
 
@@ -162,7 +172,7 @@ def _why(best: dict, candidates: list[dict]) -> str:
 
 
 def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, policy: str,
-                   exclude) -> tuple[object, dict]:
+                   exclude, int8_cpu: str) -> tuple[object, dict]:
     """nncf.quantize on the FP32 OpenVINO model, with settings chosen by measurement on the demo model.
 
     - activation ranges: plain min/max over the calibration set for method "minmax" (NNCF's
@@ -170,8 +180,11 @@ def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, polic
       error on the demo model), its quantile estimator for "percentile", its default otherwise;
     - bias correction off: on the demo model it moved logits away from FP32 (mean |dlogit|
       0.10 vs 0.06 without it);
-    - overflow fix (7-bit first-layer weights, for CPUs without VNNI) only where the CPU
-      building the IR lacks VNNI.
+    - overflow fix from the INT8 CPU target, as ONNX Runtime's reduce_range in seedge.quantize.int8:
+      "portable": ENABLE (7-bit weights in every Conv/MatMul: right on CPUs without VNNI, whose
+      U8S8 kernels saturate with 8-bit weights; NNCF's FIRST_LAYER fixes only the first conv,
+      which leaves the rest saturating there); "vnni": DISABLE (8-bit weights everywhere).
+      Never from the CPU building the IR: the IR runs on the device's CPU.
     """
     import logging
 
@@ -194,10 +207,10 @@ def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, polic
                         if op.get_friendly_name() in wanted or op.get_friendly_name().split("/")[0] in wanted)
     estimator = {"minmax": RangeEstimatorParametersSet.MINMAX,
                  "percentile": RangeEstimatorParametersSet.MEAN_QUANTILE}.get(method)
-    vnni = _cpu_has_vnni()
+    vnni = int8_cpu == "vnni"
     adv = AdvancedQuantizationParameters(
         disable_bias_correction=True,
-        overflow_fix=OverflowFix.DISABLE if vnni else OverflowFix.FIRST_LAYER,
+        overflow_fix=OverflowFix.DISABLE if vnni else OverflowFix.ENABLE,
         **({"activations_range_estimator_params": estimator} if estimator else {}))
     kwargs = {"ignored_scope": nncf.IgnoredScope(names=keep_float, validate=False)} if keep_float else {}
     batch = 16
@@ -208,18 +221,10 @@ def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, polic
     facts = {"version": nncf.__version__, "subset_size": int(len(x)), "preset": "mixed",
              "activation_ranges": "min/max" if method == "minmax" else
              ("mean quantile" if method == "percentile" else "NNCF default (mean min/max)"),
-             "bias_correction": False, "overflow_fix": "disabled (CPU has VNNI)" if vnni else "first layer",
+             "bias_correction": False, "overflow_fix": "disable" if vnni else "enable",
              "ignored_ops": keep_float,
              "ignored_patterns": "NNCF defaults (its SE_BLOCK pattern leaves the ReduceMean and Multiply in float)"}
     return q, facts
-
-
-def _cpu_has_vnni() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 class _quiet:

@@ -26,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 
+from seedge.backends.cpu_features import resolve_int8_cpu
 from seedge.errors import SeedgeError
 from seedge.quantize import calibration as cal
 from seedge.quantize import int8 as q8
@@ -44,7 +45,7 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
                       method: str = "minmax", policy: str = "se-aware", max_drop: float | None = None,
                       calib_samples: int | None = None, threads: int = 2,
                       progress: Progress | None = None, calib_source: str = "calibration data",
-                      exclude=(), min_agreement: float | None = None) -> dict:
+                      exclude=(), min_agreement: float | None = None, int8_cpu: str = "auto") -> dict:
     """Rank blocks by how much quantizing only them costs; optionally find float blocks for `max_drop`.
 
     Returns {"fp32": metrics, "int8": metrics of the full model under `policy`,
@@ -56,6 +57,7 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
     fallback step, and not ranked.
     min_agreement: with max_drop, a step also needs this top-1 agreement (a fraction) with FP32
     to meet the bound: the export passes the int8 parity gate it will be verified against.
+    int8_cpu: the INT8 CPU target the measured graphs are built for (weight bits; seedge.quantize.int8).
     """
     import onnx
 
@@ -64,6 +66,7 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
         raise SeedgeError(f"{model_onnx}: ONNX model not found")
     chw = cal.model_input(onnx.load(str(model_onnx)))[1]
     x = cal.validate_calib(calib, chw, samples=calib_samples, source=calib_source)
+    int8_cpu = resolve_int8_cpu(int8_cpu)
     ex = cal.validate_calib(eval_x, chw, min_samples=1, source="evaluation data")
     with tempfile.TemporaryDirectory(prefix="seedge-sens-") as tmp:
         tmp = Path(tmp)
@@ -78,7 +81,7 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
         say("calibrating and building the full INT8 model")
         exclude = list(exclude)
         full_facts = q8.quantize_prepared(prep, tmp / "full.onnx", x, method=method, policy=policy,
-                                          exclude=exclude)
+                                          exclude=exclude, int8_cpu=int8_cpu)
         full = {**evaluate(tmp / "full.onnx"), "policy": full_facts["policy_resolved"]}
 
         units = {u: nodes for u, nodes in pol.block_units(prep.proto, prep.info).items()
@@ -87,14 +90,15 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
         for i, (unit, nodes) in enumerate(units.items(), 1):
             say(f"[{i}/{len(units)}] only {unit} in INT8")
             path = tmp / f"unit{i}.onnx"
-            q8.quantize_prepared(prep, path, x, method=method, policy="all", nodes_to_quantize=nodes)
+            q8.quantize_prepared(prep, path, x, method=method, policy="all", nodes_to_quantize=nodes,
+                                 int8_cpu=int8_cpu)
             rows.append({"module": unit, "nodes": len(nodes), **evaluate(path)})
         rows.sort(key=_badness, reverse=True)
-        report = {"model": str(model_onnx), "method": method, "calibration_samples": int(len(x)),
+        report = {"model": str(model_onnx), "method": method, "int8_cpu": int8_cpu, "calibration_samples": int(len(x)),
                   "eval_samples": int(len(ex)), "labelled": ey is not None, "module_names_from":
                   prep.info.scope_source, "fp32": fp32, "int8": full, "blocks": rows}
         if max_drop is not None:
-            build = _Builder(prep, x, tmp, method, policy, exclude, evaluate)
+            build = _Builder(prep, x, tmp, method, policy, exclude, evaluate, int8_cpu)
             report["fallback"] = _greedy(build, rows, full, fp32, _Bound(float(max_drop), min_agreement), say)
         return report
 
@@ -102,15 +106,16 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
 class _Builder:
     """Builds and measures the full INT8 model with given modules (plus the user's) in float."""
 
-    def __init__(self, prep, x, tmp: Path, method, policy, base_exclude, evaluate):
+    def __init__(self, prep, x, tmp: Path, method, policy, base_exclude, evaluate, int8_cpu):
         self.prep, self.x, self.tmp, self.method, self.policy = prep, x, tmp, method, policy
+        self.int8_cpu = int8_cpu
         self.base, self.evaluate, self.count = list(base_exclude), evaluate, 0
 
     def __call__(self, floats: list[str]) -> dict:
         self.count += 1
         path = self.tmp / f"fallback{self.count}.onnx"
         q8.quantize_prepared(self.prep, path, self.x, method=self.method, policy=self.policy,
-                             exclude=self.base + floats)
+                             exclude=self.base + floats, int8_cpu=self.int8_cpu)
         return self.evaluate(path)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge import artifacts
+from seedge.backends.cpu_features import NeedsVnni
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
 from seedge.bench_record import slow_artifacts, timings
@@ -158,7 +159,8 @@ class Model:
             except Unavailable as e:  # library or device support missing here: try the next one
                 if runner is not None:
                     runner.close()
-                if artifact is not None or backend is not None:
+                # A backend asked for still gets its next artifact when this one only needs another CPU.
+                if artifact is not None or (backend is not None and not isinstance(e, NeedsVnni)):
                     raise
                 tried.append(f"{entry['id']}: {e}")
                 continue

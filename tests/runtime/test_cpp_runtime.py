@@ -484,3 +484,28 @@ def test_the_demo_export_plain_and_with_embedded_preprocessing_equals_the_python
     assert proc.returncode == 2 and "takes float32 NCHW" in proc.stderr
     proc = run(cpp_build, "seedge_classify", folder, "--artifact", "openvino-fp32-raw", f32)
     assert proc.returncode == 2 and "takes uint8 NHWC pixels" in proc.stderr
+
+
+def test_vnni_builds_are_refused_without_vnni_as_in_python(cpp_build, copy, monkeypatch):
+    # Build facts int8_cpu "vnni" (8-bit INT8 weights) on a CPU without VNNI/AMX: SEEDGE_CPU_NO_VNNI=1
+    # makes this machine answer as an AVX2-only one; the C++ choice passes the artifact over as
+    # seedge.runtime does, and asked for by id it is one line, exit 2, in the Python words.
+    add_artifact(copy, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino",
+                 {"int8_cpu": "vnni", "weight_bits": 8})
+    add_raw_reference(copy)
+    monkeypatch.setenv("SEEDGE_CPU_NO_VNNI", "1")
+    info = json.loads(run(cpp_build, "seedge_classify", copy, "--info", check=True).stdout)
+    with Model.open(copy, backend="openvino") as m:
+        assert info["artifact"] == m.artifact["id"] == "openvino-fp32"
+    assert "openvino-int8" not in run(cpp_build, "seedge_check", "candidates", copy, "cpu", check=True).stdout.split()
+    proc = run(cpp_build, "seedge_classify", copy, "--info", "--artifact", "openvino-int8")
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        "openvino-int8: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's U8S8 kernels); "
+        "export with --int8-cpu portable for it"), proc.stderr
+    monkeypatch.delenv("SEEDGE_CPU_NO_VNNI")
+    if "avx512_vnni" in Path("/proc/cpuinfo").read_text():  # the refusal is the switch's, not this CPU's
+        info = json.loads(run(cpp_build, "seedge_classify", copy, "--info", "--artifact", "openvino-int8",
+                              check=True).stdout)
+        assert info["artifact"] == "openvino-int8"

@@ -40,6 +40,12 @@ std::unique_ptr<Engine> open_openvino(const EngineSpec& spec);
 // Error saying the build has no TensorRT path.
 std::unique_ptr<Engine> open_tensorrt(const EngineSpec& spec);
 
+// Whether this CPU has AVX512-VNNI, AVX-VNNI or AMX-INT8 (false with SEEDGE_CPU_NO_VNNI=1 set).
+bool cpu_has_vnni();
+// Why `artifact` must not run on this CPU (its build facts say int8_cpu "vnni" and the CPU has
+// no VNNI/AMX: 8-bit weights saturate), or "" when it may (seedge/backends/cpu_features.py).
+std::string int8_cpu_refusal(const Artifact& artifact);
+
 // The first line of a library's message that says something (as seedge.errors.message_line):
 // OpenVINO puts "Exception from src/...cpp:84:" before the line that says what happened.
 std::string message_line(const std::string& text, std::size_t limit = 300);

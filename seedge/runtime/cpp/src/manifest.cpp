@@ -12,6 +12,7 @@
 
 #include "seedge/runtime.hpp"
 #include "seedge/sha256.hpp"
+#include "engine.hpp"
 
 namespace fs = std::filesystem;
 
@@ -294,6 +295,8 @@ Manifest read_manifest(const fs::path& folder) {
             art.build = *build;
             if (const json::Value* p = build->find("inference_precision"); p != nullptr && p->is_string())
                 art.inference_precision = p->as_string();
+            if (const json::Value* t = build->find("int8_cpu"); t != nullptr && t->is_string())
+                art.int8_cpu = t->as_string();
             if (const json::Value* mb = build->find("max_batch"); mb != nullptr && Fields::positive_int(*mb))
                 art.max_batch = static_cast<std::int64_t>(mb->as_number());
         }
@@ -442,17 +445,25 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
         if (!reads(pref, a))
             throw Error("artifact '" + artifact_id + "' (" + a.format + ") cannot run on the C++ runtime on " + device +
                         ": it runs openvino and onnx files on the cpu, tensorrt engines on cuda");
+        if (std::string why = int8_cpu_refusal(a); !why.empty()) throw Error(why);
         return {&a};
     }
     // An artifact with the preprocessing inside comes before its plain sibling (as in the Python runtime).
-    // Never chosen on its own: an artifact whose parity failed, or one `seedge bench` flagged slow.
+    // Never chosen on its own: an artifact whose parity failed, or one `seedge bench` flagged slow;
+    // never at all: one built for VNNI CPUs (8-bit INT8 weights) on a CPU without VNNI/AMX.
     auto entry_it = manifest.bench.find(cuda ? "cuda" : "cpu");
     auto is_slow = [&](const Artifact& a) {
         return entry_it != manifest.bench.end() && entry_it->second.slow.count(a.id);
     };
     std::vector<const Artifact*> arts;
-    for (const Artifact& a : manifest.artifacts)
+    std::string refused;  // said when nothing else is left
+    for (const Artifact& a : manifest.artifacts) {
+        if (std::string why = int8_cpu_refusal(a); !why.empty()) {
+            if (refused.empty()) refused = why;
+            continue;
+        }
         if (!a.parity_failed && !is_slow(a)) arts.push_back(&a);
+    }
     bool any_passed = std::any_of(manifest.artifacts.begin(), manifest.artifacts.end(),
                                   [](const Artifact& a) { return !a.parity_failed; });
     if (arts.empty() && any_passed)
@@ -493,7 +504,7 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
         for (const Artifact& a : manifest.artifacts) have += (have.empty() ? "" : ", ") + a.id + " (" + a.backend + ")";
         throw Error(manifest.name + ": no artifact for the C++ runtime's " + pref.backend + " backend on " +
                     (cuda ? "cuda" : "cpu") + " (artifacts: " + (have.empty() ? "none" : have) +
-                    "); export one or pass --artifact");
+                    "); export one or pass --artifact" + (refused.empty() ? "" : "; " + refused));
     }
     return order;
 }

@@ -44,6 +44,7 @@ struct Artifact {
     std::string id, format, precision, file, sha256, backend;
     std::string inference_precision;  // build facts: OpenVINO execution precision ("" = plugin default)
     std::int64_t max_batch = 0;       // build facts: a TensorRT profile's maximum batch (0 = none)
+    std::string int8_cpu;             // build facts: INT8 CPU target, "portable" / "vnni" ("" = not INT8 CPU)
     bool parity_failed = false;       // recorded parity said no: never chosen automatically
     bool takes_pixels = false;        // entry "input": uint8 NHWC pixels, preprocessing inside
     std::string color_order;          // their channel order: "RGB", "BGR" ("L" for one channel)

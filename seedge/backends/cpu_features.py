@@ -1,0 +1,85 @@
+"""Does this CPU have 8-bit dot products (VNNI or AMX)? The one place seedge asks.
+
+Why it matters: ONNX Runtime's and OpenVINO's x86 INT8 kernels are U8S8. On a CPU with
+AVX512-VNNI, AVX-VNNI or AMX they accumulate u8 x s8 products straight into 32 bits; without
+them (AVX2-only, AVX-512 without VNNI) they use vpmaddubsw, whose 16-bit pair sums saturate
+with full 8-bit weights (a wrong answer, not an error: 55-74 % top-1 agreement measured on an
+AVX2-only EPYC). So an INT8 CPU artifact with 8-bit weights ("vnni" target) is only right on a
+CPU this says yes for; 7-bit weights ("portable") are right everywhere (seedge.quantize.int8).
+
+Torch-free and cheap: export, the runners and seedge.runtime all call it. Linux only
+(/proc/cpuinfo); elsewhere the answer is "no", which only costs accuracy (portable), never
+correctness. The C++ runtime (seedge/runtime/cpp/src/cpu_features.cpp) answers the same way
+and reads the same switch.
+
+SEEDGE_CPU_NO_VNNI=1 is a test/diagnostic switch: answer "no" on a CPU that has VNNI, to see
+what an AVX2-only device would do (refusals, portable defaults) without one.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from seedge.errors import SeedgeError, Unavailable
+
+# /proc/cpuinfo flag names of the instructions that accumulate u8 x s8 in 32 bits.
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+NO_VNNI_ENV = "SEEDGE_CPU_NO_VNNI"
+
+
+def has_vnni() -> bool:
+    """True when this CPU has AVX512-VNNI, AVX-VNNI or AMX-INT8 (and SEEDGE_CPU_NO_VNNI is unset)."""
+    if os.environ.get(NO_VNNI_ENV, "") not in ("", "0"):
+        return False
+    return bool(_cpuinfo_flags() & set(VNNI_FLAGS))
+
+
+@lru_cache(maxsize=1)
+def _cpuinfo_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux, or no /proc: unknown counts as no VNNI
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):  # x86: "flags\t\t: fpu vme ..."; every core lists the same
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+# --- the INT8 CPU target an artifact is built for -------------------------------------------------
+# portable: 7-bit weights (ONNX Runtime reduce_range, NNCF OverflowFix.ENABLE): right on every
+#           x86 CPU; costs accuracy on VNNI CPUs (RegNetY-400MF digits: 98.6 % vs 99.4 % agreement).
+# vnni:     8-bit weights: the full resolution, right only where has_vnni() (refused elsewhere).
+INT8_CPU_TARGETS = ("portable", "vnni")
+INT8_CPU_CHOICES = ("auto",) + INT8_CPU_TARGETS
+WEIGHT_BITS = {"portable": 7, "vnni": 8}
+
+
+def resolve_int8_cpu(choice: str | None) -> str:
+    """'auto' (or None) -> 'vnni' where this CPU has VNNI/AMX (verification measures the artifact
+    here, so it must run right here), else 'portable'. 'vnni' asked on a CPU without VNNI/AMX is a
+    SeedgeError: its parity could not be verified on this machine."""
+    choice = choice or "auto"
+    if choice not in INT8_CPU_CHOICES:
+        raise SeedgeError(f"unknown --int8-cpu '{choice}'; choose from {', '.join(INT8_CPU_CHOICES)}")
+    if choice == "auto":
+        return "vnni" if has_vnni() else "portable"
+    if choice == "vnni" and not has_vnni():
+        raise SeedgeError("--int8-cpu vnni: this CPU has no VNNI/AMX, so the 8-bit weights' parity cannot be "
+                          "verified here; export on a VNNI CPU or use --int8-cpu portable")
+    return choice
+
+
+class NeedsVnni(Unavailable):
+    """This artifact, not its backend, cannot run right on this CPU: with a backend asked for,
+    the runtime still moves on to that backend's next artifact."""
+
+
+def check_int8_cpu(artifact_id: str, build: dict) -> None:
+    """Raise NeedsVnni (an Unavailable) when `build` (an artifact's build facts) says int8_cpu
+    'vnni' and this CPU lacks VNNI/AMX: its 8-bit weights would saturate here, a wrong answer."""
+    if (build or {}).get("int8_cpu") == "vnni" and not has_vnni():
+        raise NeedsVnni(f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
+                        f"U8S8 kernels); export with --int8-cpu portable for it")

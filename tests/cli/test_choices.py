@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 import pytest
 
+from seedge.backends.cpu_features import INT8_CPU_CHOICES, has_vnni, resolve_int8_cpu
 from seedge.backends.table import BACKENDS, DEVICES, backend, installed
 from seedge.cli import cli, main
 from seedge.data.splits import SPLIT_ALIASES, SPLITS
@@ -48,8 +49,10 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("export", "calib_method"): METHODS,
     ("export", "device"): DEVICES,
     ("export", "embed_preprocess"): tuple(o.lower() for o in COLOR_ORDERS),
+    ("export", "int8_cpu"): INT8_CPU_CHOICES,
     ("export", "int8_policy"): POLICIES,
     ("quantize-report", "calib_method"): METHODS,
+    ("quantize-report", "int8_cpu"): INT8_CPU_CHOICES,
     ("quantize-report", "policy"): POLICIES,
     ("quantize-report", "split"): SPLITS,
     ("train", "augment"): AUGMENTS,
@@ -85,13 +88,14 @@ def _format_available(fmt: str) -> bool:
 
 # What each command is run with, beyond its cheap base arguments (see _argv).
 RUNS: dict[str, list[dict[str, str]]] = {
-    "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, formats=("onnx",), precisions=("int8",),
+    "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, int8_cpu=INT8_CPU_CHOICES, formats=("onnx",),
+                     precisions=("int8",),
                      embed_preprocess=tuple(o.lower() for o in COLOR_ORDERS))
     + [{"formats": ",".join(f for f in FORMATS if _format_available(f)),
         "precisions": ",".join(p for p in PRECISIONS if p != "int8"), "device": "cpu"}]  # int8: the runs above
     + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)]
     + [{"formats": "torchscript", "precisions": "fp32", "device": "cuda"}],
-    "quantize-report": _cycle(policy=POLICIES, calib_method=METHODS, split=SPLITS),
+    "quantize-report": _cycle(policy=POLICIES, calib_method=METHODS, split=SPLITS, int8_cpu=INT8_CPU_CHOICES),
     "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS, scheduler=SCHEDULERS,
                     recipe=tuple(RECIPES)),
     "evaluate": _cycle(split=SPLITS),
@@ -236,7 +240,8 @@ def _unavailable_here(run: dict[str, str]) -> set[str]:
         for v in value.split(","):
             if (param == "device" and v == "cuda" and not _cuda()) or \
                     (param in ("backends", "backend") and not installed(v)) or \
-                    (param == "formats" and not _format_available(v)):
+                    (param == "formats" and not _format_available(v)) or \
+                    (param == "int8_cpu" and v == "vnni" and not has_vnni()):
                 out.add(v)
     return out
 
@@ -254,6 +259,7 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
             resolved = resolve_policy(run["int8_policy"])
             assert (build["policy"], build["policy_resolved"], build["method"]) == \
                 (run["int8_policy"], resolved, run["calib_method"])
+            assert build["int8_cpu"] == resolve_int8_cpu(run["int8_cpu"])
             assert build["se_gates"]
             # se-float keeps the gate paths float, se-range pins their range, all does neither;
             # all but `all` keep the first conv (the one reading the image) in float.
@@ -265,6 +271,7 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         doc = json.loads(stdout)
         assert (doc["method"], doc["int8"]["policy"]) == (run["calib_method"], resolve_policy(run["policy"]))
         assert doc["data"]["split"] == run["split"]
+        assert doc["int8_cpu"] == resolve_int8_cpu(run["int8_cpu"])
         # The export command it prints must be one `seedge export` accepts (it used to pass
         # --int8-policy se-float, which export refused).
         argv = shlex.split(doc["fallback"]["command"])

@@ -46,6 +46,7 @@ TORCH_FREE = {
     "seedge.preprocess", "seedge.verify", "seedge.runtime",
     "seedge.backends.__init__", "seedge.backends.base", "seedge.backends.table", "seedge.backends.open",
     "seedge.backends.onnxruntime", "seedge.backends.openvino", "seedge.backends.tensorrt",
+    "seedge.backends.cpu_features",
 }
 TORCH_PACKAGES = ("torch", "torchvision", "timm")
 # (module, import) pairs allowed in the zone, each with why.

@@ -21,7 +21,9 @@ THE RULE (the runtime's choice; seedge/runtime/model.py `candidates` and the C++
 seedge/runtime/cpp/src/manifest.cpp `candidates` implement it, tests/runtime check they agree):
   1. An explicit artifact id is the only candidate. Otherwise artifacts whose recorded parity
      failed, and those flagged slow on this device family, are never chosen (all usable ones
-     flagged: an error); an explicit backend keeps only artifacts it can read.
+     flagged: an error); an explicit backend keeps only artifacts it can read. Artifacts this
+     CPU refuses (int8_cpu vnni without VNNI/AMX, seedge.backends.cpu_features) are not
+     candidates: they neither run nor lend their p50 to a group.
   2. The rest fall into groups (backend, precision) in the order of RUNTIME_PREFERENCE
      (seedge/backends/table.py); with an explicit backend, a group also takes, after its own
      artifacts, the files of that precision the backend reads though made for another (OpenVINO
@@ -58,8 +60,14 @@ def _family(device: str) -> str:
 
 
 def _p50(ms) -> bool:
-    """A usable latency: a positive finite number (a JSON bool is not one)."""
-    return isinstance(ms, (int, float)) and not isinstance(ms, bool) and math.isfinite(ms) and ms > 0
+    """A usable latency: a positive finite number (a JSON bool is not one). A JSON integer too
+    large for a float (1e999 written out) is not one either: math.isfinite would raise on it."""
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        return False
+    try:
+        return math.isfinite(ms) and ms > 0
+    except OverflowError:
+        return False
 
 
 def record_entry(result: dict, folder: str) -> dict:

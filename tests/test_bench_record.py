@@ -110,6 +110,7 @@ BAD_P50 = [
     ('{"onnx-fp32": {"1": -1.5}}', "at batch 1 is -1.5"),
     ('{"onnx-fp32": {"1": NaN}}', "at batch 1 is NaN"),
     ('{"onnx-fp32": {"1": Infinity}}', "at batch 1 is Infinity"),
+    ('{"onnx-fp32": {"1": 1' + "0" * 400 + '}}', "at batch 1 is 1000"),  # an int past float: not OverflowError
     ('{"onnx-fp32": {"1": "1.8"}}', 'at batch 1 is "1.8"'),
     ('{"onnx-fp32": {"1": true}}', "at batch 1 is true"),
     ('{"onnx-fp32": {"1": null}}', "at batch 1 is null"),

@@ -77,9 +77,36 @@ class NeedsVnni(Unavailable):
     the runtime still moves on to that backend's next artifact."""
 
 
+# What the nncf route recorded, before --int8-cpu existed, when the exporting CPU had VNNI: NNCF's
+# overflow fix off, so every layer got 8-bit weights (seedge.quantize.openvino_int8 at 2668e14).
+LEGACY_VNNI_OVERFLOW_FIX = "disabled (CPU has VNNI)"
+
+
+def int8_cpu_target(build: dict | None) -> str | None:
+    """The INT8 CPU target `build` (an artifact's build facts) records: its int8_cpu, or for an
+    OpenVINO IR exported before int8_cpu was recorded, "vnni" where its nncf route ran with the
+    overflow fix disabled (8-bit weights). None: no INT8 CPU target (float, or 7-bit legacy)."""
+    build = build or {}
+    if "int8_cpu" in build:
+        return build["int8_cpu"]
+    nncf = build.get("nncf")
+    # The chosen route was recorded beside it; the qdq route's weights came from onnx-int8, which
+    # was always built 7-bit for the CPU, so only the nncf route's can be 8-bit.
+    if isinstance(nncf, dict) and nncf.get("overflow_fix") == LEGACY_VNNI_OVERFLOW_FIX \
+            and build.get("route", "nncf") == "nncf":
+        return "vnni"
+    return None
+
+
+def refuses(build: dict | None) -> bool:
+    """True when this CPU cannot run an artifact with these build facts right (check_int8_cpu)."""
+    return int8_cpu_target(build) == "vnni" and not has_vnni()
+
+
 def check_int8_cpu(artifact_id: str, build: dict) -> None:
     """Raise NeedsVnni (an Unavailable) when `build` (an artifact's build facts) says int8_cpu
-    'vnni' and this CPU lacks VNNI/AMX: its 8-bit weights would saturate here, a wrong answer."""
-    if (build or {}).get("int8_cpu") == "vnni" and not has_vnni():
+    'vnni' (int8_cpu_target) and this CPU lacks VNNI/AMX: its 8-bit weights would saturate here,
+    a wrong answer."""
+    if refuses(build):
         raise NeedsVnni(f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
                         f"U8S8 kernels); export with --int8-cpu portable for it")

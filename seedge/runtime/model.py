@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge import artifacts
-from seedge.backends.cpu_features import NeedsVnni
+from seedge.backends.cpu_features import NeedsVnni, check_int8_cpu, refuses
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
 from seedge.bench_record import slow_artifacts, timings
@@ -58,7 +58,11 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
             raise SeedgeError(f"artifact '{artifact}' ({entry['format']}) cannot run on the runtime's "
                               f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
         return [(entry, use)]
-    usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)]
+    # An artifact this CPU refuses (8-bit INT8 weights without VNNI/AMX) is no candidate at all, so
+    # its p50 orders no group (as in the C++ runtime); Model.open's NeedsVnni catch stays a backstop.
+    refused = [a for a in manifest.get("artifacts", []) if refuses(a.get("build"))]
+    usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)
+              and not refuses(a.get("build"))]
     if slow and usable and all(a["id"] in slow for a in usable):
         why = "; ".join(f"{k}: " + ", ".join(v) for k, v in slow.items())
         raise SeedgeError(f"{manifest.get('name', 'folder')}: `seedge bench` flagged every artifact slow on "
@@ -85,8 +89,18 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
         have = ", ".join(f"{a['id']} ({a['backend']})" for a in manifest.get("artifacts", [])) or "none"
         want = f"backend '{backend}'" if backend else "the runtime's backends"
         raise SeedgeError(f"{manifest.get('name', 'folder')}: no artifact for {want} on {family} "
-                          f"(artifacts: {have}); export one or pass artifact=")
+                          f"(artifacts: {have}); export one or pass artifact={_refusal(refused)}")
     return order
+
+
+def _refusal(refused: list[dict]) -> str:
+    """"; <why the first refused artifact cannot run here>" (the C++ runtime's words), or ""."""
+    for a in refused:
+        try:
+            check_int8_cpu(a["id"], a.get("build"))
+        except NeedsVnni as e:
+            return f"; {e}"
+    return ""
 
 
 def folder_candidates(folder: Path, manifest: dict, backend: str | None = None, artifact: str | None = None,

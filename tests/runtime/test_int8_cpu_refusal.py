@@ -14,8 +14,8 @@ from _export_fixtures import add_artifact, fresh_copy
 from seedge import artifacts
 from seedge.backends import cpu_features
 from seedge.backends.open import open_artifact
-from seedge.errors import Unavailable
-from seedge.runtime import Model
+from seedge.errors import SeedgeError, Unavailable
+from seedge.runtime import Model, candidates
 
 VNNI = {"int8_cpu": "vnni", "weight_bits": 8}
 PORTABLE = {"int8_cpu": "portable", "weight_bits": 7}
@@ -80,3 +80,47 @@ def test_a_backend_asked_for_still_gets_its_next_artifact(folder, monkeypatch):
         assert m.artifact["id"] == "openvino-fp32"
     with Model.open(folder, backend="onnxruntime") as m:
         assert m.artifact["id"] == "onnx-fp32"
+
+
+# Build facts of an openvino-int8 exported before --int8-cpu existed, on a VNNI CPU, through the nncf
+# route (seedge.quantize.openvino_int8 at 2668e14): no int8_cpu, but NNCF's overflow fix was off,
+# so every layer has 8-bit weights. Through the qdq route its weights were onnx-int8's (7-bit).
+LEGACY_NNCF = {"openvino": "2024.6.0", "route": "nncf", "inference_precision": "f32",
+               "nncf": {"version": "2.14.0", "preset": "mixed", "overflow_fix": "disabled (CPU has VNNI)"}}
+
+
+@pytest.mark.parametrize("facts, target", [
+    (LEGACY_NNCF, "vnni"),
+    ({**LEGACY_NNCF, "route": "qdq"}, None),
+    ({**LEGACY_NNCF, "nncf": {"overflow_fix": "first layer"}}, None),
+    ({**LEGACY_NNCF, "int8_cpu": "portable"}, "portable"),  # recorded: the record wins
+    ({}, None)])
+def test_the_int8_cpu_target_of_legacy_nncf_facts(facts, target):
+    assert cpu_features.int8_cpu_target(facts) == target
+
+
+def test_a_legacy_nncf_ir_with_8_bit_weights_is_refused_without_vnni(tmp_path, monkeypatch):
+    folder = fresh_copy(tmp_path)
+    add_artifact(folder, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino", dict(LEGACY_NNCF))
+    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    manifest, entry = _entry(folder, "openvino-int8")
+    with pytest.raises(Unavailable, match="openvino-int8: built for CPUs with VNNI"):
+        open_artifact(folder, manifest, entry)
+    assert "openvino-int8" not in [a["id"] for a, _ in candidates(manifest)]
+    with Model.open(folder) as m:
+        assert m.artifact["id"] == "openvino-fp32"
+
+
+def test_a_refused_artifact_lends_no_p50_and_alone_is_one_line(folder, monkeypatch):
+    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    manifest = artifacts.read_manifest(folder)
+    # onnx-int8's p50 would put the onnxruntime int8 group first; refused, it orders nothing
+    got = [a["id"] for a, _ in candidates(manifest, p50={"onnx-int8": 0.1, "openvino-fp32": 2.0, "onnx-fp32": 1.0})]
+    assert "onnx-int8" not in got and "openvino-int8" not in got
+    only = {**manifest, "artifacts": [dict(a, parity={"passed": a["id"] in ("onnx-int8", "openvino-int8")})
+                                      for a in manifest["artifacts"]]}
+    with pytest.raises(SeedgeError) as e:
+        candidates(only)
+    assert str(e.value).endswith("export one or pass artifact=; onnx-int8: built for CPUs with VNNI (8-bit INT8 "
+                                 "weights saturate on this CPU's U8S8 kernels); export with --int8-cpu portable "
+                                 "for it")

@@ -7,9 +7,12 @@ when the asked-for device is not one of them), the artifact formats it can open,
 runs where torch is not installed (the device runtime only uses those). Adding a backend is one
 entry here plus its runner file (and its builder in seedge/export/builders.py).
 
-`RUNTIME_PREFERENCE` is the order in which the device runtime picks an artifact: fastest first
-among the artifacts that passed parity at export (an INT8/FP16 artifact is only in the folder
-after passing its precision's parity thresholds, so preferring it is safe).
+`RUNTIME_PREFERENCE` is the device runtime's static order of (backend, precision) groups,
+expected fastest first among the artifacts that passed parity at export (an INT8/FP16 artifact
+is only in the folder after passing its precision's parity thresholds, so preferring it is
+safe). It is the fallback: the runtime orders by the p50s of the folder's bench.json where that
+has usable ones (uncontended) and keeps this order for the rest and for ties (the rule in
+seedge.bench_record).
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
               help="TensorRT artifacts replay each batch size as a CUDA graph (less launch overhead at small "
                    "batches).")
 @click.option("--record/--no-record", default=True, show_default=True,
-              help="Write the artifacts flagged slow (slower than eager, or FP16 slower than FP32) to each "
-                   "folder's bench.json; the device runtime then never picks them unless asked for by id.")
+              help="Write each folder's bench.json: the artifacts flagged slow (slower than eager, or FP16 "
+                   "slower than FP32), which the device runtime then never picks unless asked for by id, and "
+                   "each artifact's p50, by which it orders its choice (seedge.bench_record).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
 def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, cuda_graph,
@@ -98,7 +99,7 @@ def _record(folders, result: dict, err) -> None:
             path = write_record(folder, result)
         except OSError as e:
             err.print(f"[yellow]not recorded[/]: cannot write {folder}/bench.json ({e.strerror or e}); "
-                      f"the runtime will not know which artifacts were slow")
+                      f"the runtime will not know which artifacts were slow or their p50s")
             continue
         slow = [r["artifact"] for r in result["results"] if r.get("flag") and not r.get("peer")
                 and r.get("folder") in (None, str(path.parent))]

@@ -509,3 +509,25 @@ def test_vnni_builds_are_refused_without_vnni_as_in_python(cpp_build, copy, monk
         info = json.loads(run(cpp_build, "seedge_classify", copy, "--info", "--artifact", "openvino-int8",
                               check=True).stdout)
         assert info["artifact"] == "openvino-int8"
+
+
+@pytest.mark.parametrize("build", [{"int8_cpu": "vnni", "weight_bits": 8},
+                                   # exported before --int8-cpu, on a VNNI CPU, through the nncf route
+                                   {"route": "nncf", "nncf": {"overflow_fix": "disabled (CPU has VNNI)"}}])
+def test_a_folder_whose_only_passing_artifact_is_refused_says_why_as_python(cpp_build, copy, monkeypatch, build):
+    # No bench.json: the refusal, not a slow flag, left nothing (was: "flagged every artifact slow").
+    add_artifact(copy, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino", build)
+    manifest = artifacts.read_manifest(copy)
+    for a in manifest["artifacts"]:
+        a["parity"] = {"passed": a["id"] == "openvino-int8"}
+    artifacts.write_manifest(copy, manifest)
+    monkeypatch.setenv("SEEDGE_CPU_NO_VNNI", "1")
+    refusal = ("openvino-int8: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's U8S8 kernels); "
+               "export with --int8-cpu portable for it")
+    for tool, args in (("seedge_check", ("candidates", copy, "cpu")), ("seedge_classify", (copy, "--info"))):
+        proc = run(cpp_build, tool, *args)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].endswith(refusal), proc.stderr
+        assert "flagged every artifact slow" not in proc.stderr
+    with pytest.raises(SeedgeError, match="no artifact for backend 'openvino' on cpu .*openvino-int8: built for CPUs"):
+        Model.open(copy, backend="openvino")

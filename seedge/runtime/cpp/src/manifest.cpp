@@ -295,8 +295,18 @@ Manifest read_manifest(const fs::path& folder) {
             art.build = *build;
             if (const json::Value* p = build->find("inference_precision"); p != nullptr && p->is_string())
                 art.inference_precision = p->as_string();
-            if (const json::Value* t = build->find("int8_cpu"); t != nullptr && t->is_string())
+            if (const json::Value* t = build->find("int8_cpu"); t != nullptr && t->is_string()) {
                 art.int8_cpu = t->as_string();
+            } else if (t == nullptr) {
+                // As seedge.backends.cpu_features.int8_cpu_target: an IR exported before int8_cpu was
+                // recorded whose nncf route ran with the overflow fix off (a VNNI CPU) has 8-bit weights.
+                const json::Value* nncf = build->find("nncf");
+                const json::Value* fix = nncf != nullptr && nncf->is_object() ? nncf->find("overflow_fix") : nullptr;
+                const json::Value* route = build->find("route");
+                bool nncf_route = route == nullptr || (route->is_string() && route->as_string() == "nncf");
+                if (fix != nullptr && fix->is_string() && fix->as_string() == "disabled (CPU has VNNI)" && nncf_route)
+                    art.int8_cpu = "vnni";
+            }
             if (const json::Value* mb = build->find("max_batch"); mb != nullptr && Fields::positive_int(*mb))
                 art.max_batch = static_cast<std::int64_t>(mb->as_number());
         }
@@ -457,15 +467,15 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
     };
     std::vector<const Artifact*> arts;
     std::string refused;  // said when nothing else is left
+    bool any_passed = false;  // a parity-passing artifact this CPU does not refuse: only bench can have left it out
     for (const Artifact& a : manifest.artifacts) {
         if (std::string why = int8_cpu_refusal(a); !why.empty()) {
             if (refused.empty()) refused = why;
             continue;
         }
+        any_passed = any_passed || !a.parity_failed;
         if (!a.parity_failed && !is_slow(a)) arts.push_back(&a);
     }
-    bool any_passed = std::any_of(manifest.artifacts.begin(), manifest.artifacts.end(),
-                                  [](const Artifact& a) { return !a.parity_failed; });
     if (arts.empty() && any_passed)
         throw Error(manifest.name + ": `seedge bench` flagged every artifact slow on " + (cuda ? "cuda" : "cpu") +
                     " (bench.json); pass --artifact to run one anyway, or bench again");

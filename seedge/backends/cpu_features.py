@@ -103,10 +103,18 @@ def refuses(build: dict | None) -> bool:
     return int8_cpu_target(build) == "vnni" and not has_vnni()
 
 
+def refusal(artifact_id: str, build: dict | None) -> str | None:
+    """Why this CPU refuses the artifact (the C++ runtime's words), or None when it runs it."""
+    if not refuses(build):
+        return None
+    return (f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
+            f"U8S8 kernels); export with --int8-cpu portable for it")
+
+
 def check_int8_cpu(artifact_id: str, build: dict) -> None:
     """Raise NeedsVnni (an Unavailable) when `build` (an artifact's build facts) says int8_cpu
     'vnni' (int8_cpu_target) and this CPU lacks VNNI/AMX: its 8-bit weights would saturate here,
     a wrong answer."""
-    if refuses(build):
-        raise NeedsVnni(f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
-                        f"U8S8 kernels); export with --int8-cpu portable for it")
+    why = refusal(artifact_id, build)
+    if why:
+        raise NeedsVnni(why)

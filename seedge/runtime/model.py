@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge import artifacts
-from seedge.backends.cpu_features import NeedsVnni, check_int8_cpu, refuses
+from seedge.backends.cpu_features import NeedsVnni, refusal, refuses
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
 from seedge.bench_record import slow_artifacts, timings
@@ -95,12 +95,7 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
 
 def _refusal(refused: list[dict]) -> str:
     """"; <why the first refused artifact cannot run here>" (the C++ runtime's words), or ""."""
-    for a in refused:
-        try:
-            check_int8_cpu(a["id"], a.get("build"))
-        except NeedsVnni as e:
-            return f"; {e}"
-    return ""
+    return f"; {refusal(refused[0]['id'], refused[0].get('build'))}" if refused else ""
 
 
 def folder_candidates(folder: Path, manifest: dict, backend: str | None = None, artifact: str | None = None,

@@ -83,7 +83,7 @@ def _train_into(folder: Path, progress: bool) -> dict:
 
 def _is_complete(folder: Path) -> bool:
     """Weights, sidecar and history present, and the weights match the sidecar's sha256."""
-    from seedge.checkpoint import sha256_file
+    from seedge.artifacts import sha256_file
 
     weights, sidecar = folder / "model.safetensors", folder / "model.json"
     if not (weights.is_file() and sidecar.is_file() and (folder / "history.json").is_file()):

@@ -27,21 +27,15 @@ class InitClasses:
 
 def init_classes(init: str, given, allow_pickle: bool = False) -> InitClasses:
     """The --init checkpoint's classes: `given` (--class-names), else what its sidecar records."""
-    from seedge.checkpoint import (
-        _last_linear_outputs,
-        parse_class_names,
-        read_sidecar,
-        read_state_dict,
-        resolve_class_names,
-        resolve_source,
-    )
+    from seedge.checkpoint import parse_class_names, read_sidecar, read_state_dict, resolve_class_names, resolve_source
+    from seedge.checkpoint.class_names import last_linear_outputs
 
     path = resolve_source(init)
     meta = read_sidecar(path) or {}
     recorded = meta.get("class_names")
     if parse_class_names(given) is None:
         return InitClasses(list(recorded) if recorded else None, False)
-    n = meta.get("num_classes") or _last_linear_outputs(read_state_dict(path, allow_pickle=allow_pickle))
+    n = meta.get("num_classes") or last_linear_outputs(read_state_dict(path, allow_pickle=allow_pickle))
     if not n:
         raise SeedgeError(f"{path}: no classifier layer found to count its outputs; drop --class-names")
     return InitClasses(resolve_class_names(given, recorded, int(n), path), True)

@@ -1,0 +1,74 @@
+"""Loading a state dict into a model strictly: every key fits, or one line says what does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedge.checkpoint.layouts import layout_hint
+from seedge.checkpoint.remap import remap_to_model
+from seedge.errors import SeedgeError
+
+
+def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
+    """Strict load: report missing/unexpected keys and shape mismatches in one line."""
+    target = model.state_dict()
+    sd = remap_to_model(sd, target)
+    classifier = getattr(getattr(model, "seedge_cfg", None), "classifier", None)
+    mismatched = [k for k in sd if k in target and sd[k].shape != target[k].shape]
+    if mismatched:
+        k = mismatched[0]
+        if classifier and k.startswith(classifier + "."):
+            raise SeedgeError(
+                f"{path}: classifier layer '{classifier}' has {sd[k].shape[0]} outputs in the checkpoint but "
+                f"the model was built for {target[k].shape[0]} classes; pass --num-classes {sd[k].shape[0]}")
+        raise SeedgeError(f"{path}: shape mismatch for '{k}': checkpoint {tuple(sd[k].shape)} vs model "
+                          f"{tuple(target[k].shape)} ({len(mismatched)} mismatched tensors); is --model right?")
+    missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")]
+    optional = _se_bias_keys(model)
+    missing = _zero_se_biases(model, sd, target, missing, path)
+    unexpected = [k for k in sd if k not in target]
+    if missing or unexpected:
+        arch = getattr(model, "seedge_arch", "the model")
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
+        raise SeedgeError(f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; "
+                          f"{layout_hint(sd, target, optional)}")
+    model.load_state_dict({k: v for k, v in sd.items()}, strict=False)
+
+
+def _se_bias_keys(model) -> set[str]:
+    """State-dict keys of seedge SE biases, which a bias-less checkpoint may lack."""
+    from seedge.models.layers import SqueezeExcite
+
+    return {f"{name}.{fc}.bias".lstrip(".") for name, m in model.named_modules() if isinstance(m, SqueezeExcite)
+            for fc in ("fc1", "fc2") if getattr(m, fc).bias is not None}
+
+
+def _zero_se_biases(model, sd: dict, target: dict, missing: list[str], path) -> list[str]:
+    """Bias-less SE layers (senet.pytorch's `Linear(c, c // r, bias=False)`) load into seedge's SE
+    with zero biases: the same function. Fills `sd`, says so in one line on stderr, and returns
+    the keys still missing."""
+    import sys
+
+    import torch
+
+    from seedge.models.layers import SqueezeExcite
+
+    wanted = set(missing)
+    blocks = 0
+    for name, m in model.named_modules():
+        if not isinstance(m, SqueezeExcite):
+            continue
+        prefix = f"{name}." if name else ""
+        keys = [f"{prefix}{fc}.bias" for fc in ("fc1", "fc2")]
+        if all(k in wanted and k.replace(".bias", ".weight") in sd for k in keys):
+            for k in keys:
+                sd[k] = torch.zeros_like(target[k])
+            blocks += 1
+    if blocks:
+        print(f"seedge: note: {path}: {blocks} SE blocks have no biases in the checkpoint (bias-less Linear SE, "
+              f"as senet.pytorch writes it); they load with zero biases, which computes the same", file=sys.stderr)
+    return [k for k in missing if k not in sd]

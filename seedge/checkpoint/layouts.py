@@ -1,0 +1,138 @@
+"""What to say when a checkpoint's keys do not fit: the closest known layout, and a --key-map that fits."""
+
+from __future__ import annotations
+
+import re
+
+from seedge.checkpoint.key_map import apply_key_map, parse_key_map
+from seedge.checkpoint.remap import remap_to_model
+from seedge.errors import SeedgeError
+
+# Naming schemes of SE classifiers in the wild: (name, a key pattern only that scheme writes).
+KNOWN_LAYOUTS = (
+    ("senet.pytorch (se.fc.0/se.fc.2 Linear SE)", re.compile(r"\.se\.fc\.[02]\.weight$")),
+    ("timm / seedge (se.fc1/se.fc2, conv_reduce/conv_expand)",
+     re.compile(r"\.se\.(fc[12]|conv_reduce|conv_expand)\.weight$")),
+    ("pretrainedmodels (layer0, se_module, last_linear)", re.compile(r"^(layer0\.|last_linear\.)|\.se_module\.")),
+    ("torchvision (features.N..., SqueezeExcitation fc1/fc2, classifier.N)",
+     re.compile(r"^features\.\d+\..*\.fc[12]\.weight$|^classifier\.\d+\.weight$")),
+    ("a custom residual SE net with its SE inline (layerN.fc1/fc2 Linear, fc1/fc2 head)",
+     re.compile(r"^layer\d+\.fc[12]\.weight$")),
+)
+
+
+def layout_hint(sd: dict, target: dict, optional=frozenset()) -> str:
+    """The end of a does-not-fit error: the closest known layout and a --key-map that would fit."""
+    scores = [(sum(bool(rx.search(k)) for k in sd), name) for name, rx in KNOWN_LAYOUTS]
+    hits, closest = max(scores)
+    parts = [f"closest known layout: {closest}" if hits else "the keys follow none of the layouts seedge knows"]
+    rules = suggest_key_map(sd, target, optional)
+    if rules:
+        shown = " ".join(f"--key-map '{r}'" for r in rules[:8])
+        parts.append(f"a key map that fits: {shown}" + (f" (+{len(rules) - 8} more)" if len(rules) > 8 else ""))
+    else:
+        parts.append("no renaming makes it fit: is --model right? For a checkpoint of your own class, pass "
+                     "--model-file FILE.py:CLASS")
+    return "; ".join(parts)
+
+
+def _signature(key: str, tensor) -> tuple:
+    """What aligns a checkpoint key with a model key: parameter kind and shape (a Linear's 2-D
+    weight and a 1x1 conv's 4-D one alike, as remap_to_model converts between them)."""
+    shape = tuple(tensor.shape)
+    while len(shape) > 2 and shape[-1] == 1:
+        shape = shape[:-1]
+    return key.rsplit(".", 1)[-1], shape
+
+
+def suggest_key_map(sd: dict, target: dict, optional=frozenset()) -> list[str] | None:
+    """REGEX=REPLACEMENT rules that rename `sd`'s keys onto `target`'s, or None when none do.
+
+    Unexpected and missing keys are aligned in order by (parameter kind, shape); where a pair's
+    dotted names differ (`features.1` vs `layer1`, `stage` vs `layer`) the differing part becomes
+    a rule, one rule for all pairs with the same difference up to numbers (`features\\.(\\d+)\\.`).
+    If those do not fit, one rule per module path. The rules are checked: after them (and the
+    automatic renames) the checkpoint's keys must be exactly the model's; `optional` model keys
+    (SE biases a bias-less checkpoint lacks) may stay missing.
+    """
+    import difflib
+
+    unexpected = [k for k in sd if k not in target and not k.endswith("num_batches_tracked")]
+    missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")]
+    if not unexpected or not missing:
+        return None
+    a = [_signature(k, sd[k]) for k in unexpected]
+    b = [_signature(k, target[k]) for k in missing]
+    pairs = []
+    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        pairs += [(unexpected[block.a + i], missing[block.b + i]) for i in range(block.size)]
+    paired = {new for _, new in pairs}
+    if len(pairs) != len(unexpected) or any(k not in paired and k not in optional for k in missing):
+        return None
+    differences, exact = {}, {}
+    for old, new in pairs:
+        o, n = old.split("."), new.split(".")
+        exact[".".join(o[:-1])] = ".".join(n[:-1])
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, o, n, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            if i1 == i2:  # an inserted level: anchor it on the component before
+                if i1 == 0:
+                    differences[None] = None  # nothing to anchor on: only exact rules can say it
+                    continue
+                i1, j1 = i1 - 1, j1 - 1
+            differences[".".join(o[i1:i2])] = ".".join(n[j1:j2])
+    if None not in differences:
+        general = _general_rules(differences)
+        if _fits(general, sd, target, optional):
+            # Drop rules the automatic renames make unnecessary (se.fc.0 -> se.fc1).
+            for rule in list(general):
+                fewer = [r for r in general if r != rule]
+                if fewer and _fits(fewer, sd, target, optional):
+                    general = fewer
+            return general
+    rules = [_prefix_rule(o, n) for o, n in exact.items() if o != n]
+    return rules if rules and _fits(rules, sd, target, optional) else None
+
+
+def _general_rules(differences: dict) -> list[str]:
+    """old -> new path parts as rules that match them anywhere in a key; parts that differ only in
+    numbers they share (`stage1`/`layer1`, `stage2`/`layer2`) become one rule with groups."""
+    groups: dict = {}
+    for old, new in differences.items():
+        numbers = re.findall(r"\d+", old)
+        if numbers and numbers == re.findall(r"\d+", new):
+            key = (re.sub(r"\d+", "#", old), re.sub(r"\d+", "#", new))
+        else:
+            key = (old, new)
+        groups.setdefault(key, []).append((old, new))
+    rules = []
+    for (old_t, new_t), members in groups.items():
+        if len(members) == 1 or "#" not in old_t:
+            rules += [_anywhere_rule(o, n) for o, n in members]
+            continue
+        pattern = re.escape(old_t).replace("\\#", "#").replace("#", "(\\d+)")
+        groups_seen = iter(range(2, 100))
+        repl = re.sub("#", lambda _m, seen=groups_seen: f"\\g<{next(seen)}>", new_t)
+        rules.append(f"(^|\\.){pattern}\\.=\\g<1>{repl}." if new_t else f"(^|\\.){pattern}\\.=\\g<1>")
+    return rules
+
+
+def _anywhere_rule(old: str, new: str) -> str:
+    """Rename path part `old` to `new` wherever it stands between dots."""
+    return f"(^|\\.){re.escape(old)}\\.=\\g<1>{new}." if new else f"(^|\\.){re.escape(old)}\\.=\\g<1>"
+
+
+def _prefix_rule(old: str, new: str) -> str:
+    """Rename keys starting with module path `old` to start with `new`."""
+    return f"^{re.escape(old)}\\.={new}." if new else f"^{re.escape(old)}\\.="
+
+
+def _fits(rules: list[str], sd: dict, target: dict, optional=frozenset()) -> bool:
+    """Whether `rules`, then the automatic renames, turn `sd` into exactly `target`."""
+    try:
+        renamed = remap_to_model(apply_key_map(sd, parse_key_map(rules), "<checkpoint>"), target)
+    except SeedgeError:
+        return False
+    need = {k for k in target if not k.endswith("num_batches_tracked") and k not in optional}
+    return need <= set(renamed) <= set(target) and all(renamed[k].shape == target[k].shape for k in renamed)

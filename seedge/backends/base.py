@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seedge.backends.table import backend, default_threads
+from seedge.backends.table import backend
+from seedge.hostcpu import default_threads
 
 
 class Runner(abc.ABC):

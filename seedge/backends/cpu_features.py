@@ -1,4 +1,4 @@
-"""Does this CPU have 8-bit dot products (VNNI or AMX)? The one place seedge asks.
+"""What this CPU's 8-bit dot products (VNNI or AMX, seedge.hostcpu) mean for INT8 artifacts.
 
 Why it matters: ONNX Runtime's and OpenVINO's x86 INT8 kernels are U8S8. On a CPU with
 AVX512-VNNI, AVX-VNNI or AMX they accumulate u8 x s8 products straight into 32 bits; without
@@ -7,46 +7,16 @@ with full 8-bit weights (a wrong answer, not an error: 55-74 % top-1 agreement m
 AVX2-only EPYC). So an INT8 CPU artifact with 8-bit weights ("vnni" target) is only right on a
 CPU this says yes for; 7-bit weights ("portable") are right everywhere (seedge.quantize.int8).
 
-Torch-free and cheap: export, the runners and seedge.runtime all call it. Linux only
-(/proc/cpuinfo); elsewhere the answer is "no", which only costs accuracy (portable), never
-correctness. The C++ runtime (seedge/runtime/cpp/src/cpu_features.cpp) answers the same way
-and reads the same switch.
-
-SEEDGE_CPU_NO_VNNI=1 is a test/diagnostic switch: answer "no" on a CPU that has VNNI, to see
-what an AVX2-only device would do (refusals, portable defaults) without one.
+The CPU's flags come from seedge.hostcpu (read once, with the SEEDGE_CPU_NO_VNNI test switch);
+this module decides what they mean for an INT8 artifact: which target an export builds and
+which artifacts this CPU refuses. The C++ runtime (seedge/runtime/cpp/src/cpu_features.cpp)
+refuses the same artifacts in the same words.
 """
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
-
 from seedge.errors import SeedgeError, Unavailable
-
-# /proc/cpuinfo flag names of the instructions that accumulate u8 x s8 in 32 bits.
-VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-NO_VNNI_ENV = "SEEDGE_CPU_NO_VNNI"
-
-
-def has_vnni() -> bool:
-    """True when this CPU has AVX512-VNNI, AVX-VNNI or AMX-INT8 (and SEEDGE_CPU_NO_VNNI is unset)."""
-    if os.environ.get(NO_VNNI_ENV, "") not in ("", "0"):
-        return False
-    return bool(_cpuinfo_flags() & set(VNNI_FLAGS))
-
-
-@lru_cache(maxsize=1)
-def _cpuinfo_flags() -> frozenset[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux, or no /proc: unknown counts as no VNNI
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):  # x86: "flags\t\t: fpu vme ..."; every core lists the same
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
-
+from seedge.hostcpu import has_vnni
 
 # --- the INT8 CPU target an artifact is built for -------------------------------------------------
 # portable: 7-bit weights (ONNX Runtime reduce_range, NNCF OverflowFix.ENABLE): right on every

@@ -18,7 +18,6 @@ seedge.bench_record).
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 
 from seedge.errors import SeedgeError
@@ -110,13 +109,3 @@ def compiled_for(artifact: dict | None) -> str | None:
     """The device family an artifact was compiled for, when its build facts say (else None)."""
     return ((artifact or {}).get("build") or {}).get("device")
 
-
-def default_threads(free_cores: int | None = None) -> int:
-    """The thread count every runner pins when none is given, so verify, bench and the device
-    runtime run an artifact with the same settings: the CPUs this process may run on, or, when
-    the caller measured how many of them other processes leave free (`seedge bench` does, with
-    seedge.bench.load, before it times), no more than those and at least 1. More threads than
-    free cores make eager PyTorch's OpenMP threads wait a time slice at every barrier
-    (benchmarks/README.md, "Timing under load")."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cpus if free_cores is None else max(1, min(cpus, int(free_cores)))

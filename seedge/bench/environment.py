@@ -13,42 +13,22 @@ import subprocess
 import sys
 from importlib import metadata
 
+from seedge import hostcpu
+
 _PACKAGES = ("torch", "onnxruntime", "openvino", "tensorrt", "numpy", "onnx")
 
 
-def cpu_info(path: str = "/proc/cpuinfo") -> dict:
-    """CPU model name, logical CPUs, physical cores and the ISA flags that decide kernels."""
-    model, flags, cores = None, set(), set()
-    phys = core = None
-    try:
-        with open(path) as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key, value = key.strip(), value.strip()
-                if key == "model name" and model is None:
-                    model = value
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-                elif key == "physical id":
-                    phys = value
-                elif key == "core id":
-                    core = value
-                elif not key and phys is not None and core is not None:  # blank line ends a CPU
-                    cores.add((phys, core))
-                    phys = core = None
-        if phys is not None and core is not None:
-            cores.add((phys, core))
-    except OSError:
-        pass
+def cpu_info(path: str | None = None) -> dict:
+    """CPU model name, logical CPUs, physical cores, the CPUs this process may use and the ISA
+    flags that decide kernels (seedge.hostcpu; `path`: another cpuinfo file to read instead)."""
+    info = hostcpu.cpuinfo() if path is None else hostcpu.read_cpuinfo(path)
     logical = os.cpu_count() or 1
-    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
-                       "amx_bf16", "amx_int8", "amx_fp16", "neon", "asimd") if f in flags]
     return {
-        "cpu_model": model or platform.processor() or platform.machine(),
+        "cpu_model": info.model or platform.processor() or platform.machine(),
         "logical_cpus": logical,
-        "physical_cores": len(cores) or logical,
-        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical,
-        "isa": isa,
+        "physical_cores": info.physical_cores or logical,
+        "cpus_available": hostcpu.available_cpus(),
+        "isa": hostcpu.isa(info),
     }
 
 

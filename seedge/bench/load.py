@@ -29,6 +29,8 @@ import resource
 import time
 from dataclasses import asdict, dataclass
 
+from seedge import hostcpu
+
 OTHER_CORES_LIMIT = 0.25   # cores other processes may use before a run counts as contended
 STEAL_LIMIT = 0.05         # share of CPU time a hypervisor may steal before it does
 LOADAVG_LIMIT = 1.0        # the fallback rule where /proc/stat is missing
@@ -109,7 +111,7 @@ def sample(path: str = PROC_STAT) -> CpuSample | None:
             text = f.read()
     except OSError:
         return None
-    mine = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    mine = hostcpu.allowed_cpus()
     busy, idle, steal, n = parse_proc_stat(text, mine)
     if n == 0:  # affinity names CPUs /proc/stat does not list (odd containers): use them all
         busy, idle, steal, n = parse_proc_stat(text, None)

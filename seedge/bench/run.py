@@ -12,7 +12,7 @@ How a run goes (DESIGN.md, Benchmarks):
 
 Load (seedge.bench.load): before anything is opened, a short idle window measures what other
 processes use; unless `threads` is given, every runner (eager included) gets as many threads
-as that leaves free cores (seedge.backends.table.default_threads), because more threads than
+as that leaves free cores (seedge.hostcpu.default_threads), because more threads than
 free cores make eager PyTorch collapse while ONNX Runtime barely notices, which inflates
 every "vs eager" ratio. The load is sampled again after every timed slot, so the report
 says whether the run was contended (`environment.contended`) and how much, round by round.
@@ -44,7 +44,6 @@ from seedge.backends.table import (
     DEVICES,
     backend,
     compiled_for,
-    default_threads,
     device_family,
     installed_backends,
     runs_on,
@@ -62,6 +61,7 @@ from seedge.bench.peers import (
 )
 from seedge.bench.timing import split_rounds
 from seedge.errors import SeedgeError
+from seedge.hostcpu import default_threads
 from seedge.preprocess.pixels import random_pixels, takes_pixels
 
 DEFAULT_WARMUP = 10

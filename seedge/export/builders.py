@@ -222,8 +222,10 @@ def build_openvino_fp16(ctx: ExportContext) -> Built:
     # Compute in bf16/f16 where the CPU has it and the labelled verification images prove parity.
     x = _verify_inputs(ctx)
     chosen = choose_fp16_execution(ctx.stage / built.file, _eager_logits(ctx, x) if x is not None else None, x)
+    # timed_threads: the thread count the candidates were timed at (only when they were timed).
+    timed = {"timed_threads": chosen["timed_threads"]} if "timed_threads" in chosen else {}
     return Built(built.file, {**built.build, "inference_precision": chosen["inference_precision"],
-                              "execution_choice": chosen})
+                              **timed, "execution_choice": chosen})
 
 
 def _verify_inputs(ctx: ExportContext):

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seedge.hostcpu import default_threads
+
 SIXTEEN_BIT = (("bf16", "BF16"), ("f16", "FP16"))  # (hint value, OPTIMIZATION_CAPABILITIES entry)
 LATENCY_NOISE = 0.05  # a 16-bit precision must beat f32 by more than this to be kept
 # A 16-bit precision must keep this share of the disagreements the fp16 bar allows unused:
@@ -35,17 +37,20 @@ def cpu_sixteen_bit_precisions() -> list[str]:
 
 
 def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, eval_x: np.ndarray | None,
-                          threads: int = 2, candidates: list[str] | None = None) -> dict:
+                          threads: int | None = None, candidates: list[str] | None = None) -> dict:
     """Build facts: `inference_precision` plus every candidate's parity and batch-1 p50.
 
     `eval_x`: the images verify will check (reference inputs + labelled data);
     `ref_logits`: the eager model's logits on them (what verify compares against).
+    `threads`: what the candidates are timed at; default the device's own count
+    (seedge.hostcpu.default_threads), recorded as `timed_threads`.
     """
     from seedge.backends.openvino import OpenVINORunner
     from seedge.verify.parity import compare, passed, thresholds_for
     from seedge.quantize import measure
     from seedge.verify import DEFAULT_BATCH, run_batched
 
+    threads = int(threads) if threads else default_threads()
     sixteen = cpu_sixteen_bit_precisions() if candidates is None else list(candidates)
     if not sixteen:
         return {"inference_precision": "f32", "why": "this CPU offers no 16-bit float execution to OpenVINO"}
@@ -77,4 +82,4 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
            if best is not f32 else "f32: no 16-bit precision both passed fp16 parity and beat f32 by "
                                    f"more than {LATENCY_NOISE:.0%}")
     return {"inference_precision": best["inference_precision"], "why": why, "candidates": results,
-            "threads": threads}
+            "timed_threads": threads}

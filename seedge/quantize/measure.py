@@ -4,6 +4,8 @@ A candidate is opened with the runner that will run the artifact (seedge.backend
 session options, OpenVINO's static compile per batch shape), its logits come through
 verify's batching (seedge.verify.run_batched), and its latency from seedge.bench's one
 interleaved loop, so a candidate is judged the way the artifact will run and be verified.
+`threads` None (the default) is the device's own rule (seedge.hostcpu.default_threads, what
+every runner pins when none is given): a choice timed at another count may not hold there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from seedge.backends.onnxruntime import OnnxRuntimeRunner
 from seedge.backends.openvino import OpenVINORunner
 
 
-def ort_runner(path, threads: int = 2) -> OnnxRuntimeRunner:
+def ort_runner(path, threads: int | None = None) -> OnnxRuntimeRunner:
     """ONNX Runtime runner (not yet entered) for a candidate that is timed beside others."""
     # Spinning idle workers are faster for ONNX Runtime alone (the runner's default), but the
     # candidates are timed interleaved in this one process, often beside OpenVINO: workers left
@@ -24,7 +26,7 @@ def ort_runner(path, threads: int = 2) -> OnnxRuntimeRunner:
     return OnnxRuntimeRunner(path, threads=threads, allow_spinning=False)
 
 
-def ov_runner(path, threads: int = 2, inference_precision: str | None = None) -> OpenVINORunner:
+def ov_runner(path, threads: int | None = None, inference_precision: str | None = None) -> OpenVINORunner:
     """OpenVINO runner (not yet entered) for an IR or ONNX file: the artifact's own compile
     settings, including the static-shape copy it compiles for each batch size it meets."""
     return OpenVINORunner(path, threads=threads, inference_precision=inference_precision)
@@ -37,12 +39,12 @@ def logits(runner, x: np.ndarray) -> np.ndarray:
     return run_batched(runner, runner.input_name, x, DEFAULT_BATCH)
 
 
-def ort_logits(path, x: np.ndarray, threads: int = 2) -> np.ndarray:
+def ort_logits(path, x: np.ndarray, threads: int | None = None) -> np.ndarray:
     with ort_runner(path, threads) as runner:
         return logits(runner, x)
 
 
-def ov_logits(path, x: np.ndarray, threads: int = 2, inference_precision: str | None = None) -> np.ndarray:
+def ov_logits(path, x: np.ndarray, threads: int | None = None, inference_precision: str | None = None) -> np.ndarray:
     with ov_runner(path, threads, inference_precision) as runner:
         return logits(runner, x)
 

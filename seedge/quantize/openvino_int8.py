@@ -30,6 +30,7 @@ import numpy as np
 
 from seedge.backends.cpu_features import WEIGHT_BITS, resolve_int8_cpu
 from seedge.errors import SeedgeError
+from seedge.hostcpu import default_threads
 from seedge.quantize import calibration as cal
 from seedge.quantize import measure
 from seedge.quantize import policy as pol
@@ -45,7 +46,7 @@ MAX_EVAL = 512
 def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, method: str = "minmax",
                         policy: str = "se-aware", exclude=(), rt_info: dict | None = None,
                         eval_data: tuple[np.ndarray, np.ndarray | None] | np.ndarray | None = None,
-                        routes=ROUTES, float_precisions=FLOAT_PRECISIONS, threads: int = 2,
+                        routes=ROUTES, float_precisions=FLOAT_PRECISIONS, threads: int | None = None,
                         samples: int | None = None, source: str = "calibration data",
                         int8_cpu: str = "auto") -> dict:
     """Write the better OpenVINO INT8 IR to `dst_xml` (+ .bin); return build facts.
@@ -57,6 +58,8 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
 
     eval_data: (x, labels or None) or x; default: the calibration images themselves (the
     comparison is with the FP32 model, so agreement on them is still meaningful).
+    threads: what the candidates are timed at; default the device's own count
+    (seedge.hostcpu.default_threads), recorded as the facts' `timed_threads`.
     """
     import onnx
     import openvino as ov
@@ -64,6 +67,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     src_onnx_fp32, dst_xml = Path(src_onnx_fp32), Path(dst_xml)
     routes = tuple(routes)
     int8_cpu = resolve_int8_cpu(int8_cpu)
+    threads = int(threads) if threads else default_threads()
     if not routes or any(r not in ROUTES for r in routes):
         raise SeedgeError(f"OpenVINO INT8 routes must be among {', '.join(ROUTES)}, not {routes}")
     if "qdq" in routes and (qdq_onnx is None or not Path(qdq_onnx).is_file()):
@@ -73,7 +77,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     x = cal.validate_calib(calib, chw, samples=samples, source=source)
     ex, ey = _eval_set(eval_data, x, chw)
     t0 = time.perf_counter()
-    ref = measure.ort_logits(src_onnx_fp32, ex)
+    ref = measure.ort_logits(src_onnx_fp32, ex, threads)
 
     models: dict[str, object] = {}
     facts: dict = {"int8_cpu": int8_cpu, "weight_bits": WEIGHT_BITS[int8_cpu],
@@ -110,7 +114,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
         c["p50_ms_batch1"] = round(p50[c.pop("key")], 4)
     best = _choose(candidates)
     facts.update(route=best["route"], inference_precision=best["inference_precision"],
-                 why=_why(best, candidates), candidates=candidates, threads=threads)
+                 why=_why(best, candidates), candidates=candidates, timed_threads=threads)
 
     model = models[best["route"]]
     for key, value in (rt_info or {}).items():

@@ -43,7 +43,7 @@ Progress = Callable[[str], None]
 
 def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray | None = None,
                       method: str = "minmax", policy: str = "se-aware", max_drop: float | None = None,
-                      calib_samples: int | None = None, threads: int = 2,
+                      calib_samples: int | None = None, threads: int | None = None,
                       progress: Progress | None = None, calib_source: str = "calibration data",
                       exclude=(), min_agreement: float | None = None, int8_cpu: str = "auto") -> dict:
     """Rank blocks by how much quantizing only them costs; optionally find float blocks for `max_drop`.
@@ -58,6 +58,8 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
     min_agreement: with max_drop, a step also needs this top-1 agreement (a fraction) with FP32
     to meet the bound: the export passes the int8 parity gate it will be verified against.
     int8_cpu: the INT8 CPU target the measured graphs are built for (weight bits; seedge.quantize.int8).
+    threads: ONNX Runtime's threads for the measurements; default the device's own count
+    (seedge.hostcpu.default_threads).
     """
     import onnx
 

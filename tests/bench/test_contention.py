@@ -13,9 +13,9 @@ import time
 import pytest
 
 from _export_fixtures import export_folder
-from seedge.backends.table import default_threads
 from seedge.bench.load import CpuSample, LoadMonitor, between, parse_proc_stat
 from seedge.bench.run import FLAG_FP16_SLOWER, FLAG_SLOWER_THAN_EAGER, flag_slow_rows
+from seedge.hostcpu import default_threads
 
 HZ = 100
 BUSY_LIFETIME_S = 120  # a competitor ends by itself even if the test process dies

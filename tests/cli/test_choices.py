@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 import pytest
 
-from seedge.backends.cpu_features import INT8_CPU_CHOICES, has_vnni, resolve_int8_cpu
+from seedge.backends.cpu_features import INT8_CPU_CHOICES, resolve_int8_cpu
 from seedge.backends.table import BACKENDS, DEVICES, backend, installed
 from seedge.cli import cli, main
 from seedge.data.splits import SPLIT_ALIASES, SPLITS
@@ -32,6 +32,7 @@ from seedge.errors import SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS
 from seedge.export.context import ExportOptions
 from seedge.export.pipeline import plan_builders
+from seedge.hostcpu import has_vnni
 from seedge.preprocess import PreprocessSpec
 from seedge.preprocess.pixels import COLOR_ORDERS
 from seedge.quantize.calibration import METHODS

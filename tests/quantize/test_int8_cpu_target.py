@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from _quantize_fixtures import tiny
 
+from seedge import hostcpu
 from seedge.backends import cpu_features
 from seedge.errors import SeedgeError
 
@@ -25,11 +26,11 @@ def calib_cache(monkeypatch, tmp_path_factory):
 
 @pytest.fixture
 def no_vnni(monkeypatch):
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
 
 
 def _needs_vnni():
-    if not cpu_features.has_vnni():
+    if not hostcpu.has_vnni():
         pytest.skip("this CPU has no AVX512-VNNI / AVX-VNNI / AMX-INT8: 8-bit INT8 weights cannot be verified here")
 
 
@@ -48,7 +49,7 @@ def _max_abs_weight_q(path) -> int:
 
 
 def test_the_switch_turns_vnni_off(no_vnni):
-    assert cpu_features.has_vnni() is False
+    assert hostcpu.has_vnni() is False
     assert cpu_features.resolve_int8_cpu("auto") == "portable"
 
 
@@ -109,7 +110,7 @@ def test_export_records_the_target_on_both_int8_artifacts(tmp_path, monkeypatch)
     from seedge.artifacts import read_manifest
     from seedge.export.pipeline import export_model
 
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")  # auto on a CPU without VNNI: portable
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")  # auto on a CPU without VNNI: portable
     folder = export_model(None, formats=("onnx", "openvino"), precisions=("int8",), calib="digits",
                           calib_samples=32, verify_samples=64, out=tmp_path, name="portable", count_nodes=False,
                           pt2=False, embed_preprocess="rgb")

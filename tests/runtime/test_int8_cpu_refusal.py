@@ -12,6 +12,7 @@ import pytest
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
+from seedge import hostcpu
 from seedge.backends import cpu_features
 from seedge.backends.open import open_artifact
 from seedge.errors import SeedgeError, Unavailable
@@ -38,7 +39,7 @@ def _entry(folder, art_id):
 @pytest.mark.parametrize("art_id, backend", [("onnx-int8", None), ("openvino-int8", None),
                                              ("onnx-int8", "openvino")])
 def test_open_artifact_refuses_vnni_builds_without_vnni_in_one_line(folder, monkeypatch, art_id, backend):
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     manifest, entry = _entry(folder, art_id)
     with pytest.raises(Unavailable) as e:
         open_artifact(folder, manifest, entry, backend_name=backend)
@@ -47,7 +48,7 @@ def test_open_artifact_refuses_vnni_builds_without_vnni_in_one_line(folder, monk
 
 
 def test_portable_builds_open_without_vnni(folder, monkeypatch):
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     add_artifact(folder, "onnx-int8", "onnx", "int8", "model.onnx", "onnxruntime", dict(PORTABLE))
     manifest, entry = _entry(folder, "onnx-int8")
     with open_artifact(folder, manifest, entry) as runner:
@@ -55,7 +56,7 @@ def test_portable_builds_open_without_vnni(folder, monkeypatch):
 
 
 def test_vnni_builds_open_on_a_vnni_cpu(folder):
-    if not cpu_features.has_vnni():
+    if not hostcpu.has_vnni():
         pytest.skip("this CPU has no AVX512-VNNI / AVX-VNNI / AMX-INT8")
     manifest, entry = _entry(folder, "openvino-int8")
     with open_artifact(folder, manifest, entry) as runner:
@@ -63,10 +64,10 @@ def test_vnni_builds_open_on_a_vnni_cpu(folder):
 
 
 def test_the_runtime_falls_to_the_next_artifact_without_vnni(folder, monkeypatch):
-    if cpu_features.has_vnni():  # with VNNI the int8 artifact is the first choice
+    if hostcpu.has_vnni():  # with VNNI the int8 artifact is the first choice
         with Model.open(folder) as m:
             assert m.artifact["id"] == "openvino-int8"
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     with Model.open(folder) as m:
         assert m.artifact["id"] == "openvino-fp32"
     # Asked for by id, it is refused, not swapped.
@@ -75,7 +76,7 @@ def test_the_runtime_falls_to_the_next_artifact_without_vnni(folder, monkeypatch
 
 
 def test_a_backend_asked_for_still_gets_its_next_artifact(folder, monkeypatch):
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     with Model.open(folder, backend="openvino") as m:
         assert m.artifact["id"] == "openvino-fp32"
     with Model.open(folder, backend="onnxruntime") as m:
@@ -102,7 +103,7 @@ def test_the_int8_cpu_target_of_legacy_nncf_facts(facts, target):
 def test_a_legacy_nncf_ir_with_8_bit_weights_is_refused_without_vnni(tmp_path, monkeypatch):
     folder = fresh_copy(tmp_path)
     add_artifact(folder, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino", dict(LEGACY_NNCF))
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     manifest, entry = _entry(folder, "openvino-int8")
     with pytest.raises(Unavailable, match="openvino-int8: built for CPUs with VNNI"):
         open_artifact(folder, manifest, entry)
@@ -112,7 +113,7 @@ def test_a_legacy_nncf_ir_with_8_bit_weights_is_refused_without_vnni(tmp_path, m
 
 
 def test_a_refused_artifact_lends_no_p50_and_alone_is_one_line(folder, monkeypatch):
-    monkeypatch.setenv(cpu_features.NO_VNNI_ENV, "1")
+    monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")
     manifest = artifacts.read_manifest(folder)
     # onnx-int8's p50 would put the onnxruntime int8 group first; refused, it orders nothing
     got = [a["id"] for a, _ in candidates(manifest, p50={"onnx-int8": 0.1, "openvino-fp32": 2.0, "onnx-fp32": 1.0})]

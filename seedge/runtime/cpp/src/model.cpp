@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::size_t kDefaultBatch = 64;  // seedge.verify.run.DEFAULT_BATCH
 
-// seedge.backends.table.default_threads: the CPUs this process may run on.
+// seedge.hostcpu.default_threads: the CPUs this process may run on.
 int default_threads() {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));

@@ -23,7 +23,8 @@ N_EVAL = 128
 
 @functools.lru_cache(maxsize=1)
 def tiny() -> SimpleNamespace:
-    """model.onnx of the tiny SE-ResNet with a fitted head, plus calibration and test arrays."""
+    """model.onnx of the tiny SE-ResNet with a fitted head (and the module, `model`), plus calibration
+    and test arrays."""
     import torch
 
     from seedge.data import load_arrays
@@ -55,4 +56,4 @@ def tiny() -> SimpleNamespace:
     onnx_path = export_onnx(model, folder / "model.onnx", spec.input_size)
     module_names = {name for name, _ in model.named_modules() if name}
     return SimpleNamespace(folder=folder, onnx=onnx_path, calib=xtr[:N_CALIB], x=xte, y=yte, spec=spec,
-                           module_names=module_names)
+                           module_names=module_names, model=model)

@@ -217,8 +217,6 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
         report = verify_artifacts(stage, manifest, data=labelled, device=opts.device, thresholds=thresholds,
                                   on_step=lambda label: step(f"verifying {label}"))
         failed = _record_parity(manifest, report, p.data_source if labelled else None)
-        if thresholds:  # gates other than the defaults: `seedge verify` reads them from here
-            manifest["verification"]["thresholds"] = thresholds
         if failed:
             raise CheckFailed("not published, parity failed for " + "; ".join(
                 f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
@@ -496,8 +494,10 @@ def _drop_intermediates(stage: Path, ctx: ExportContext, manifest: dict) -> None
 
 def _record_parity(manifest: dict, report: dict, data_source: str | None) -> list[dict]:
     rows = {r["id"]: r for r in report["artifacts"]}
-    # The entry already says id/format/precision/backend; runner details are for reports.
-    skip = {"id", "format", "precision", "backend", "runner"}
+    # The entry already says id/format/precision/backend; runner details are for reports. The
+    # row's "thresholds" are kept: the gates verify and the device self-tests re-judge it by
+    # (seedge.verify.parity.recorded_thresholds); where they came from at export is no gate.
+    skip = {"id", "format", "precision", "backend", "runner", "thresholds_source"}
     for a in manifest["artifacts"]:
         a["parity"] = {k: v for k, v in rows.get(a["id"], {}).items() if k not in skip}
     manifest["verification"] = {"device": report.get("device"), "samples": report.get("samples"),

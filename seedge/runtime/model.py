@@ -11,9 +11,10 @@ table's RUNTIME_PREFERENCE; the rule is written once in seedge.bench_record), an
 labels out. Everything else is shared with `seedge verify` and `seedge bench`, so the device
 runs exactly what they checked and timed: the artifact is opened by the same runner
 (seedge.backends.open_artifact, same threads and backend settings), large inputs are split as
-verify splits them (seedge.verify.run), the self-test is judged by seedge.verify.parity's one
-set of thresholds, and images go through seedge.preprocess, the one preprocessing training and
-export use.
+verify splits them (seedge.verify.run), the self-test is judged by the gates the artifact's
+parity record kept at export (seedge.verify.parity.recorded_thresholds, as verify and the C++
+runtime judge it; a default only for an older manifest, and describe() says which), and images
+go through seedge.preprocess, the one preprocessing training and export use.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from seedge.bench_record import slow_artifacts, timings
 from seedge.errors import SeedgeError, Unavailable
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
-from seedge.verify.parity import compare, passed, thresholds_for
+from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
 from seedge.verify.run import batching, run_batched
 
 # Backends the runtime may use: those that run without torch.
@@ -262,11 +263,18 @@ class Model:
     def _class_name(self, i: int) -> str:
         return self.class_names[i] if i < len(self.class_names) else str(i)
 
+    def thresholds(self) -> tuple[dict, str]:
+        """(the gates the self-test judges this artifact by, where they come from): those its
+        parity record kept at export ("recorded"), else an older manifest's ("manifest (older
+        export)") or the defaults ("default (older export)"); a malformed record is a SeedgeError."""
+        return recorded_thresholds(self.artifact, self.manifest, str(self.folder / artifacts.MANIFEST))
+
     def self_test(self, atol: float | None = None) -> dict:
         """Run reference.npz's inputs and compare with the stored eager FP32 logits, judged by
-        seedge.verify.parity with the artifact precision's thresholds (atol, if given, replaces
-        the max-abs-diff bound)."""
+        seedge.verify.parity with the artifact's recorded gates (thresholds()); atol, if given,
+        replaces the max-abs-diff bound, and "thresholds_source" says so."""
         path = self.folder / artifacts.REFERENCE
+        gates, source = with_overrides(*self.thresholds(), {"max_abs_diff": float(atol)} if atol is not None else None)
         # Read as verify reads it: inside the folder, a regular file, no pickle, size-bounded.
         ref = artifacts.read_reference(self.folder, self.manifest)
         if ref.get("logits") is None:
@@ -285,16 +293,16 @@ class Model:
             raise SeedgeError(f"{path}: stored logits have shape {list(expected.shape)}, the artifact gives "
                               f"{list(got.shape)}; re-run `seedge export`")
         metrics = compare(expected, got, labels)
-        overrides = {"max_abs_diff": float(atol)} if atol is not None else None
-        ok, reason = passed(metrics, self.precision, overrides)
+        ok, reason = judge(metrics, gates)
         return {"artifact": self.artifact["id"], "backend": self.backend, "precision": self.precision,
-                "device": self.device, **metrics, "thresholds": thresholds_for(self.precision, overrides),
+                "device": self.device, **metrics, "thresholds": gates, "thresholds_source": source,
                 "passed": ok, "reason": reason, "seconds": round(seconds, 4)}
 
     # ------------------------------------------------------------------ lifecycle
 
     def describe(self) -> dict:
         """The artifact and the runner's own description: the same settings `seedge bench` reports."""
+        gates, source = self.thresholds()
         return {"folder": str(self.folder), "artifact": self.artifact["id"], "file": self.artifact["file"],
                 "backend": self.backend, "precision": self.precision, "device": self.device,
                 "input_size": list(self.input_size), "classes": len(self.class_names),
@@ -302,7 +310,9 @@ class Model:
                 # artifacts not chosen because the folder's last `seedge bench` flagged them slow
                 "passed_over_as_slow": dict(self.passed_over),
                 # how the choice was ordered, and the chosen artifact's p50 then if bench measured it
-                "order": dict(self.order)}
+                "order": dict(self.order),
+                # the gates self_test() judges by, and whether the export recorded them
+                "thresholds": gates, "thresholds_source": source}
 
     def close(self) -> None:
         if self._runner is not None:

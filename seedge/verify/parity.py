@@ -23,9 +23,14 @@ The quantizers judge their candidates with these same functions (seedge.quantize
 
 Thresholds per precision are the DESIGN's defaults; any of them can be overridden
 (`thresholds_for(precision, overrides)`); a threshold set to None is not checked.
+Every artifact's parity record keeps the complete gates it was judged by at export
+(`parity.thresholds`); verify and both device runtimes re-judge it by exactly those
+(`recorded_thresholds`), a default only for a manifest older than that record.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -43,6 +48,7 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, float | None]] = {
 }
 # bf16 is reported by OpenVINO's CPU plugin; it is at least as coarse as fp16.
 DEFAULT_THRESHOLDS["bf16"] = dict(DEFAULT_THRESHOLDS["fp16"])
+THRESHOLD_KEYS = tuple(DEFAULT_THRESHOLDS["fp32"])
 
 
 # float32 has a 24-bit significand: noise below 2**-24 of the signal is rounding, not error.
@@ -82,12 +88,87 @@ def thresholds_for(precision: str, overrides: dict | None = None) -> dict:
     if precision not in DEFAULT_THRESHOLDS:
         raise SeedgeError(f"no parity thresholds for precision '{precision}'; "
                           f"known: {', '.join(DEFAULT_THRESHOLDS)}")
-    t = dict(DEFAULT_THRESHOLDS[precision])
+    return _apply(DEFAULT_THRESHOLDS[precision], overrides)
+
+
+def _apply(thresholds: dict, overrides: dict | None) -> dict:
+    t = dict(thresholds)
     for k, v in (overrides or {}).items():
         if k not in t:
             raise SeedgeError(f"unknown parity threshold '{k}'; known: {', '.join(t)}")
         t[k] = None if v is None else float(v)
     return t
+
+
+def recorded_thresholds(entry: dict, manifest: dict, file: str = "manifest.json") -> tuple[dict, str]:
+    """(the complete gates artifact `entry` of `manifest` is judged by, where they come from).
+
+    In order: the gates its parity record kept at export ("recorded"); for an export made
+    before that record, the manifest-level `verification.thresholds` overrides of its precision
+    on the defaults ("manifest (older export)"); else the defaults ("default (older export)",
+    or "default" for an entry not judged yet, as in the export stage itself). What is read is
+    checked (check_thresholds); a malformed one is one SeedgeError naming `file` and the field.
+    """
+    where = f"{file}: artifacts[{_index(entry, manifest)}].parity"
+    parity = entry.get("parity")
+    if parity is not None and not isinstance(parity, dict):
+        raise SeedgeError(f"{where}: must be an object")
+    if parity is not None and "thresholds" in parity:
+        return check_thresholds(parity["thresholds"], f"{where}.thresholds", complete=True), "recorded"
+    verification = manifest.get("verification")
+    if verification is not None and not isinstance(verification, dict):
+        raise SeedgeError(f"{file}: verification: must be an object")
+    old = (verification or {}).get("thresholds")
+    if old is not None and not isinstance(old, dict):
+        raise SeedgeError(f"{file}: verification.thresholds: must be an object of precisions")
+    precision = entry.get("precision")
+    if old and precision in old:
+        given = check_thresholds(old[precision], f"{file}: verification.thresholds.{precision}", complete=False)
+        return thresholds_for(precision, given), "manifest (older export)"
+    return thresholds_for(precision), "default (older export)" if parity is not None else "default"
+
+
+def _index(entry: dict, manifest: dict) -> int | str:
+    """The entry's position in manifest["artifacts"] (for error messages: artifacts[i])."""
+    arts = manifest.get("artifacts") or []
+    found = [i for i, a in enumerate(arts) if a is entry] or [i for i, a in enumerate(arts) if a == entry]
+    return found[0] if found else repr(entry.get("id"))
+
+
+def check_thresholds(value, where: str, complete: bool) -> dict:
+    """A thresholds dict read from a manifest, as floats and None. The rules (the C++ runtime's
+    self-test checks the same, in the same words): an object; every key one of THRESHOLD_KEYS;
+    with `complete` (an artifact's recorded gates) every one of them present; each value a
+    finite number (not a boolean) or null (not checked)."""
+    if not isinstance(value, dict):
+        raise SeedgeError(f"{where}: must be an object of parity thresholds ({', '.join(THRESHOLD_KEYS)})")
+    out = {}
+    for key, v in value.items():
+        if key not in THRESHOLD_KEYS:
+            raise SeedgeError(f"{where}.{key}: unknown parity threshold; known: {', '.join(THRESHOLD_KEYS)}")
+        out[key] = None if v is None else _finite(v, f"{where}.{key}")
+    missing = [k for k in THRESHOLD_KEYS if k not in out] if complete else []
+    if missing:
+        raise SeedgeError(f"{where}.{missing[0]}: missing (the recorded gates name every threshold, "
+                          f"null where unchecked)")
+    return {k: out[k] for k in THRESHOLD_KEYS if k in out}
+
+
+def _finite(v, where: str) -> float:
+    try:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+    except OverflowError:  # an integer beyond a double
+        ok = False
+    if not ok:
+        raise SeedgeError(f"{where}: must be a finite number or null")
+    return float(v)
+
+
+def with_overrides(thresholds: dict, source: str, overrides: dict | None) -> tuple[dict, str]:
+    """(`thresholds` with the caller's explicit `overrides` on top, the source saying so)."""
+    if not overrides:
+        return dict(thresholds), source
+    return _apply(thresholds, overrides), f"{source} + override {', '.join(overrides)}"
 
 
 def compare(ref_logits, logits, labels=None) -> dict:
@@ -152,7 +233,11 @@ def _argmax_nan_last(a: np.ndarray) -> np.ndarray:
 
 def passed(metrics: dict, precision: str, thresholds: dict | None = None) -> tuple[bool, str]:
     """(ok, reason). `thresholds`: overrides on the precision's defaults (see thresholds_for)."""
-    t = thresholds_for(precision, thresholds)
+    return judge(metrics, thresholds_for(precision, thresholds))
+
+
+def judge(metrics: dict, t: dict) -> tuple[bool, str]:
+    """(ok, reason) of `metrics` against complete thresholds `t` (every key; None: not checked)."""
     if not metrics.get("finite", False):
         return False, "non-finite outputs (NaN or Inf)"
     if not metrics.get("samples"):

@@ -18,7 +18,7 @@ from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import device_for
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
-from seedge.verify.parity import compare, passed
+from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
 
 DEFAULT_BATCH = 64
 
@@ -114,15 +114,18 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     """Run the baseline and each artifact; return the DESIGN's verify document.
 
     artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
-    x float32 NCHW preprocessed as the manifest says. thresholds: per-precision overrides,
-    e.g. {"fp32": {"max_abs_diff": 1e-2}}; None: those the export recorded in the manifest (a
-    random-weight export gates fp16/int8 on cosine), else the defaults.
+    x float32 NCHW preprocessed as the manifest says. Each artifact is judged by the gates its
+    parity record kept at export (seedge.verify.parity.recorded_thresholds: a random-weight export
+    gates fp16/int8 on cosine, --max-drop int8 on that drop), a default only for an older manifest;
+    each row says which ("thresholds", "thresholds_source"). thresholds: explicit per-precision
+    overrides on top, e.g. {"fp32": {"max_abs_diff": 1e-2}} (the export stage passes its gates so).
     on_step: called with a label before each run.
     """
     folder = Path(folder)
-    if thresholds is None:
-        thresholds = (manifest.get("verification") or {}).get("thresholds")
     selected = _select(manifest, artifacts)
+    # Every gate is read (and a malformed one refused) before anything runs.
+    gates = [with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"]))
+             for a in selected]
     input_name = (manifest.get("input") or {}).get("name", "input")
     reference = read_reference(folder, manifest)
     x_ref = np.asarray(reference["input"], dtype=np.float32)
@@ -163,12 +166,12 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     # one with a softmax inside is held to the softmax of the eager logits.
     pixels = _pixels(manifest, reference, x) if any(takes_pixels(a) for a in selected) else None
     rows = []
-    for art in selected:
+    for art, gate in zip(selected, gates):
         if on_step:
             on_step(art["id"])
         feed = pixels_for(art, pixels) if takes_pixels(art) else x
         expected = softmax(base) if gives_probabilities(art) else base
-        rows.append(_verify_one(folder, manifest, art, feed, y, expected, device, thresholds, threads, input_name))
+        rows.append(_verify_one(folder, manifest, art, feed, y, expected, device, gate, threads, input_name))
     return {
         "folder": str(folder),
         "name": manifest.get("name"),
@@ -198,19 +201,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _verify_one(folder, manifest, art, x, y, base, device, thresholds, threads, input_name) -> dict:
+def _verify_one(folder, manifest, art, x, y, base, device, gate, threads, input_name) -> dict:
+    """One artifact's row; `gate`: (complete thresholds, where they come from)."""
     dev = device_for(art["backend"], device, art)
     fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads) as runner:
         logits = run_batched(runner, input_name, x, batch, fixed)
         desc = runner.describe()
     metrics = compare(base, logits, y)
-    ok, reason = passed(metrics, art["precision"], (thresholds or {}).get(art["precision"]))
+    ok, reason = judge(metrics, gate[0])
     note = precision_note(desc)
     if note and not ok:
         reason += f"; ran in {note}"
     row = {"id": art["id"], "format": art["format"], "precision": art["precision"],
-           "backend": art["backend"], "device": dev, **metrics, "passed": ok, "reason": reason}
+           "backend": art["backend"], "device": dev, **metrics, "thresholds": gate[0], "thresholds_source": gate[1],
+           "passed": ok, "reason": reason}
     if "inference_precision" in desc:
         row["inference_precision"] = desc["inference_precision"]
     row["note"] = note

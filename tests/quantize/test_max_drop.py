@@ -83,7 +83,8 @@ def test_max_drop_keeps_the_hostile_block_float_and_meets_the_bound(tmp_path):
     int8 = next(a for a in m["artifacts"] if a["id"] == "onnx-int8")
     assert int8["build"]["excluded_modules"] == [HOSTILE]
     assert int8["parity"]["passed"] and int8["parity"]["accuracy_drop_points"] <= max_drop
-    assert m["verification"]["thresholds"]["int8"] == {"min_agreement": 0.85, "max_accuracy_drop": max_drop}
+    assert {k: v for k, v in int8["parity"]["thresholds"].items() if k in ("min_agreement", "max_accuracy_drop")} == {
+        "min_agreement": 0.85, "max_accuracy_drop": max_drop}
     # Progress names every step.
     assert any("full INT8: accuracy drop" in s for s in steps_said)
     assert any(f"step 1: {HOSTILE} to float" in s for s in steps_said)

@@ -26,7 +26,8 @@ def apply_key_map(sd: dict, rules, path) -> dict:
     if not rules:
         return sd
     used = [0] * len(rules)
-    out, origin = {}, {}
+    out: dict = {}
+    origin: dict[str, str] = {}
     for k, v in sd.items():
         nk = k
         for i, (pattern, repl, text) in enumerate(rules):

@@ -69,7 +69,8 @@ def suggest_key_map(sd: dict, target: dict, optional=frozenset()) -> list[str] |
     paired = {new for _, new in pairs}
     if len(pairs) != len(unexpected) or any(k not in paired and k not in optional for k in missing):
         return None
-    differences, exact = {}, {}
+    differences: dict[str | None, str | None] = {}
+    exact: dict[str, str] = {}
     for old, new in pairs:
         o, n = old.split("."), new.split(".")
         exact[".".join(o[:-1])] = ".".join(n[:-1])
@@ -112,8 +113,9 @@ def _general_rules(differences: dict) -> list[str]:
             rules += [_anywhere_rule(o, n) for o, n in members]
             continue
         pattern = re.escape(old_t).replace("\\#", "#").replace("#", "(\\d+)")
-        groups_seen = iter(range(2, 100))
-        repl = re.sub("#", lambda _m, seen=groups_seen: f"\\g<{next(seen)}>", new_t)
+        # new_t's '#'s take the numbers old_t's groups captured, in order (group 1 is the (^|\.) anchor).
+        first, *rest = new_t.split("#")
+        repl = first + "".join(f"\\g<{group}>{text}" for group, text in enumerate(rest, start=2))
         rules.append(f"(^|\\.){pattern}\\.=\\g<1>{repl}." if new_t else f"(^|\\.){pattern}\\.=\\g<1>")
     return rules
 

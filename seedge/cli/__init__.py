@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except Exception as e:  # noqa: BLE001 - every failure ends in one line (describe_error)
+    except Exception as e:  # every failure ends in one line (describe_error)
         if debug:
             raise
         code, line = describe_error(e)

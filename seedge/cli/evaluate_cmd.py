@@ -25,7 +25,8 @@ from seedge.data.splits import SPLITS
                                                       "class [default: every class, explaining the prediction].")
 @click.option("--gradcam-layer", metavar="MODULE", help="Module whose feature map Grad-CAM uses, e.g. layer3 "
                                                         "[default: the last one whose output is at least 7x7].")
-@click.option("--out", metavar="DIR", help="Where the PNGs and metrics.json go [default: <checkpoint dir>/eval-<split>].")
+@click.option("--out", metavar="DIR",
+              help="Where the PNGs and metrics.json go [default: <checkpoint dir>/eval-<split>].")
 @click.option("--limit", type=int, help="Evaluate at most N images (chosen with a fixed seed).")
 @click.option("--batch-size", default=256, show_default=True, type=int)
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to.")
@@ -86,7 +87,7 @@ def _print_report(r: dict) -> None:
         cm.add_column("")
         for n in names:
             cm.add_column(n, justify="right")
-        for n, row in zip(names, r["confusion_matrix"]):
+        for n, row in zip(names, r["confusion_matrix"], strict=True):
             cm.add_row(n, *[str(v) for v in row])
         con.print(cm)
     if r.get("gradcam"):

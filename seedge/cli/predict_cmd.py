@@ -42,7 +42,7 @@ def command(folder, images, top_k, artifact_id, backend, device, threads, as_jso
         results = []
         for start in range(0, len(images), _CHUNK):
             chunk = list(images[start:start + _CHUNK])
-            for image, top in zip(chunk, model.classify(chunk, top_k=top_k)):
+            for image, top in zip(chunk, model.classify(chunk, top_k=top_k), strict=True):
                 results.append({"image": image,
                                 "top_k": [{"label": name, "probability": p} for name, p in top]})
         facts = {"folder": str(folder), "artifact": model.artifact["id"], "backend": model.backend,

@@ -49,9 +49,9 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
 
     from seedge.artifacts import check_integrity, find_artifact, read_manifest
     from seedge.backends.cpu_features import resolve_int8_cpu
+    from seedge.cli.render import to_json
     from seedge.errors import CheckFailed, SeedgeError
     from seedge.quantize.sensitivity import block_sensitivity, require_labels
-    from seedge.cli.render import to_json
 
     err = Console(stderr=True)
     if limit is not None and limit < 1:
@@ -105,7 +105,6 @@ def _arrays(manifest: dict, src: str, split: str, limit: int | None):
     """(x, y) of SRC preprocessed exactly as the manifest says the model expects."""
     from seedge.data import load_arrays
     from seedge.preprocess import PreprocessSpec
-
     from seedge.verify.run import model_class_names
 
     # Labels by name with the model's classes, as `seedge verify --data` encodes them.

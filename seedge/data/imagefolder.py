@@ -28,8 +28,8 @@ def open_imagefolder(root: Path, class_names: list[str] | None = None, fractions
         for d in split_dirs:
             part = SPLIT_DIRS[d.name.lower()]
             if part in raw:
-                raise SeedgeError(f"{root}: both {', '.join(x.name for x in split_dirs if SPLIT_DIRS[x.name.lower()] == part)}"
-                                  f" hold the {part} split; keep one")
+                both = ", ".join(x.name for x in split_dirs if SPLIT_DIRS[x.name.lower()] == part)
+                raise SeedgeError(f"{root}: both {both} hold the {part} split; keep one")
             raw[part] = _scan_classes(d)
     else:
         raw["all"] = _scan_classes(root)

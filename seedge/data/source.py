@@ -12,8 +12,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from seedge.data.splits import (DEFAULT_FRACTIONS, SPLIT_ALIASES, SPLIT_SEED, describe_fractions, sorted_labels,
-                                stratified_split, subsample)
+from seedge.data.splits import (
+    DEFAULT_FRACTIONS,
+    SPLIT_ALIASES,
+    SPLIT_SEED,
+    describe_fractions,
+    sorted_labels,
+    stratified_split,
+    subsample,
+)
 from seedge.errors import SeedgeError
 
 
@@ -43,13 +50,13 @@ class SourceOptions:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "SourceOptions":
+    def from_dict(cls, d: dict | None) -> SourceOptions:
         d = dict(d or {})
         if d.get("fractions") is not None:
             d["fractions"] = tuple(float(f) for f in d["fractions"])
         return cls(**{k: d.get(k) for k in ("path_column", "label_column", "split_column", "fractions")})
 
-    def merged_over(self, base: "SourceOptions | None") -> "SourceOptions":
+    def merged_over(self, base: SourceOptions | None) -> SourceOptions:
         """These options, with `base`'s (e.g. a training run's) where these leave one unset."""
         if base is None:
             return self
@@ -76,11 +83,11 @@ class Samples:
     def __len__(self) -> int:
         return len(self.items)
 
-    def take(self, idx) -> "Samples":
+    def take(self, idx) -> Samples:
         idx = [int(i) for i in idx]
         return Samples([self.items[i] for i in idx], self.labels[idx], [self.origins[i] for i in idx], self.name)
 
-    def limit(self, limit: int | None, seed: int = 0) -> "Samples":
+    def limit(self, limit: int | None, seed: int = 0) -> Samples:
         return self.take(subsample(len(self), limit, seed)) if limit is not None else self
 
 

@@ -19,7 +19,6 @@ import numpy as np
 from seedge.errors import SeedgeError
 from seedge.preprocess import denormalize
 
-
 MIN_SIDE = 7
 
 

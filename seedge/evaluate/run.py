@@ -9,8 +9,8 @@ not trained on is reported (bad input) instead of being silently miscounted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

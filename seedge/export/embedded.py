@@ -64,8 +64,9 @@ def check_embedding(opts, builders) -> object:
         return opts
     order = check_color_order(opts.embed_preprocess)
     if not any(can_embed(b.format) for b in builders):
-        raise SeedgeError(f"--embed-preprocess: none of the formats built ({', '.join(sorted({b.format for b in builders}))})"
-                          f" can take the preprocessing inside; add onnx, openvino or tensorrt to --formats")
+        built = ", ".join(sorted({b.format for b in builders}))
+        raise SeedgeError(f"--embed-preprocess: none of the formats built ({built}) can take the preprocessing "
+                          f"inside; add onnx, openvino or tensorrt to --formats")
     return replace(opts, embed_preprocess=order)
 
 
@@ -140,7 +141,7 @@ def embed_openvino(xml: str | Path, dst: str | Path, spec, how: Embedding) -> di
     import openvino as ov
     from openvino.preprocess import ColorFormat, PrePostProcessor
 
-    from seedge.artifacts import sha256_file
+    from seedge.fileio import sha256_file
     from seedge.preprocess.pixels import embedded_input, network_order
     from seedge.preprocess.spec import spec_dict
 

@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 from seedge.backends.tensorrt import (
@@ -47,6 +45,7 @@ from seedge.backends.tensorrt import (
     import_tensorrt,
 )
 from seedge.errors import SeedgeError
+from seedge.fileio import atomic_write, sha256_file
 
 ROUTES = ("auto", "strongly_typed", "flags")
 _QDQ_OPS = {"QuantizeLinear", "DequantizeLinear"}
@@ -209,7 +208,8 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
     if cache_facts is not None:
         cache_facts["bytes"] = _save_timing_cache(config, timing_cache_file(plan_path, cache_key))
     if progress:
-        reused = f", timing cache from {cache_facts['reused_from']}" if cache_facts and cache_facts["reused_from"] else ""
+        reused_from = cache_facts["reused_from"] if cache_facts else None
+        reused = f", timing cache from {reused_from}" if reused_from else ""
         say(f"tensorrt: wrote {plan_path} ({data.nbytes / 1e6:.1f} MB) in {seconds:.1f}s{reused}")
     facts = {
         "tensorrt_version": trt.__version__,
@@ -225,7 +225,7 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
         # split bigger inputs by it (seedge.verify.run.batching, runtime/cpp manifest.cpp).
         "max_batch": int(profile_facts["max"][0]),
         "onnx": onnx_path.name,
-        "onnx_sha256": _sha256(onnx_path),
+        "onnx_sha256": sha256_file(onnx_path),
         "graph_precision": graph["precision"],
         "build_seconds": round(seconds, 3),
         "engine_bytes": data.nbytes,
@@ -315,18 +315,7 @@ def _add_profile(builder, network, config, onnx_path: Path, min_batch, opt_batch
 
 def _write_atomic(path: Path, data: memoryview) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    atomic_write(path, bytes(data))
 
 
 def _stderr(line: str) -> None:

@@ -5,7 +5,7 @@ timm models register lazily on first use of a `timm/` name.
 """
 
 from seedge.models import res_se_net, se_resnet, se_resnext, torchvision_zoo  # noqa: F401  (registration)
-from seedge.models.registry import (  # noqa: F401
+from seedge.models.registry import (
     ModelConfig,
     create_model,
     get_config,

@@ -6,8 +6,8 @@ verify know the input size and normalization without being told again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from seedge.errors import SeedgeError
 

@@ -9,10 +9,11 @@ goes into the build facts instead of stopping the export.
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
+
+from seedge.fileio import atomic_target
 
 
 def simplify_onnx(path: str | Path) -> dict:
@@ -22,7 +23,7 @@ def simplify_onnx(path: str | Path) -> dict:
     from seedge.onnx.convert import node_counts
 
     path = Path(path)
-    facts = {"simplifier": "onnxslim", "version": _version("onnxslim")}
+    facts: dict = {"simplifier": "onnxslim", "version": _version("onnxslim")}
     original = onnx.load(str(path))
     before = node_counts(original)["total"]
     try:
@@ -37,9 +38,8 @@ def simplify_onnx(path: str | Path) -> dict:
         facts.update(applied=False, warning=f"onnxslim failed, graph kept as exported: "
                                             f"{(lines[0] if lines else type(e).__name__)[:300]}")
         return facts
-    tmp = path.with_name(f".{path.name}.slim.tmp")
-    onnx.save(slim, str(tmp))
-    os.replace(tmp, path)
+    with atomic_target(path) as tmp:
+        onnx.save(slim, str(tmp))
     facts.update(applied=True, nodes_before=before, nodes_after=node_counts(slim)["total"])
     return facts
 

@@ -9,7 +9,7 @@ fuse_se_residual.
 """
 
 from seedge.passes import canonical_se, drop_dropout, fold_bn, fuse_se_residual  # noqa: F401  (registration)
-from seedge.passes.registry import (  # noqa: F401
+from seedge.passes.registry import (
     DEFAULT_PASSES,
     PassResult,
     apply_passes,

@@ -175,7 +175,8 @@ def _observe(model: nn.Module, example, wanted: set[str]):
 class _Recorder(fx.Interpreter):
     def __init__(self, gm: fx.GraphModule, want: set):
         super().__init__(gm)
-        self.want, self.values = want, {}
+        self.want = want
+        self.values: dict = {}
 
     def run_node(self, n):
         out = super().run_node(n)
@@ -217,7 +218,7 @@ def _common_prefix(targets: list[str]) -> str:
     if not parts:
         return ""
     prefix = []
-    for items in zip(*parts):
+    for items in zip(*parts, strict=False):  # up to the shortest: a common prefix
         if len(set(items)) != 1:
             break
         prefix.append(items[0])

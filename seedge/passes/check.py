@@ -7,9 +7,10 @@ FP32 rounding alone can exceed that in deep, ill-conditioned models (seen: RegNe
 with BN statistics from real activations differs from its own float64 run by 1.5e-5 of
 the logit scale, and folding BN moves it by 1.7e-5 while bringing it *closer* to the
 float64 result). So a pass that misses the FP32 bound gets a second, stricter test
-instead of a blind failure: replay the earlier passes and this one on a float64 copy. The pass is accepted only if it is exact there (<= 1e-9 of the scale) and its
-FP32 result is no further from the float64 truth than twice the original FP32 model's
-own error. Anything else -- a rewrite that changes the function -- still fails.
+instead of a blind failure: replay the earlier passes and this one on a float64 copy. The
+pass is accepted only if it is exact there (<= 1e-9 of the scale) and its FP32 result is
+no further from the float64 truth than twice the original FP32 model's own error.
+Anything else -- a rewrite that changes the function -- still fails.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ what the model answers.
 from __future__ import annotations
 
 import copy
-from typing import Callable
+import functools
+from collections.abc import Callable
 
 from seedge.errors import SeedgeError
 
@@ -22,6 +23,9 @@ PassFn = Callable[..., int]
 class PassResult(int):
     """A pass's rewrite count that also carries `details` (JSON-able, into the report and the
     manifest) and, when the pass replaced the model object itself, the new `model`."""
+
+    details: dict | None
+    model: object
 
     def __new__(cls, changed: int, details: dict | None = None, model=None):
         obj = super().__new__(cls, changed)
@@ -119,8 +123,8 @@ def _run_checked(original, work, names: list[str], example, count_nodes: bool):
         with torch.no_grad():
             after = work(example)
         # Only if FP32 rounding exceeds the bound: replay the passes so far in float64 (check.py).
-        recheck = lambda: float64_recheck(original, [_PASSES[n] for n in names[:i]], fn,  # noqa: E731
-                                          example, before, after)
+        recheck = functools.partial(float64_recheck, original, [_PASSES[n] for n in names[:i]], fn,
+                                    example, before, after)
         diff = check_pass(name, before, after, recheck)  # raises CheckFailed naming the pass
         counts_after = (onnx_node_counts(work, example) if changed else counts) if count_nodes else None
         report = {"name": name, "changed": changed, **diff,

@@ -305,7 +305,8 @@ def _linear(gm, node, body: list):
     elif node.target in (F.conv2d, _aten.conv2d.default):
         w, b = _fetch(gm, _arg(node, 1, "weight")), _arg(node, 2, "bias")
         bias = _fetch(gm, b)
-        plain = (_arg(node, 3, "stride", 1) in (1, (1, 1), [1, 1]) and _arg(node, 4, "padding", 0) in (0, (0, 0), [0, 0])
+        plain = (_arg(node, 3, "stride", 1) in (1, (1, 1), [1, 1])
+                 and _arg(node, 4, "padding", 0) in (0, (0, 0), [0, 0])
                  and _arg(node, 5, "dilation", 1) in (1, (1, 1), [1, 1]) and _arg(node, 6, "groups", 1) == 1)
         if w is None or w.dim() != 4 or tuple(w.shape[2:]) != (1, 1) or not plain or (b is not None and bias is None):
             return None

@@ -38,7 +38,7 @@ class PreprocessSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PreprocessSpec":
+    def from_dict(cls, d: dict) -> PreprocessSpec:
         d = dict(d)
         d["input_size"] = tuple(d["input_size"])
         d["resize"] = tuple(d["resize"]) if d.get("resize") else None
@@ -46,7 +46,7 @@ class PreprocessSpec:
         return cls(**d)
 
     @classmethod
-    def from_model_cfg(cls, cfg, img_size: int | tuple[int, int] | None = None) -> "PreprocessSpec":
+    def from_model_cfg(cls, cfg, img_size: int | tuple[int, int] | None = None) -> PreprocessSpec:
         c, h, w = cfg.input_size
         if img_size is not None:
             h, w = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)

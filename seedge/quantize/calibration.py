@@ -12,18 +12,18 @@ build of the same model on the same data (another policy, an exclusion list, the
 sensitivity report's per-block builds) skips calibration. Ranges do not depend on which
 nodes are later quantized: ONNX Runtime calibrates every quantizable tensor.
 
-Cache folder: $SEEDGE_CACHE/calib, else ~/.cache/seedge/calib.
+Cache folder: seedge.fileio.cache_root()/calib ($SEEDGE_CACHE/calib, else ~/.cache/seedge/calib).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
 from seedge.errors import SeedgeError
+from seedge.fileio import cache_root
 
 MIN_SAMPLES = 8          # fewer images than this give ranges that are mostly noise
 CALIB_BATCH = 16         # images per calibration inference (the exported models have a dynamic batch)
@@ -37,8 +37,7 @@ METHODS = (
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SEEDGE_CACHE")
-    return Path(root) / "calib" if root else Path.home() / ".cache" / "seedge" / "calib"
+    return cache_root("calib")
 
 
 def dataset_sha256(x: np.ndarray) -> str:
@@ -78,7 +77,8 @@ def validate_calib(calib, input_shape: tuple[int, int, int], samples: int | None
         raise SeedgeError(f"{source}: {samples} calibration samples requested; use at least {min_samples}")
     need = max(min_samples, samples or 0)
     if n < need:
-        what = f"{samples} were requested" if samples and samples > min_samples else f"at least {min_samples} are needed"
+        requested = samples and samples > min_samples
+        what = f"{samples} were requested" if requested else f"at least {min_samples} are needed"
         raise SeedgeError(f"{source}: only {n} calibration images but {what}; pass more images")
     x = np.ascontiguousarray(calib, dtype=np.float32)
     if samples is not None and samples < n:

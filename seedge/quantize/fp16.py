@@ -11,10 +11,10 @@ OpenVINO's FP16 IR is not made here: the OpenVINO exporter compresses weights
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from seedge.errors import SeedgeError
+from seedge.fileio import atomic_target
 
 # Ops kept in float32 beyond the converter's own block list. Empty: on the SE models here
 # (global ReduceMean, sigmoid gate, residual adds) float16 agrees with float32; add an op
@@ -46,9 +46,8 @@ def convert_onnx_fp16(src, dst, op_block_list=None) -> dict:
         "io_dtype": "float32",
     }
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    onnx.save(fp16, str(tmp))
-    os.replace(tmp, dst)
+    with atomic_target(dst) as tmp:
+        onnx.save(fp16, str(tmp))
     return facts
 
 
@@ -66,7 +65,7 @@ def _topological_sort(graph) -> None:
         ordered += ready
         pending = [n for n in pending if id(n) not in ids]
     copies = [type(n)() for n in ordered]
-    for c, n in zip(copies, ordered):
+    for c, n in zip(copies, ordered, strict=True):
         c.CopyFrom(n)
     del graph.node[:]
     graph.node.extend(copies)

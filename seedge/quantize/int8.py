@@ -49,6 +49,7 @@ import numpy as np
 
 from seedge.backends.cpu_features import WEIGHT_BITS, resolve_int8_cpu
 from seedge.errors import SeedgeError
+from seedge.fileio import atomic_target
 from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
 
@@ -79,7 +80,7 @@ def prepare(src, workdir) -> Prepared:
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from seedge.artifacts import sha256_file
+    from seedge.fileio import sha256_file
 
     src = Path(src)
     if not src.is_file():
@@ -98,7 +99,7 @@ def prepare(src, workdir) -> Prepared:
 def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                        exclude=(), per_channel: bool = True, samples: int | None = None,
                        target: str = "cpu", source: str = "calibration data", use_cache: bool = True,
-                       int8_cpu: str = "auto") -> dict:
+                       int8_cpu: str | None = "auto") -> dict:
     """Write an explicit Q/DQ INT8 copy of the FP32 ONNX model `src` to `dst`; return build facts.
 
     calib: preprocessed float32 NCHW images (the model's own preprocessing), at least
@@ -125,7 +126,8 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
 
 def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax", policy: str = "se-aware",
                       exclude=(), per_channel: bool = True, target: str = "cpu",
-                      nodes_to_quantize=None, use_cache: bool = True, int8_cpu: str = "auto") -> dict:
+                      nodes_to_quantize=None, use_cache: bool = True,
+                      int8_cpu: str | None = "auto") -> dict:
     """quantize_static on a prepared model with validated calibration images `x`.
 
     nodes_to_quantize: ONNX node names; when given, only these are quantized (the
@@ -202,9 +204,8 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
                  "seedge.int8.target": target, "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
     set_metadata(out, meta)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dst = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    onnx.save(out, str(tmp_dst))
-    os.replace(tmp_dst, dst)
+    with atomic_target(dst) as tmp_dst:
+        onnx.save(out, str(tmp_dst))
     return facts
 
 

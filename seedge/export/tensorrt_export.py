@@ -2,7 +2,7 @@
 
 TensorRT 11 removed the FP16/INT8 builder flags and the INT8 calibrator: precision comes
 from the graph of a strongly typed network. So seedge hands TensorRT the graph of the
-precision it wants (DESIGN.md, Precision):
+precision it wants:
 
     fp32 -> model.onnx          fp16 -> model.fp16.onnx          int8 -> model.int8.onnx (Q/DQ)
 

@@ -1,4 +1,4 @@
-"""Graph passes on PyTorch models, each checked numerically (DESIGN.md "fuse BN and SE ops").
+"""Graph passes on PyTorch models ("fuse BN and SE ops"), each checked numerically (check.py).
 
     from seedge.passes import apply_passes
     model2, reports = apply_passes(model)                 # DEFAULT_PASSES on a deep copy

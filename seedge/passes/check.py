@@ -1,6 +1,6 @@
 """Numeric and graph-size checks that `apply_passes` runs around every pass.
 
-Tolerance (DESIGN.md): FP32 max abs logit difference at most 1e-5 of the logit scale,
+Tolerance (what every pass must keep): FP32 max abs logit difference at most 1e-5 of the logit scale,
 where the scale is max |logit| of the model before the pass.
 
 FP32 rounding alone can exceed that in deep, ill-conditioned models (seen: RegNetY-400MF

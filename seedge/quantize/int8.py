@@ -1,7 +1,8 @@
 """INT8 as an explicit Q/DQ ONNX graph (ONNX Runtime `quantize_static`, QuantFormat.QDQ).
 
 The same file runs in ONNX Runtime and OpenVINO on a CPU and is what TensorRT's strongly
-typed networks consume, so precision lives in the graph (DESIGN.md, Precision).
+typed networks consume (TensorRT 11 has no INT8 builder flag or calibrator), so precision
+lives in the graph.
 
 Choices, and why:
 - pre-processing (`quant_pre_process`: ORT's basic graph optimizer + shape inference) first,

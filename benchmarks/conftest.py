@@ -41,7 +41,7 @@ def setting(config, name: str) -> list[str]:
     env, default = _SETTINGS[name]
     value = config.getoption(f"--{name}") or os.environ.get(env) or default
     if value is None:
-        from seedge.bench.run import installed_backends
+        from seedge.backends.table import installed_backends
 
         return installed_backends()
     return [v.strip() for v in str(value).split(",") if v.strip()]

@@ -12,7 +12,9 @@ Layout (schema 1), one entry per device family benched; a new bench replaces its
         "slow": {"onnx-fp16": ["fp16_slower_than_fp32 at batch 1"], ...},
         "p50_ms": {"onnx-fp32": {"1": 1.80, "8": 4.84}, "eager": {...}, ...}}}}
 "p50_ms" holds this folder's rows only (no peers; "eager" is the baseline, not an artifact), each
-measured by the artifact's own backend. It was added without a schema bump: an entry without it
+measured by the artifact's own backend: rows of a second reader (`seedge bench --backend openvino`
+timing the ONNX files on OpenVINO: "artifact_backend" in the row) are not recorded at all, neither
+p50 nor flag. It was added without a schema bump: an entry without it
 (written before) is valid and orders statically, and runtimes built before it ignore it, so a
 new file still runs on an old device build. On read, "p50_ms" must map ids to {batch as a
 positive decimal integer string: positive finite ms} and "contended", if present, be a bool.
@@ -76,7 +78,9 @@ def record_entry(result: dict, folder: str) -> dict:
     slow: dict[str, list[str]] = {}
     p50: dict[str, dict[str, float]] = {}
     for row in result["results"]:
-        if row.get("folder") not in (None, str(folder)) or row.get("peer"):
+        # A second reader's row (another backend reading the artifact's file, seedge.bench.plan) is
+        # not the artifact's own latency nor its flag: the rule's step 3 reads p50s per own backend.
+        if row.get("folder") not in (None, str(folder)) or row.get("peer") or row.get("artifact_backend"):
             continue
         if row.get("flag"):
             slow.setdefault(row["artifact"], []).extend(f"{f} at batch {row['batch']}" for f in row["flag"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from seedge.artifacts import check_integrity, contained_file
 from seedge.backends.base import Runner, runner_class
 from seedge.backends.cpu_features import check_int8_cpu
-from seedge.backends.table import backend, hardware_needs, installed
+from seedge.backends.table import backend, hardware_needs, installed, reads
 from seedge.errors import MissingBackend, SeedgeError
 
 # Build facts a runner needs to run the artifact as it was built.
@@ -41,7 +41,7 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     `backend_name` where that backend reads the artifact's format (OpenVINO reads ONNX files)."""
     folder = Path(folder)
     name = backend_name or artifact["backend"]
-    if artifact["format"] not in backend(name).reads:
+    if not reads(name, artifact):
         raise SeedgeError(f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
                           f"backend, which reads {', '.join(backend(name).reads)}")
     build = artifact.get("build") or {}

@@ -5,7 +5,9 @@ so a missing optional package never breaks `seedge --help`), the Python package 
 needs, the pip extra that installs it, the devices it executes on (the first is where it runs
 when the asked-for device is not one of them), the artifact formats it can open, and whether it
 runs where torch is not installed (the device runtime only uses those). Adding a backend is one
-entry here plus its runner file (and its builder in seedge/export/builders.py).
+entry here plus its runner file (and its builder in seedge/export/builders.py); a backend that
+reads an existing format (`reads`) needs no builder: `verify --backend` / `bench --backend` run it
+on the files already there.
 
 `RUNTIME_PREFERENCE` is the device runtime's static order of (backend, precision) groups,
 expected fastest first among the artifacts that passed parity at export (an INT8/FP16 artifact
@@ -65,6 +67,13 @@ def backend(name: str) -> Backend:
     if name not in BACKENDS:
         raise SeedgeError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")
     return BACKENDS[name]
+
+
+def reads(name: str, artifact: dict) -> bool:
+    """Whether backend `name` opens `artifact`'s file: its own backend, or a second reader of the
+    same format (OpenVINO reads the ONNX files), which verify, bench and the runtime run without
+    any builder writing a copy for it."""
+    return artifact["format"] in backend(name).reads
 
 
 def hardware_needs(name: str) -> str:

@@ -8,23 +8,27 @@ import json
 import click
 
 from seedge.backends.table import BACKENDS, DEVICES
+from seedge.bench.options import default
 from seedge.bench.peers import ALL, PEERS
-from seedge.bench.run import DEFAULT_ITERS, DEFAULT_ROUNDS, DEFAULT_WARMUP
 
 
 @click.command("bench")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=str))
 @click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
-              help="Backend to time (repeatable); default: every installed one. Eager torch is always timed.")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
+              help="Backend to time (repeatable): every artifact it reads, e.g. --backend openvino also times the "
+                   "ONNX files on OpenVINO; default: each artifact on the backend it was exported for, where "
+                   "installed. Eager torch is always timed.")
+@click.option("--device", type=click.Choice(DEVICES), default=default("device"), show_default=True,
               help="Where to time (OpenVINO always runs on the CPU).")
-@click.option("--batch", "batch", default="1", show_default=True, help="Comma-separated batch sizes, e.g. 1,8.")
+@click.option("--batch", "batch", default=",".join(map(str, default("batches"))), show_default=True,
+              help="Comma-separated batch sizes, e.g. 1,8.")
 @click.option("--threads", type=int, default=None,
               help="Threads per runtime, eager included (default: the cores other processes leave free, "
                    "measured just before the run).")
-@click.option("--warmup", type=int, default=DEFAULT_WARMUP, show_default=True, help="Untimed calls per runner.")
-@click.option("--iters", type=int, default=DEFAULT_ITERS, show_default=True, help="Timed calls per runner and batch.")
-@click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
+@click.option("--warmup", type=int, default=default("warmup"), show_default=True, help="Untimed calls per runner.")
+@click.option("--iters", type=int, default=default("iters"), show_default=True,
+              help="Timed calls per runner and batch.")
+@click.option("--rounds", type=int, default=default("rounds"), show_default=True,
               help="Interleaved rounds the timed calls are spread over.")
 @click.option("--peers", default=None, metavar="LIST",
               help=f"Also time what a PyTorch user would run instead, beside eager FP32, with each one's parity "
@@ -52,7 +56,7 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
     """
     from rich.console import Console
 
-    from seedge.bench.run import parse_batches, run_bench, run_bench_many
+    from seedge.bench import BenchOptions, parse_batches, run_bench, run_bench_many
 
     err = Console(stderr=True)
     batches = parse_batches(batch)
@@ -61,11 +65,14 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
 
         check_output_location(plot_file, "--plot", kind="file")
     with _progress(err) as report:
-        bench = run_bench if len(folders) == 1 else run_bench_many
-        result = bench(folders[0] if len(folders) == 1 else folders, backends=list(backends) or None,
-                       device=device, batches=batches, threads=threads, warmup=warmup, iters=iters,
-                       rounds=rounds, progress=report, peers=peers, include_copy=include_copy,
-                       runner_options={"tensorrt": {"cuda_graph": True}} if cuda_graph else None)
+        options = BenchOptions(backends=tuple(backends) or None, device=device, batches=batches, threads=threads,
+                               warmup=warmup, iters=iters, rounds=rounds, progress=report, peers=peers,
+                               include_copy=include_copy,
+                               runner_options={"tensorrt": {"cuda_graph": True}} if cuda_graph else None)
+        if len(folders) == 1:
+            result = run_bench(folders[0], options)
+        else:
+            result = run_bench_many(folders, options)
     if record:
         _record(folders, result, err)
     for s in result["skipped"]:
@@ -101,8 +108,9 @@ def _record(folders, result: dict, err) -> None:
             err.print(f"[yellow]not recorded[/]: cannot write {folder}/bench.json ({e.strerror or e}); "
                       f"the runtime will not know which artifacts were slow or their p50s")
             continue
+        # the rows bench.json keeps (seedge.bench_record): no peers, no second readers
         slow = [r["artifact"] for r in result["results"] if r.get("flag") and not r.get("peer")
-                and r.get("folder") in (None, str(path.parent))]
+                and not r.get("artifact_backend") and r.get("folder") in (None, str(path.parent))]
         if slow:
             err.print(f"recorded in {path}: the runtime will not pick {', '.join(dict.fromkeys(slow))} on its own")
 

@@ -14,7 +14,7 @@ import pytest
 
 from _export_fixtures import export_folder
 from seedge.bench.load import CpuSample, LoadMonitor, between, parse_proc_stat
-from seedge.bench.run import FLAG_FP16_SLOWER, FLAG_SLOWER_THAN_EAGER, flag_slow_rows
+from seedge.bench.rows import FLAG_FP16_SLOWER, FLAG_SLOWER_THAN_EAGER, flag_slow_rows
 from seedge.hostcpu import default_threads
 
 HZ = 100

@@ -79,7 +79,9 @@ def test_cli_json_stdout_is_one_document_and_plot_is_png(tmp_path):
         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)  # nothing but the JSON document on stdout
-    assert {r["artifact"] for r in doc["results"]} == {"eager", "openvino-fp32"}
+    # every artifact OpenVINO reads: its IR, and the ONNX file as a second reader
+    assert {(r["artifact"], r["backend"]) for r in doc["results"]} == {
+        ("eager", "torch"), ("openvino-fp32", "openvino"), ("onnx-fp32", "openvino")}
     assert {r["batch"] for r in doc["results"]} == {1, 2}
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
@@ -99,8 +101,7 @@ def test_cli_table(capsys):
 
 
 def _not_installed_backend() -> str | None:
-    from seedge.bench.run import installed_backends
-    from seedge.backends.table import BACKENDS
+    from seedge.backends.table import BACKENDS, installed_backends
 
     missing = [b for b in BACKENDS if b not in installed_backends()]
     return missing[0] if missing else None
@@ -153,21 +154,21 @@ def test_backend_not_installed_or_not_exported():
         with pytest.raises(SeedgeError, match="not installed"):
             run_bench(export_folder(), backends=[missing])
     # openvino runs only on the CPU: asking for it on cuda is refused before any work
-    from seedge.bench.run import select_artifacts
+    from seedge.bench.plan import select_pairs
 
     manifest = json.loads((export_folder() / "manifest.json").read_text())
     with pytest.raises(SeedgeError, match="does not run on"):
-        select_artifacts(export_folder(), manifest, ["openvino"], "cuda")
-    manifest["artifacts"] = [a for a in manifest["artifacts"] if a["backend"] != "onnxruntime"]
-    with pytest.raises(SeedgeError, match="no 'onnxruntime' artifact"):
-        select_artifacts(export_folder(), manifest, ["onnxruntime"], "cpu")
+        select_pairs(export_folder(), manifest, ["openvino"], "cuda")
+    manifest["artifacts"] = [a for a in manifest["artifacts"] if a["format"] != "onnx"]
+    with pytest.raises(SeedgeError, match="no 'onnxruntime' artifact in the manifest \\(onnxruntime reads onnx"):
+        select_pairs(export_folder(), manifest, ["onnxruntime"], "cpu")
 
 
 def test_an_artifact_compiled_for_one_device_runs_there_or_is_skipped():
     """An AOTInductor package records the device family it was compiled for: verify runs it there
     (as OpenVINO stays on the CPU in a CUDA run), bench on another device skips it with why."""
     from seedge.backends.table import device_for
-    from seedge.bench.run import select_artifacts
+    from seedge.bench.plan import select_pairs
 
     cpu_pkg = {"id": "inductor-fp32", "backend": "inductor", "format": "inductor", "precision": "fp32",
                "build": {"device": "cpu"}}
@@ -175,9 +176,9 @@ def test_an_artifact_compiled_for_one_device_runs_there_or_is_skipped():
     assert device_for("inductor", "cuda", cpu_pkg) == "cpu" and device_for("inductor", "cpu", cpu_pkg) == "cpu"
     assert device_for("inductor", "cpu", cuda_pkg) == "cuda" and device_for("inductor", "cuda:1", cuda_pkg) == "cuda:1"
     assert device_for("onnxruntime", "cuda", {"build": {}}) == "cuda"  # no recorded device: the backend's rule
-    chosen, skipped = select_artifacts(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cuda")
+    chosen, skipped = select_pairs(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cuda")
     assert chosen == [] and "compiled for cpu; re-export with --device cuda" in skipped[0]["reason"]
-    assert select_artifacts(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cpu")[0] == [cpu_pkg]
+    assert select_pairs(export_folder(), {"artifacts": [cpu_pkg]}, ["inductor"], "cpu")[0] == [(cpu_pkg, "inductor")]
 
 
 def test_summarize_percentiles_and_throughput():

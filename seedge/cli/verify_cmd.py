@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seedge.backends.table import DEVICES
+from seedge.backends.table import BACKENDS, DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, with_class_names
 from seedge.data.splits import SPLITS
@@ -21,10 +21,14 @@ from seedge.data.splits import SPLITS
               help="Device for the baseline and the artifacts (OpenVINO always runs on the CPU).")
 @click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
               help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
+              help="Run the artifacts on this backend (repeatable): every artifact it reads, e.g. --backend "
+                   "openvino also verifies the ONNX files on OpenVINO; default: each artifact on the backend it "
+                   "was exported for.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @class_names_option
 @source_options()
-def command(folder, data_src, split, limit, device, artifact_ids, as_json, class_names, **csv_kw) -> None:
+def command(folder, data_src, split, limit, device, artifact_ids, backends, as_json, class_names, **csv_kw) -> None:
     """Check every artifact in FOLDER (written by `seedge export`) against the eager FP32 model."""
     from rich.console import Console
 
@@ -46,14 +50,16 @@ def command(folder, data_src, split, limit, device, artifact_ids, as_json, class
     data = _load_data(manifest, data_src, split, limit, pop_source_options(csv_kw), say) if data_src else None
     with err.status("verifying", spinner="dots") as status:
         result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,
-                                  device=device, on_step=lambda label: status.update(f"verifying {label}"))
+                                  device=device, on_step=lambda label: status.update(f"verifying {label}"),
+                                  backends=list(backends) or None)
     if as_json:
         click.echo(to_json(result))
     else:
         out = Console()
         # Piped or captured output has no terminal width; rich would squeeze the table into 80.
         print_verify(result, out if out.is_terminal else Console(width=160))
-    failed = [r["id"] for r in result["artifacts"] if not r["passed"]]
+    failed = [r["id"] + (f" on {r['backend']}" if r.get("artifact_backend") else "")
+              for r in result["artifacts"] if not r["passed"]]
     if failed:
         raise CheckFailed(f"{len(failed)} of {len(result['artifacts'])} artifacts failed parity: {', '.join(failed)}")
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from seedge.artifacts import REFERENCE, find_artifact, read_reference
 from seedge.backends import open_artifact, open_baseline
-from seedge.backends.table import device_for
+from seedge.backends.table import backend, device_for, reads
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
@@ -82,10 +82,21 @@ def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int |
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
 
 
-def _select(manifest: dict, artifacts) -> list[dict]:
-    if artifacts is None:
-        return list(manifest.get("artifacts") or [])
-    return [find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
+def _select(manifest: dict, artifacts, backends=None) -> list[tuple[dict, str]]:
+    """(artifact, backend) pairs to verify: each artifact on the backend recorded with it, or, with
+    `backends`, on every named backend that reads its format (`--backend openvino` verifies the
+    ONNX files on OpenVINO too: a second reader needs no builder). A named backend that reads none
+    of the artifacts is a SeedgeError."""
+    arts = list(manifest.get("artifacts") or []) if artifacts is None else [
+        find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
+    if not backends:
+        return [(a, a["backend"]) for a in arts]
+    for name in dict.fromkeys(backends):
+        if not any(reads(name, a) for a in arts):
+            raise SeedgeError(f"--backend {name!r}: none of the artifacts to verify is in a format it reads "
+                              f"({', '.join(backend(name).reads)}; formats there: "
+                              f"{', '.join(sorted({a['format'] for a in arts})) or 'none'})")
+    return [(a, name) for a in arts for name in dict.fromkeys(backends) if reads(name, a)]
 
 
 def batching(manifest: dict, artifact: dict) -> tuple[int | None, int]:
@@ -110,7 +121,7 @@ def precision_note(desc: dict) -> str | None:
 
 def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=None, device: str = "cpu",
                      thresholds: dict[str, dict] | None = None, threads: int | None = None,
-                     on_step: Callable[[str], None] | None = None) -> dict:
+                     on_step: Callable[[str], None] | None = None, backends=None) -> dict:
     """Run the baseline and each artifact; return the DESIGN's verify document.
 
     artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
@@ -119,10 +130,13 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     gates fp16/int8 on cosine, --max-drop int8 on that drop), a default only for an older manifest;
     each row says which ("thresholds", "thresholds_source"). thresholds: explicit per-precision
     overrides on top, e.g. {"fp32": {"max_abs_diff": 1e-2}} (the export stage passes its gates so).
-    on_step: called with a label before each run.
+    on_step: called with a label before each run. backends: names of backends to run the artifacts
+    on, each every artifact it reads (None: each artifact on its own backend; _select); a row names
+    the backend it ran on, and a second reader's row also the artifact's own ("artifact_backend").
     """
     folder = Path(folder)
-    selected = _select(manifest, artifacts)
+    pairs = _select(manifest, artifacts, backends)
+    selected = [a for a, _ in pairs]
     # Every gate is read (and a malformed one refused) before anything runs.
     gates = [with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"]))
              for a in selected]
@@ -166,12 +180,13 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     # one with a softmax inside is held to the softmax of the eager logits.
     pixels = _pixels(manifest, reference, x) if any(takes_pixels(a) for a in selected) else None
     rows = []
-    for art, gate in zip(selected, gates):
+    for (art, reader), gate in zip(pairs, gates, strict=True):
         if on_step:
-            on_step(art["id"])
+            on_step(art["id"] if reader == art["backend"] else f"{art['id']} on {reader}")
         feed = pixels_for(art, pixels) if takes_pixels(art) else x
         expected = softmax(base) if gives_probabilities(art) else base
-        rows.append(_verify_one(folder, manifest, art, feed, y, expected, device, gate, threads, input_name))
+        rows.append(_verify_one(folder, manifest, (art, reader), feed, y, expected, device, gate, threads,
+                                input_name))
     return {
         "folder": str(folder),
         "name": manifest.get("name"),
@@ -201,11 +216,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _verify_one(folder, manifest, art, x, y, base, device, gate, threads, input_name) -> dict:
-    """One artifact's row; `gate`: (complete thresholds, where they come from)."""
-    dev = device_for(art["backend"], device, art)
+def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input_name) -> dict:
+    """One (artifact, backend) pair's row; `gate`: (complete thresholds, where they come from)."""
+    art, reader = pair
+    dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
-    with open_artifact(folder, manifest, art, device=dev, threads=threads) as runner:
+    with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader) as runner:
         logits = run_batched(runner, input_name, x, batch, fixed)
         desc = runner.describe()
     metrics = compare(base, logits, y)
@@ -214,8 +230,10 @@ def _verify_one(folder, manifest, art, x, y, base, device, gate, threads, input_
     if note and not ok:
         reason += f"; ran in {note}"
     row = {"id": art["id"], "format": art["format"], "precision": art["precision"],
-           "backend": art["backend"], "device": dev, **metrics, "thresholds": gate[0], "thresholds_source": gate[1],
+           "backend": reader, "device": dev, **metrics, "thresholds": gate[0], "thresholds_source": gate[1],
            "passed": ok, "reason": reason}
+    if reader != art["backend"]:  # a second reader: the same file, judged by the same recorded gates
+        row["artifact_backend"] = art["backend"]
     if "inference_precision" in desc:
         row["inference_precision"] = desc["inference_precision"]
     row["note"] = note

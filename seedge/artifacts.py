@@ -33,14 +33,12 @@ import stat
 import uuid
 from pathlib import Path, PurePosixPath
 
+from seedge import contract
+from seedge.contract.manifest import MANIFEST, MAX_MANIFEST_BYTES, SCHEMA_VERSION
 from seedge.errors import SeedgeError
 
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
 REFERENCE = "reference.npz"
-# Size bounds of what is read whole into memory. A manifest is a few KB; 16 MiB leaves room
-# for thousands of artifacts and still refuses a disguised multi-GB file.
-MAX_MANIFEST_BYTES = 16 << 20
+# Size bounds of what is read whole into memory: the manifest's is the contract's.
 # reference.npz holds a few dozen inputs (16 x 3 x 224 x 224 float32 is 9.6 MB); the bound is on
 # the uncompressed size, so a zip bomb is refused before it is inflated.
 MAX_REFERENCE_BYTES = 1 << 30
@@ -147,8 +145,8 @@ def read_manifest(folder: str | os.PathLike) -> dict:
         raise SeedgeError(f"{folder}: no {MANIFEST} here; pass a folder written by `seedge export`")
     data = read_bounded(contained_file(folder, MANIFEST, MANIFEST), MAX_MANIFEST_BYTES, "manifest")
     try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, huge ints, deep nesting
+        manifest = contract.parse(data)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, huge ints, deep nesting, lone surrogates
         detail = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise SeedgeError(f"{path}: unreadable manifest (not JSON: {detail}); re-run `seedge export`") from None
     check_manifest(manifest, path)
@@ -156,134 +154,10 @@ def read_manifest(folder: str | os.PathLike) -> dict:
 
 
 def check_manifest(manifest, path: str | os.PathLike = MANIFEST) -> None:
-    """Raise SeedgeError naming `path` and the first malformed field; the readers (verify, bench,
+    """Raise SeedgeError naming `path` and the first malformed field, by the contract's rules
+    (seedge.contract.manifest, which the C++ runtime checks too); the readers (verify, bench,
     runtime) may then index the fields they use without guarding each one."""
-    if not isinstance(manifest, dict):
-        raise SeedgeError(f"{path}: the manifest is a JSON {_json_kind(manifest)}, not an object; "
-                          f"re-run `seedge export`")
-    version = manifest.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:
-        raise SeedgeError(f"{path}: manifest schema version {version!r} is not {SCHEMA_VERSION}; "
-                          f"re-run `seedge export` with this seedge")
-    f = _Fields(path)
-    f.text(manifest, "name")
-    model = f.obj(manifest, "model")
-    n = f.count(model, "model.num_classes")
-    names = model.get("class_names")
-    if names is not None:
-        if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
-            f.bad("model.class_names", "must be a list of strings")
-        if len(names) != n:
-            f.bad("model.class_names", f"has {len(names)} names for {n} classes")
-    inp = f.obj(manifest, "input")
-    if "name" in inp:
-        f.text(inp, "input.name")
-    shape = inp.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 4 and all(_positive_int(d) for d in shape[1:])
-            and (isinstance(shape[0], str) or _positive_int(shape[0]))):
-        f.bad("input.shape", "must be [batch, C, H, W] with positive integer C, H, W")
-    _check_preprocessing(f, f.obj(manifest, "preprocessing"), shape[1:])
-    if manifest.get("output") is not None:
-        f.obj(manifest, "output")
-    baseline = f.obj(manifest, "baseline")
-    f.text(baseline, "baseline.file")
-    for key in ("sha256", "sidecar"):
-        if baseline.get(key) is not None:
-            f.text(baseline, f"baseline.{key}")
-    if manifest.get("reference") is not None:
-        ref = f.obj(manifest, "reference")
-        if ref.get("file") is not None:
-            f.text(ref, "reference.file")
-    arts = manifest.get("artifacts")
-    if not isinstance(arts, list):
-        f.bad("artifacts", "must be a list")
-    seen = set()
-    for i, a in enumerate(arts):
-        where = f"artifacts[{i}]"
-        if not isinstance(a, dict):
-            f.bad(where, "must be an object")
-        for key in ("id", "format", "precision", "file", "sha256", "backend"):
-            f.text(a, f"{where}.{key}")
-        if a["id"] in seen:
-            f.bad(f"{where}.id", f"'{a['id']}' appears twice")
-        seen.add(a["id"])
-        for key in ("build", "parity"):
-            if a.get(key) is not None and not isinstance(a[key], dict):
-                f.bad(f"{where}.{key}", "must be an object")
-    for key in ("passes", "skipped"):
-        if manifest.get(key) is not None and not isinstance(manifest[key], list):
-            f.bad(key, "must be a list")
-
-
-def _check_preprocessing(f: "_Fields", pre: dict, chw: list) -> None:
-    size = pre.get("input_size")
-    if not (isinstance(size, list) and len(size) == 3 and all(_positive_int(d) for d in size)):
-        f.bad("preprocessing.input_size", "must be [C, H, W] positive integers")
-    if size != list(chw):
-        f.bad("preprocessing.input_size", f"{size} differs from input.shape {list(chw)}")
-    c = size[0]
-    for key in ("mean", "std"):
-        v = pre.get(key)
-        if not (isinstance(v, list) and len(v) >= c and all(_finite_number(x) for x in v)):
-            f.bad(f"preprocessing.{key}", f"must be a list of at least {c} numbers")
-    if any(x == 0 for x in pre["std"]):
-        f.bad("preprocessing.std", "holds a zero")
-    resize = pre.get("resize")
-    if resize is not None and not (isinstance(resize, list) and len(resize) == 2
-                                   and all(_positive_int(d) for d in resize)):
-        f.bad("preprocessing.resize", "must be null or [H, W] positive integers")
-    for key in ("color_order", "layout"):
-        if pre.get(key) is not None and not isinstance(pre[key], str):
-            f.bad(f"preprocessing.{key}", "must be a string")
-    if pre.get("scale") is not None and not _finite_number(pre["scale"]):
-        f.bad("preprocessing.scale", "must be a number")
-    if pre.get("extra") is not None and not isinstance(pre["extra"], dict):
-        f.bad("preprocessing.extra", "must be an object")
-
-
-class _Fields:
-    """Typed field checks that name manifest.json and the field in their one-line error."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def bad(self, field: str, problem: str):
-        raise SeedgeError(f"{self.path}: field '{field}' {problem}; re-run `seedge export`")
-
-    def obj(self, parent: dict, field: str) -> dict:
-        value = parent.get(field.rsplit(".", 1)[-1])
-        if value is None:
-            self.bad(field, "is missing")
-        if not isinstance(value, dict):
-            self.bad(field, f"must be an object, not a JSON {_json_kind(value)}")
-        return value
-
-    def text(self, parent: dict, field: str) -> str:
-        value = parent.get(field.rsplit(".", 1)[-1])
-        if value is None:
-            self.bad(field, "is missing")
-        if not isinstance(value, str) or not value:
-            self.bad(field, "must be a non-empty string")
-        return value
-
-    def count(self, parent: dict, field: str) -> int:
-        value = parent.get(field.rsplit(".", 1)[-1])
-        if not _positive_int(value):
-            self.bad(field, "must be a positive integer" if value is not None else "is missing")
-        return value
-
-
-def _positive_int(v) -> bool:
-    return type(v) is int and 0 < v < 1 << 31
-
-
-def _finite_number(v) -> bool:
-    return type(v) in (int, float) and v == v and abs(v) != float("inf")
-
-
-def _json_kind(v) -> str:
-    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
-            type(None): "null", dict: "object"}.get(type(v), type(v).__name__)
+    contract.check(contract.manifest.DOCUMENT, manifest, path)
 
 
 def find_artifact(manifest: dict, art_id: str) -> dict:

@@ -45,16 +45,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
+from seedge import contract
 from seedge.artifacts import atomic_write, now_iso, read_bounded
+from seedge.contract.bench import BENCH_RECORD, MAX_BENCH_BYTES, SCHEMA
 from seedge.errors import SeedgeError
 
-BENCH_RECORD = "bench.json"
-SCHEMA = 1
-_MAX_BYTES = 1 << 20
-_BATCH = re.compile(r"[1-9][0-9]{0,8}")  # "1", "8", "64": a batch size as a canonical decimal
+# The file's name, layout version and size bound are the contract's (seedge.contract.bench).
 
 
 def _family(device: str) -> str:
@@ -106,44 +104,17 @@ def write_record(folder: str | Path, result: dict) -> Path:
 
 
 def read_record(folder: str | Path) -> dict:
-    """FOLDER/bench.json as written by write_record, {} when there is none; checked as the
-    module docstring says (the C++ runtime's read_bench checks the same)."""
+    """FOLDER/bench.json as written by write_record, {} when there is none; checked by the
+    contract's rules (seedge.contract.bench, which the C++ runtime's read_bench checks too)."""
     path = Path(folder) / BENCH_RECORD
     if not path.exists():
         return {}
-    fix = "delete it or run `seedge bench` again"
     try:
-        record = json.loads(read_bounded(path, _MAX_BYTES, "bench record"))
+        record = contract.parse(read_bounded(path, MAX_BENCH_BYTES, "bench record"))
     except ValueError as e:
-        raise SeedgeError(f"{path}: not valid JSON ({e}); {fix}") from None
-    devices = record.get("devices") if isinstance(record, dict) else None
-    schema = record.get("schema") if isinstance(record, dict) else None
-    if not isinstance(devices, dict) or isinstance(schema, bool) or schema != SCHEMA or not all(
-            isinstance(d, dict) and isinstance(d.get("slow"), dict) for d in devices.values()):
-        raise SeedgeError(f"{path}: not a seedge bench record (schema {SCHEMA} with devices.*.slow); {fix}")
-    for family, entry in devices.items():
-        if "contended" in entry and not isinstance(entry["contended"], bool):
-            raise SeedgeError(f"{path}: devices.{family}.contended must be true or false; {fix}")
-        problem = _p50_problem(entry.get("p50_ms", {}))
-        if problem:
-            raise SeedgeError(f"{path}: devices.{family}.p50_ms must map artifact ids to {{batch: positive "
-                              f"finite ms}} ({problem}); {fix}")
+        raise SeedgeError(f"{path}: not valid JSON ({e}); {contract.bench.FIX}") from None
+    contract.check(contract.bench.DOCUMENT, record, path)
     return record
-
-
-def _p50_problem(p50) -> str:
-    """What is wrong with an entry's p50_ms ("" when nothing)."""
-    if not isinstance(p50, dict):
-        return "not an object"
-    for art, per in p50.items():
-        if not isinstance(per, dict):
-            return f"'{art}' is not an object"
-        for batch, ms in per.items():
-            if not _BATCH.fullmatch(batch):
-                return f"'{art}' has batch '{batch}', not a positive integer"
-            if not _p50(ms):
-                return f"'{art}' at batch {batch} is {json.dumps(ms)}"
-    return ""
 
 
 def slow_artifacts(folder: str | Path, device: str = "cpu") -> dict[str, list[str]]:

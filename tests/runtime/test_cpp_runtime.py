@@ -21,14 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _cpp_build import cpp_build  # noqa: F401 - a fixture
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
@@ -39,28 +38,6 @@ from seedge.runtime.model import folder_candidates
 from seedge.verify.parity import thresholds_for
 
 pytestmark = pytest.mark.slow
-
-SOURCE = Path(__file__).resolve().parents[2] / "seedge" / "runtime" / "cpp"
-
-
-@pytest.fixture(scope="session")
-def cpp_build(tmp_path_factory) -> Path:
-    """The build folder holding seedge_classify and seedge_check (built once per session)."""
-    for tool in ("cmake", "c++"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"building the C++ runtime needs {tool}, which is not on PATH")
-    pytest.importorskip("openvino")
-    build = Path(os.environ.get("SEEDGE_CPP_BUILD_DIR") or tmp_path_factory.mktemp("cpp-build"))
-    configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                 f"-DPython3_EXECUTABLE={sys.executable}"]
-    for cmd in (configure, ["cmake", "--build", str(build), "-j", "2"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        if cmd is configure:
-            # Without TensorRT the build says so and goes on.
-            assert "TensorRT not found: skipping" in proc.stdout or "TensorRT: " in proc.stdout, proc.stdout
-    return build
-
 
 def run(build: Path, tool: str, *args, check: bool = False) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(build / tool), *map(str, args)], capture_output=True, text=True, timeout=300)

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <limits>
 
+#include <seedge_contract.hpp>
+
 namespace seedge::json {
 
 namespace {
@@ -58,7 +60,7 @@ public:
     }
 
 private:
-    static constexpr int kMaxDepth = 256;
+    static constexpr int kMaxDepth = contract::kMaxDepth;
     std::string_view s_;
     std::size_t pos_ = 0;
 
@@ -161,6 +163,7 @@ private:
             char c = s_[pos_++];
             if (c == '"') return out;
             if (static_cast<unsigned char>(c) < 0x20) { --pos_; fail("control character in a string"); }
+            if (static_cast<unsigned char>(c) >= 0x80) { --pos_; utf8_sequence(out); continue; }
             if (c != '\\') { out += c; continue; }
             if (at_end()) fail("unterminated escape");
             char e = s_[pos_++];
@@ -176,19 +179,14 @@ private:
                 case 'u': {
                     std::uint32_t cp = hex4();
                     // Python writes characters outside the BMP as a UTF-16 surrogate pair
-                    // (ensure_ascii); a lone surrogate has no UTF-8 form: U+FFFD stands in.
+                    // (ensure_ascii); a lone surrogate is no character: refused, as the contract does.
                     if (cp >= 0xD800 && cp <= 0xDBFF && s_.substr(pos_, 2) == "\\u") {
-                        std::size_t save = pos_;
                         pos_ += 2;
                         std::uint32_t lo = hex4();
-                        if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                        } else {
-                            pos_ = save;
-                            cp = 0xFFFD;
-                        }
+                        if (lo < 0xDC00 || lo > 0xDFFF) fail("a lone surrogate escape, not a character");
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-                        cp = 0xFFFD;
+                        fail("a lone surrogate escape, not a character");
                     }
                     append_utf8(out, cp);
                     break;
@@ -198,12 +196,37 @@ private:
         }
     }
 
+    // One UTF-8 encoded character at pos_ (its first byte >= 0x80), copied to `out`; anything
+    // else (a stray continuation byte, an overlong form, a surrogate, beyond U+10FFFF, a cut
+    // sequence) is refused, as Python's strict UTF-8 decoding refuses it.
+    void utf8_sequence(std::string& out) {
+        auto byte = [&](std::size_t i) { return static_cast<unsigned char>(pos_ + i < s_.size() ? s_[pos_ + i] : 0); };
+        unsigned char b0 = byte(0);
+        int more = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+        if (b0 >= 0xC2 && b0 <= 0xDF) { more = 1; }
+        else if (b0 == 0xE0) { more = 2; lo = 0xA0; }
+        else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) { more = 2; }
+        else if (b0 == 0xED) { more = 2; hi = 0x9F; }
+        else if (b0 == 0xF0) { more = 3; lo = 0x90; }
+        else if (b0 >= 0xF1 && b0 <= 0xF3) { more = 3; }
+        else if (b0 == 0xF4) { more = 3; hi = 0x8F; }
+        else fail("invalid UTF-8");
+        for (int i = 1; i <= more; ++i) {
+            unsigned char b = byte(static_cast<std::size_t>(i));
+            if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) fail("invalid UTF-8");
+        }
+        out.append(s_.data() + pos_, static_cast<std::size_t>(more) + 1);
+        pos_ += static_cast<std::size_t>(more) + 1;
+    }
+
     Value number() {
         std::size_t start = pos_;
         if (peek() == '-') {
             ++pos_;
             if (consume_word("Infinity")) return Value::number(-std::numeric_limits<double>::infinity());
         }
+        std::size_t digits = pos_;
         if (peek() == '0') {
             ++pos_;
         } else if (peek() >= '1' && peek() <= '9') {
@@ -211,6 +234,8 @@ private:
         } else {
             fail("bad number");
         }
+        digits = pos_ - digits;
+        if (peek() != '.' && peek() != 'e' && peek() != 'E') return integer(start, digits);
         if (peek() == '.') {
             ++pos_;
             if (!(peek() >= '0' && peek() <= '9')) fail("bad number: digits must follow '.'");
@@ -234,12 +259,40 @@ private:
         }
         return Value::number(d);
     }
+
+    // An integer literal s_[start, pos_) of `digits` digits: exact within int64, else its text
+    // with the nearest double (+-Inf beyond a double), as Python's int and float(int) read it.
+    Value integer(std::size_t start, std::size_t digits) {
+        if (digits > static_cast<std::size_t>(contract::kMaxIntDigits))
+            fail("an integer of " + std::to_string(digits) + " digits, more than " +
+                 std::to_string(contract::kMaxIntDigits));
+        std::int64_t i = 0;
+        auto res = std::from_chars(s_.data() + start, s_.data() + pos_, i);
+        if (res.ec == std::errc() && res.ptr == s_.data() + pos_) return Value::integer(i);
+        double d = 0.0;
+        auto r2 = std::from_chars(s_.data() + start, s_.data() + pos_, d);
+        if (r2.ec == std::errc::result_out_of_range)
+            d = std::copysign(std::numeric_limits<double>::infinity(), s_[start] == '-' ? -1.0 : 1.0);
+        return Value::big_integer(std::string(s_.substr(start, pos_ - start)), d);
+    }
 };
 
 }  // namespace
 
 Value Value::boolean(bool b) { Value v; v.type_ = Type::Bool; v.bool_ = b; return v; }
 Value Value::number(double d) { Value v; v.type_ = Type::Number; v.number_ = d; return v; }
+Value Value::integer(std::int64_t i) {
+    Value v = number(static_cast<double>(i));
+    v.integer_ = true;
+    v.int_ = i;
+    return v;
+}
+Value Value::big_integer(std::string literal, double approx) {
+    Value v = number(approx);
+    v.integer_ = true;
+    v.literal_ = std::make_shared<const std::string>(std::move(literal));
+    return v;
+}
 Value Value::string(std::string s) {
     Value v; v.type_ = Type::String; v.string_ = std::make_shared<const std::string>(std::move(s)); return v;
 }
@@ -264,6 +317,7 @@ double Value::as_number(const std::string& what) const {
 }
 
 std::int64_t Value::as_int(const std::string& what) const {
+    if (is_int64()) return int_;
     double d = as_number(what);
     // 2^63 is exactly representable; anything at or above it does not fit.
     if (!std::isfinite(d) || d != std::floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
@@ -330,6 +384,7 @@ std::string Value::dump() const {
         case Type::Null: return "null";
         case Type::Bool: return bool_ ? "true" : "false";
         case Type::Number:
+            if (integer_) return literal_ ? *literal_ : std::to_string(int_);
             if (std::isnan(number_)) return "NaN";
             if (std::isinf(number_)) return number_ > 0 ? "Infinity" : "-Infinity";
             return number_text(number_);
@@ -347,6 +402,30 @@ std::string Value::dump() const {
         }
     }
     return "null";
+}
+
+std::string show(const Value& v) {
+    switch (v.type()) {
+        case Value::Type::Number: {
+            if (v.is_integer() || !std::isfinite(v.as_number())) return v.dump();
+            char buf[40];
+            auto res = std::to_chars(buf, buf + sizeof buf, v.as_number());
+            std::string out(buf, res.ptr);
+            if (out.find_first_of(".e") == std::string::npos) out += ".0";  // Python's repr of a float
+            return out;
+        }
+        case Value::Type::Array: {
+            std::string out = "[";
+            for (const Value& item : v.as_array()) out += (out.size() > 1 ? ", " : "") + show(item);
+            return out + "]";
+        }
+        case Value::Type::Object: {
+            std::string out = "{";
+            for (const auto& [k, item] : v.as_object()) out += (out.size() > 1 ? ", " : "") + quote(k) + ": " + show(item);
+            return out + "}";
+        }
+        default: return v.dump();
+    }
 }
 
 Value parse(std::string_view text) { return Parser(text).document(); }

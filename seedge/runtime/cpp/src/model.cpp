@@ -11,6 +11,8 @@
 #include <sched.h>
 #include <thread>
 
+#include <seedge_contract.hpp>
+
 #include "engine.hpp"
 #include "seedge/runtime.hpp"
 #include "seedge/sha256.hpp"
@@ -38,23 +40,86 @@ bool little_endian() {
 }
 
 // seedge.verify.parity.DEFAULT_THRESHOLDS for one precision (null: not checked).
+// seedge.verify.parity.thresholds_for's defaults (DEFAULT_THRESHOLDS, through the generated
+// contract header), in its order; null entries are not checked.
 json::Value thresholds_for(const std::string& precision) {
-    auto num = [](double d) { return json::Value::number(d); };
-    json::Value none;
     std::vector<std::pair<std::string, json::Value>> t;
-    if (precision == "fp32") {
-        t = {{"min_agreement", num(1.0)}, {"max_abs_diff", num(1e-3)}, {"max_rel_diff", none},
-             {"max_accuracy_drop", none}, {"min_cosine", none}};
-    } else if (precision == "fp16" || precision == "bf16") {
-        t = {{"min_agreement", num(0.995)}, {"max_abs_diff", none}, {"max_rel_diff", none},
-             {"max_accuracy_drop", none}, {"min_cosine", none}};
-    } else if (precision == "int8") {
-        t = {{"min_agreement", num(0.98)}, {"max_abs_diff", none}, {"max_rel_diff", none},
-             {"max_accuracy_drop", num(1.0)}, {"min_cosine", none}};
-    } else {
-        throw Error("no parity thresholds for precision '" + precision + "'; known: fp32, fp16, int8, bf16");
+    std::string known;
+    for (const contract::Threshold& d : contract::kDefaultThresholds) {
+        if (precision == d.precision) t.emplace_back(d.name, d.set ? json::Value::number(d.value) : json::Value());
+        if (known.find(std::string(d.precision) + ",") == std::string::npos) known += std::string(d.precision) + ",";
+    }
+    if (t.empty()) {
+        known.pop_back();
+        std::string listed;
+        for (char c : known) listed += c == ',' ? std::string(", ") : std::string(1, c);
+        throw Error("no parity thresholds for precision '" + precision + "'; known: " + listed);
     }
     return json::Value::object(std::move(t));
+}
+
+// seedge.verify.parity.check_thresholds: `value` (read at `where`) as an object of every default
+// key in order, each a finite number or null; `complete`: every key must be there (an artifact's
+// recorded gates), else the given ones go on top of `base`. One Error line in Python's words.
+json::Value check_thresholds(const json::Value& value, const std::string& where, bool complete,
+                             const json::Value& base) {
+    const json::Value names = thresholds_for("fp32");  // THRESHOLD_KEYS: the defaults' names, in order
+    const auto& keys = names.as_object();
+    std::string known;
+    for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k.first;
+    if (!value.is_object()) throw Error(where + ": must be an object of parity thresholds (" + known + ")");
+    for (const auto& [key, v] : value.as_object()) {
+        bool ok = std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
+        if (!ok) throw Error(where + "." + key + ": unknown parity threshold; known: " + known);
+        // As Python's json, the last of a repeated key counts.
+        const json::Value* last = value.find(key);
+        if (!last->is_null() && !(last->is_number() && std::isfinite(last->as_number())))
+            throw Error(where + "." + key + ": must be a finite number or null");
+    }
+    std::vector<std::pair<std::string, json::Value>> out;
+    for (const auto& [key, fallback] : base.as_object()) {
+        const json::Value* v = value.find(key);
+        if (v == nullptr && complete)
+            throw Error(where + "." + key + ": missing (the recorded gates name every threshold, null where unchecked)");
+        out.emplace_back(key, v != nullptr ? *v : fallback);
+    }
+    return json::Value::object(std::move(out));
+}
+
+// seedge.verify.parity.recorded_thresholds: the gates `a` is judged by and where they come from:
+// its parity record's ("recorded"), an older manifest's verification.thresholds for its precision
+// on the defaults ("manifest (older export)"), else the defaults ("default (older export)", or
+// "default" for an entry without a parity record).
+json::Value recorded_thresholds(const Manifest& m, const Artifact& a, std::string& source) {
+    const std::string file = (m.folder / "manifest.json").string();
+    const json::Value* arts = m.document.find("artifacts");
+    std::size_t i = static_cast<std::size_t>(&a - m.artifacts.data());
+    const json::Value* entry = arts != nullptr && arts->is_array() && i < arts->as_array().size()
+                                   ? &arts->as_array()[i] : nullptr;
+    if (entry == nullptr || entry->find("id") == nullptr || !entry->find("id")->is_string() ||
+        entry->find("id")->as_string() != a.id)
+        throw Error(file + ": artifact '" + a.id + "' is not where the manifest was read");
+    std::string where = file + ": artifacts[" + std::to_string(i) + "].parity";
+    const json::Value* parity = entry->find("parity");
+    bool judged = parity != nullptr && !parity->is_null();
+    if (judged && !parity->is_object()) throw Error(where + ": must be an object");
+    if (judged && parity->find("thresholds") != nullptr) {
+        source = "recorded";
+        return check_thresholds(*parity->find("thresholds"), where + ".thresholds", true, thresholds_for("fp32"));
+    }
+    const json::Value* verification = m.document.find("verification");
+    if (verification != nullptr && !verification->is_null() && !verification->is_object())
+        throw Error(file + ": verification: must be an object");
+    const json::Value* old = verification != nullptr ? verification->find("thresholds") : nullptr;
+    if (old != nullptr && !old->is_null() && !old->is_object())
+        throw Error(file + ": verification.thresholds: must be an object of precisions");
+    if (const json::Value* given = old != nullptr ? old->find(a.precision) : nullptr) {
+        source = "manifest (older export)";
+        return check_thresholds(*given, file + ": verification.thresholds." + a.precision, false,
+                                thresholds_for(a.precision));
+    }
+    source = judged ? "default (older export)" : "default";
+    return thresholds_for(a.precision);
 }
 
 std::string format(const char* fmt, double v) {

@@ -5,11 +5,15 @@
 //   seedge_check json FILE                FILE parsed and written back as compact JSON
 //   seedge_check artifact-sha256 DIR ID   the digest seedge.artifacts records for artifact ID
 //   seedge_check candidates DIR DEVICE    the artifact ids the runtime would try, best first
+//   seedge_check choices DEVICE           for each folder named on a stdin line, one JSON line:
+//                                         {"order": [ids]} or {"refused": "the one-line reason"}
+//                                         (one process for thousands of folders: tests/contract)
 // Exit 2 with one line on stderr when the input is refused.
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,6 +29,19 @@ std::string slurp(const std::string& path) {
     std::ostringstream s;
     s << f.rdbuf();
     return s.str();
+}
+
+// read_manifest + candidates on one folder, as a JSON line.
+std::string choices(const std::string& folder, const std::string& device) {
+    try {
+        seedge::Manifest m = seedge::read_manifest(folder);
+        std::string ids;
+        for (const seedge::Artifact* art : seedge::candidates(m, device))
+            ids += (ids.empty() ? "" : ",") + seedge::json::quote(art->id);
+        return "{\"order\":[" + ids + "]}";
+    } catch (const seedge::Error& e) {
+        return "{\"refused\":" + seedge::json::quote(e.what()) + "}";
+    }
 }
 
 int run(const std::vector<std::string>& a) {
@@ -50,8 +67,13 @@ int run(const std::vector<std::string>& a) {
         for (const seedge::Artifact* art : seedge::candidates(m, a[2])) std::puts(art->id.c_str());
         return 0;
     }
-    std::fputs("usage: seedge_check (sha256 CHUNK FILE | json FILE | artifact-sha256 DIR ID | candidates DIR DEVICE)\n",
-               stderr);
+    if (a.size() == 2 && a[0] == "choices") {
+        std::string folder;
+        while (std::getline(std::cin, folder)) std::puts(choices(folder, a[1]).c_str());
+        return 0;
+    }
+    std::fputs("usage: seedge_check (sha256 CHUNK FILE | json FILE | artifact-sha256 DIR ID | candidates DIR DEVICE | "
+               "choices DEVICE)\n", stderr);
     return 2;
 }
 

@@ -24,65 +24,23 @@ This module must not import torch: the torch-free runtime reads manifests throug
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
 import re
 import stat
-import uuid
 from pathlib import Path, PurePosixPath
 
 from seedge import contract
 from seedge.contract.manifest import MANIFEST, MAX_MANIFEST_BYTES, SCHEMA_VERSION
-from seedge.errors import SeedgeError
+from seedge.errors import IntegrityError, SeedgeError
+from seedge.fileio import atomic_write, now_iso, os_error_text, read_bounded, sha256_file
 
 REFERENCE = "reference.npz"
 # Size bounds of what is read whole into memory: the manifest's is the contract's.
 # reference.npz holds a few dozen inputs (16 x 3 x 224 x 224 float32 is 9.6 MB); the bound is on
 # the uncompressed size, so a zip bomb is refused before it is inflated.
 MAX_REFERENCE_BYTES = 1 << 30
-
-
-class IntegrityError(SeedgeError):
-    """A folder's files are not the ones its manifest recorded, or the manifest names a file
-    outside the folder or one that is not a regular file. Never skipped: callers that may
-    skip an artifact which cannot run here (bench's default selection) re-raise this."""
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-# --- the one place seedge writes its own files -------------------------------------------------
-
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path`. seedge's own files (manifest, marker) are written here, so a
-    full disk is simulated in tests by making this raise OSError(ENOSPC)."""
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write through a temp file and rename: a reader sees the old file or the new, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write_bytes(tmp, data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 # --- manifest ------------------------------------------------------------------------------------
@@ -264,20 +222,6 @@ def check_integrity(folder: Path, artifact: dict, field: str | None = None) -> P
     return path
 
 
-def read_bounded(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes (checked before and while reading)."""
-    try:
-        with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise IntegrityError(f"{path}: the {what} is not a regular file")
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise SeedgeError(f"{path}: cannot read the {what} ({os_error_text(e)})") from None
-    if len(data) > limit:
-        raise SeedgeError(f"{path}: the {what} is larger than {limit >> 20} MiB; not a seedge {what}")
-    return data
-
-
 def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
     """reference.npz's arrays ("input", "logits", "labels" when present), read without pickle,
     size-bounded (uncompressed sizes are checked before anything is inflated) and checked:
@@ -339,6 +283,3 @@ def _file_kind(mode: int) -> str:
             return name
     return "not a regular file"
 
-
-def os_error_text(e: BaseException) -> str:
-    return getattr(e, "strerror", None) or str(e) or type(e).__name__

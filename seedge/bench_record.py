@@ -48,9 +48,9 @@ import math
 from pathlib import Path
 
 from seedge import contract
-from seedge.artifacts import atomic_write, now_iso, read_bounded
 from seedge.contract.bench import BENCH_RECORD, MAX_BENCH_BYTES, SCHEMA
 from seedge.errors import SeedgeError
+from seedge.fileio import atomic_write, now_iso, read_bounded
 
 # The file's name, layout version and size bound are the contract's (seedge.contract.bench).
 

@@ -12,6 +12,12 @@ class SeedgeError(Exception):
     exit_code = 2
 
 
+class IntegrityError(SeedgeError):
+    """A folder's files are not the ones its manifest recorded, or the manifest names a file
+    outside the folder or one that is not a regular file. Never skipped: callers that may
+    skip an artifact which cannot run here (bench's default selection) re-raise this."""
+
+
 class CheckFailed(Exception):
     """A parity or benchmark check failed: the CLI exits 1."""
 

@@ -15,13 +15,13 @@ import re
 import shutil
 import signal
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from seedge.artifacts import MANIFEST, REFERENCE, os_error_text, artifact_files, atomic_write, now_iso, read_manifest
+from seedge.artifacts import MANIFEST, REFERENCE, artifact_files, read_manifest
 from seedge.errors import SeedgeError
+from seedge.fileio import atomic_write, exclusive_lock, os_error_text
 
 # Written into the staging folder first thing: a folder holding it was made by `seedge export`,
 # so a later export into the same name may replace it. A bare manifest.json proves nothing
@@ -122,7 +122,8 @@ def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir",
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise SeedgeError(f"{what} {text}: cannot write in {base} ({os_error_text(e)}); choose another {what}") from None
+        raise SeedgeError(f"{what} {text}: cannot write in {base} ({os_error_text(e)}); "
+                          f"choose another {what}") from None
     return p
 
 
@@ -243,68 +244,24 @@ def _remove_stale(out_root: Path, name: str) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-@contextmanager
 def output_lock(out_root: str | os.PathLike, name: str, wait: float | None = None):
-    """Hold an exclusive lock on `out_root/name` (fcntl.flock on `out_root/.NAME.lock`).
+    """Hold an exclusive lock on `out_root/name` (seedge.fileio.exclusive_lock on
+    `out_root/.NAME.lock`), as a context manager.
 
     A second holder waits up to `wait` seconds (default LOCK_WAIT_S, or $SEEDGE_LOCK_WAIT),
-    then fails with a SeedgeError naming the folder and the process that holds it. The lock
-    file is removed on release; the kernel drops a killed holder's lock, so a stale file never
-    blocks anyone."""
-    import fcntl
-
+    then fails with a SeedgeError naming the folder and the process that holds it."""
     out_root = Path(out_root)
-    path = out_root / f".{name}.lock"
     if wait is None:
         try:
             wait = float(os.environ.get("SEEDGE_LOCK_WAIT", LOCK_WAIT_S))
         except ValueError:
             wait = LOCK_WAIT_S
-    deadline = time.monotonic() + max(0.0, wait)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _lock_holder(fd)
-            os.close(fd)
-            if time.monotonic() >= deadline:
-                raise SeedgeError(f"{out_root / name}: another seedge export is writing it ({holder}); waited "
-                                  f"{wait:g} s; wait for it to finish or choose another --name") from None
-            time.sleep(0.05)
-            continue
-        except BaseException:
-            os.close(fd)
-            raise
-        # A releasing holder unlinks the file while still holding it: the lock is ours only if
-        # the file we locked is still the one at the path.
-        try:
-            st = os.stat(path)
-            mine = os.fstat(fd)
-            same = (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev)
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} since {now_iso()}\n".encode())
-        yield path
-    finally:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        os.close(fd)
 
+    def busy(holder: str) -> SeedgeError:
+        return SeedgeError(f"{out_root / name}: another seedge export is writing it ({holder}); waited "
+                           f"{wait:g} s; wait for it to finish or choose another --name")
 
-def _lock_holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "a process that holds its lock"
+    return exclusive_lock(out_root / f".{name}.lock", wait, busy)
 
 
 @contextmanager

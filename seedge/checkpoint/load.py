@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from seedge.artifacts import sha256_file
 from seedge.checkpoint.class_names import classifier_outputs, last_linear_outputs, resolve_class_names
 from seedge.checkpoint.fit import load_into
 from seedge.checkpoint.key_map import apply_key_map, parse_key_map
@@ -13,6 +12,7 @@ from seedge.checkpoint.own import read_sidecar, resolve_source
 from seedge.checkpoint.program import PROGRAM_SUFFIX, load_program
 from seedge.checkpoint.read import read_pickled_module, read_state_dict
 from seedge.errors import SeedgeError
+from seedge.fileio import sha256_file
 
 
 def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: int | None = None,

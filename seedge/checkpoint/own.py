@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from seedge.artifacts import sha256_file
 from seedge.errors import SeedgeError
+from seedge.fileio import sha256_file
 
 CHECKPOINT_FORMAT = "seedge-checkpoint"
 

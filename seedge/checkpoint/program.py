@@ -6,9 +6,9 @@ import os
 import warnings
 from pathlib import Path
 
-from seedge.artifacts import sha256_file
 from seedge.checkpoint.class_names import resolve_class_names
 from seedge.errors import SeedgeError, message_line
+from seedge.fileio import sha256_file
 
 PROGRAM_SUFFIX = ".pt2"
 

@@ -24,8 +24,8 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str 
     """Convert `onnx_path` to an IR at `xml_path` (+ .bin). Returns build facts."""
     import openvino as ov
 
-    from seedge.artifacts import sha256_file
     from seedge.errors import MissingBackend, SeedgeError, message_line
+    from seedge.fileio import sha256_file
 
     if precision not in INFERENCE_PRECISION:
         raise SeedgeError(f"OpenVINO IR export supports {', '.join(INFERENCE_PRECISION)}, not {precision}")

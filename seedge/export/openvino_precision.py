@@ -46,9 +46,9 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
     (seedge.hostcpu.default_threads), recorded as `timed_threads`.
     """
     from seedge.backends.openvino import OpenVINORunner
-    from seedge.verify.parity import compare, passed, thresholds_for
     from seedge.quantize import measure
     from seedge.verify import DEFAULT_BATCH, run_batched
+    from seedge.verify.parity import compare, passed, thresholds_for
 
     threads = int(threads) if threads else default_threads()
     sixteen = cpu_sixteen_bit_precisions() if candidates is None else list(candidates)

@@ -2,7 +2,7 @@
 
 For latency work (bench) and for checking that an architecture exports at all, before any
 training. The weights are drawn with a fixed seed and saved once as a seedge checkpoint in
-$SEEDGE_CACHE/random-weights (default ~/.cache/seedge), so the manifest's source and its
+seedge.fileio.cache_root()/random-weights (default ~/.cache/seedge), so the manifest's source and its
 sha256 name a real file and a second export is identical.
 
 Parity of random weights: their logits are near-uniform, so the top-1 class flips under any
@@ -13,7 +13,6 @@ a broken artifact. FP32 keeps its gates (exact arithmetic must agree).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from seedge.errors import SeedgeError
@@ -29,8 +28,9 @@ RANDOM_WEIGHT_NOTE = ("random weights: fp16/int8 parity is gated on logit cosine
 
 
 def cache_root() -> Path:
-    root = os.environ.get("SEEDGE_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "seedge"
+    from seedge import fileio
+
+    return fileio.cache_root()
 
 
 def random_weight_checkpoint(arch: str, num_classes: int | None = None, seed: int = RANDOM_WEIGHT_SEED) -> Path:

@@ -78,7 +78,7 @@ RAW_FILES = {"input": ("input.f32", "<f4", "float32"), "logits": ("logits.f32", 
 def write_raw_reference(folder: str | Path, arrays: dict) -> dict:
     """Write `arrays` ("input", "logits", optional "labels") as raw little-endian files under
     `folder/reference/`; returns the manifest's `reference.raw` entry (file, dtype, shape, sha256)."""
-    from seedge.artifacts import sha256_file
+    from seedge.fileio import sha256_file
 
     out = Path(folder) / RAW_DIR
     out.mkdir(exist_ok=True)

@@ -199,7 +199,7 @@ def _quiet_torch():
 
 def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: dict) -> dict:
     """Write the eager FP32 baseline into `stage`; returns the manifest's "baseline" entry."""
-    from seedge import artifacts as art
+    from seedge import fileio
 
     if rebuilt_by_zoo(loaded.info):
         from seedge.checkpoint import save_checkpoint
@@ -207,7 +207,7 @@ def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: d
         weights = save_checkpoint(loaded.model, stage / "model", class_names=class_names, preprocess=preprocess,
                                   extra=extra)
         return {"file": weights.name, "sidecar": weights.with_suffix(".json").name,
-                "sha256": art.sha256_file(weights), "format": "safetensors", "precision": "fp32"}
+                "sha256": fileio.sha256_file(weights), "format": "safetensors", "precision": "fp32"}
     path = stage / BASELINE_PROGRAM
     if loaded.program_file is not None:
         shutil.copyfile(loaded.program_file, path)
@@ -215,7 +215,7 @@ def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: d
         import torch
 
         torch.export.save(loaded.program, str(path))
-    entry = {"file": path.name, "sha256": art.sha256_file(path), "format": "pt2", "precision": "fp32"}
+    entry = {"file": path.name, "sha256": fileio.sha256_file(path), "format": "pt2", "precision": "fp32"}
     code = loaded.info.get("code")
     if code:  # where the architecture came from: the user's module and class
         entry.update({"module": code["module"], "class": code["class"]})

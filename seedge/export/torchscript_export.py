@@ -53,7 +53,7 @@ def export_pt2(model, path: Path, example) -> dict:
     """`torch.export.export` with a dynamic batch, saved by `torch.export.save`; never raises."""
     import torch
 
-    from seedge.artifacts import sha256_file
+    from seedge.fileio import sha256_file
 
     batch = torch.export.Dim("batch", min=1, max=4096)
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):

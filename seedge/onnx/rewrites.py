@@ -11,10 +11,11 @@ so the SE-aware quantization policy still finds every squeeze.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+
+from seedge.fileio import atomic_target
 
 
 def _constant_values(proto) -> dict[str, np.ndarray]:
@@ -64,7 +65,6 @@ def reducemean_to_global_pool(src: str | Path, dst: str | Path | None = None) ->
     count = reducemean_to_global_pool_proto(proto)
     if count or dst != src:
         onnx.checker.check_model(proto, full_check=True)
-        tmp = dst.with_name(f".{dst.name}.rewrite.tmp")
-        onnx.save(proto, str(tmp))
-        os.replace(tmp, dst)
+        with atomic_target(dst) as tmp:
+            onnx.save(proto, str(tmp))
     return {"reducemean_to_global_pool": count}

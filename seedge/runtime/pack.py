@@ -23,7 +23,7 @@ import copy
 import shutil
 from pathlib import Path
 
-from seedge import artifacts, publishing
+from seedge import artifacts, fileio, publishing
 from seedge.errors import SeedgeError
 
 
@@ -59,7 +59,7 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
 
     reduced = copy.deepcopy(manifest)
     reduced["artifacts"] = [entry]
-    reduced["packed"] = {"from": manifest["name"], "artifact": artifact_id, "created": artifacts.now_iso(),
+    reduced["packed"] = {"from": manifest["name"], "artifact": artifact_id, "created": fileio.now_iso(),
                          "baseline_included": False}
     if reduced.get("reference") and "raw" in reduced["reference"]:
         # Only the raw arrays that were copied are named.

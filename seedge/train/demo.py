@@ -1,7 +1,7 @@
 """The demo model: se_resnet10_cifar_tiny trained on the built-in `digits` at 32x32.
 
 `demo_checkpoint()` returns its model.safetensors (with the model.json sidecar), training
-it on first use and caching it in $SEEDGE_CACHE/demo (default ~/.cache/seedge/demo).
+it on first use and caching it in seedge.fileio.cache_root()/demo (default ~/.cache/seedge/demo).
 The recipe is fixed (CPU, one thread, seed 0), so every machine trains the same model;
 the cache folder name carries a hash of the recipe, so a changed recipe retrains.
 
@@ -32,8 +32,9 @@ DEMO_RECIPE = {
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SEEDGE_CACHE")
-    return Path(root) / "demo" if root else Path.home() / ".cache" / "seedge" / "demo"
+    from seedge.fileio import cache_root
+
+    return cache_root("demo")
 
 
 def recipe_key() -> str:
@@ -83,7 +84,7 @@ def _train_into(folder: Path, progress: bool) -> dict:
 
 def _is_complete(folder: Path) -> bool:
     """Weights, sidecar and history present, and the weights match the sidecar's sha256."""
-    from seedge.artifacts import sha256_file
+    from seedge.fileio import sha256_file
 
     weights, sidecar = folder / "model.safetensors", folder / "model.json"
     if not (weights.is_file() and sidecar.is_file() and (folder / "history.json").is_file()):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -385,9 +384,9 @@ def _save(model, run_dir: Path, classes, spec, meta: dict) -> None:
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    from seedge.fileio import atomic_write
+
+    atomic_write(path, json.dumps(obj, indent=2, default=str))
 
 
 class _Log:

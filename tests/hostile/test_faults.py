@@ -24,7 +24,7 @@ import pytest
 from _export_fixtures import fresh_copy
 from _hostile import names, one_line, snapshot, unwritable_dir
 
-from seedge import artifacts, publishing
+from seedge import artifacts, fileio, publishing
 from seedge.errors import SeedgeError
 from seedge.export.pipeline import export_model
 
@@ -127,7 +127,7 @@ def test_staging_of_a_killed_export_is_cleaned_by_the_next_one(tiny_checkpoint, 
 # --- a full disk -----------------------------------------------------------------------------------
 
 def _disk_full_at(monkeypatch, which: str) -> None:
-    """Make seedge's file-write layer (artifacts.write_bytes), or numpy's savez under it for
+    """Make seedge's file-write layer (fileio.write_bytes), or numpy's savez under it for
     reference.npz, raise ENOSPC."""
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(args[0]))
@@ -135,14 +135,14 @@ def _disk_full_at(monkeypatch, which: str) -> None:
     if which == "reference":
         monkeypatch.setattr(np, "savez", full)
         return
-    real = artifacts.write_bytes
+    real = fileio.write_bytes
 
     def write_bytes(path, data):
         if which in Path(path).name:
             full(path)
         real(path, data)
 
-    monkeypatch.setattr(artifacts, "write_bytes", write_bytes)
+    monkeypatch.setattr(fileio, "write_bytes", write_bytes)
 
 
 @pytest.mark.parametrize("which", [

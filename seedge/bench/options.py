@@ -42,7 +42,15 @@ class BenchOptions:
 
     @classmethod
     def of(cls, options: BenchOptions | None = None, **fields_) -> BenchOptions:
-        """`options` (default: all defaults) with the given fields replaced."""
+        """`options` (default: all defaults) with the given fields replaced; a keyword that is no
+        field is one SeedgeError line naming the fields."""
+        known = [f.name for f in fields(cls)]
+        unknown = [k for k in fields_ if k not in known]
+        if unknown:
+            raise SeedgeError(f"run_bench: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                              f"BenchOptions has {', '.join(known)}")
+        if options is not None and not isinstance(options, cls):
+            raise SeedgeError(f"run_bench: options must be a BenchOptions, not {type(options).__name__}")
         return replace(options or cls(), **fields_)
 
     def checked(self) -> BenchOptions:

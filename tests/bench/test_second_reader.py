@@ -73,3 +73,21 @@ def test_a_backend_that_reads_nothing_there_is_one_error():
 
         select_pairs(int8_export_folder(), {"artifacts": [{"id": "onnx-int8", "format": "onnx",
                                                            "backend": "onnxruntime"}]}, ["torchscript"], "cpu")
+
+
+def test_bench_options_are_the_one_signature():
+    """Keywords are BenchOptions fields (replacing those of a given options object); anything else is
+    one line before any work. The CLI's defaults are the dataclass's."""
+    from seedge.bench.options import default
+    from seedge.cli.bench_cmd import command
+
+    assert BenchOptions.of(TINY, iters=7) == BenchOptions(batches=(1,), warmup=1, iters=7, rounds=3, threads=1,
+                                                          load_window_s=0)
+    with pytest.raises(SeedgeError, match=r"^run_bench: unknown option iterations; BenchOptions has backends, "):
+        run_bench(int8_export_folder(), iterations=3)
+    with pytest.raises(SeedgeError, match="options must be a BenchOptions, not dict"):
+        run_bench(int8_export_folder(), {"iters": 3})
+    cli = {p.name: p.default for p in command.params}
+    assert (cli["warmup"], cli["iters"], cli["rounds"], cli["device"]) == (
+        default("warmup"), default("iters"), default("rounds"), default("device"))
+    assert cli["batch"] == ",".join(map(str, default("batches")))

@@ -323,6 +323,8 @@ std::size_t Model::image_floats() const {
 std::string Model::describe_json() const {
     const Manifest& m = impl_->manifest;
     const Artifact& a = artifact();
+    std::string source;
+    json::Value gates = recorded_thresholds(m, a, source);
     return "{\"folder\":" + json::quote(m.folder.string()) + ",\"artifact\":" + json::quote(a.id) +
            ",\"file\":" + json::quote(a.file) + ",\"backend\":" + json::quote(backend()) +
            ",\"precision\":" + json::quote(a.precision) + ",\"device\":" + json::quote(impl_->device) +
@@ -330,7 +332,9 @@ std::string Model::describe_json() const {
            std::to_string(m.input_chw[2]) + "],\"classes\":" + std::to_string(num_classes()) +
            ",\"runner\":" + impl_->engine->describe_json() +
            // how the choice was ordered, in seedge.runtime's words (Model.describe()["order"])
-           ",\"order\":" + order_json(m, impl_->device, impl_->explicit_artifact, a) + "}";
+           ",\"order\":" + order_json(m, impl_->device, impl_->explicit_artifact, a) +
+           // the gates self_test() judges by, and whether the export recorded them (as Model.describe())
+           ",\"thresholds\":" + gates.dump() + ",\"thresholds_source\":" + json::quote(source) + "}";
 }
 
 bool Model::takes_pixels() const { return artifact().takes_pixels; }
@@ -452,6 +456,8 @@ std::vector<std::vector<Label>> Model::classify_pixels(const std::uint8_t* image
 SelfTest Model::self_test() {
     const Manifest& m = impl_->manifest;
     fs::path where = m.folder / "manifest.json";
+    std::string source;
+    json::Value gates = recorded_thresholds(m, artifact(), source);  // a malformed record: before any work
     if (!m.reference_input || !m.reference_logits)
         throw Error(where.string() + ": no raw reference data (reference.raw.input / logits), which exports by this "
                     "seedge write beside reference.npz; re-run `seedge export`");
@@ -503,7 +509,8 @@ SelfTest Model::self_test() {
     r.precision = artifact().precision;
     r.backend = backend();
     r.device = impl_->device;
-    r.thresholds = thresholds_for(r.precision);
+    r.thresholds = gates;
+    r.thresholds_source = source;
     compare(r, expected, got, n, num_classes(), labels ? &*labels : nullptr);
     judge(r);
     r.seconds = std::round(seconds * 1e4) / 1e4;
@@ -519,7 +526,8 @@ std::string SelfTest::to_json() const {
            ",\"max_abs_diff\":" + metric(max_abs_diff) + ",\"max_rel_diff\":" + metric(max_rel_diff) +
            ",\"cosine\":" + metric(cosine) + ",\"accuracy\":" + opt(accuracy) + ",\"baseline_accuracy\":" +
            opt(baseline_accuracy) + ",\"accuracy_drop_points\":" + opt(accuracy_drop_points) + ",\"labelled\":" +
-           std::to_string(labelled) + ",\"thresholds\":" + thresholds.dump() + ",\"passed\":" +
+           std::to_string(labelled) + ",\"thresholds\":" + thresholds.dump() + ",\"thresholds_source\":" +
+           json::quote(thresholds_source) + ",\"passed\":" +
            (passed ? "true" : "false") + ",\"reason\":" + json::quote(reason) + ",\"seconds\":" +
            json::number_text(seconds) + "}";
 }

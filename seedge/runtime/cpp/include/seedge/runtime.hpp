@@ -140,6 +140,7 @@ struct SelfTest {
     std::optional<double> accuracy, baseline_accuracy, accuracy_drop_points;
     std::size_t labelled = 0;
     json::Value thresholds;  // {"min_agreement": ..., ...}; null entries are not checked
+    std::string thresholds_source;  // "recorded" at export, or an older manifest's fallback (seedge.verify.parity)
     bool passed = false;
     std::string reason;
     double seconds = 0;

@@ -28,7 +28,7 @@ import numpy as np
 from seedge import artifacts
 from seedge.backends.cpu_features import NeedsVnni, refusal, refuses
 from seedge.backends.open import open_artifact
-from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family
+from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family, reads
 from seedge.bench_record import slow_artifacts, timings
 from seedge.errors import SeedgeError, Unavailable
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
@@ -55,7 +55,7 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
     if artifact is not None:
         entry = artifacts.find_artifact(manifest, artifact)
         use = backend or entry["backend"]
-        if use not in RUNTIME_BACKENDS or entry["format"] not in BACKENDS[use].reads:
+        if use not in RUNTIME_BACKENDS or not reads(use, entry):
             raise SeedgeError(f"artifact '{artifact}' ({entry['format']}) cannot run on the runtime's "
                               f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
         return [(entry, use)]
@@ -80,7 +80,7 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
         members = [(a, want_backend) for a in own]
         if backend is not None:  # e.g. openvino asked, only an ONNX file of this precision exists
             members += [(a, backend) for a in usable if a["precision"] == precision
-                        and a["backend"] != backend and a["format"] in BACKENDS[backend].reads]
+                        and a["backend"] != backend and reads(backend, a)]
         # Only the group's own artifacts count: the others' p50 was taken on another backend.
         measured = [p50[a["id"]] for a in own if a["id"] in (p50 or {})]
         groups.append((min(measured, default=math.inf), members))

@@ -8,11 +8,10 @@ pass recognises and would rewrite, and SE-like blocks it would leave alone, with
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
+from seedge.cli.render import to_json
 
 
 @click.command("inspect")
@@ -63,7 +62,7 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
     if info.get("code"):
         summary["code"] = info["code"]
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(to_json(summary))
         return
     pre = summary["preprocess"]
     click.echo(f"{summary['source']}  (sha256 {summary['sha256'][:12]})")
@@ -132,12 +131,12 @@ def _inspect_zoo(arch: str, num_classes: int | None, as_json: bool, size: tuple 
 
     s = zoo_summary(arch, num_classes, input_size=(get_config(arch).input_size[0], *size) if size else None)
     if as_json:
-        click.echo(json.dumps({"source": None, "zoo": True, **s}, indent=2))
+        click.echo(to_json({"source": None, "zoo": True, **s}))
         return
-    size = "x".join(map(str, s["input_size"]))
+    shown = "x".join(map(str, s["input_size"]))
     click.echo(f"{arch}  (zoo model: {s['description']}; no weights -- pass a checkpoint to inspect trained ones)")
     click.echo(f"  parameters  {s['parameters'] / 1e6:.2f}M")
-    click.echo(f"  compute     {s['gflops']:.3f} GFLOPs ({s['gmacs']:.3f} GMACs) per image at {size}")
+    click.echo(f"  compute     {s['gflops']:.3f} GFLOPs ({s['gmacs']:.3f} GMACs) per image at {shown}")
     click.echo(f"  SE blocks   {s['se_blocks']}" + ("  (a baseline without SE)" if not s["se_blocks"] else ""))
     click.echo(f"  classes     {s['num_classes']}")
-    click.echo(f"  input       {size}, mean {s['mean']}, std {s['std']}")
+    click.echo(f"  input       {shown}, mean {s['mean']}, std {s['std']}")

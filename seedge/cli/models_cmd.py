@@ -6,9 +6,11 @@ memory and no initialisation cost, so even RegNetY-128GF is counted in milliseco
 
 from __future__ import annotations
 
-import json
+from typing import Literal
 
 import click
+
+from seedge.cli.render import to_json
 
 
 def zoo_rows(names: list[str]) -> list[dict]:
@@ -57,7 +59,7 @@ def command(as_json: bool, with_timm: bool) -> None:
 
     infos = zoo_rows(list_models(include_timm=with_timm))
     if as_json:
-        click.echo(json.dumps({"models": infos}, indent=2))
+        click.echo(to_json({"models": infos}))
         return
     from rich import box
     from rich.console import Console
@@ -67,8 +69,9 @@ def command(as_json: bool, with_timm: bool) -> None:
     table = Table(title=f"seedge model zoo ({len(infos)} models; SE no = baseline without SE)",
                   box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
     table.add_column("name", overflow="fold")  # a long timm name folds onto a second line, never cut
-    for col, justify in (("SE", "left"), ("params", "right"), ("input", "right"), ("classes", "right"),
-                         ("family", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("SE", "left"), ("params", "right"), ("input", "right"), ("classes", "right"), ("family", "left"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
     for i in infos:
         c, h, w = i["input_size"]

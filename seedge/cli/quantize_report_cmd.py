@@ -62,7 +62,7 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     manifest = read_manifest(folder)
     art = next((a for a in manifest["artifacts"] if a["format"] == "onnx" and a["precision"] == "fp32"), None)
     if art is None:
-        find_artifact(manifest, "onnx-fp32")  # raises with the list of what the folder has
+        art = find_artifact(manifest, "onnx-fp32")  # raises with the list of what the folder has
     onnx_path = check_integrity(Path(folder), art)
     _check_onnx(onnx_path)
     x, y = _arrays(manifest, data_src, split, limit)

@@ -16,6 +16,7 @@ reconstruction and refuses every other global.
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
 import io
 import pickle
@@ -47,9 +48,9 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
     """What a pickled numpy array may name. numpy 1.x writes numpy.core.multiarray, 2.x
     numpy._core.multiarray; both map to the installed numpy's own function."""
     try:
-        from numpy._core import multiarray
+        multiarray = importlib.import_module("numpy._core.multiarray")
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray
+        multiarray = importlib.import_module("numpy.core.multiarray")
     reconstruct = multiarray._reconstruct
     return {("numpy.core.multiarray", "_reconstruct"): reconstruct,
             ("numpy._core.multiarray", "_reconstruct"): reconstruct,

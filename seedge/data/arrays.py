@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from seedge.data.images import read_image
@@ -13,7 +15,7 @@ def load_split_arrays(samples, spec, progress: bool = False) -> np.ndarray:
     spec = spec_dict(spec)  # a PreprocessSpec or a manifest's dict form; checked here, before any decoding
     c, h, w = spec["input_size"]
     x = np.empty((len(samples), c, h, w), dtype=np.float32)
-    it = range(len(samples))
+    it: Iterable[int] = range(len(samples))
     console = _stderr() if progress and len(samples) > 256 else None
     if console is not None and console.is_terminal:  # a bar only where someone watches; logs stay clean
         from rich.progress import track

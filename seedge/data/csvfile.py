@@ -64,7 +64,7 @@ def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None
         raise SeedgeError(f"{root}: data root folder not found")
     siblings = _split_siblings(path)
     if siblings:
-        raw = {}
+        raw: dict = {}
         for part, f in siblings.items():
             rows, cols = _read_rows(f, root, options)
             if cols.split is not None:
@@ -78,8 +78,8 @@ def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None
         layout = cols.describe()
         if cols.split is not None:
             raw = {"train": [], "val": [], "test": []}
-            for r, part in rows:
-                raw[part].append(r)
+            for r, split in rows:
+                raw[split].append(r)
         else:
             raw = {"all": [r for r, _ in rows]}
     source = build_source(str(path), "csv", raw, class_names, fractions=options.fractions)
@@ -205,8 +205,8 @@ def _pick_columns(path: Path, header: list[str] | None, first_row: list[str], op
                               f"row (e.g. path,label) or drop {flag}")
         image_cols = [i for i, c in enumerate(first_row) if _is_image_name(c)]
         if n == 2 or n < 2:
-            pcol = image_cols[0] if image_cols else 0
-            return Columns(pcol, 1 - pcol if n == 2 else 1, None, names, False, delimiter)
+            first = image_cols[0] if image_cols else 0
+            return Columns(first, 1 - first if n == 2 else 1, None, names, False, delimiter)
         raise SeedgeError(f"{path}: no header row and {n} columns ({_sample(first_row)}); add a header row naming "
                           f"the columns (e.g. path,label) and pass --label-column if its name is not label/class")
     keys = [_key(c) for c in header]
@@ -219,7 +219,7 @@ def _pick_columns(path: Path, header: list[str] | None, first_row: list[str], op
             raise SeedgeError(f"{path}: {flag} {wanted!r} is not a column; the columns are: {listed}")
         return hits[0]
 
-    def by_name(known: tuple[str, ...], taken: set[int]) -> int | None:
+    def by_name(known: tuple[str, ...], taken: set[int | None]) -> int | None:
         for name in known:
             for i, k in enumerate(keys):
                 if k == name and i not in taken:

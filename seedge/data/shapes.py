@@ -69,7 +69,7 @@ class ShapeItem:
 
 def parse_shapes_src(src: str) -> dict:
     """'shapes[:HxW][,n=N][,classes=K][,seed=S]' -> options."""
-    opts = dict(DEFAULTS)
+    opts: dict = dict(DEFAULTS)
     spec = src.split(":", 1)[1] if ":" in src else ""
     for part in filter(None, (p.strip() for p in spec.split(","))):
         key, _, val = part.partition("=")

@@ -69,7 +69,7 @@ def make_loader(dataset, batch_size: int, shuffle: bool, seed: int = 0, rank: in
     (call `loader.sampler.set_epoch(epoch)` each epoch to reshuffle). `drop_last` drops the last
     incomplete batch."""
     gen = torch.Generator().manual_seed(seed)
-    sampler = None
+    sampler: DistributedSampler | None = None
     if world > 1:
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
         shuffle = False

@@ -70,8 +70,9 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
     layer = _gradcam_layer(model, spec, gradcam_layer) if gradcam else None
     data, data_options = _data_and_options(checkpoint, info, data, data_options)
     source = open_source(data, root=data_root, class_names=names, options=data_options)
-    if say and source.notes:
-        say(source.notes_line(data))
+    notes = source.notes_line(data)
+    if say and notes:
+        say(notes)
     samples = source.split(split).limit(limit, 0)
     if len(samples) == 0:
         raise SeedgeError(f"{data}: the {split} split is empty")

@@ -77,6 +77,7 @@ def embedded_entry(builder, built: Built, ctx: ExportContext) -> dict:
 
     from seedge import artifacts as art
 
+    assert ctx.options.embed_preprocess is not None  # only called for --embed-preprocess
     how = Embedding(ctx.options.embed_preprocess, ctx.options.embed_softmax)
     start = time.perf_counter()
     sibling = build_embedded(builder.format, builder.precision, built, ctx, how)
@@ -122,7 +123,7 @@ def _tensorrt(precision: str, built: Built, ctx: ExportContext, how: Embedding) 
     from seedge.onnx.preprocess_graph import embed_preprocess
 
     build_engine = _backing("seedge.export.tensorrt_export", "build_engine")
-    source = built.build.get("onnx_source")  # the ONNX graph the plain engine was built from
+    source = built.build["onnx_source"]  # the ONNX graph the plain engine was built from
     src_rel = _raw_name(source)
     facts = embed_preprocess(ctx.stage / source, ctx.intermediate(src_rel), ctx.preprocess, how.color_order,
                              how.softmax)

@@ -71,7 +71,7 @@ class SEResNet(nn.Module):
         self.inplanes = width
         if cifar_stem:  # 3x3 stride-1 stem and no max-pool: 32x32 input keeps its resolution
             self.conv1 = nn.Conv2d(3, width, 3, 1, 1, bias=False)
-            self.maxpool = nn.Identity()
+            self.maxpool: nn.Module = nn.Identity()
         else:
             self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
             self.maxpool = nn.MaxPool2d(3, 2, 1)

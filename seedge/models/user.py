@@ -19,6 +19,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from seedge.errors import SeedgeError
 from seedge.models.registry import IMAGENET_MEAN, IMAGENET_STD, USER_TAG, ModelConfig, register_model
@@ -146,7 +147,7 @@ def build(factory, args: dict, num_classes: int | None = None, where: str = "mod
                           f"{type(model).__name__}, not a torch.nn.Module")
     if num_classes is not None and kwargs.get("num_classes") is None:
         head = classifier_name(model)
-        layer = model.get_submodule(head) if head else None
+        layer: Any = model.get_submodule(head) if head else None  # the classifier: a Linear
         if layer is not None and layer.out_features != num_classes:
             new = nn.Linear(layer.in_features, int(num_classes), bias=layer.bias is not None)
             _set(model, head, new.to(layer.weight.device, layer.weight.dtype))
@@ -178,9 +179,9 @@ def config_for(model, input_size=None, mean=None, std=None, num_classes: int | N
     head = classifier_name(model)
     if num_classes is None:
         num_classes = model.get_submodule(head).out_features if head else 1
-    size = tuple(int(v) for v in input_size) if input_size is not None \
-        else (input_channels(model), DEFAULT_SIDE, DEFAULT_SIDE)
-    return ModelConfig(input_size=size, mean=tuple(mean or IMAGENET_MEAN), std=tuple(std or IMAGENET_STD),
+    c, h, w = (int(v) for v in input_size) if input_size is not None \
+        else (input_channels(model), DEFAULT_SIDE, DEFAULT_SIDE)  # adopt() checked it is (C, H, W)
+    return ModelConfig(input_size=(c, h, w), mean=tuple(mean or IMAGENET_MEAN), std=tuple(std or IMAGENET_STD),
                        num_classes=int(num_classes), family="user", classifier=head,
                        description="from the user's own code")
 

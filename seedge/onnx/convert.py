@@ -41,6 +41,7 @@ def export_onnx(model, path: str | Path, input_shape: tuple[int, int, int], opse
         except Exception as e:  # noqa: BLE001 - torch raises many types; report one line
             raise SeedgeError(f"ONNX export of {getattr(model, 'seedge_arch', 'model')} failed: "
                               f"{str(e).strip().splitlines()[0][:300]}") from None
+    assert program is not None  # dynamo=True always returns the ONNXProgram (None is the legacy exporter's)
     program.save(str(path))
     proto = onnx.load(str(path))
     if metadata:

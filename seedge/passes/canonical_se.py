@@ -267,7 +267,7 @@ def _new_name(gm: fx.GraphModule, m: SEMatch, call: fx.Node, mul_path: str) -> s
     # A container of the user's that held the whole chain (`self.excite = nn.Sequential(pool, conv,
     # act, conv, gate)`) lends the canonical module its name.
     prefix = _common_prefix([t for t in m.modules if m.squeeze.op == "call_module"])
-    if prefix and m.squeeze.target.startswith(prefix + ".") and not _exists(gm, prefix):
+    if prefix and str(m.squeeze.target).startswith(prefix + ".") and not _exists(gm, prefix):
         return prefix
     # In an exported program: the SE class that ran the multiply, if nothing else ran inside it.
     if mul_path and not _exists(gm, mul_path) and not any(

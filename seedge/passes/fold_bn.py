@@ -20,6 +20,7 @@ nn.Identity (timm's BatchNormAct2d by its own activation, which it applies after
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,7 @@ def _foldable_bn(m: nn.Module) -> bool:
     return type(m).forward is base.forward or type(m).__name__ == "BatchNormAct2d"
 
 
-def _bn_leftover(bn: nn.Module) -> nn.Module:
+def _bn_leftover(bn: Any) -> nn.Module:
     """What stays in the BN's place: its trailing drop/act for BatchNormAct2d, else nothing."""
     if type(bn).__name__ == "BatchNormAct2d":
         tail = [m for m in (bn.drop, bn.act) if not isinstance(m, nn.Identity)]
@@ -62,7 +63,7 @@ def _bn_leftover(bn: nn.Module) -> nn.Module:
     return nn.Identity()
 
 
-def _fuse(layer: nn.Module, bn: nn.Module) -> nn.Module:
+def _fuse(layer: Any, bn: Any) -> nn.Module:
     if isinstance(layer, nn.Linear):
         return fuse_linear_bn_eval(layer, bn)
     if isinstance(bn, _BNS):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import operator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -105,11 +106,11 @@ def is_1x1(m: nn.Module) -> bool:
             and m.padding in ((0, 0), "valid") and m.dilation == (1, 1))
 
 
-def io_features(m: nn.Module) -> tuple[int, int]:
+def io_features(m: Any) -> tuple[int, int]:
     return (m.in_features, m.out_features) if isinstance(m, nn.Linear) else (m.in_channels, m.out_channels)
 
 
-def as_conv1x1(layer: nn.Module, norm: nn.Module | None) -> nn.Conv2d:
+def as_conv1x1(layer: Any, norm: Any) -> nn.Conv2d:
     """A 1x1 Conv2d computing `norm(layer(.))` on (N, C, 1, 1) tensors."""
     if isinstance(layer, nn.Linear):
         if norm is not None:
@@ -117,7 +118,7 @@ def as_conv1x1(layer: nn.Module, norm: nn.Module | None) -> nn.Conv2d:
         conv = nn.Conv2d(layer.in_features, layer.out_features, 1, bias=layer.bias is not None)
         with torch.no_grad():
             conv.weight.copy_(layer.weight.reshape(layer.out_features, layer.in_features, 1, 1))
-            if layer.bias is not None:
+            if layer.bias is not None and conv.bias is not None:  # conv has a bias exactly when layer has
                 conv.bias.copy_(layer.bias)
         return conv.to(device=layer.weight.device, dtype=layer.weight.dtype).eval()
     return fuse_conv_bn_eval(layer, norm) if norm is not None else copy.deepcopy(layer)
@@ -151,7 +152,7 @@ def _module(gm: nn.Module, node: fx.Node) -> nn.Module | None:
     if node.op != "call_module":
         return None
     try:
-        return gm.get_submodule(node.target)
+        return gm.get_submodule(str(node.target))
     except AttributeError:
         return None
 
@@ -160,8 +161,8 @@ def _fetch(gm: nn.Module, node) -> torch.Tensor | None:
     """The tensor a get_attr node names (parameters/buffers of a traced or exported module)."""
     if not isinstance(node, fx.Node) or node.op != "get_attr":
         return None
-    obj = gm
-    for part in node.target.split("."):
+    obj: object = gm
+    for part in str(node.target).split("."):
         obj = getattr(obj, part, None)
         if obj is None:
             return None
@@ -301,7 +302,7 @@ def _linear(gm, node, body: list):
         bias = _fetch(gm, b)
         if w is None or w.dim() != 2 or (b is not None and bias is None):
             return None
-        layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None).to(w.device, w.dtype)
+        layer: nn.Linear | nn.Conv2d = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None).to(w.device, w.dtype)
     elif node.target in (F.conv2d, _aten.conv2d.default):
         w, b = _fetch(gm, _arg(node, 1, "weight")), _arg(node, 2, "bias")
         bias = _fetch(gm, b)
@@ -315,7 +316,7 @@ def _linear(gm, node, body: list):
         return None
     with torch.no_grad():
         layer.weight.copy_(w)
-        if bias is not None:
+        if bias is not None and layer.bias is not None:  # built with a bias exactly when there is one
             layer.bias.copy_(bias)
     body.append(node)
     return layer.eval(), node.args[0]
@@ -452,7 +453,7 @@ def _match_side(gm, mul: fx.Node, x, g) -> SEMatch | tuple[int, str]:
         leaks = [u for u in node.users if u not in inside and not is_metadata(u)]
         if leaks:
             return 8, f"{_describe(gm, node)} is also used outside the SE chain (by {_describe(gm, leaks[0])})"
-    modules = [n.target for n in reversed(body) if n.op == "call_module"]
+    modules = [str(n.target) for n in reversed(body) if n.op == "call_module"]
     form = [squeeze_form, _step(reduce_mod), *(["BatchNorm"] if norm_mod is not None else []),
             type(act_mod).__name__, _step(expand_mod), gate_form, "multiply"]
     # Exported programs call no modules; their nodes remember which module ran them.

@@ -100,7 +100,7 @@ def model_input(proto) -> tuple[str, tuple[int, int, int]]:
     if len(chw) != 3 or not all(chw):
         raise SeedgeError(f"model input '{inputs[0].name}' has no fixed (C, H, W) shape; export with a fixed "
                           f"image size")
-    return inputs[0].name, chw  # type: ignore[return-value]
+    return inputs[0].name, chw
 
 
 def make_reader(input_name: str, x: np.ndarray, batch: int = CALIB_BATCH):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 
 # Measured on the demo model (seedge export of se_resnet10_cifar_tiny trained on digits;
 # 256 calibration images; 538 val+test images; 2 threads; `python
@@ -83,7 +83,7 @@ class QuantPlan:
 
 def resolve_policy(policy: str) -> str:
     if policy not in POLICIES:
-        raise SeedgeError(f"unknown INT8 policy '{policy}'; choose from {', '.join(POLICIES)}")
+        raise unknown("INT8 policy", policy, POLICIES)
     return DEFAULT_SE_POLICY if policy == "se-aware" else policy
 
 
@@ -153,8 +153,8 @@ def _scopes_from_parameters(proto, gates: list[SEGate]) -> dict[str, list[str]]:
     gate_nodes = {}
     for g in gates:
         mods = [_param_module(by_name[n], inits) for n in g.path]
-        mods = [_prefixes(m) for m in mods if m]
-        common = [s for s in mods[0] if all(s in m for m in mods[1:])] if mods else []
+        prefixes = [_prefixes(m) for m in mods if m]
+        common = [s for s in prefixes[0] if all(s in p for p in prefixes[1:])] if prefixes else []
         for n in g.path + g.muls:
             gate_nodes[n] = common
     scopes, container = {}, {}

@@ -111,7 +111,7 @@ def check_ranks_agree(model, info: DistInfo) -> dict:
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"rank{info.rank}.sha256").write_text(digest + "\n")
-    hashes = [digest]
+    hashes: list[str | None] = [digest]
     if info.enabled:
         hashes = [None] * info.world
         torch.distributed.all_gather_object(hashes, digest)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 
 OPTIMIZERS = ("adam", "sgd")       # torch.optim.Adam (coupled L2 weight decay) / SGD with momentum
 MONITORS = ("val_loss", "val_acc")  # the validation metric that picks the best epoch and stops early
@@ -67,7 +68,7 @@ def apply_recipe(name: str | None, given: dict) -> dict:
     if not name:
         return dict(given)
     if name not in RECIPES:
-        raise SeedgeError(f"unknown recipe '{name}'; choose from {', '.join(RECIPES)}")
+        raise unknown("recipe", name, RECIPES)
     return {**RECIPES[name].options, **given, "recipe": name}
 
 
@@ -79,12 +80,12 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float, momentum: 
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise SeedgeError(f"unknown optimizer '{name}'; choose from {', '.join(OPTIMIZERS)}")
+    raise unknown("optimizer", name, OPTIMIZERS)
 
 
 def resolve_scheduler(name: str, optimizer: str) -> str:
     if name not in SCHEDULERS:
-        raise SeedgeError(f"unknown scheduler '{name}'; choose from {', '.join(SCHEDULERS)}")
+        raise unknown("scheduler", name, SCHEDULERS)
     return AUTO_SCHEDULER.get(optimizer, "none") if name == "auto" else name
 
 
@@ -106,9 +107,9 @@ class LRSchedule:
         self.kind, self.epochs, self.warmup = kind, epochs, warmup_epochs
         self.step_size, self.gamma = step_size, gamma
         self.optimizer = optimizer
-        self.plateau = None
+        self.plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
         if kind == "plateau":
-            mode = "min" if monitor == "val_loss" else "max"
+            mode: Literal["min", "max"] = "min" if monitor == "val_loss" else "max"
             self._make_plateau = lambda: torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, mode=mode, factor=gamma, patience=plateau_patience)
             # warm-up by hand; ReduceLROnPlateau takes over at the full rate
@@ -161,7 +162,7 @@ class EarlyStopping:
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
-            raise SeedgeError(f"unknown --monitor '{self.monitor}'; choose from {', '.join(MONITORS)}")
+            raise unknown("--monitor", self.monitor, MONITORS)
 
     def score(self, val_loss: float, val_acc: float) -> tuple:
         return (-val_loss,) if self.monitor == "val_loss" else (val_acc, -val_loss)

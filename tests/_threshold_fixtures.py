@@ -41,8 +41,9 @@ def random_weights_export() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def max_drop_export() -> Path:
-    import seedge
     from _quantize_fixtures import tiny
+
+    import seedge
 
     t = tiny()
     return seedge.export(t.model, input_size=t.spec.input_size, preprocessing=t.spec, formats="onnx",

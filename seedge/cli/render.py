@@ -79,6 +79,13 @@ def print_verify(result: dict, console=None) -> None:
 
     console = console or Console()
     console.print(verify_table(result))
+    # Gates not recorded with the artifact (an older export) or overridden: said, not silent.
+    sources: dict[str, list[str]] = {}
+    for r in result["artifacts"]:
+        if r.get("thresholds_source", "recorded") != "recorded":
+            sources.setdefault(r["thresholds_source"], []).append(r["id"])
+    for source, ids in sources.items():
+        console.print(f"thresholds: {source} for {', '.join(ids)}", highlight=False)
     for r in result["artifacts"]:
         if not r["passed"]:
             console.print(f"[red]FAIL[/] {r['id']}: {r['reason']}", highlight=False)

@@ -121,7 +121,7 @@ def recorded_thresholds(entry: dict, manifest: dict, file: str = "manifest.json"
     old = (verification or {}).get("thresholds")
     if old is not None and not isinstance(old, dict):
         raise SeedgeError(f"{file}: verification.thresholds: must be an object of precisions")
-    precision = entry.get("precision")
+    precision = str(entry["precision"])
     if old and precision in old:
         given = check_thresholds(old[precision], f"{file}: verification.thresholds.{precision}", complete=False)
         return thresholds_for(precision, given), "manifest (older export)"

@@ -12,8 +12,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import _cpp_build
 import pytest
-from _cpp_build import cpp_build  # noqa: F401 - a fixture
 from _threshold_fixtures import MAX_DROP, copy_of, max_drop_export, random_weights_export
 
 from seedge import artifacts
@@ -22,6 +22,7 @@ from seedge.runtime import Model
 from seedge.verify.parity import thresholds_for
 
 pytestmark = pytest.mark.slow
+cpp_build = _cpp_build.cpp_build  # the shared session fixture that builds the runtime
 
 
 def classify(build: Path, folder: Path, *args) -> subprocess.CompletedProcess:
@@ -90,7 +91,8 @@ def test_cpp_falls_back_for_an_older_manifest_as_python(cpp_build, random_folder
     for artifact, source in cases:
         got = json.loads(classify(cpp_build, folder, "--self-test", "--artifact", artifact).stdout)
         want = python_self_test(folder, artifact)
-        assert got["thresholds"] == want["thresholds"] and got["thresholds_source"] == want["thresholds_source"] == source
+        assert got["thresholds"] == want["thresholds"]
+        assert got["thresholds_source"] == want["thresholds_source"] == source
     assert got["thresholds"] == thresholds_for("fp32")
     _rewrite(folder, lambda m: m["verification"].pop("thresholds"))
     got = json.loads(classify(cpp_build, folder, "--self-test", "--artifact", "openvino-fp16").stdout)

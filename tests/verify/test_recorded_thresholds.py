@@ -100,6 +100,8 @@ def test_an_older_manifest_falls_back_and_says_so(random_folder, tmp_path):
         m["verification"]["thresholds"] = {"fp16": {"min_agreement": None, "min_cosine": 0.99}}
 
     _rewrite(folder, manifest_level)
+    _verify_text_says(folder, "thresholds: manifest (older export) for onnx-fp16, openvino-fp16",
+                      "thresholds: default (older export) for onnx-fp32, openvino-fp32")
     for artifact, want, source in (("onnx-fp16", COSINE_GATE, "manifest (older export)"),
                                    ("onnx-fp32", thresholds_for("fp32"), "default (older export)")):
         with Model.open(folder, artifact=artifact, threads=1) as m:
@@ -110,6 +112,18 @@ def test_an_older_manifest_falls_back_and_says_so(random_folder, tmp_path):
     with Model.open(folder, artifact="onnx-fp16", threads=1) as m:
         st = m.self_test()
     assert st["thresholds"] == thresholds_for("fp16") and st["thresholds_source"] == "default (older export)"
+
+
+def _verify_text_says(folder, *lines) -> None:
+    """`seedge verify`'s text output names the gates that were not recorded with the artifacts."""
+    from click.testing import CliRunner
+
+    from seedge.cli import cli
+
+    result = CliRunner().invoke(cli, ["verify", str(folder)])
+    assert result.exit_code == 0, result.output
+    for line in lines:
+        assert line in result.output, result.output
 
 
 @pytest.mark.parametrize("recorded, needle", [

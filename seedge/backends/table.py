@@ -55,6 +55,10 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             ("cpu", "cuda"), ("inductor",), torch_free=False),
 )}
 
+# Backends that open artifact files (torch reads only the folder's eager baseline): what
+# `verify --backend` offers.
+ARTIFACT_BACKENDS = tuple(name for name, b in BACKENDS.items() if set(b.reads) - {"eager"})
+
 RUNTIME_PREFERENCE: dict[str, tuple[tuple[str, str], ...]] = {
     "cuda": (("tensorrt", "int8"), ("tensorrt", "fp16"), ("tensorrt", "fp32"),
              ("onnxruntime", "fp16"), ("onnxruntime", "fp32")),

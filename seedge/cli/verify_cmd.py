@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from seedge.backends.table import BACKENDS, DEVICES
+from seedge.backends.table import ARTIFACT_BACKENDS, DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, with_class_names
 from seedge.data.splits import SPLITS
@@ -21,7 +21,7 @@ from seedge.data.splits import SPLITS
               help="Device for the baseline and the artifacts (OpenVINO always runs on the CPU).")
 @click.option("--artifact", "artifact_ids", multiple=True, metavar="ID",
               help="Verify only this artifact (repeatable), e.g. --artifact onnx-fp32.")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
+@click.option("--backend", "backends", multiple=True, type=click.Choice(ARTIFACT_BACKENDS),
               help="Run the artifacts on this backend (repeatable): every artifact it reads, e.g. --backend "
                    "openvino also verifies the ONNX files on OpenVINO; default: each artifact on the backend it "
                    "was exported for.")

@@ -24,7 +24,7 @@ import click
 import pytest
 
 from seedge.backends.cpu_features import INT8_CPU_CHOICES, resolve_int8_cpu
-from seedge.backends.table import BACKENDS, DEVICES, backend, installed
+from seedge.backends.table import ARTIFACT_BACKENDS, BACKENDS, DEVICES, backend, installed
 from seedge.cli import cli, main
 from seedge.data.splits import SPLIT_ALIASES, SPLITS
 from seedge.data.transforms import AUGMENTS, resolve_augment
@@ -62,6 +62,7 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("train", "recipe"): tuple(RECIPES),
     ("train", "scheduler"): SCHEDULERS,
     ("verify", "device"): DEVICES,
+    ("verify", "backends"): ARTIFACT_BACKENDS,
     ("verify", "split"): SPLITS,
     ("predict", "backend"): RUNTIME_BACKENDS,
     ("predict", "device"): DEVICES,
@@ -100,7 +101,7 @@ RUNS: dict[str, list[dict[str, str]]] = {
     "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS, scheduler=SCHEDULERS,
                     recipe=tuple(RECIPES)),
     "evaluate": _cycle(split=SPLITS),
-    "verify": _cycle(split=SPLITS, device=DEVICES),
+    "verify": _cycle(split=SPLITS, device=DEVICES, backends=ARTIFACT_BACKENDS),
     # A backend is timed on its home device; every device is also tried with all backends.
     "bench": [{"backends": b, "device": backend(b).devices[0]} for b in BACKENDS]
     + [{"device": d} for d in DEVICES],
@@ -295,6 +296,8 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         assert SPLIT_ALIASES[json.loads(stdout)["split"]] == SPLIT_ALIASES[run["split"]]
     elif command == "verify":
         assert json.loads(stdout)["baseline"]["device"] == run["device"]
+        if "backends" in run:
+            assert {r["backend"] for r in json.loads(stdout)["artifacts"]} == {run["backends"]}
     elif command == "predict":
         doc = json.loads(stdout)
         assert doc["device"] == run["device"] and (run.get("backend") in (None, doc["backend"])), doc
@@ -316,7 +319,7 @@ def _cases():
 @pytest.mark.parametrize("command,run", list(_cases()))
 def test_the_library_accepts_every_choice(command, run, inputs, tmp_path, capsys):
     argv = _argv(command, inputs, tmp_path)
-    if command == "bench" and run.get("backends") == "inductor":
+    if command in ("bench", "verify") and run.get("backends") == "inductor":
         argv[1] = inputs.inductor_folder  # the shared folder has no AOTInductor package
     for param, value in run.items():
         argv += [_option(command, param), value]

@@ -1,6 +1,7 @@
 """Error types that map onto the CLI's exit codes (DESIGN.md: 1 check failed, 2 bad input)."""
 
 import re
+from collections.abc import Iterable
 
 
 class SeedgeError(Exception):
@@ -16,6 +17,12 @@ class IntegrityError(SeedgeError):
     """A folder's files are not the ones its manifest recorded, or the manifest names a file
     outside the folder or one that is not a regular file. Never skipped: callers that may
     skip an artifact which cannot run here (bench's default selection) re-raise this."""
+
+
+def unknown(kind: str, value, choices: Iterable) -> SeedgeError:
+    """The one wording for a value outside a fixed set of names, to raise:
+    "unknown KIND 'x'; choose from a, b, c"."""
+    return SeedgeError(f"unknown {kind} '{value}'; choose from {', '.join(map(str, choices))}")
 
 
 class CheckFailed(Exception):

@@ -15,7 +15,7 @@ refuses the same artifacts in the same words.
 
 from __future__ import annotations
 
-from seedge.errors import SeedgeError, Unavailable
+from seedge.errors import SeedgeError, Unavailable, unknown
 from seedge.hostcpu import has_vnni
 
 # --- the INT8 CPU target an artifact is built for -------------------------------------------------
@@ -33,7 +33,7 @@ def resolve_int8_cpu(choice: str | None) -> str:
     SeedgeError: its parity could not be verified on this machine."""
     choice = choice or "auto"
     if choice not in INT8_CPU_CHOICES:
-        raise SeedgeError(f"unknown --int8-cpu '{choice}'; choose from {', '.join(INT8_CPU_CHOICES)}")
+        raise unknown("--int8-cpu", choice, INT8_CPU_CHOICES)
     if choice == "auto":
         return "vnni" if has_vnni() else "portable"
     if choice == "vnni" and not has_vnni():

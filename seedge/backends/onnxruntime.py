@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from seedge.backends.base import Runner, as_input
-from seedge.errors import SeedgeError, Unavailable, message_line
+from seedge.errors import SeedgeError, Unavailable, message_line, unknown
 
 _GPU_PROVIDERS = ("CUDAExecutionProvider",)
 _TENSORRT_PROVIDER = "TensorrtExecutionProvider"
@@ -53,7 +53,7 @@ class OnnxRuntimeRunner(Runner):
         if self.device == "cpu":
             return ["CPUExecutionProvider"]
         if not self.device.startswith("cuda"):
-            raise SeedgeError(f"unknown device '{self.device}'; use cpu or cuda")
+            raise unknown("device", self.device, self.devices)
         wanted = ([_TENSORRT_PROVIDER] if self.options.get("tensorrt_ep") else []) + list(_GPU_PROVIDERS)
         absent = [p for p in wanted if p not in available]
         if absent:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 
 DEVICES = ("cpu", "cuda")  # device families; "cuda:N" picks a GPU within "cuda"
 
@@ -69,7 +69,7 @@ RUNTIME_PREFERENCE: dict[str, tuple[tuple[str, str], ...]] = {
 
 def backend(name: str) -> Backend:
     if name not in BACKENDS:
-        raise SeedgeError(f"unknown backend '{name}'; choose from {', '.join(BACKENDS)}")
+        raise unknown("backend", name, BACKENDS)
     return BACKENDS[name]
 
 
@@ -121,4 +121,3 @@ def device_for(name: str, device: str, artifact: dict | None = None) -> str:
 def compiled_for(artifact: dict | None) -> str | None:
     """The device family an artifact was compiled for, when its build facts say (else None)."""
     return ((artifact or {}).get("build") or {}).get("device")
-

@@ -13,7 +13,7 @@ import abc
 import numpy as np
 
 from seedge.backends.base import Runner
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 
 
 def torch_device(device: str):
@@ -27,7 +27,7 @@ def torch_device(device: str):
             raise SeedgeError(f"device '{device}' requested but this torch ({torch.__version__}) sees no CUDA "
                               f"device; use --device cpu")
         return torch.device(device)
-    raise SeedgeError(f"unknown device '{device}'; use cpu or cuda")
+    raise unknown("device", device, ("cpu", "cuda"))
 
 
 class TorchModuleRunner(Runner):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seedge.errors import SeedgeError, message_line
+from seedge.errors import SeedgeError, message_line, unknown
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def parse_peers(peers, device: str) -> tuple[list[PeerSpec], list[dict]]:
         names = list(PEERS)
     for n in names:
         if n not in PEERS:
-            raise SeedgeError(f"--peers {n!r}: unknown peer; choose from {', '.join(PEERS)} or {ALL}")
+            raise unknown("peer", n, [*PEERS, ALL])
     family = "cpu" if str(device) == "cpu" else "cuda"
     chosen, skipped = [], []
     for n in dict.fromkeys(names):

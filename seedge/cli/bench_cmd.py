@@ -3,13 +3,12 @@ several folders share one interleaved run, each with its own eager model."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from seedge.backends.table import BACKENDS, DEVICES
 from seedge.bench.options import default
 from seedge.bench.peers import ALL, PEERS
+from seedge.cli.render import to_json
 
 
 @click.command("bench")
@@ -84,7 +83,7 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
         plot_results(result, plot_file)
         err.print(f"wrote {plot_file}")
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(to_json(result))
         return
     out = Console()
     if not out.is_terminal:  # piped or captured: don't squeeze the table into 80 columns

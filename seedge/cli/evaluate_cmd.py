@@ -3,12 +3,11 @@ matrix and ROC curves, Grad-CAM."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
+from seedge.cli.render import to_json
 from seedge.data.splits import SPLITS
 
 
@@ -56,7 +55,7 @@ def command(checkpoint, data, split, as_json, gradcam, gradcam_class, gradcam_la
                             gradcam_layer=gradcam_layer, say=lambda line: err.print(line, markup=False,
                                                                                      soft_wrap=True))
     if as_json:
-        click.echo(json.dumps(r, indent=2))
+        click.echo(to_json(r))
         return
     _print_report(r)
 

@@ -1,4 +1,5 @@
-"""Reports: JSON documents and rich tables for verify results and the export summary."""
+"""Reports: JSON documents (every `--json` command prints through to_json) and rich tables for
+verify results and the export summary."""
 
 from __future__ import annotations
 

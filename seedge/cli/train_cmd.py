@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
+from seedge.cli.render import to_json
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULER_MEANINGS, SCHEDULERS
 
@@ -111,7 +111,7 @@ def command(ctx, as_json: bool, unsafe_pickle: bool, classes: str | None, class_
     if int(os.environ.get("RANK", "0")) != 0:
         return
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
+        click.echo(to_json(summary))
         return
     test = summary["test"]
     click.echo(f"{summary['checkpoint']}: best epoch {summary['best_epoch']}/{summary['epochs_run']}, "

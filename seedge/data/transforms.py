@@ -16,7 +16,7 @@ Augmentation presets (`--augment`):
 
 from __future__ import annotations
 
-from seedge.errors import SeedgeError
+from seedge.errors import unknown
 from seedge.preprocess import base_size
 
 # The --augment presets (details above); the CLI's choices and help come from here.
@@ -32,7 +32,7 @@ AUGMENTS = tuple(AUGMENT_MEANINGS)
 
 def resolve_augment(name: str, spec) -> str:
     if name not in AUGMENTS:
-        raise SeedgeError(f"unknown augmentation '{name}'; choose from {', '.join(AUGMENTS)}")
+        raise unknown("augmentation", name, AUGMENTS)
     if name == "auto":
         return "crop" if max(spec.height, spec.width) <= 64 else "full"
     return name

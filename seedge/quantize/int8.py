@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.backends.cpu_features import WEIGHT_BITS, resolve_int8_cpu
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 from seedge.fileio import atomic_target
 from seedge.quantize import calibration as cal
 from seedge.quantize import policy as pol
@@ -217,9 +217,9 @@ def _cpu_target(target: str, int8_cpu: str | None) -> str | None:
 
 def _check_args(method: str, target: str) -> None:
     if method not in cal.METHODS:
-        raise SeedgeError(f"unknown calibration method '{method}'; choose from {', '.join(cal.METHODS)}")
+        raise unknown("calibration method", method, cal.METHODS)
     if target not in TARGETS:
-        raise SeedgeError(f"unknown INT8 target '{target}'; choose from {', '.join(TARGETS)}")
+        raise unknown("INT8 target", target, TARGETS)
 
 
 def _ort_method(method: str):

@@ -30,7 +30,7 @@ def test_parse_peers_names_what_runs_here_and_why_not():
     chosen, skipped = parse_peers(("compile", "fp16", "compile"), "cuda")  # duplicates once, order kept
     assert [p.name for p in chosen] == ["compile", "fp16"] and skipped == []
     assert parse_peers(None, "cpu") == ([], []) and parse_peers("", "cpu") == ([], [])
-    with pytest.raises(SeedgeError, match="--peers 'tensorrt': unknown peer; choose from fp16") as e:
+    with pytest.raises(SeedgeError, match="unknown peer 'tensorrt'; choose from fp16") as e:
         parse_peers("compile,tensorrt", "cpu")
     assert "\n" not in str(e.value)
     assert set(PEERS) == {"fp16", "bf16", "channels-last", "compile", "compile-cudagraphs"}

@@ -138,72 +138,33 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
     or builder failure) and MissingBackend where TensorRT or a GPU is missing.
     """
     onnx_path, plan_path = Path(onnx_path), Path(plan_path)
-    if batch is not None:
-        if (min_batch, opt_batch, max_batch) != (None, None, None):
-            raise SeedgeError("TensorRT batch profile: give `batch` or min/opt/max_batch, not both")
-        min_batch, opt_batch, max_batch = parse_batch_profile(batch)
-    else:
-        min_batch = DEFAULT_PROFILE[0] if min_batch is None else min_batch
-        max_batch = max(DEFAULT_PROFILE[2], min_batch) if max_batch is None else max_batch
-        opt_batch = min(max(DEFAULT_PROFILE[1], min_batch), max_batch) if opt_batch is None else opt_batch
+    min_batch, opt_batch, max_batch = _batch_range(batch, min_batch, opt_batch, max_batch)
     _check_args(onnx_path, precision, min_batch, opt_batch, max_batch, workspace_gb, route)
     graph = onnx_graph_facts(onnx_path)
     _check_graph(onnx_path, graph, precision, route)
 
     index = device_index(device)
     trt = import_tensorrt()
-    cuda = CudaDevice.open(index)
-    try:
-        gpu = cuda.info()
-    finally:
-        cuda.close()
-    has_flags = hasattr(trt.BuilderFlag, "FP16")
-    if route == "flags" and not has_flags:
-        raise SeedgeError(f"TensorRT {trt.__version__} has no FP16/INT8 builder flags (removed in TensorRT 11); "
-                          f"use route='strongly_typed' with {_ONNX_FILE_FOR[precision]}")
-    use_flags = route == "flags"
+    gpu = _gpu_facts(index)
+    use_flags = _flags_route(trt, route, precision)
+    route_name = "flags" if use_flags else "strongly_typed"
     say = _stderr
 
     logger = CollectingLogger.create(trt)
     builder = trt.Builder(logger)
-    net_flags = 0 if use_flags else 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-    network = builder.create_network(net_flags)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        first = errors[0].strip().splitlines()[0][:300] if errors else logger.last_error() or "no detail"
-        raise SeedgeError(f"{onnx_path}: TensorRT's ONNX parser rejected the model: {first}")
-
-    config = builder.create_builder_config()
+    # The parser stays referenced until the build: the network uses the weights it owns.
+    network, parser = _parse_onnx(trt, builder, logger, onnx_path, use_flags)
     workspace = int(workspace_gb * (1 << 30))
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
-    flags_set = []
-    tf32 = precision != "fp32"
-    if not tf32 and hasattr(trt.BuilderFlag, "TF32"):
-        config.clear_flag(trt.BuilderFlag.TF32)  # TF32 is on by default; it would break FP32 parity
-    if use_flags and precision in ("fp16", "int8"):
-        flag = trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8
-        config.set_flag(flag)
-        flags_set.append(precision.upper())
+    config, flags_set = _builder_config(trt, builder, precision, use_flags, workspace)
     profile_facts = _add_profile(builder, network, config, onnx_path, min_batch, opt_batch, max_batch)
     cache_key = timing_cache_key(trt.__version__, gpu["gpu"], gpu["compute_capability"])
     cache_facts = _use_timing_cache(config, plan_path, cache_key) if timing_cache else None
-
-    monitor = _ProgressMonitor.create(trt, say) if progress and hasattr(trt, "IProgressMonitor") else None
-    if monitor is not None:
-        config.progress_monitor = monitor
-    route_name = "flags" if use_flags else "strongly_typed"
     if progress:
+        _watch_phases(trt, config, say)
         say(f"tensorrt: building {precision} engine from {onnx_path.name} on {gpu['gpu']} "
             f"(sm {gpu['compute_capability']}, TensorRT {trt.__version__}, {route_name}, "
             f"batch {min_batch}..{max_batch})")
-    t0 = time.perf_counter()
-    serialized = builder.build_serialized_network(network, config)
-    seconds = time.perf_counter() - t0
-    if serialized is None:
-        raise SeedgeError(f"{onnx_path}: TensorRT could not build a {precision} engine: "
-                          f"{logger.last_error() or 'no detail (see TensorRT log)'}")
-    data = memoryview(serialized)
+    data, seconds = _serialize(builder, network, config, logger, onnx_path, precision)
     _write_atomic(plan_path, data)
     if cache_facts is not None:
         cache_facts["bytes"] = _save_timing_cache(config, timing_cache_file(plan_path, cache_key))
@@ -218,11 +179,11 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
         "precision": precision,
         "precision_route": route_name,
         "builder_flags": flags_set,
-        "tf32": tf32,
+        "tf32": _tf32(precision),
         "workspace_bytes": workspace,
         "profile": profile_facts,
         # The largest batch the engine takes: verify, the device runtime and the C++ runtime
-        # split bigger inputs by it (seedge.verify.run.batching, runtime/cpp manifest.cpp).
+        # split bigger inputs by it (seedge.verify.run.batching, runtime/cpp manifest_read.cpp).
         "max_batch": int(profile_facts["max"][0]),
         "onnx": onnx_path.name,
         "onnx_sha256": sha256_file(onnx_path),
@@ -235,6 +196,88 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
     }
     _write_atomic(facts_path(plan_path), memoryview(json.dumps(facts, indent=2).encode()))
     return facts
+
+
+def _batch_range(batch, min_batch: int | None, opt_batch: int | None,
+                 max_batch: int | None) -> tuple[int, int, int]:
+    """(min, opt, max) from `batch` or from the three numbers, the missing ones from DEFAULT_PROFILE
+    (kept inside the given range); build_engine's docstring says which wins."""
+    if batch is not None:
+        if (min_batch, opt_batch, max_batch) != (None, None, None):
+            raise SeedgeError("TensorRT batch profile: give `batch` or min/opt/max_batch, not both")
+        return parse_batch_profile(batch)
+    min_batch = DEFAULT_PROFILE[0] if min_batch is None else min_batch
+    max_batch = max(DEFAULT_PROFILE[2], min_batch) if max_batch is None else max_batch
+    opt_batch = min(max(DEFAULT_PROFILE[1], min_batch), max_batch) if opt_batch is None else opt_batch
+    return min_batch, opt_batch, max_batch
+
+
+def _gpu_facts(index: int) -> dict:
+    """The GPU's name and compute capability (CudaDevice.info), the device closed again."""
+    cuda = CudaDevice.open(index)
+    try:
+        return cuda.info()
+    finally:
+        cuda.close()
+
+
+def _flags_route(trt, route: str, precision: str) -> bool:
+    """Whether precision comes from builder flags (route "flags") rather than from the graph;
+    refuses "flags" on a TensorRT without them (11 and later)."""
+    if route == "flags" and not hasattr(trt.BuilderFlag, "FP16"):
+        raise SeedgeError(f"TensorRT {trt.__version__} has no FP16/INT8 builder flags (removed in TensorRT 11); "
+                          f"use route='strongly_typed' with {_ONNX_FILE_FOR[precision]}")
+    return route == "flags"
+
+
+def _parse_onnx(trt, builder, logger, onnx_path: Path, use_flags: bool):
+    """The network parsed from `onnx_path` (strongly typed unless built with precision flags), and
+    its parser; a parser error is one SeedgeError line."""
+    net_flags = 0 if use_flags else 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(net_flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        first = errors[0].strip().splitlines()[0][:300] if errors else logger.last_error() or "no detail"
+        raise SeedgeError(f"{onnx_path}: TensorRT's ONNX parser rejected the model: {first}")
+    return network, parser
+
+
+def _tf32(precision: str) -> bool:
+    """Whether TF32 stays allowed: not for FP32, whose parity (max abs diff <= 1e-3) it would break."""
+    return precision != "fp32"
+
+
+def _builder_config(trt, builder, precision: str, use_flags: bool, workspace: int) -> tuple[object, list[str]]:
+    """The builder config (workspace limit, TF32, the precision flag of route "flags") and the
+    names of the precision flags it sets."""
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
+    flags_set = []
+    if not _tf32(precision) and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)  # TF32 is on by default
+    if use_flags and precision in ("fp16", "int8"):
+        flag = trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8
+        config.set_flag(flag)
+        flags_set.append(precision.upper())
+    return config, flags_set
+
+
+def _watch_phases(trt, config, say) -> None:
+    """Report the builder's top-level phases through `say`, where this TensorRT has a progress monitor."""
+    if hasattr(trt, "IProgressMonitor"):
+        config.progress_monitor = _ProgressMonitor.create(trt, say)
+
+
+def _serialize(builder, network, config, logger, onnx_path: Path, precision: str) -> tuple[memoryview, float]:
+    """Build the engine: its serialized bytes and the seconds the build took."""
+    t0 = time.perf_counter()
+    serialized = builder.build_serialized_network(network, config)
+    seconds = time.perf_counter() - t0
+    if serialized is None:
+        raise SeedgeError(f"{onnx_path}: TensorRT could not build a {precision} engine: "
+                          f"{logger.last_error() or 'no detail (see TensorRT log)'}")
+    return memoryview(serialized), seconds
 
 
 def _use_timing_cache(config, plan_path: Path, key: str) -> dict:

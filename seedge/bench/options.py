@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from seedge.backends.table import BACKENDS, DEVICES, backend, runs_on
+from seedge.backends.table import ARTIFACT_BACKENDS, DEVICES, backend, runs_on
 from seedge.bench.interleave import DEFAULT_ROUNDS
 from seedge.errors import SeedgeError
 
@@ -122,8 +122,8 @@ def _check_counts(threads, warmup, iters, rounds) -> None:
 def _check_runner_options(runner_options: dict | None, device: str) -> dict:
     runner_options = dict(runner_options or {})
     for name, opts in runner_options.items():
-        if name not in BACKENDS or name == "torch" or not isinstance(opts, dict):
-            raise SeedgeError(f"runner_options: {name!r} must be an artifact backend ({', '.join(BACKENDS)}) "
+        if name not in ARTIFACT_BACKENDS or not isinstance(opts, dict):
+            raise SeedgeError(f"runner_options: {name!r} must be an artifact backend ({', '.join(ARTIFACT_BACKENDS)}) "
                               f"mapped to a dict of its runner's options")
         if not runs_on(name, device):
             raise SeedgeError(f"options for {name} runners have no effect on --device {device} ({name} runs on "

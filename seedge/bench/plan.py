@@ -17,9 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedge.backends.table import BACKENDS, backend, compiled_for, device_family, installed_backends, reads, runs_on
+from seedge.backends.table import (
+    ARTIFACT_BACKENDS,
+    BACKENDS,
+    backend,
+    compiled_for,
+    device_family,
+    installed_backends,
+    reads,
+    runs_on,
+)
 from seedge.bench.peers import PeerSpec
-from seedge.errors import SeedgeError, unknown
+from seedge.errors import SeedgeError
 
 EAGER_ID = "eager"
 COPY_ID = "copy"
@@ -76,14 +85,14 @@ def _skip(art: dict, name: str, reason: str) -> dict:
 def _check_asked(folder: Path, arts: list[dict], name: str, device: str) -> None:
     have = installed_backends()
     if name not in BACKENDS:
-        raise unknown("backend", name, BACKENDS)
+        raise SeedgeError(f"--backend {name!r}: unknown backend; choose from {', '.join(BACKENDS)}")
     if name not in have:
         raise SeedgeError(f"--backend {name!r}: not installed here (no '{backend(name).package}' package); "
                           f"installed: {', '.join(have)}")
     if not runs_on(name, device):
         raise SeedgeError(f"--backend {name!r} does not run on --device {device}; "
                           f"it runs on {', '.join(backend(name).devices)}")
-    if name != "torch" and not any(reads(name, a) for a in arts):  # torch reads the eager baseline
+    if name in ARTIFACT_BACKENDS and not any(reads(name, a) for a in arts):  # torch: the eager baseline
         formats = sorted({a["format"] for a in arts})
         raise SeedgeError(f"{folder}: no '{name}' artifact in the manifest ({name} reads "
                           f"{', '.join(backend(name).reads)}; "

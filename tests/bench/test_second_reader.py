@@ -91,3 +91,21 @@ def test_bench_options_are_the_one_signature():
     assert (cli["warmup"], cli["iters"], cli["rounds"], cli["device"]) == (
         default("warmup"), default("iters"), default("rounds"), default("device"))
     assert cli["batch"] == ",".join(map(str, default("batches")))
+
+
+def test_openvino_reads_the_onnx_files_because_its_table_entry_says_so(monkeypatch):
+    """The table entry is the whole of it: without "onnx" in OpenVINO's `reads`, --backend openvino
+    selects its own IR only; with it (the table as shipped), every ONNX file too."""
+    import dataclasses
+
+    from seedge.artifacts import read_manifest
+    from seedge.bench.plan import select_pairs
+
+    folder = int8_export_folder()
+    manifest = read_manifest(folder)
+    pairs = select_pairs(folder, manifest, ["openvino"], "cpu")[0]
+    assert [(a["id"], b) for a, b in pairs] == [("onnx-fp32", "openvino"), ("openvino-fp32", "openvino"),
+                                               ("onnx-int8", "openvino")]
+    monkeypatch.setitem(BACKENDS, "openvino", dataclasses.replace(BACKENDS["openvino"], reads=("openvino",)))
+    pairs = select_pairs(folder, manifest, ["openvino"], "cpu")[0]
+    assert [(a["id"], b) for a, b in pairs] == [("openvino-fp32", "openvino")]

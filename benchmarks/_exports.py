@@ -65,10 +65,11 @@ def exported_folder(name: str, formats, precisions, root: Path = CACHE / "export
         have = {a["id"] for a in manifest["artifacts"]} | {s["id"] for s in manifest.get("skipped", [])}
         if wanted <= have:
             return folder
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
 
-    return export_model(source=str(source or random_checkpoint(name)), formats=tuple(formats),
-                        precisions=tuple(precisions), calib=calib if "int8" in precisions else None, out=root,
-                        name=folder_name, img_size=img_size,
-                        thresholds=thresholds if source else RANDOM_WEIGHT_THRESHOLDS,
+    options = ExportOptions(formats=tuple(formats), precisions=tuple(precisions),
+                            calib=calib if "int8" in precisions else None, out=root, name=folder_name,
+                            img_size=img_size, thresholds=thresholds if source else RANDOM_WEIGHT_THRESHOLDS)
+    return export_model(str(source or random_checkpoint(name)), options,
                         progress=(lambda msg, *_kind: progress(msg)) if progress else None)

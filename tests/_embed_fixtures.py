@@ -18,9 +18,11 @@ EMBED_ORDER = "bgr"
 
 @functools.lru_cache(maxsize=None)
 def demo_embedded_export() -> Path:
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
 
     root = Path(tempfile.mkdtemp(prefix="seedge-embed-"))
     atexit.register(shutil.rmtree, root, True)
-    return export_model(None, formats=("onnx", "openvino"), precisions=("fp32", "int8"), out=root,
-                        calib_samples=64, verify_samples=96, pt2=False, embed_preprocess=EMBED_ORDER)
+    return export_model(None, ExportOptions(formats=("onnx", "openvino"), precisions=("fp32", "int8"), out=root,
+                                            calib_samples=64, verify_samples=96, pt2=False,
+                                            embed_preprocess=EMBED_ORDER))

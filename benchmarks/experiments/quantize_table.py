@@ -61,13 +61,15 @@ def _say(msg: str) -> None:
 
 
 def export_demo(out: Path) -> Path:
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
     from seedge.train.demo import demo_checkpoint
 
     ckpt = demo_checkpoint()
     _say(f"exporting {ckpt} (onnx + openvino, fp32/fp16/int8)")
-    return export_model(ckpt, formats=("onnx", "openvino"), precisions=("fp32", "fp16", "int8"), calib="digits",
-                        out=out, name="demo", progress=lambda msg, phase: _say(f"  {msg}"))
+    options = ExportOptions(formats=("onnx", "openvino"), precisions=("fp32", "fp16", "int8"), calib="digits",
+                            out=out, name="demo")
+    return export_model(ckpt, options, progress=lambda msg, phase: _say(f"  {msg}"))
 
 
 def candidates(folder: Path, manifest: dict) -> dict[str, dict]:

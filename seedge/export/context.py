@@ -13,42 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from seedge.errors import SeedgeError
 
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """Everything the user chose, validated once by the pipeline before any work."""
-
-    formats: tuple[str, ...] = ("torchscript", "onnx", "openvino")
-    precisions: tuple[str, ...] = ("fp32",)
-    calib: str | None = None           # data source for INT8 calibration (and real reference inputs)
-    data_options: object = None        # seedge.data.SourceOptions for it (CSV columns, split fractions)
-    calib_samples: int = 256
-    calib_method: str = "minmax"
-    int8_policy: str = "se-aware"
-    # INT8 CPU target (seedge.backends.cpu_features): "auto" until the pipeline resolves it to
-    # "portable" (7-bit weights, right on every x86 CPU) or "vnni" (8-bit, VNNI/AMX CPUs only)
-    int8_cpu: str = "auto"
-    exclude: tuple[str, ...] = ()      # PyTorch module names kept in float in INT8
-    passes: tuple[str, ...] | None = None  # None: seedge.passes.DEFAULT_PASSES; (): none
-    count_nodes: bool = False          # also ONNX node counts before/after each pass (costs exports)
-    img_size: tuple[int, int] | None = None
-    opset: int = 18
-    simplify: bool = True              # onnxslim on the FP32 ONNX graph
-    pt2: bool = True                   # also write a torch.export program beside model.ts
-    reference_samples: int = 16
-    verify_samples: int = 256          # labelled rows from the data source checked by verify
-    seed: int = 0
-    device: str = "cpu"
-    allow_pickle: bool = False
-    # --embed-preprocess: also a sibling of each ONNX/OpenVINO/TensorRT artifact that takes uint8
-    # NHWC pixels in this channel order ("RGB"/"BGR"); None: none (seedge.export.embedded)
-    embed_preprocess: str | None = None
-    embed_softmax: bool = False        # those siblings also end in a softmax (probabilities out)
-    tensorrt_batch: tuple[int, int, int] | None = None  # --batch: TensorRT min/opt/max (None: its default)
+if TYPE_CHECKING:  # seedge.export.options reads the builder table, which reads this module
+    from seedge.export.options import ExportOptions
 
 
 class Built(NamedTuple):

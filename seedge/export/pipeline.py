@@ -15,16 +15,15 @@ import platform
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from seedge.backends.cpu_features import INT8_CPU_CHOICES, resolve_int8_cpu
+from seedge.backends.cpu_features import resolve_int8_cpu
 from seedge.errors import CheckFailed, SeedgeError
-from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS, Builder
-from seedge.export.context import ExportContext, ExportOptions, specific_class_names
+from seedge.export.builders import BUILDERS, Builder
+from seedge.export.context import ExportContext, specific_class_names
 from seedge.export.embedded import can_embed, check_embedding, embedded_entry, embedded_id
+from seedge.export.options import ExportOptions
 from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
-from seedge.quantize.calibration import METHODS as CALIB_METHODS
-from seedge.quantize.policy import POLICIES as INT8_POLICIES
 from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
 
 DEMO_NAME = "demo"
@@ -38,40 +37,14 @@ _TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "on
 Progress = Callable[[str, str], None]
 
 
-def export_model(source=None, arch: str | None = None, num_classes: int | None = None,
-                 formats: Iterable[str] = ("torchscript", "onnx", "openvino"), precisions: Iterable[str] = ("fp32",),
-                 calib: str | None = None, out: str | Path = "exported", name: str | None = None,
-                 passes: Iterable[str] | None = None, *, calib_samples: int = 256, calib_method: str = "minmax",
-                 int8_policy: str = "se-aware", int8_cpu: str = "auto", exclude: Iterable[str] = (), img_size=None,
-                 count_nodes: bool = False, simplify: bool = True, pt2: bool = True, reference_samples: int = 16,
-                 verify_samples: int = 256, thresholds: dict | None = None, allow_pickle: bool = False,
-                 device: str = "cpu", progress: Progress | None = None, data_options=None,
-                 embed_preprocess: str | None = None, embed_softmax: bool = False,
-                 model_source: ModelSource | None = None, random_weights: bool = False,
-                 max_drop: float | None = None, tensorrt_batch=None) -> Path:
+def export_model(source=None, options: ExportOptions | None = None, *, model_source: ModelSource | None = None,
+                 progress: Progress | None = None) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
-    None for the demo model).
+    None for the demo model) with `options` (seedge.export.options.ExportOptions: every choice,
+    its default and meaning; None: all defaults).
 
     model_source: what SOURCE does not say itself (--model-file/--model-args, --key-map,
     --class-names; a live module's input size and preprocessing); see seedge.export.source.
-
-    passes: None runs seedge.passes.DEFAULT_PASSES, an empty list runs none.
-    thresholds: per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
-    random_weights: export zoo model `arch` untrained (no SOURCE; see seedge.export.random_weights:
-    recorded in the manifest, fp16/int8 parity gated on cosine).
-    data_options: seedge.data.SourceOptions for `calib` (CSV columns, split fractions); the
-    training data a checkpoint records is read with the options its training run recorded.
-    max_drop: keep in float the fewest blocks that bring INT8 within this many accuracy points of
-    FP32 on the labelled validation images (seedge.quantize.accuracy_search; recorded in the
-    manifest's int8_search, and the int8 parity gate becomes this drop unless `thresholds` sets one).
-    int8_cpu: the CPUs onnx-int8 / openvino-int8 are for: "portable" (7-bit weights, right on every
-    x86 CPU), "vnni" (8-bit weights, more accurate; runners refuse it on CPUs without VNNI/AMX) or
-    "auto" (vnni where this CPU has VNNI/AMX, else portable); see seedge.backends.cpu_features.
-    tensorrt_batch: batch sizes TensorRT engines are built for ("1,8,64": min, opt, max; see
-    seedge.export.tensorrt_export.parse_batch_profile).
-    embed_preprocess: "rgb" or "bgr": also, for each ONNX/OpenVINO/TensorRT artifact, a sibling that
-    takes uint8 NHWC pixels in that order with the normalization inside (embed_softmax: and a
-    softmax after it); see seedge.export.embedded.
     progress: progress(label, phase) before each step; phase is "check" while inputs are
     still being validated, "build" after (the CLI prints build steps on stderr).
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
@@ -79,17 +52,9 @@ def export_model(source=None, arch: str | None = None, num_classes: int | None =
     """
     say = (lambda msg: progress(msg, "check")) if progress else (lambda _msg: None)
     step = (lambda msg: progress(msg, "build")) if progress else (lambda _msg: None)
-    opts = ExportOptions(formats=tuple(formats), precisions=tuple(precisions), calib=calib,
-                         calib_samples=int(calib_samples), calib_method=calib_method, int8_policy=int8_policy,
-                         int8_cpu=int8_cpu, exclude=tuple(exclude), passes=None if passes is None else tuple(passes),
-                         count_nodes=count_nodes, img_size=parse_img_size(img_size), simplify=simplify, pt2=pt2,
-                         reference_samples=int(reference_samples), verify_samples=int(verify_samples),
-                         device=device, allow_pickle=allow_pickle, data_options=data_options,
-                         embed_preprocess=embed_preprocess, embed_softmax=bool(embed_softmax))
-    if tensorrt_batch is not None:  # checked with the other options, before any work
-        from seedge.export.tensorrt_export import batch_profile_option
-
-        opts = replace(opts, tensorrt_batch=batch_profile_option(tensorrt_batch, opts.formats))
+    opts = options or ExportOptions()
+    arch, num_classes, out, name = opts.arch, opts.num_classes, opts.out, opts.name
+    random_weights, max_drop, thresholds = opts.random_weights, opts.max_drop, opts.thresholds
     builders, skipped = plan_builders(opts)
     opts = replace(opts, int8_cpu=_int8_cpu_target(opts, builders))
     opts = check_embedding(opts, builders)
@@ -261,38 +226,6 @@ def _publish_note(target: Path) -> str:
 
 # --- options -----------------------------------------------------------------------------------
 
-def parse_list(text: str | Iterable[str] | None, allowed: Iterable[str], what: str) -> tuple[str, ...]:
-    """'onnx,openvino' -> ('onnx', 'openvino'); an unknown name is a SeedgeError listing the choices."""
-    if text is None:
-        return ()
-    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t and t.strip()]
-    allowed = tuple(allowed)
-    bad = [t for t in items if t not in allowed]
-    if bad or not items:
-        raise SeedgeError(f"unknown {what} '{', '.join(bad) or text}'; choose from {', '.join(allowed)}")
-    return tuple(dict.fromkeys(items))  # keep order, drop repeats
-
-
-def parse_img_size(value) -> tuple[int, int] | None:
-    """224, "224", "256x320", (256, 320) -> (H, W)."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):
-            parts = [int(p) for p in re.split(r"[x,]", value.lower())]
-        elif isinstance(value, int):
-            parts = [value]
-        else:
-            parts = [int(p) for p in value]
-    except (TypeError, ValueError):
-        parts = []
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or min(parts) < 1:
-        raise SeedgeError(f"--img-size {value!r}: give one size (224) or HxW (256x320)")
-    return tuple(parts)
-
-
 def _int8_cpu_target(opts: ExportOptions, builders: list[Builder]) -> str:
     """--int8-cpu resolved (auto -> vnni/portable; vnni on a CPU without VNNI/AMX is bad input)
     when a CPU INT8 artifact is built; TensorRT's INT8 has its own 8-bit target."""
@@ -302,21 +235,12 @@ def _int8_cpu_target(opts: ExportOptions, builders: list[Builder]) -> str:
 
 
 def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
-    """The builders for formats x precisions; pairs without a builder are skipped and reported."""
-    formats = parse_list(opts.formats, FORMATS, "format")
-    precisions = parse_list(opts.precisions, PRECISIONS, "precision")
+    """The builders for formats x precisions (names and choices were checked by ExportOptions);
+    pairs without a builder are skipped and reported."""
     check_device(opts.device)
-    if opts.calib_method not in CALIB_METHODS:
-        raise SeedgeError(f"unknown calibration method '{opts.calib_method}'; choose from {', '.join(CALIB_METHODS)}")
-    if opts.int8_policy not in INT8_POLICIES:
-        raise SeedgeError(f"unknown INT8 policy '{opts.int8_policy}'; choose from {', '.join(INT8_POLICIES)}")
-    if opts.int8_cpu not in INT8_CPU_CHOICES:
-        raise SeedgeError(f"unknown --int8-cpu '{opts.int8_cpu}'; choose from {', '.join(INT8_CPU_CHOICES)}")
-    if opts.calib_samples < 1 or opts.reference_samples < 1 or opts.verify_samples < 0:
-        raise SeedgeError("--calib-samples and the reference sample count must be at least 1")
     builders, skipped = [], []
-    for fmt in formats:
-        for prec in precisions:
+    for fmt in opts.formats:
+        for prec in opts.precisions:
             b = BUILDERS.get((fmt, prec))
             if b is None:
                 skipped.append({"id": f"{fmt}-{prec}", "reason": f"no {prec} builder for {fmt}"})

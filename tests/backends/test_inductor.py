@@ -14,7 +14,7 @@ from seedge.backends.inductor import InductorRunner, missing_cpu_features
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE
 from seedge.errors import SeedgeError
 from seedge.export.builders import BUILDERS
-from seedge.export.context import ExportOptions
+from seedge.export.options import ExportOptions
 from seedge.export.inductor_export import INDUCTOR_FILE
 from seedge.export.pipeline import plan_builders
 
@@ -138,10 +138,11 @@ def test_cpu_features_a_package_needs():
 def test_cuda_export_without_a_gpu_is_one_line(tmp_path):
     if _cuda():
         pytest.skip("this machine has a CUDA GPU")
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
 
     with pytest.raises(SeedgeError, match=r"^--device cuda: no CUDA GPU is visible to PyTorch here"):
-        export_model(formats=("inductor",), out=tmp_path, device="cuda")
+        export_model(None, ExportOptions(formats=("inductor",), out=tmp_path, device="cuda"))
     assert not any(tmp_path.iterdir())
 
 

@@ -30,7 +30,7 @@ from seedge.data.splits import SPLIT_ALIASES, SPLITS
 from seedge.data.transforms import AUGMENTS, resolve_augment
 from seedge.errors import SeedgeError
 from seedge.export.builders import BUILDERS, FORMATS, PRECISIONS
-from seedge.export.context import ExportOptions
+from seedge.export.options import ExportOptions
 from seedge.export.pipeline import plan_builders
 from seedge.hostcpu import has_vnni
 from seedge.preprocess import PreprocessSpec

@@ -161,10 +161,11 @@ def test_demo_export_with_embedded_preprocessing(tmp_path):
 @pytest.mark.tensorrt
 def test_tensorrt_engine_from_the_embedded_onnx(tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT is not installed here: the engine path runs on a GPU machine")
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
 
-    folder = export_model(None, formats=("tensorrt",), precisions=("fp32",), out=tmp_path, pt2=False,
-                          embed_preprocess="rgb", embed_softmax=True)
+    folder = export_model(None, ExportOptions(formats=("tensorrt",), precisions=("fp32",), out=tmp_path,
+                                              pt2=False, embed_preprocess="rgb", embed_softmax=True))
     entry = next(a for a in artifacts.read_manifest(folder)["artifacts"] if a["id"] == "tensorrt-fp32-raw")
     assert entry["file"] == "tensorrt/model.fp32.raw.plan" and entry["output"]["softmax"] is True
     assert entry["parity"]["passed"]

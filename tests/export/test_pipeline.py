@@ -16,7 +16,8 @@ from seedge.backends import BACKENDS
 from seedge.checkpoint import save_checkpoint
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.export import builders as B
-from seedge.export.pipeline import export_model, parse_img_size, parse_list
+from seedge.export.options import ExportOptions, parse_img_size, parse_list
+from seedge.export.pipeline import export_model
 from seedge.models import create_model
 
 CPU_FORMATS = ("torchscript", "onnx", "openvino")
@@ -44,7 +45,7 @@ def tiny_export(tmp_path_factory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("tiny-export")
     ckpt = _checkpoint(root, "se_resnet10_cifar_tiny")
     out = root / "exported"
-    return ckpt, out, export_model(ckpt, out=out, count_nodes=False, pt2=True)
+    return ckpt, out, export_model(ckpt, ExportOptions(out=out, count_nodes=False, pt2=True))
 
 
 def _eager(path: Path, x: np.ndarray) -> np.ndarray:
@@ -128,7 +129,7 @@ FAMILIES = [
 @pytest.mark.parametrize("arch,size", FAMILIES)
 def test_every_family_exports_to_every_cpu_format(arch, size, tmp_path):
     ckpt = _checkpoint(tmp_path, arch, num_classes=7)
-    folder = export_model(ckpt, formats=CPU_FORMATS, out=tmp_path / "out", img_size=size, **FAST)
+    folder = export_model(ckpt, ExportOptions(formats=CPU_FORMATS, out=tmp_path / "out", img_size=size, **FAST))
     m = read_manifest(folder)
     h, w = parse_img_size(size)
     assert m["input"]["shape"] == ["batch", 3, h, w]
@@ -143,8 +144,8 @@ def test_timm_legacy_seresnext50_state_dict_exports_and_matches_timm(tmp_path):
     ref_model = timm.create_model("legacy_seresnext50_32x4d", pretrained=False, num_classes=6).eval()
     path = tmp_path / "timm_seresnext.pth"
     torch.save(ref_model.state_dict(), path)
-    folder = export_model(path, arch="se_resnext50_32x4d", formats=CPU_FORMATS, out=tmp_path / "out",
-                          img_size=64, **FAST)
+    folder = export_model(path, ExportOptions(arch="se_resnext50_32x4d", formats=CPU_FORMATS, out=tmp_path / "out",
+                                              img_size=64, **FAST))
     m = read_manifest(folder)
     assert m["model"]["num_classes"] == 6
     assert [a["id"] for a in m["artifacts"]] == ["torchscript-fp32", "onnx-fp32", "openvino-fp32"]
@@ -169,7 +170,7 @@ def test_failed_verification_is_not_published_and_old_export_stays(tiny_export, 
 
     monkeypatch.setitem(B.BUILDERS, ("onnx", "fp32"), B.Builder("onnx", "fp32", "onnxruntime", wrong_onnx))
     with pytest.raises(CheckFailed, match="onnx-fp32"):
-        export_model(tiny, formats=("onnx",), out=out, passes=[], **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), out=out, passes=[], **FAST))
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before  # byte-identical, manifest included
     assert (folder / MANIFEST).read_bytes() == before[Path(MANIFEST)]
@@ -188,8 +189,8 @@ def test_thresholds_reach_verification(tiny_export, tmp_path, monkeypatch):
     monkeypatch.setitem(B.BUILDERS, ("onnx", "fp32"), B.Builder("onnx", "fp32", "onnxruntime", published_onnx))
     # A zero tolerance on cosine distance no FP32 ONNX graph meets -> refused, nothing published.
     with pytest.raises(CheckFailed, match=r"not published, parity failed for onnx-fp32: cosine \S+ < 1\.500000$"):
-        export_model(tiny, formats=("onnx",), out=tmp_path / "out", passes=[],
-                     thresholds={"fp32": {"min_cosine": 1.5}}, **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), out=tmp_path / "out", passes=[],
+                                         thresholds={"fp32": {"min_cosine": 1.5}}, **FAST))
     assert not (tmp_path / "out" / "se_resnet10_cifar_tiny").exists()
 
 
@@ -218,7 +219,7 @@ def test_builder_without_its_backing_module_says_so(tiny, tmp_path, monkeypatch)
     monkeypatch.setitem(B.BUILDERS, ("onnx", "fp16"),
                         B.Builder("onnx", "fp16", "onnxruntime", B.build_onnx_fp16, modules=("seedge.no_such_mod",)))
     with pytest.raises(SeedgeError, match="no seedge.no_such_mod module"):
-        export_model(tiny, formats=("onnx",), precisions=("fp16",), out=tmp_path / "out", **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), precisions=("fp16",), out=tmp_path / "out", **FAST))
     assert not (tmp_path / "out").exists()
 
 
@@ -228,27 +229,27 @@ def test_tensorrt_without_tensorrt_fails_before_any_work(tiny, tmp_path):
     if importlib.util.find_spec("tensorrt"):
         pytest.skip("TensorRT is installed here; the GPU tests cover it")
     with pytest.raises(SeedgeError, match="tensorrt"):
-        export_model(tiny, formats=("tensorrt",), out=tmp_path / "out", **FAST)
+        export_model(tiny, ExportOptions(formats=("tensorrt",), out=tmp_path / "out", **FAST))
     assert not (tmp_path / "out").exists()
 
 
 def test_int8_without_calibration_data_asks_for_calib(tiny, tmp_path):
     with pytest.raises(SeedgeError, match="--calib"):
-        export_model(tiny, formats=("onnx",), precisions=("int8",), out=tmp_path / "out", **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), precisions=("int8",), out=tmp_path / "out", **FAST))
     assert not (tmp_path / "out").exists()
 
 
 def test_exclude_names_a_real_module(tiny, tmp_path):
     with pytest.raises(SeedgeError, match="--exclude nope"):
-        export_model(tiny, formats=("onnx",), exclude=["nope"], out=tmp_path / "out", **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), exclude=["nope"], out=tmp_path / "out", **FAST))
 
 
 @pytest.mark.slow  # trains the demo model into this session's cache on first use
 def test_default_source_is_the_demo_with_fp16_and_int8_from_its_training_data(tmp_path):
     out = tmp_path / "exported"
     # No --calib: the demo checkpoint records that it was trained on `digits`.
-    folder = export_model(None, formats=("onnx", "openvino"), precisions=("fp16", "int8"), out=out,
-                          count_nodes=False, calib_samples=64, verify_samples=128)
+    folder = export_model(None, ExportOptions(formats=("onnx", "openvino"), precisions=("fp16", "int8"), out=out,
+                                              count_nodes=False, calib_samples=64, verify_samples=128))
     assert folder == out / "demo"
     m = read_manifest(folder)
     assert m["model"]["source"] == "demo" and m["model"]["trained_on"] == "digits"
@@ -284,15 +285,16 @@ def test_a_folder_that_is_not_an_export_is_never_replaced(tiny, tmp_path):
     precious.parent.mkdir(parents=True)
     precious.write_text("keep me")
     with pytest.raises(SeedgeError, match="not a seedge export"):
-        export_model(tiny, formats=("onnx",), out=tmp_path / "out", name="mine", **FAST)
+        export_model(tiny, ExportOptions(formats=("onnx",), out=tmp_path / "out", name="mine", **FAST))
     assert precious.read_text() == "keep me" and len(list((tmp_path / "out").iterdir())) == 1
 
 
 def test_re_export_says_what_it_replaces(tiny, tmp_path):
     out = tmp_path / "out"
     first, second = [], []
-    export_model(tiny, formats=("onnx",), out=out, name="again", progress=lambda m, _p: first.append(m), **FAST)
-    export_model(tiny, formats=("onnx",), out=out, name="again", progress=lambda m, _p: second.append(m), **FAST)
+    again = ExportOptions(formats=("onnx",), out=out, name="again", **FAST)
+    export_model(tiny, again, progress=lambda m, _p: first.append(m))
+    export_model(tiny, again, progress=lambda m, _p: second.append(m))
     assert "publishing" in first and not any("replacing" in m for m in first)
     (note,) = [m for m in second if m.startswith("publishing")]
     assert f"replacing {out / 'again'} (onnx-fp32; exported " in note

@@ -26,6 +26,7 @@ from _hostile import names, one_line, snapshot, unwritable_dir
 
 from seedge import artifacts, fileio, publishing
 from seedge.errors import SeedgeError
+from seedge.export.options import ExportOptions
 from seedge.export.pipeline import export_model
 
 FAST_EXPORT = ["--formats", "onnx", "--precisions", "fp32", "--no-passes", "--no-count-nodes", "--no-pt2"]
@@ -157,8 +158,8 @@ def test_no_space_left_is_one_error_and_nothing_changes(which, tiny_checkpoint, 
     _disk_full_at(monkeypatch, which)
 
     with pytest.raises(SeedgeError) as e:
-        export_model(tiny_checkpoint, formats=["onnx"], out=out, name="tiny", passes=[], count_nodes=False,
-                     pt2=False, verify_samples=0)
+        export_model(tiny_checkpoint, ExportOptions(formats=["onnx"], out=out, name="tiny", passes=[],
+                                                    count_nodes=False, pt2=False, verify_samples=0))
 
     msg = str(e.value)
     assert "no space left on device" in msg and "nothing was published" in msg and "\n" not in msg
@@ -208,7 +209,7 @@ def test_export_name_too_long_for_its_staging_folder_exits_2(tiny_checkpoint, tm
 
 def test_an_invalid_path_is_a_seedge_error(tiny_checkpoint):
     with pytest.raises(SeedgeError, match="not a valid path"):
-        export_model(tiny_checkpoint, formats=["onnx"], out="bad\x00path", name="tiny")
+        export_model(tiny_checkpoint, ExportOptions(formats=["onnx"], out="bad\x00path", name="tiny"))
 
 
 @pytest.mark.parametrize("case", ["read-only", "under a file", "name too long"])

@@ -108,12 +108,13 @@ def test_nncf_overflow_fix_follows_the_target(tmp_path, target, fix):
 @pytest.mark.slow  # one export with onnx-int8 and openvino-int8 (NNCF + timed candidates): ~1 min here
 def test_export_records_the_target_on_both_int8_artifacts(tmp_path, monkeypatch):
     from seedge.artifacts import read_manifest
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
 
     monkeypatch.setenv(hostcpu.NO_VNNI_ENV, "1")  # auto on a CPU without VNNI: portable
-    folder = export_model(None, formats=("onnx", "openvino"), precisions=("int8",), calib="digits",
-                          calib_samples=32, verify_samples=64, out=tmp_path, name="portable", count_nodes=False,
-                          pt2=False, embed_preprocess="rgb")
+    folder = export_model(None, ExportOptions(formats=("onnx", "openvino"), precisions=("int8",), calib="digits",
+                                              calib_samples=32, verify_samples=64, out=tmp_path, name="portable",
+                                              count_nodes=False, pt2=False, embed_preprocess="rgb"))
     arts = {a["id"]: a for a in read_manifest(folder)["artifacts"]}
     # The siblings with the preprocessing inside have the same weights, so the same target.
     for art_id in ("onnx-int8", "openvino-int8", "onnx-int8-raw", "openvino-int8-raw"):

@@ -382,13 +382,14 @@ def test_a_folder_without_raw_reference_says_to_re_export(cpp_build, tmp_path):
 def test_a_real_export_writes_the_raw_reference_and_passes_the_cpp_self_test(cpp_build, tmp_path):
     torch = pytest.importorskip("torch")
     from seedge.checkpoint import save_checkpoint
+    from seedge.export.options import ExportOptions
     from seedge.export.pipeline import export_model
     from seedge.models import create_model
 
     torch.manual_seed(0)
     ckpt = save_checkpoint(create_model("se_resnet10_cifar_tiny").eval(), tmp_path / "ckpt" / "tiny")
-    folder = export_model(ckpt, formats=("openvino",), out=tmp_path / "out", count_nodes=False, pt2=False,
-                          verify_samples=0)
+    folder = export_model(ckpt, ExportOptions(formats=("openvino",), out=tmp_path / "out", count_nodes=False,
+                                              pt2=False, verify_samples=0))
     manifest = artifacts.read_manifest(folder)
     raw = manifest["reference"]["raw"]
     with np.load(folder / "reference.npz") as ref:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import CheckFailed, SeedgeError
+from seedge.train.progress_log import TrainLog
 
 
 @dataclass
@@ -143,198 +144,271 @@ def next_run_dir(base: Path, claim: bool = True) -> Path:
         return cand
 
 
+@dataclass
+class _Run:
+    """One training run once it is set up: what every epoch and the end of the run read."""
+
+    o: TrainOptions
+    dist: object                  # seedge.train.distributed's process group facts
+    log: TrainLog
+    arch: str
+    run_dir: Path
+    source: object                # seedge.data's opened source (classes, notes, splits)
+    splits: tuple                 # (train, val, test or None) after --limit
+    model: object
+    spec: object                  # seedge.preprocess.PreprocessSpec
+    init_info: dict | None
+    train_ds: object
+    val: tuple                    # (x, labels) decoded once
+    loader: object
+    net: object                   # the model, or its DistributedDataParallel wrapper
+    optimizer: object
+    schedule: object
+    criterion: object
+    stopper: object
+    recipe: dict
+    board: object = None          # TensorBoard writer or None
+    history: list = field(default_factory=list)
+    best_state: dict | None = None
+    step_no: int = 0
+
+
 def train(o: TrainOptions, console=None) -> dict:
     """Run training; returns a summary dict (run_dir, checkpoint, best epoch, val/test metrics)."""
-    import torch
-
     from seedge.train import distributed as train_dist
-    from seedge.data import open_source
-    from seedge.data.arrays import load_split_arrays
-    from seedge.data.torch_data import ImageDataset, make_loader
-    from seedge.data.transforms import resolve_augment, train_augment
-    from seedge.models import create_model
-    from seedge.models.input_check import check_input_size
-    from seedge.preprocess import PreprocessSpec
-    from seedge.train.accuracy_gap import accuracy_gap_warning
-    from seedge.train.bn_recalibration import recalibrate_batchnorm
-    from seedge.train.recipes import (EarlyStopping, LRSchedule, init_arch, load_init_weights, make_optimizer,
-                                      resolve_scheduler)
 
     _validate(o)
     t_start = time.perf_counter()
     dist = train_dist.setup(o.device, o.threads)
-    board = None  # the TensorBoard writer, closed however the run ends
+    run = None
     try:
-        log = _Log(console, enabled=dist.is_main and o.progress)
-        arch = o.model or (init_arch(o.init) if o.init else None)
-        if not arch:
-            raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
-        asked = Path(o.out or f"runs/{arch}")
-        check_run_dir(asked)
-        run_dir = asked if o.exist_ok else next_run_dir(asked, claim=not dist.enabled)
-        source = open_source(o.data, root=o.data_root, class_names=o.classes, options=o.data_options)
-        new_head = False
-        if o.init and o.classes is None:  # labels matched to the checkpoint's classes by name
-            from seedge.train.init_classes import init_classes, train_classes
-
-            known = init_classes(o.init, o.init_class_names, o.allow_pickle)
-            names = train_classes(known, source.class_names)
-            if names is not None:
-                source = open_source(o.data, root=o.data_root, class_names=names, options=o.data_options)
-            new_head = known.names is not None and names is None
-        if source.notes:  # the first line: which columns and split the run is about to use
-            log.line(source.notes_line(o.data))
-        if run_dir != asked:
-            log.line(f"run: {asked} holds an earlier run; this one goes to {run_dir} (--exist-ok replaces it)")
-        train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
-        test_s = source.splits.get("test")
-        test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
-        if len(val_s) == 0:
-            raise SeedgeError(f"{o.data}: the validation split is empty; add images (at least ~10 per class) "
-                              f"or provide a val split")
-        classes = source.class_names
-
-        seed_everything(o.seed)
-        model = create_model(arch, num_classes=len(classes))
-        spec = PreprocessSpec.from_model_cfg(model.seedge_cfg, img_size=o.img_size)
-        if o.resize:
-            spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
-        check_input_size(model, tuple(spec.input_size))  # too small for the network: one line, before decoding
-        init_info = load_init_weights(model, o.init, o.allow_pickle, new_head=new_head) if o.init else None
-        model.to(dist.device)
-
-        # Decode everything before the first line of output: bad input fails with its one-line error.
-        augment = resolve_augment(o.augment, spec)
-        train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
-        log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
-        x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
-        if init_info:
-            log.line(f"init: weights from {init_info['source']}"
-                     + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
-                        if init_info["head_replaced"] else ""))
-        torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
-        per_rank = -(-len(train_ds) // dist.world)
-        if per_rank < 2:
-            raise SeedgeError(f"{o.data}: {len(train_ds)} training images for {dist.world} process(es); "
-                              f"BatchNorm needs at least 2 per process")
-        # BatchNorm cannot train on a last batch of one image: drop that one image per epoch.
-        loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
-                             world=dist.world, workers=o.workers, drop_last=per_rank % o.batch_size == 1)
-        net = model
-        if dist.enabled:
-            net = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None)
-        optimizer = make_optimizer(net.parameters(), o.optimizer, o.lr, o.weight_decay, o.momentum)
-        schedule = LRSchedule(optimizer, resolve_scheduler(o.scheduler, o.optimizer), o.epochs, o.step_size,
-                              o.gamma, o.warmup_epochs, plateau_patience=max(1, o.patience // 2) if o.patience else 5,
-                              monitor=o.monitor)
-        criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
-        stopper = EarlyStopping(o.monitor, o.patience)
-        recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
-        recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
-                      img_size=list(spec.input_size[1:]), scheduler=schedule.kind,
-                      data_options=o.data_options.to_dict() if o.data_options else {})
-        history: list[dict] = []
-        best_state = None
-        log.line(f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
-                 f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
-                 f"{o.optimizer} lr {o.lr:g} ({schedule.describe()}), weight decay {o.weight_decay:g}, "
-                 f"{f'early stopping {o.patience}' if o.patience else 'no early stopping'}, augment {augment}"
-                 f"{f', {dist.world} processes' if dist.enabled else ''}"
-                 f"{f', recipe {o.recipe}' if o.recipe else ''}")
-        board = _open_tensorboard(o.tensorboard, log) if dist.is_main else None
-        step_no = 0
-
+        run = _setup(o, dist, TrainLog(console, enabled=dist.is_main and o.progress))
         for epoch in range(1, o.epochs + 1):
-            t0 = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            if dist.enabled:
-                loader.sampler.set_epoch(epoch)
-            net.train()
-            sums = [0.0, 0.0, 0.0]  # loss * n, correct, n
-            with log.bar(f"epoch {epoch}/{o.epochs}", len(loader)) as advance:
-                for xb, yb in loader:
-                    xb, yb = xb.to(dist.device, non_blocking=True), yb.to(dist.device, non_blocking=True)
-                    optimizer.zero_grad(set_to_none=True)
-                    logits = net(xb)
-                    loss = criterion(logits, yb)
-                    loss.backward()
-                    optimizer.step()
-                    n = yb.numel()
-                    sums[0] += float(loss.detach()) * n
-                    sums[1] += float((logits.detach().argmax(1) == yb).sum())
-                    sums[2] += n
-                    advance(loss=float(loss.detach()))
-                    step_no += 1
-                    if board is not None:
-                        board.add_scalar("train/batch_loss", float(loss.detach()), step_no)
-            # BatchNorm statistics for the weights as they are now, before validating and saving
-            # them (seedge.train.bn_recalibration: momentum 0.01 layers lag far behind otherwise)
-            bn_images = recalibrate_batchnorm(model, train_ds, o.batch_size, dist.device, seed=o.seed + epoch)
-            train_dist.sync_buffers(model, dist)
-            tl, tc, tn = train_dist.all_reduce_sum(sums, dist)
-            vl, va = evaluate_arrays(model, x_val, y_val, criterion, dist, o.batch_size)
-            schedule.step(vl, va)
-            is_best = stopper.update(epoch, vl, va)
-            row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
-                   "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best,
-                   "bn_recalibration_images": bn_images}
-            gap = accuracy_gap_warning(row["train_acc"], va, len(classes))
-            if gap:
-                row["warning"] = gap
-            history.append(row)
-            if board is not None:
-                for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
-                    board.add_scalar(key.replace("_", "/", 1) if "_" in key else key, row[key], epoch)
-                board.flush()
-            log.line(f"epoch {epoch:>3}/{o.epochs}  loss {row['train_loss']:.4f}  acc {row['train_acc']:.4f}  "
-                     f"val_loss {vl:.4f}  val_acc {va:.4f}  lr {lr:.1e}  {row['seconds']:.1f}s"
-                     f"{'  *best' if is_best else ''}")
-            if gap and not any("warning" in h for h in history[:-1]):  # said once; every row records it
-                log.line(gap)
-            if is_best:
-                best_state = copy.deepcopy(model.state_dict())
-                if dist.is_main:
-                    _save(model, run_dir, classes, spec, _meta(o, recipe, source, stopper, history, None, init_info))
-            if stopper.should_stop:
-                log.line(f"early stop: no {o.monitor} improvement for {o.patience} epochs "
-                         f"(best epoch {stopper.best_epoch})")
+            if _epoch(run, epoch):
                 break
-
-        agreement = train_dist.check_ranks_agree(model, dist)
-        model.load_state_dict(best_state)
-        test = None
-        if test_s is not None and len(test_s):
-            x_test = load_split_arrays(test_s, spec)
-            tl_, ta_ = evaluate_arrays(model, x_test, test_s.labels, criterion, dist, o.batch_size)
-            test = {"loss": tl_, "accuracy": ta_, "samples": len(test_s)}
-        seconds = round(time.perf_counter() - t_start, 2)
-        summary = {
-            "run_dir": str(run_dir), "checkpoint": str(run_dir / "model.safetensors"), "arch": arch,
-            "num_classes": len(classes), "class_names": classes, "epochs_run": len(history),
-            "best_epoch": stopper.best_epoch, "best": history[stopper.best_epoch - 1], "test": test,
-            "stopped_early": len(history) < o.epochs, "seconds": seconds, **agreement,
-        }
-        if dist.is_main:
-            meta = _meta(o, recipe, source, stopper, history, test, init_info)
-            meta["training"].update(seconds=seconds, world_size=dist.world, ranks_agree=agreement["ranks_agree"])
-            _save(model, run_dir, classes, spec, meta)
-            _write_json(run_dir / "history.json", {**summary, "recipe": recipe, "data": source.describe(),
-                                                   "epochs": history})
-            if test is not None:
-                log.line(f"test: accuracy {test['accuracy']:.4f} on {test['samples']} images (best epoch "
-                         f"{stopper.best_epoch})")
-            log.line(f"saved {run_dir / 'model.safetensors'} in {seconds:.1f}s")
-        if not agreement["ranks_agree"]:
-            raise CheckFailed(f"distributed ranks ended with different weights: {agreement['hashes']}")
-        return summary
+        return _finish(run, t_start)
     finally:
-        if board is not None:
-            board.close()
+        if run is not None and run.board is not None:  # closed however the run ends
+            run.board.close()
         train_dist.teardown(dist)
 
 
-def _open_tensorboard(logdir: str | None, log: "_Log"):
+def _open_data(o: TrainOptions, dist, log: TrainLog):
+    """(arch, run dir, source, (train, val, test) splits): checked before any image is decoded."""
+    from seedge.data import open_source
+    from seedge.train.recipes import init_arch
+
+    arch = o.model or (init_arch(o.init) if o.init else None)
+    if not arch:
+        raise SeedgeError("--model is required (or --init with a seedge checkpoint that records its arch)")
+    asked = Path(o.out or f"runs/{arch}")
+    check_run_dir(asked)
+    run_dir = asked if o.exist_ok else next_run_dir(asked, claim=not dist.enabled)
+    source = open_source(o.data, root=o.data_root, class_names=o.classes, options=o.data_options)
+    new_head = False
+    if o.init and o.classes is None:  # labels matched to the checkpoint's classes by name
+        from seedge.train.init_classes import init_classes, train_classes
+
+        known = init_classes(o.init, o.init_class_names, o.allow_pickle)
+        names = train_classes(known, source.class_names)
+        if names is not None:
+            source = open_source(o.data, root=o.data_root, class_names=names, options=o.data_options)
+        new_head = known.names is not None and names is None
+    if source.notes:  # the first line: which columns and split the run is about to use
+        log.line(source.notes_line(o.data))
+    if run_dir != asked:
+        log.line(f"run: {asked} holds an earlier run; this one goes to {run_dir} (--exist-ok replaces it)")
+    train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
+    test_s = source.splits.get("test")
+    test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
+    if len(val_s) == 0:
+        raise SeedgeError(f"{o.data}: the validation split is empty; add images (at least ~10 per class) "
+                          f"or provide a val split")
+    return arch, run_dir, source, (train_s, val_s, test_s), new_head
+
+
+def _make_model(o: TrainOptions, arch: str, num_classes: int, new_head: bool, dist):
+    """(model on its device, preprocessing spec, --init facts or None), seeded."""
+    from seedge.models import create_model
+    from seedge.models.input_check import check_input_size
+    from seedge.preprocess import PreprocessSpec
+    from seedge.train.recipes import load_init_weights
+
+    seed_everything(o.seed)
+    model = create_model(arch, num_classes=num_classes)
+    spec = PreprocessSpec.from_model_cfg(model.seedge_cfg, img_size=o.img_size)
+    if o.resize:
+        spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
+    check_input_size(model, tuple(spec.input_size))  # too small for the network: one line, before decoding
+    init_info = load_init_weights(model, o.init, o.allow_pickle, new_head=new_head) if o.init else None
+    model.to(dist.device)
+    return model, spec, init_info
+
+
+def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
+    """Data, model, decoded images, loader, optimizer and schedule; bad input fails here, in one line."""
+    import torch
+
+    from seedge.data.arrays import load_split_arrays
+    from seedge.data.torch_data import ImageDataset, make_loader
+    from seedge.data.transforms import resolve_augment, train_augment
+    from seedge.train.recipes import EarlyStopping, LRSchedule, make_optimizer, resolve_scheduler
+
+    arch, run_dir, source, (train_s, val_s, test_s), new_head = _open_data(o, dist, log)
+    classes = source.class_names
+    model, spec, init_info = _make_model(o, arch, len(classes), new_head, dist)
+    # Decode everything before the first line of output: bad input fails with its one-line error.
+    augment = resolve_augment(o.augment, spec)
+    train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
+    log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
+    x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
+    if init_info:
+        log.line(f"init: weights from {init_info['source']}"
+                 + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
+                    if init_info["head_replaced"] else ""))
+    torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
+    per_rank = -(-len(train_ds) // dist.world)
+    if per_rank < 2:
+        raise SeedgeError(f"{o.data}: {len(train_ds)} training images for {dist.world} process(es); "
+                          f"BatchNorm needs at least 2 per process")
+    # BatchNorm cannot train on a last batch of one image: drop that one image per epoch.
+    loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
+                         world=dist.world, workers=o.workers, drop_last=per_rank % o.batch_size == 1)
+    net = model
+    if dist.enabled:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None)
+    optimizer = make_optimizer(net.parameters(), o.optimizer, o.lr, o.weight_decay, o.momentum)
+    schedule = LRSchedule(optimizer, resolve_scheduler(o.scheduler, o.optimizer), o.epochs, o.step_size,
+                          o.gamma, o.warmup_epochs, plateau_patience=max(1, o.patience // 2) if o.patience else 5,
+                          monitor=o.monitor)
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
+    stopper = EarlyStopping(o.monitor, o.patience)
+    recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
+    recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
+                  img_size=list(spec.input_size[1:]), scheduler=schedule.kind,
+                  data_options=o.data_options.to_dict() if o.data_options else {})
+    log.line(f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
+             f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
+             f"{o.optimizer} lr {o.lr:g} ({schedule.describe()}), weight decay {o.weight_decay:g}, "
+             f"{f'early stopping {o.patience}' if o.patience else 'no early stopping'}, augment {augment}"
+             f"{f', {dist.world} processes' if dist.enabled else ''}"
+             f"{f', recipe {o.recipe}' if o.recipe else ''}")
+    return _Run(o, dist, log, arch, run_dir, source, (train_s, val_s, test_s), model, spec, init_info, train_ds,
+                (x_val, y_val), loader, net, optimizer, schedule, criterion, stopper, recipe,
+                board=_open_tensorboard(o.tensorboard, log) if dist.is_main else None)
+
+
+def _fit_one_epoch(run: _Run, epoch: int) -> list[float]:
+    """One pass over this rank's training batches; [loss * n, correct, n] summed over them."""
+    if run.dist.enabled:
+        run.loader.sampler.set_epoch(epoch)
+    run.net.train()
+    device = run.dist.device
+    sums = [0.0, 0.0, 0.0]  # loss * n, correct, n
+    with run.log.bar(f"epoch {epoch}/{run.o.epochs}", len(run.loader)) as advance:
+        for xb, yb in run.loader:
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            run.optimizer.zero_grad(set_to_none=True)
+            logits = run.net(xb)
+            loss = run.criterion(logits, yb)
+            loss.backward()
+            run.optimizer.step()
+            n = yb.numel()
+            sums[0] += float(loss.detach()) * n
+            sums[1] += float((logits.detach().argmax(1) == yb).sum())
+            sums[2] += n
+            advance(loss=float(loss.detach()))
+            run.step_no += 1
+            if run.board is not None:
+                run.board.add_scalar("train/batch_loss", float(loss.detach()), run.step_no)
+    return sums
+
+
+def _epoch(run: _Run, epoch: int) -> bool:
+    """Train one epoch, validate, log, keep the best weights; True when early stopping ends the run."""
+    from seedge.train import distributed as train_dist
+    from seedge.train.accuracy_gap import accuracy_gap_warning
+    from seedge.train.bn_recalibration import recalibrate_batchnorm
+
+    o, dist, log = run.o, run.dist, run.log
+    t0 = time.perf_counter()
+    lr = run.optimizer.param_groups[0]["lr"]
+    sums = _fit_one_epoch(run, epoch)
+    # BatchNorm statistics for the weights as they are now, before validating and saving
+    # them (seedge.train.bn_recalibration: momentum 0.01 layers lag far behind otherwise)
+    bn_images = recalibrate_batchnorm(run.model, run.train_ds, o.batch_size, dist.device, seed=o.seed + epoch)
+    train_dist.sync_buffers(run.model, dist)
+    tl, tc, tn = train_dist.all_reduce_sum(sums, dist)
+    vl, va = evaluate_arrays(run.model, *run.val, run.criterion, dist, o.batch_size)
+    run.schedule.step(vl, va)
+    is_best = run.stopper.update(epoch, vl, va)
+    row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
+           "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best,
+           "bn_recalibration_images": bn_images}
+    gap = accuracy_gap_warning(row["train_acc"], va, len(run.source.class_names))
+    if gap:
+        row["warning"] = gap
+    run.history.append(row)
+    _log_epoch(run, row, gap)
+    if is_best:
+        run.best_state = copy.deepcopy(run.model.state_dict())
+        if dist.is_main:
+            _save(run, None)
+    if run.stopper.should_stop:
+        log.line(f"early stop: no {o.monitor} improvement for {o.patience} epochs "
+                 f"(best epoch {run.stopper.best_epoch})")
+        return True
+    return False
+
+
+def _log_epoch(run: _Run, row: dict, gap: str | None) -> None:
+    """The epoch's line on stderr (a train/val gap warning said once) and its TensorBoard scalars."""
+    if run.board is not None:
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
+            run.board.add_scalar(key.replace("_", "/", 1) if "_" in key else key, row[key], row["epoch"])
+        run.board.flush()
+    run.log.line(f"epoch {row['epoch']:>3}/{run.o.epochs}  loss {row['train_loss']:.4f}  "
+                 f"acc {row['train_acc']:.4f}  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}  "
+                 f"lr {row['lr']:.1e}  {row['seconds']:.1f}s{'  *best' if row['best'] else ''}")
+    if gap and not any("warning" in h for h in run.history[:-1]):  # said once; every row records it
+        run.log.line(gap)
+
+
+def _finish(run: _Run, t_start: float) -> dict:
+    """Best weights back, test-split metrics, the final checkpoint and history.json; the summary."""
+    from seedge.data.arrays import load_split_arrays
+    from seedge.train import distributed as train_dist
+
+    o, dist, stopper, history = run.o, run.dist, run.stopper, run.history
+    agreement = train_dist.check_ranks_agree(run.model, dist)
+    run.model.load_state_dict(run.best_state)
+    test, test_s, classes = None, run.splits[2], run.source.class_names
+    if test_s is not None and len(test_s):
+        x_test = load_split_arrays(test_s, run.spec)
+        tl_, ta_ = evaluate_arrays(run.model, x_test, test_s.labels, run.criterion, dist, o.batch_size)
+        test = {"loss": tl_, "accuracy": ta_, "samples": len(test_s)}
+    seconds = round(time.perf_counter() - t_start, 2)
+    summary = {
+        "run_dir": str(run.run_dir), "checkpoint": str(run.run_dir / "model.safetensors"), "arch": run.arch,
+        "num_classes": len(classes), "class_names": classes, "epochs_run": len(history),
+        "best_epoch": stopper.best_epoch, "best": history[stopper.best_epoch - 1], "test": test,
+        "stopped_early": len(history) < o.epochs, "seconds": seconds, **agreement,
+    }
+    if dist.is_main:
+        _save(run, test, seconds=seconds, world_size=dist.world, ranks_agree=agreement["ranks_agree"])
+        _write_json(run.run_dir / "history.json", {**summary, "recipe": run.recipe, "data": run.source.describe(),
+                                                   "epochs": history})
+        if test is not None:
+            run.log.line(f"test: accuracy {test['accuracy']:.4f} on {test['samples']} images (best epoch "
+                         f"{stopper.best_epoch})")
+        run.log.line(f"saved {run.run_dir / 'model.safetensors'} in {seconds:.1f}s")
+    if not agreement["ranks_agree"]:
+        raise CheckFailed(f"distributed ranks ended with different weights: {agreement['hashes']}")
+    return summary
+
+
+def _open_tensorboard(logdir: str | None, log: TrainLog):
     """A SummaryWriter on `logdir`, or None (not asked for, or tensorboard not installed: one line says so)."""
     if not logdir:
         return None
@@ -377,82 +451,18 @@ def _meta(o, recipe, source, stopper, history, test, init_info) -> dict:
         "test_accuracy": test["accuracy"] if test else None, "init": init_info, "recipe": recipe}}
 
 
-def _save(model, run_dir: Path, classes, spec, meta: dict) -> None:
+def _save(run: _Run, test: dict | None, **training) -> None:
+    """model.safetensors + model.json of the weights the model holds now, with the run's facts
+    (`training`: more of them for model.json's "training", at the end of the run)."""
     from seedge.checkpoint import save_checkpoint
 
-    save_checkpoint(model, run_dir / "model", class_names=classes, preprocess=spec, extra=meta)
+    meta = _meta(run.o, run.recipe, run.source, run.stopper, run.history, test, run.init_info)
+    meta["training"].update(training)
+    save_checkpoint(run.model, run.run_dir / "model", class_names=run.source.class_names, preprocess=run.spec,
+                    extra=meta)
 
 
 def _write_json(path: Path, obj) -> None:
     from seedge.fileio import atomic_write
 
     atomic_write(path, json.dumps(obj, indent=2, default=str))
-
-
-class _Log:
-    """stderr output of rank 0: one line per event and, inside a phase (an epoch, decoding), a
-    transient rich progress bar with ETA on a terminal or, in a log file, a progress line every
-    `every_s` seconds (a 150 s epoch on two cores is not silent)."""
-
-    every_s = 15.0
-
-    def __init__(self, console=None, enabled: bool = True):
-        from rich.console import Console
-
-        self.enabled = enabled
-        self.console = console or Console(stderr=True, highlight=False)
-
-    def line(self, text: str) -> None:
-        if self.enabled:
-            self.console.print(text, markup=False, soft_wrap=True)
-
-    def bar(self, description: str, total: int):
-        from contextlib import contextmanager
-
-        @contextmanager
-        def ctx():
-            if not self.enabled:
-                yield lambda **_: None
-                return
-            if not self.console.is_terminal:  # no bar in logs: a line now and then
-                yield self._timed_lines(description, total)
-                return
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                          console=self.console, transient=True) as p:
-                task = p.add_task(description, total=total, status="")
-
-                def advance(loss: float | None = None) -> None:
-                    p.update(task, advance=1, status=f"loss {loss:.4f}" if loss is not None else "")
-
-                yield advance
-
-        return ctx()
-
-    def _timed_lines(self, description: str, total: int):
-        start = last = time.perf_counter()
-        done = 0
-
-        def advance(loss: float | None = None) -> None:
-            nonlocal done, last
-            done += 1
-            now = time.perf_counter()
-            if now - last < self.every_s or done >= total:
-                return
-            last = now
-            left = (now - start) / done * (total - done)
-            self.line(f"  {description}: {done}/{total}{f', loss {loss:.4f}' if loss is not None else ''}, "
-                      f"{_duration(now - start)} elapsed, ~{_duration(left)} left")
-
-        return advance
-
-    def run_with_bar(self, description: str, total: int, fn) -> None:
-        with self.bar(description, total) as advance:
-            fn(lambda i: advance())
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"

@@ -60,10 +60,10 @@ def test_recipe_values_yield_to_given_options():
 def test_progress_lines_in_a_log_name_the_batch_and_time_left():
     from rich.console import Console
 
-    from seedge.train.loop import _Log
+    from seedge.train.progress_log import TrainLog
 
     buf = io.StringIO()
-    log = _Log(Console(file=buf, width=200))  # not a terminal: lines, not a bar
+    log = TrainLog(Console(file=buf, width=200))  # not a terminal: lines, not a bar
     log.every_s = 0.0
     with log.bar("epoch 1/2", 4) as advance:
         for _ in range(4):

@@ -50,3 +50,17 @@ def test_both_readers_of_one_file_and_the_default(capsys):
     code, _, err = run_cli(capsys, folder, "--artifact", "onnx-int8", "--backend", "torchscript")
     assert code == 2 and "none of the artifacts to verify is in a format it reads" in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_new_reader_is_one_table_entry(monkeypatch):
+    """What the issue asks: a runtime that reads an existing format is one Backend entry (plus its
+    runner class; here ONNX Runtime's own, under a new name), verified without any builder."""
+    from seedge.backends.table import BACKENDS, Backend
+
+    monkeypatch.setitem(BACKENDS, "ort-second", Backend(
+        "ort-second", "seedge.backends.onnxruntime:OnnxRuntimeRunner", "onnxruntime", None, ("cpu",), ("onnx",),
+        torch_free=True))
+    folder = int8_export_folder()
+    rows = verify_artifacts(folder, artifacts.read_manifest(folder), backends=["ort-second"])["artifacts"]
+    assert [(r["id"], r["backend"], r["artifact_backend"], r["passed"]) for r in rows] == [
+        ("onnx-fp32", "ort-second", "onnxruntime", True), ("onnx-int8", "ort-second", "onnxruntime", True)]

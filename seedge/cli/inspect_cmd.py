@@ -32,7 +32,7 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
             img_size: str | None) -> None:
     """Load SOURCE (checkpoint file, training run or torch.export program .pt2) and summarize it.
     SOURCE may also be a zoo name (see `seedge models`): its parameters, GFLOPs and SE blocks."""
-    from seedge.export.pipeline import parse_img_size
+    from seedge.export.options import parse_img_size
 
     size = parse_img_size(img_size)  # a bad value is one line before any loading
     if _is_zoo_name(source):

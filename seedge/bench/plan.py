@@ -28,7 +28,7 @@ from seedge.backends.table import (
     runs_on,
 )
 from seedge.bench.peers import PeerSpec
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, unknown
 
 EAGER_ID = "eager"
 COPY_ID = "copy"
@@ -85,7 +85,7 @@ def _skip(art: dict, name: str, reason: str) -> dict:
 def _check_asked(folder: Path, arts: list[dict], name: str, device: str) -> None:
     have = installed_backends()
     if name not in BACKENDS:
-        raise SeedgeError(f"--backend {name!r}: unknown backend; choose from {', '.join(BACKENDS)}")
+        raise unknown("backend", name, BACKENDS)
     if name not in have:
         raise SeedgeError(f"--backend {name!r}: not installed here (no '{backend(name).package}' package); "
                           f"installed: {', '.join(have)}")

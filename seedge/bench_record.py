@@ -16,11 +16,13 @@ measured by the artifact's own backend: rows of a second reader (`seedge bench -
 timing the ONNX files on OpenVINO: "artifact_backend" in the row) are not recorded at all, neither
 p50 nor flag. It was added without a schema bump: an entry without it
 (written before) is valid and orders statically, and runtimes built before it ignore it, so a
-new file still runs on an old device build. On read, "p50_ms" must map ids to {batch as a
-positive decimal integer string: positive finite ms} and "contended", if present, be a bool.
+new file still runs on an old device build. What each field must be on read is the contract's
+(seedge.contract.bench, checked the same in Python and C++): "slow" maps ids to lists of
+strings, "p50_ms" maps ids to {batch as a positive decimal integer string: positive finite ms},
+"contended", if present, is a bool; "schema" is the integer 1.
 
 THE RULE (the runtime's choice; seedge/runtime/model.py `candidates` and the C++
-seedge/runtime/cpp/src/manifest.cpp `candidates` implement it, tests/runtime check they agree):
+seedge/runtime/cpp/src/selection.cpp `candidates` implement it, tests/runtime check they agree):
   1. An explicit artifact id is the only candidate. Otherwise artifacts whose recorded parity
      failed, and those flagged slow on this device family, are never chosen (all usable ones
      flagged: an error); an explicit backend keeps only artifacts it can read. Artifacts this

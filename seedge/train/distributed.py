@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from seedge.hostcpu import available_cpus
+
 HASH_DIR_ENV = "SEEDGE_RANK_HASH_DIR"  # when set, each rank writes rank<N>.sha256 there (tests use it)
 
 
@@ -55,7 +57,7 @@ def setup(device: str = "auto", threads: int | None = None) -> DistInfo:
     elif world > 1 and device == "cpu":
         # N processes on one machine: split the cores instead of oversubscribing them.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+        torch.set_num_threads(max(1, available_cpus() // local_world))
     info = DistInfo(rank, world, local_rank, device, prev_threads)
     if info.enabled and not torch.distributed.is_initialized():
         torch.distributed.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")

@@ -39,6 +39,7 @@ def test_candidates_are_measured_and_a_failing_one_is_never_kept(folder, referen
     facts = choose_fp16_execution(xml, logits, x, threads=1, candidates=sixteen)
     rows = {r["inference_precision"]: r for r in facts["candidates"]}
     assert list(rows) == ["f32", *sixteen]
+    assert facts["timed_threads"] == 1  # the count asked for, recorded with the choice
     assert rows["f32"]["parity"] == "pass" and rows["f32"]["top1_agreement"] == 1.0
     assert all(r["p50_ms_batch1"] > 0 for r in rows.values())
     chosen = rows[facts["inference_precision"]]

@@ -47,9 +47,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from seedge import contract
+from seedge.artifacts import contained_file
 from seedge.contract.bench import BENCH_RECORD, MAX_BENCH_BYTES, SCHEMA
 from seedge.errors import SeedgeError
 from seedge.fileio import atomic_write, now_iso, read_bounded
@@ -109,10 +111,12 @@ def read_record(folder: str | Path) -> dict:
     """FOLDER/bench.json as written by write_record, {} when there is none; checked by the
     contract's rules (seedge.contract.bench, which the C++ runtime's read_bench checks too)."""
     path = Path(folder) / BENCH_RECORD
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
+    # Inside the folder and a regular file, as the manifest (and as the C++ runtime reads it).
+    checked = contained_file(folder, BENCH_RECORD, BENCH_RECORD)
     try:
-        record = contract.parse(read_bounded(path, MAX_BENCH_BYTES, "bench record"))
+        record = contract.parse(read_bounded(checked, MAX_BENCH_BYTES, "bench record"))
     except ValueError as e:
         raise SeedgeError(f"{path}: not valid JSON ({e}); {contract.bench.FIX}") from None
     contract.check(contract.bench.DOCUMENT, record, path)

@@ -118,3 +118,13 @@ def test_every_rule_names_a_known_kind_and_says_what_the_field_means():
             assert rule.meaning.strip(), rule.path
             if rule.kind in RELATIONS and rule.kind != "no_zero" and rule.kind != "unique":
                 assert rule.other, rule.path
+
+
+def test_a_bench_record_linked_from_outside_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps(base_bench()))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "bench.json").symlink_to(outside)
+    with pytest.raises(SeedgeError, match="outside the export folder"):
+        read_record(folder)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from seedge.errors import SeedgeError
-from seedge.fileio import sha256_file
+from seedge.fileio import atomic_target, atomic_write, sha256_file
 
 CHECKPOINT_FORMAT = "seedge-checkpoint"
 
@@ -24,10 +24,9 @@ def save_checkpoint(model, stem: str | os.PathLike, class_names: list[str] | Non
     stem.parent.mkdir(parents=True, exist_ok=True)
     cfg = model.seedge_cfg
     weights = stem.with_suffix(".safetensors")
-    tmp = weights.with_suffix(".safetensors.tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
-    _readable_like_other_files(tmp)
-    os.replace(tmp, weights)
+    with atomic_target(weights) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp))
+        _readable_like_other_files(tmp)
     pre = preprocess or PreprocessSpec.from_model_cfg(cfg)
     meta = {
         "format": CHECKPOINT_FORMAT,
@@ -41,9 +40,7 @@ def save_checkpoint(model, stem: str | os.PathLike, class_names: list[str] | Non
         **(extra or {}),
     }
     sidecar = stem.with_suffix(".json")
-    tmp = sidecar.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, sidecar)
+    atomic_write(sidecar, json.dumps(meta, indent=2))
     return weights
 
 

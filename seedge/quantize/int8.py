@@ -134,11 +134,6 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     nodes_to_quantize: ONNX node names; when given, only these are quantized (the
     sensitivity report quantizes one block at a time this way).
     """
-    import onnx
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-
-    from seedge.onnx.convert import set_metadata
-
     _check_args(method, target)
     activation_type, symmetric = _ACTIVATIONS[target]
     int8_cpu = _cpu_target(target, int8_cpu)
@@ -149,27 +144,10 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     data_sha = cal.dataset_sha256(x)
     cache = cal.cache_path(prep.sha256, data_sha, method) if use_cache else None
     cache_hit = bool(cache and cache.is_file())
-    extra: dict = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
-    if target == "tensorrt":
-        extra["QuantizeBias"] = False  # TensorRT dequantizes int8 only; biases stay float
-    if plan.tensor_overrides:
-        extra["TensorQuantOverrides"] = plan.tensor_overrides
     float_out_ops = _output_producer_ops(prep.proto)
-    if float_out_ops:
-        extra["OpTypesToExcludeOutputQuantization"] = float_out_ops
-    with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp, _quiet():
-        out_tmp = Path(tmp) / "int8.onnx"
-        quantize_static(
-            str(prep.path), str(out_tmp), cal.make_reader(prep.input_name, x) if not cache_hit else None,
-            quant_format=QuantFormat.QDQ, per_channel=per_channel, reduce_range=weight_bits == 7,
-            activation_type=QuantType.QUInt8 if activation_type == "uint8" else QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
-            nodes_to_exclude=plan.nodes_to_exclude or None,
-            calibrate_method=_ort_method(method),
-            extra_options=extra, calibration_cache_path=str(cache) if cache else None)
-        out = onnx.load(str(out_tmp))
-
+    out = _quantize_static(prep, x, plan, method=method, per_channel=per_channel, target=target,
+                           weight_bits=weight_bits, nodes_to_quantize=nodes_to_quantize,
+                           cache=cache, cache_hit=cache_hit, float_out_ops=float_out_ops)
     facts = {
         "tool": "onnxruntime.quantization.quantize_static",
         "onnxruntime": _ort_version(),
@@ -200,6 +178,46 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     }
     if nodes_to_quantize:
         facts["nodes_to_quantize"] = list(nodes_to_quantize)
+    _save_int8(out, dst, prep, plan, method=method, target=target)
+    return facts
+
+
+def _quantize_static(prep: Prepared, x: np.ndarray, plan: pol.QuantPlan, *, method: str, per_channel: bool,
+                     target: str, weight_bits: int, nodes_to_quantize, cache: Path | None, cache_hit: bool,
+                     float_out_ops: list[str]):
+    """ONNX Runtime's quantize_static on `prep` as the module docstring says; returns the Q/DQ
+    ModelProto. On a calibration cache hit it reads the ranges from `cache`, not from `x`."""
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    activation_type, symmetric = _ACTIVATIONS[target]
+    extra: dict = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
+    if target == "tensorrt":
+        extra["QuantizeBias"] = False  # TensorRT dequantizes int8 only; biases stay float
+    if plan.tensor_overrides:
+        extra["TensorQuantOverrides"] = plan.tensor_overrides
+    if float_out_ops:
+        extra["OpTypesToExcludeOutputQuantization"] = float_out_ops
+    with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp, _quiet():
+        out_tmp = Path(tmp) / "int8.onnx"
+        quantize_static(
+            str(prep.path), str(out_tmp), cal.make_reader(prep.input_name, x) if not cache_hit else None,
+            quant_format=QuantFormat.QDQ, per_channel=per_channel, reduce_range=weight_bits == 7,
+            activation_type=QuantType.QUInt8 if activation_type == "uint8" else QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
+            nodes_to_exclude=plan.nodes_to_exclude or None,
+            calibrate_method=_ort_method(method),
+            extra_options=extra, calibration_cache_path=str(cache) if cache else None)
+        return onnx.load(str(out_tmp))
+
+
+def _save_int8(out, dst: Path, prep: Prepared, plan: pol.QuantPlan, *, method: str, target: str) -> None:
+    """Write the Q/DQ model to `dst` with the source's metadata plus what seedge records of the INT8 build."""
+    import onnx
+
+    from seedge.onnx.convert import set_metadata
+
     meta = dict(prep.metadata)
     meta.update({"seedge.precision": "int8", "seedge.int8.policy": plan.policy, "seedge.int8.method": method,
                  "seedge.int8.target": target, "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
@@ -207,7 +225,6 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax"
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(dst) as tmp_dst:
         onnx.save(out, str(tmp_dst))
-    return facts
 
 
 def _cpu_target(target: str, int8_cpu: str | None) -> str | None:

@@ -25,6 +25,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,10 +69,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     routes = tuple(routes)
     int8_cpu = resolve_int8_cpu(int8_cpu)
     threads = int(threads) if threads else default_threads()
-    if not routes or any(r not in ROUTES for r in routes):
-        raise SeedgeError(f"OpenVINO INT8 routes must be among {', '.join(ROUTES)}, not {routes}")
-    if "qdq" in routes and (qdq_onnx is None or not Path(qdq_onnx).is_file()):
-        raise SeedgeError(f"{qdq_onnx}: Q/DQ ONNX model not found (build onnx-int8 first)")
+    _check_routes(routes, qdq_onnx)
     proto = onnx.load(str(src_onnx_fp32))
     _, chw = cal.model_input(proto)
     x = cal.validate_calib(calib, chw, samples=samples, source=source)
@@ -79,7 +77,7 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     t0 = time.perf_counter()
     ref = measure.ort_logits(src_onnx_fp32, ex, threads)
 
-    models: dict[str, object] = {}
+    models: dict[str, Any] = {}
     facts: dict = {"int8_cpu": int8_cpu, "weight_bits": WEIGHT_BITS[int8_cpu],
                    "openvino": ov.get_version(), "policy": policy, "exclude": list(exclude),
                    "eval_images": int(len(ex)), "eval_source": "held-out" if eval_data is not None else "calibration"}
@@ -88,6 +86,27 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     if "nncf" in routes:
         models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude,
                                                            int8_cpu)
+    candidates = _measure_candidates(models, float_precisions, threads, ex, ey, ref)
+    best = _choose(candidates)
+    facts.update(route=best["route"], inference_precision=best["inference_precision"],
+                 why=_why(best, candidates), candidates=candidates, timed_threads=threads)
+    facts["fake_quantize_nodes"] = _save_kept(models[best["route"]], best, rt_info, dst_xml)
+    facts["seconds"] = round(time.perf_counter() - t0, 2)
+    return facts
+
+
+def _check_routes(routes: tuple, qdq_onnx) -> None:
+    if not routes or any(r not in ROUTES for r in routes):
+        raise SeedgeError(f"OpenVINO INT8 routes must be among {', '.join(ROUTES)}, not {routes}")
+    if "qdq" in routes and (qdq_onnx is None or not Path(qdq_onnx).is_file()):
+        raise SeedgeError(f"{qdq_onnx}: Q/DQ ONNX model not found (build onnx-int8 first)")
+
+
+def _measure_candidates(models: dict[str, Any], float_precisions, threads: int, ex: np.ndarray,
+                        ey: np.ndarray | None, ref: np.ndarray) -> list[dict]:
+    """Every (route, float precision) candidate's answers compared with the FP32 logits `ref`,
+    and its batch-1 p50 latency (`p50_ms_batch1`), all timed in one interleaved run."""
+    import openvino as ov
 
     from seedge.verify.parity import compare
 
@@ -112,20 +131,21 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
         p50 = measure.interleaved_p50_ms(calls, rounds=40)
     for c in candidates:
         c["p50_ms_batch1"] = round(p50[c.pop("key")], 4)
-    best = _choose(candidates)
-    facts.update(route=best["route"], inference_precision=best["inference_precision"],
-                 why=_why(best, candidates), candidates=candidates, timed_threads=threads)
+    return candidates
 
-    model = models[best["route"]]
+
+def _save_kept(model, best: dict, rt_info: dict | None, dst_xml: Path) -> int:
+    """Write the kept candidate's IR to `dst_xml` with seedge's rt_info (the caller's, its route and the
+    float precision the runner compiles it with); returns its FakeQuantize count."""
+    import openvino as ov
+
     for key, value in (rt_info or {}).items():
         model.set_rt_info(str(value), ["seedge", _rt_key(key)])
     model.set_rt_info(best["route"], ["seedge", "int8_route"])
     model.set_rt_info(best["inference_precision"], ["seedge", "inference_precision"])
     dst_xml.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(model, str(dst_xml), compress_to_fp16=False)
-    facts["fake_quantize_nodes"] = sum(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
-    facts["seconds"] = round(time.perf_counter() - t0, 2)
-    return facts
+    return sum(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
 
 
 def _eval_set(eval_data, x, chw):

@@ -372,7 +372,7 @@ class _ProgressMonitor:
     @staticmethod
     def create(trt, say):
         class Monitor(trt.IProgressMonitor):
-            def __init__(self):
+            def __init__(self) -> None:
                 trt.IProgressMonitor.__init__(self)
                 self._lock = threading.Lock()
                 self._started: dict[str, tuple[float, bool]] = {}

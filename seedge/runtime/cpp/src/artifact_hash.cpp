@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <seedge_contract.hpp>
+
 #include "folder.hpp"
 #include "seedge/sha256.hpp"
 
@@ -52,7 +54,8 @@ fs::path check_integrity(const fs::path& folder, const Artifact& artifact) {
     std::transform(want.begin(), want.end(), want.begin(), [](unsigned char c) { return std::tolower(c); });
     fs::path path = folder / artifact.file;
     if (got != want)
-        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); re-run `seedge export`");
+        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); " +
+                    contract::kManifest.fix);
     return path;
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include <seedge_contract.hpp>
+
 #include "folder.hpp"
 
 namespace fs = std::filesystem;
@@ -12,7 +14,8 @@ namespace seedge {
 
 namespace {
 
-constexpr const char* kFix = "re-run `seedge export`";
+// The manifest's refusal advice, the contract's (seedge.contract.manifest.FIX).
+const std::string kFix = contract::kManifest.fix;
 
 bool inside(const fs::path& real, const fs::path& root) {
     auto r = root.begin(), p = real.begin();
@@ -37,7 +40,7 @@ std::string read_bounded(const fs::path& path, std::uintmax_t limit, const std::
 }
 
 fs::path contained_file(const fs::path& folder, const std::string& rel, const std::string& field, bool allow_dir) {
-    fs::path where = folder / "manifest.json";
+    fs::path where = folder / contract::kManifest.name;
     if (rel.empty() || rel.find('\0') != std::string::npos)
         throw Error(where.string() + ": " + field + " names '" + rel + "', not a file name; " + kFix);
     std::string posix = rel;

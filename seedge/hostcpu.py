@@ -46,7 +46,9 @@ class CpuInfo:
 def parse_cpuinfo(text: str) -> CpuInfo:
     """The facts of a /proc/cpuinfo text (x86 "flags", ARM "Features"). A blank line ends one
     logical CPU's block; its (physical id, core id) pair names its core."""
-    model, flags, cores = None, frozenset(), set()
+    model: str | None = None
+    flags: frozenset[str] = frozenset()
+    cores: set[tuple[str, str]] = set()
     phys = core = None
     for line in text.splitlines() + [""]:
         key, _, value = line.partition(":")

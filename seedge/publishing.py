@@ -200,9 +200,10 @@ def staging(out_root: str | os.PathLike, name: str, lock_wait: float | None = No
         except BaseException as e:
             if created and out_root.is_dir() and not any(out_root.iterdir()):
                 out_root.rmdir()  # a failed first export leaves no empty --out behind
-            if not isinstance(e, OSError) or write_error(e, target) is None:
+            located = write_error(e, target) if isinstance(e, OSError) else None
+            if located is None:
                 raise
-            raise write_error(e, target) from None
+            raise located from None
 
 
 def publish(stage: Path, out_root: str | os.PathLike, name: str) -> Path:

@@ -128,7 +128,7 @@ def _mostly_float(search: dict) -> str:
             f"runs near FP32 speed: compare with fp16, or allow a larger --max-drop")
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

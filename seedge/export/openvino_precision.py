@@ -14,6 +14,7 @@ choice must be proven on real data first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
                 "why": f"no labelled verification images to prove {'/'.join(sixteen)} parity on; kept f32"}
     bar = thresholds_for("fp16")["min_agreement"] or 0.0
     strict_agreement = 1.0 - (1.0 - bar) * MARGIN
-    results, calls = [], {}
+    results: list[dict] = []
+    calls: dict[str, Callable[[], object]] = {}
     with ExitStack() as open_runners:  # every runner stays open until the timing is done
         for prec in ["f32", *sixteen]:
             runner = open_runners.enter_context(OpenVINORunner(xml_path, threads=threads, inference_precision=prec))
@@ -68,8 +70,7 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
             ok, reason = passed(m, "fp16", {"min_agreement": strict_agreement} if prec != "f32" else None)
             results.append({"inference_precision": prec, "top1_agreement": m["top1_agreement"],
                             "max_abs_diff": m["max_abs_diff"], "parity": "pass" if ok else reason})
-            one = {runner.input_name: np.ascontiguousarray(eval_x[:1])}
-            calls[prec] = lambda r=runner, f=one: r.infer(f)
+            calls[prec] = measure.infer_call(runner, eval_x[:1])  # batch 1, as the device serves one image
         p50 = measure.interleaved_p50_ms(calls, rounds=20)
     for r in results:
         r["p50_ms_batch1"] = round(p50[r["inference_precision"]], 4)
@@ -78,7 +79,8 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
             and r["p50_ms_batch1"] < f32["p50_ms_batch1"] * (1 - LATENCY_NOISE)]
     best = min(fast, key=lambda r: r["p50_ms_batch1"]) if fast else f32
     why = (f"{best['inference_precision']}: fastest at batch 1 ({best['p50_ms_batch1']:.3f} ms vs f32 "
-           f"{f32['p50_ms_batch1']:.3f} ms) with fp16 parity (agreement >= {strict_agreement:.2%}) on {len(eval_x)} images"
+           f"{f32['p50_ms_batch1']:.3f} ms) with fp16 parity (agreement >= {strict_agreement:.2%}) "
+           f"on {len(eval_x)} images"
            if best is not f32 else "f32: no 16-bit precision both passed fp16 parity and beat f32 by "
                                    f"more than {LATENCY_NOISE:.0%}")
     return {"inference_precision": best["inference_precision"], "why": why, "candidates": results,

@@ -10,7 +10,7 @@ every runner pins when none is given): a choice timed at another count may not h
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

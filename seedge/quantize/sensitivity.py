@@ -21,8 +21,8 @@ SQNR, KL), so a report and a verify table mean the same thing by the same name.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -70,8 +70,8 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
     x = cal.validate_calib(calib, chw, samples=calib_samples, source=calib_source)
     int8_cpu = resolve_int8_cpu(int8_cpu)
     ex = cal.validate_calib(eval_x, chw, min_samples=1, source="evaluation data")
-    with tempfile.TemporaryDirectory(prefix="seedge-sens-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="seedge-sens-") as tmp_name:
+        tmp = Path(tmp_name)
         prep = q8.prepare(model_onnx, tmp)
         ey = None if eval_y is None else np.asarray(eval_y)
         ref = measure.ort_logits(prep.src, ex, threads)

@@ -25,7 +25,8 @@ _KEY = "seedge.option"
 
 def option(default: Any, help: str, *, flag: str | None = None, type: Any = None, metavar: str | None = None,
            choices: Iterable[str] | None = None, what: str | None = None, listed: bool = False,
-           multiple: bool = False, show_default: bool | None = None, cli: bool = True,
+           multiple: bool = False, show_default: bool | None = None, required: bool = False,
+           parse: tuple[Callable[[str], Any], str] | None = None, factory: bool = False, cli: bool = True,
            elsewhere: str | None = None) -> Any:
     """A dataclass field with its default and how users reach it.
 
@@ -34,12 +35,17 @@ def option(default: Any, help: str, *, flag: str | None = None, type: Any = None
     what: how errors name the field ("calibration method"; default the flag); listed: a comma list
     on the CLI ("onnx,openvino"), a tuple in Python; cli=False with `elsewhere`: not one CLI option
     of its own, and why (the options that fill it, or the reason it is Python-only).
+    parse: (function, hint) turning the CLI's text into the value; a ValueError is a usage error
+    "'TEXT': hint". factory: `default` is called for each new object (a mutable default).
     """
     if not cli and not elsewhere:
         raise ValueError("an option that is not on the CLI says where it is reached (elsewhere=...)")
     meta = {"help": help, "flag": flag, "type": type, "metavar": metavar,
             "choices": tuple(choices) if choices is not None else None, "what": what, "listed": listed,
-            "multiple": multiple, "show_default": show_default, "cli": cli, "elsewhere": elsewhere}
+            "multiple": multiple, "show_default": show_default, "required": required, "parse": parse, "cli": cli,
+            "elsewhere": elsewhere}
+    if factory:
+        return dataclasses.field(default_factory=default, metadata={_KEY: meta})
     return dataclasses.field(default=default, metadata={_KEY: meta})
 
 
@@ -59,6 +65,12 @@ def flag_of(f: dataclasses.Field) -> str:
 
 def what_of(f: dataclasses.Field) -> str:
     return spec(f)["what"] or flag_of(f).split("/")[0]
+
+
+def default_of(cls, name: str):
+    """The default of option `name` of `cls`: what another command offering the same choice reads."""
+    (f,) = [f for f in fields_of(cls) if f.name == name]
+    return f.default
 
 
 def cli_default(f: dataclasses.Field):
@@ -93,18 +105,37 @@ def click_options(cls, *, start: str | None = None, stop: str | None = None) -> 
                 kw["type"] = click.Choice(s["choices"])
             elif s["type"] is not None:
                 kw["type"] = s["type"]
+            if s["required"]:
+                kw.update(required=True, default=None)
+            if s["parse"]:
+                kw["callback"] = _parsing(*s["parse"])
             fn = click.option(flag_of(f), f.name, **kw)(fn)
         return fn
 
     return wrap
 
 
+def _parsing(parse: Callable[[str], Any], hint: str) -> Callable:
+    """A Click callback: the option's text through `parse`; bad text is Click's usage error."""
+    import click
+
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError:
+            raise click.BadParameter(f"'{value}': {hint}") from None
+
+    return callback
+
+
 def checked_keywords(cls, keywords: dict, caller: str) -> dict:
     """`keywords` when each names an option of `cls`; otherwise one SeedgeError line listing them."""
     known = [f.name for f in fields_of(cls)]
-    unknown = [k for k in keywords if k not in known]
-    if unknown:
-        raise SeedgeError(f"{caller}: unknown keyword{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+    bad = [k for k in keywords if k not in known]
+    if bad:
+        raise SeedgeError(f"{caller}: unknown keyword{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
                           f"known: {', '.join(known)}")
     return keywords
 

@@ -37,9 +37,11 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from seedge.export.options import ExportOptions
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="se_resnet18")
-    ap.add_argument("--formats", default="torchscript,onnx,openvino")
+    ap.add_argument("--formats", default=",".join(ExportOptions().formats))  # seedge export's default
     ap.add_argument("--precisions", default="fp32,int8")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", type=int, default=2)

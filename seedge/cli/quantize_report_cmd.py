@@ -17,6 +17,8 @@ import click
 
 from seedge.backends.cpu_features import INT8_CPU_CHOICES
 from seedge.data.splits import SPLITS
+from seedge.export.options import ExportOptions
+from seedge.options import default_of
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 
@@ -30,13 +32,17 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 @click.option("--limit", type=int, default=None, help="Evaluate on at most this many images.")
 @click.option("--calib", "calib_src", default=None, metavar="SRC",
               help="Calibration data (default: the train split of --data).")
-@click.option("--calib-samples", type=int, default=256, show_default=True, help="Calibration images.")
-@click.option("--calib-method", type=click.Choice(METHODS), default="minmax", show_default=True,
+@click.option("--calib-samples", type=int, default=default_of(ExportOptions, "calib_samples"), show_default=True,
+              help="Calibration images.")
+@click.option("--calib-method", type=click.Choice(METHODS), default=default_of(ExportOptions, "calib_method"),
+              show_default=True,
               help="How INT8 ranges are read from the calibration images.")
-@click.option("--policy", type=click.Choice(POLICIES), default="se-aware", show_default=True,
+@click.option("--policy", type=click.Choice(POLICIES), default=default_of(ExportOptions, "int8_policy"),
+              show_default=True,
               help="INT8 policy of the full model that --max-drop starts from: "
                    + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
-@click.option("--int8-cpu", type=click.Choice(INT8_CPU_CHOICES), default="auto", show_default=True,
+@click.option("--int8-cpu", type=click.Choice(INT8_CPU_CHOICES), default=default_of(ExportOptions, "int8_cpu"),
+              show_default=True,
               help="Weight bits measured, as `seedge export --int8-cpu`: portable (7-bit), vnni (8-bit; needs a "
                    "VNNI/AMX CPU here), auto (vnni where this CPU has VNNI/AMX, else portable).")
 @click.option("--max-drop", type=float, default=None, metavar="P",
@@ -126,7 +132,7 @@ def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, 
         parts.append(str(source))
     parts += ["--formats", ",".join(formats), "--precisions", ",".join(precisions), "--calib", calib_src,
               "--calib-samples", str(calib_samples), "--calib-method", method]
-    if policy != "se-aware":
+    if policy != default_of(ExportOptions, "int8_policy"):  # the re-export's own default
         parts += ["--int8-policy", policy]
     parts += ["--int8-cpu", int8_cpu]  # the weight bits the exclusions were measured with
     for m in exclude:

@@ -22,46 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import CheckFailed, SeedgeError
+from seedge.train.options import TrainOptions
 from seedge.train.progress_log import TrainLog
-
-
-@dataclass
-class TrainOptions:
-    data: str
-    model: str | None = None            # arch; may come from --init's checkpoint
-    epochs: int = 10
-    img_size: tuple[int, int] | None = None
-    resize: tuple[int, int] | None = None
-    out: str = ""                        # default runs/<arch>
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 1e-4
-    momentum: float = 0.9
-    scheduler: str = "auto"              # see seedge.train.recipes.SCHEDULERS; auto: step for sgd, none for adam
-    step_size: int = 7                   # StepLR period; 0: no decay
-    gamma: float = 0.1
-    warmup_epochs: int = 0
-    patience: int = 5
-    monitor: str = "val_loss"
-    augment: str = "auto"
-    label_smoothing: float = 0.0
-    seed: int = 0
-    init: str | None = None
-    allow_pickle: bool = False
-    classes: list[str] | None = None
-    init_class_names: object = None      # --class-names: the --init checkpoint's classes (list, a,b,c or a file)
-    data_root: str | None = None
-    data_options: object = None          # seedge.data.SourceOptions: CSV columns, split fractions
-    limit: int | None = None             # keep at most this many samples per split (quick runs)
-    device: str = "auto"
-    workers: int = 0
-    threads: int | None = None
-    progress: bool = True
-    tensorboard: str | None = None       # log scalars there when the tensorboard package is installed
-    exist_ok: bool = False               # replace an earlier run in `out` instead of numbering a new one
-    recipe: str | None = None            # the --recipe preset the values came from (recorded only)
-    extra: dict = field(default_factory=dict)  # merged into model.json (e.g. the demo recipe hash)
 
 
 def seed_everything(seed: int) -> None:
@@ -73,6 +35,8 @@ def seed_everything(seed: int) -> None:
 
 
 def _validate(o: TrainOptions) -> None:
+    if not o.data:
+        raise SeedgeError("--data is required: digits, an ImageFolder directory or a CSV of path,label rows")
     for name, value, low in (("epochs", o.epochs, 1), ("batch-size", o.batch_size, 1), ("patience", o.patience, 0),
                              ("workers", o.workers, 0)):
         if value < low:

@@ -135,7 +135,7 @@ def test_torch_free_zone_imports_no_torch():
     assert bad == []
 
 
-@pytest.mark.parametrize("module", ["seedge.runtime", "seedge.verify", "seedge.artifacts",
+@pytest.mark.parametrize("module", ["seedge.runtime", "seedge.verify", "seedge.artifacts", "seedge.contract",
                                     "seedge.preprocess", "seedge.backends.onnxruntime",
                                     "seedge.backends.openvino", "seedge.backends.tensorrt", "seedge.cli"])
 def test_torch_free_modules_import_where_torch_cannot(module):

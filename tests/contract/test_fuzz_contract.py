@@ -2,8 +2,8 @@
 manifest.json / bench.json files (a fixed seed), each read by Python (seedge.artifacts.read_manifest
 + seedge.runtime.model.folder_candidates with backend="openvino") and by the C++ runtime
 (read_manifest + candidates on the cpu, all folders through one `seedge_check choices` process),
-must be accepted by both with the same artifact order, or refused by both. Python must refuse with
-a SeedgeError, never another exception.
+must be accepted by both with the same artifact order, or refused by both, with the same line where
+a contract rule refuses. Python must refuse with a SeedgeError, never another exception.
 
 Mutations: type swaps, integers written 10.0 / 1e1, invalid UTF-8 bytes and lone surrogates,
 missing and extra keys, huge numbers, deep nesting, and variants of the fields the runtimes
@@ -223,5 +223,11 @@ def test_python_and_cpp_accept_refuse_and_choose_alike(cpp_build, tmp_path):  # 
                 if p[0] != c[0] or (p[0] == "order" and p[1] != c[1])]
     shown = "\n".join(f"{name}: python {p}\n        c++    {c}" for name, p, c in disagree[:10])
     assert disagree == [], f"{len(disagree)} of {DOCUMENTS} documents read differently:\n{shown}"
+    # A rule's refusal is the same line in both (the rules carry their texts); only JSON syntax
+    # errors are worded by each reader's own parser.
+    parse = ("unreadable manifest (", "not valid JSON (", "unreadable bench record (")
+    worded = [(f.name, p[1], c[1]) for f, p, c in zip(folders, python, cpp)
+              if p[0] == "refused" and p[1] != c[1] and not any(w in p[1] for w in parse)]
+    assert worded == [], f"{len(worded)} refusals worded differently, e.g. {worded[:3]}"
     # The corpus exercises both outcomes in earnest.
     assert kinds["order"] > DOCUMENTS // 5 and kinds["refused"] > DOCUMENTS // 5, kinds

@@ -75,9 +75,10 @@ def default_of(cls, name: str):
 
 def cli_default(f: dataclasses.Field):
     """The default as the CLI spells it: a comma list is one string ("torchscript,onnx,openvino")."""
-    if spec(f)["listed"] and f.default is not None:
-        return ",".join(f.default)
-    return f.default
+    default = f.default
+    if spec(f)["listed"] and isinstance(default, tuple):
+        return ",".join(default)
+    return default
 
 
 def click_options(cls, *, start: str | None = None, stop: str | None = None) -> Callable:

@@ -11,14 +11,16 @@ unless an artifact lists them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from seedge.errors import SeedgeError
 
 if TYPE_CHECKING:  # seedge.export.options reads the builder table, which reads this module
     from seedge.export.options import ExportOptions
+    from seedge.preprocess import PreprocessSpec
 
 
 class Built(NamedTuple):
@@ -33,7 +35,7 @@ class ExportContext:
     stage: Path
     model: object                      # the eval-mode model after passes (what exporters trace)
     info: dict                         # from seedge.checkpoint.load_model (+ "name")
-    preprocess: object                 # seedge.preprocess.PreprocessSpec
+    preprocess: PreprocessSpec
     options: ExportOptions
     metadata: dict[str, str]           # seedge model info for ONNX metadata_props / OpenVINO rt_info
     calib_source: str | None = None    # resolved calibration data source (may come from the checkpoint)
@@ -44,14 +46,15 @@ class ExportContext:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return tuple(self.preprocess.input_size)
+        c, h, w = self.preprocess.input_size
+        return c, h, w
 
     def path(self, rel: str) -> Path:
         p = self.stage / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
-    def shared(self, key: str, fn: Callable[["ExportContext"], object]):
+    def shared(self, key: str, fn: Callable[[ExportContext], object]):
         """Compute `fn(ctx)` once per export run."""
         if key not in self._cache:
             self._cache[key] = fn(self)

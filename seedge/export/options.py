@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedge.backends.cpu_features import INT8_CPU_CHOICES
 from seedge.backends.table import DEVICES
@@ -23,6 +24,9 @@ from seedge.options import check_choice, flag_of, option
 from seedge.preprocess.pixels import COLOR_ORDERS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
+
+if TYPE_CHECKING:
+    from seedge.data import SourceOptions
 
 # The source options of seedge.cli.data_options fill `data_options`.
 _SOURCE_FLAGS = "--path-column, --label-column, --split-column, --split-fractions"
@@ -107,8 +111,9 @@ class ExportOptions:
                                  type=int)
     seed: int = option(0, "Seed of the reference inputs, calibration sampling and pass checks.", type=int)
     # The training data a checkpoint records is read with the options its run recorded, under these.
-    data_options: object = option(None, "seedge.data.SourceOptions for --calib (CSV columns, split fractions).",
-                                  cli=False, elsewhere=_SOURCE_FLAGS)
+    data_options: SourceOptions | None = option(
+        None, "seedge.data.SourceOptions for --calib (CSV columns, split fractions).", cli=False,
+        elsewhere=_SOURCE_FLAGS)
     # Per-precision parity overrides, e.g. {"fp32": {"max_abs_diff": 1e-2}}.
     thresholds: dict | None = option(
         None, "Parity gates per precision over the defaults, e.g. {'fp32': {'max_abs_diff': 1e-2}}.", cli=False,
@@ -185,4 +190,4 @@ def parse_img_size(value) -> tuple[int, int] | None:
         parts *= 2
     if len(parts) != 2 or min(parts) < 1:
         raise SeedgeError(f"--img-size {value!r}: give one size (224) or HxW (256x320)")
-    return tuple(parts)
+    return parts[0], parts[1]

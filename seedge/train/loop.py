@@ -18,12 +18,21 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedge.errors import CheckFailed, SeedgeError
 from seedge.train.options import TrainOptions
 from seedge.train.progress_log import TrainLog
+
+if TYPE_CHECKING:  # torch and the data stack load when a run starts
+    import torch
+
+    from seedge.data.source import Samples, Source
+    from seedge.preprocess import PreprocessSpec
+    from seedge.train.distributed import DistInfo
+    from seedge.train.recipes import EarlyStopping, LRSchedule
 
 
 def seed_everything(seed: int) -> None:
@@ -66,8 +75,8 @@ def check_run_dir(run_dir: Path) -> None:
     """Training writes model.safetensors, model.json and history.json into `run_dir`: it must be
     writable, never an export folder (its sha256-checked baseline would be overwritten), and
     either new, empty, or an earlier seedge training run. Checked before any data is read."""
-    from seedge.publishing import check_output_location, is_seedge_export
     from seedge.checkpoint import CHECKPOINT_FORMAT, read_sidecar
+    from seedge.publishing import check_output_location, is_seedge_export
 
     check_output_location(run_dir, "--out")
     if not run_dir.is_dir():
@@ -81,7 +90,7 @@ def check_run_dir(run_dir: Path) -> None:
         meta = read_sidecar(run_dir / "model.safetensors") if (run_dir / "model.json").is_file() else None
     except SeedgeError:  # a model.json that is not seedge's
         meta = None
-    if (meta or {}).get("format") != CHECKPOINT_FORMAT or "training" not in meta:
+    if (meta or {}).get("format") != CHECKPOINT_FORMAT or "training" not in (meta or {}):
         raise SeedgeError(f"--out {run_dir}: is not empty and not a seedge training run (no model.json written "
                           f"by `seedge train`); training writes model.safetensors/model.json/history.json there, "
                           f"so choose a new or empty --out")
@@ -113,26 +122,26 @@ class _Run:
     """One training run once it is set up: what every epoch and the end of the run read."""
 
     o: TrainOptions
-    dist: object                  # seedge.train.distributed's process group facts
+    dist: DistInfo
     log: TrainLog
     arch: str
     run_dir: Path
-    source: object                # seedge.data's opened source (classes, notes, splits)
-    splits: tuple                 # (train, val, test or None) after --limit
-    model: object
-    spec: object                  # seedge.preprocess.PreprocessSpec
+    source: Source
+    splits: tuple[Samples, Samples, Samples | None]  # train, val, test after --limit
+    model: torch.nn.Module
+    spec: PreprocessSpec
     init_info: dict | None
-    train_ds: object
-    val: tuple                    # (x, labels) decoded once
-    loader: object
-    net: object                   # the model, or its DistributedDataParallel wrapper
-    optimizer: object
-    schedule: object
-    criterion: object
-    stopper: object
+    train_ds: Any                 # seedge.data.torch_data.ImageDataset
+    val: tuple[np.ndarray, np.ndarray]  # (x, labels) decoded once
+    loader: Any                   # torch DataLoader
+    net: torch.nn.Module          # the model, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    criterion: torch.nn.Module
+    stopper: EarlyStopping
     recipe: dict
-    board: object = None          # TensorBoard writer or None
-    history: list = field(default_factory=list)
+    board: Any = None             # TensorBoard SummaryWriter or None
+    history: list[dict] = field(default_factory=list)
     best_state: dict | None = None
     step_no: int = 0
 

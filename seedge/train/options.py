@@ -8,11 +8,15 @@ fill the ones the user did not give (seedge.train.recipes.apply_recipe).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from seedge.data.shapes import parse_size
 from seedge.data.transforms import AUGMENT_MEANINGS, AUGMENTS
 from seedge.options import option
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULER_MEANINGS, SCHEDULERS
+
+if TYPE_CHECKING:
+    from seedge.data import SourceOptions
 
 _SIZE = (parse_size, "use S or HxW, e.g. 224 or 245x457")
 
@@ -63,8 +67,9 @@ class TrainOptions:
     classes: list[str] | None = option(None, "Class names in output order (labels must be among them).",
                                        metavar="A,B,...")
     data_root: str | None = option(None, "Folder CSV paths are relative to [default: the CSV's].", metavar="DIR")
-    data_options: object = option(None, "seedge.data.SourceOptions: CSV columns, split fractions.", cli=False,
-                                  elsewhere="--path-column, --label-column, --split-column, --split")
+    data_options: SourceOptions | None = option(
+        None, "seedge.data.SourceOptions: CSV columns, split fractions.", cli=False,
+        elsewhere="--path-column, --label-column, --split-column, --split")
     limit: int | None = option(None, "Use at most N images per split (quick runs).", type=int)
     device: str = option("auto", "auto, cpu, cuda or cuda:N.")
     workers: int = option(0, "DataLoader worker processes.", type=int)

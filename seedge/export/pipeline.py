@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from seedge.backends.cpu_features import resolve_int8_cpu
 from seedge.errors import CheckFailed, SeedgeError
@@ -23,8 +23,8 @@ from seedge.export.builders import BUILDERS, Builder
 from seedge.export.context import ExportContext, specific_class_names
 from seedge.export.embedded import can_embed, check_embedding, embedded_entry, embedded_id
 from seedge.export.options import ExportOptions
-from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
 from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
+from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
 
 DEMO_NAME = "demo"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -73,7 +73,7 @@ def export_model(source=None, options: ExportOptions | None = None, *, model_sou
             raise SeedgeError("--random-weights exports zoo model --model ARCH untrained: give --model and no SOURCE")
         say(f"drawing random weights for {arch}")
         source, thresholds = str(random_weight_checkpoint(arch, num_classes)), merged_thresholds(thresholds)
-    prep = _prepare(source, arch, num_classes, out, name, opts, builders, say, model_source or ModelSource())
+    prep = _prepare(source, opts, builders, say, model_source or ModelSource())
     if random_weights:
         prep.info["random_weights"] = True
     if max_drop is not None:
@@ -100,8 +100,7 @@ class _Prepared:
     loaded: Loaded                # the source as loaded: the baseline is stored from it
 
 
-def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders, say: Progress,
-             model_source: ModelSource) -> _Prepared:
+def _prepare(source, opts: ExportOptions, builders, say: Progress, model_source: ModelSource) -> _Prepared:
     say("loading model")
     if source is None and (model_source.model_file or model_source.key_map):
         raise SeedgeError("--model-file/--key-map need SOURCE: the checkpoint (state dict) to load")
@@ -112,12 +111,13 @@ def _prepare(source, arch, num_classes, out, name, opts: ExportOptions, builders
         what = f"{path}: the checkpoint does not record" if not is_live(path) else "a live module does not say"
         raise SeedgeError(f"INT8 needs calibration images and {what} its training data; pass --calib SRC "
                           f"(digits, an ImageFolder or a CSV)")
-    loaded = load_source(path, arch, num_classes, model_source, allow_pickle=opts.allow_pickle)
+    loaded = load_source(path, opts.arch, opts.num_classes, model_source, allow_pickle=opts.allow_pickle)
     model, info = loaded.model, loaded.info
     if source is None:
         info["source"] = DEMO_NAME
-    name = name or (DEMO_NAME if source is None else check_name(info.get("name") or info["arch"].replace("/", "_")))
-    _check_target(Path(out) / name)
+    name = opts.name or (DEMO_NAME if source is None else
+                         check_name(info.get("name") or info["arch"].replace("/", "_")))
+    _check_target(Path(opts.out) / name)
     preprocess = info["preprocess"]
     if opts.img_size:
         if loaded.program_file is not None and tuple(opts.img_size) != tuple(preprocess.input_size[1:]):

@@ -1,6 +1,7 @@
-"""The C++ runtime (seedge/runtime/cpp) built once per test session, shared by the modules that
-drive its tools (tests/runtime/test_cpp_runtime.py, tests/contract/test_fuzz_contract.py):
-import `cpp_build` into a test module to use it as a fixture.
+"""The C++ runtime (seedge/runtime/cpp) built for the modules that drive its tools
+(tests/runtime/test_cpp_runtime.py, tests/contract/test_fuzz_contract.py), each through a
+fixture that calls build_cpp: one build folder per test session, so the first module builds and
+the others find it built (CMake's check takes seconds).
 
 Building takes a minute or more on two cores, so modules using it are marked slow;
 SEEDGE_CPP_BUILD_DIR=<dir> reuses a build folder across sessions (for development).
@@ -19,14 +20,13 @@ import pytest
 SOURCE = Path(__file__).resolve().parents[1] / "seedge" / "runtime" / "cpp"
 
 
-@pytest.fixture(scope="session")
-def cpp_build(tmp_path_factory) -> Path:
-    """The build folder holding seedge_classify and seedge_check (built once per session)."""
+def build_cpp(tmp_path_factory) -> Path:
+    """The build folder holding seedge_classify and seedge_check, built or brought up to date."""
     for tool in ("cmake", "c++"):
         if shutil.which(tool) is None:
             pytest.skip(f"building the C++ runtime needs {tool}, which is not on PATH")
     pytest.importorskip("openvino")
-    build = Path(os.environ.get("SEEDGE_CPP_BUILD_DIR") or tmp_path_factory.mktemp("cpp-build"))
+    build = Path(os.environ.get("SEEDGE_CPP_BUILD_DIR") or tmp_path_factory.getbasetemp() / "cpp-build")
     configure = ["cmake", "-S", str(SOURCE), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                  f"-DPython3_EXECUTABLE={sys.executable}"]
     for cmd in (configure, ["cmake", "--build", str(build), "-j", "2"]):

@@ -26,7 +26,7 @@ _BATCH_KEY = "^[1-9][0-9]{0,8}$"
 
 
 def _kind(kind: str) -> dict:
-    return {
+    kinds: dict[str, dict] = {
         "any": {},
         "object": {"type": "object"},
         "list": {"type": "array"},
@@ -38,7 +38,8 @@ def _kind(kind: str) -> dict:
         "number": {"type": "number"},
         "positive_number": {"type": "number", "exclusiveMinimum": 0},
         "batch_dim": {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 1, "maximum": (1 << 31) - 1}]},
-    }[kind]
+    }
+    return kinds[kind]
 
 
 def _node(root: dict, path: str) -> tuple[dict, dict, str | None]:

@@ -19,8 +19,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _cpp_build import cpp_build  # noqa: F401 - a fixture
 from _contract_documents import base_bench, base_manifest
+from _cpp_build import build_cpp
 
 from seedge.artifacts import read_manifest
 from seedge.errors import SeedgeError
@@ -31,6 +31,11 @@ pytestmark = pytest.mark.slow
 SEED = 20261207
 DOCUMENTS = 3000
 _LIT = "@@lit:"  # a string value standing for raw JSON text (or bytes) written in its place
+
+
+@pytest.fixture(scope="module")
+def cpp_build(tmp_path_factory) -> Path:
+    return build_cpp(tmp_path_factory)
 
 
 # --- mutations --------------------------------------------------------------------------------------
@@ -123,7 +128,7 @@ FIELD_VARIANTS = {  # the fields the runtimes choose by, and their near misses
     ("manifest", "schema_version"): [1, _LIT + "1.0", True, "1", 2, None],
     ("bench", "devices", "cpu", "slow"): [{}, {"openvino-int8": ["x"]}, {"openvino-int8": "x"},
                                           {"openvino-int8": [1]}, {"openvino-int8": None}, {"openvino-int8": []},
-                                          [], None, {k: ["s"] for k in ("openvino-fp32", "openvino-int8",
+                                          [], None, {art: ["s"] for art in ("openvino-fp32", "openvino-int8",
                                                                         "openvino-fp16", "onnx-fp32")}],
     ("bench", "devices", "cpu", "contended"): [True, False, None, 0, "no"],
     ("bench", "devices", "cpu", "p50_ms", "openvino-fp16"): [{"1": 9.0}, {"1": 0}, {"1": -1}, {"1": "1"},
@@ -166,7 +171,7 @@ def _literals(v):
     if isinstance(v, str) and v.startswith(_LIT):
         yield v[len(_LIT):]
     elif isinstance(v, dict):
-        for k, item in v.items():
+        for item in v.values():
             yield from _literals(item)
     elif isinstance(v, list):
         for item in v:
@@ -206,7 +211,7 @@ def cpp_choices(build: Path, folders: list[Path]) -> list[tuple[str, object]]:
     return [("order", d["order"]) if "order" in d else ("refused", d["refused"]) for d in lines]
 
 
-def test_python_and_cpp_accept_refuse_and_choose_alike(cpp_build, tmp_path):  # noqa: F811 - the fixture
+def test_python_and_cpp_accept_refuse_and_choose_alike(cpp_build, tmp_path):
     folders, python = [], []
     kinds = {"order": 0, "refused": 0}
     for i, docs in documents(DOCUMENTS):
@@ -219,14 +224,14 @@ def test_python_and_cpp_accept_refuse_and_choose_alike(cpp_build, tmp_path):  # 
         python.append(python_choice(folder))
         kinds[python[-1][0]] += 1
     cpp = cpp_choices(cpp_build, folders)
-    disagree = [(f.name, p, c) for f, p, c in zip(folders, python, cpp)
+    disagree = [(f.name, p, c) for f, p, c in zip(folders, python, cpp, strict=True)
                 if p[0] != c[0] or (p[0] == "order" and p[1] != c[1])]
     shown = "\n".join(f"{name}: python {p}\n        c++    {c}" for name, p, c in disagree[:10])
     assert disagree == [], f"{len(disagree)} of {DOCUMENTS} documents read differently:\n{shown}"
     # A rule's refusal is the same line in both (the rules carry their texts); only JSON syntax
     # errors are worded by each reader's own parser.
     parse = ("unreadable manifest (", "not valid JSON (", "unreadable bench record (")
-    worded = [(f.name, p[1], c[1]) for f, p, c in zip(folders, python, cpp)
+    worded = [(f.name, p[1], c[1]) for f, p, c in zip(folders, python, cpp, strict=True)
               if p[0] == "refused" and p[1] != c[1] and not any(w in p[1] for w in parse)]
     assert worded == [], f"{len(worded)} refusals worded differently, e.g. {worded[:3]}"
     # The corpus exercises both outcomes in earnest.

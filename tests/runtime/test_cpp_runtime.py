@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _cpp_build import cpp_build  # noqa: F401 - a fixture
+from _cpp_build import build_cpp
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
@@ -38,6 +38,12 @@ from seedge.runtime.model import folder_candidates
 from seedge.verify.parity import thresholds_for
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cpp_build(tmp_path_factory) -> Path:
+    return build_cpp(tmp_path_factory)
+
 
 def run(build: Path, tool: str, *args, check: bool = False) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(build / tool), *map(str, args)], capture_output=True, text=True, timeout=300)

@@ -17,6 +17,8 @@ from seedge.bench.peers import module_call, resident_input
 from seedge.bench.plan import Entry, eager_key
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import random_pixels, takes_pixels
+from seedge.verify.outputs import check_width
+from seedge.verify.run import model_class_names
 
 
 def batch_inputs(shapes: list[tuple], batch: int, seed: int) -> dict:
@@ -61,6 +63,8 @@ def batch_calls(entries: list[Entry], runners: dict[str, Any], manifests: list[d
             calls[e.key] = lambda r=r, f=pixels: r.infer(f)
         else:
             calls[e.key] = lambda r=r, f=feed: r.infer(f)
+        if e.kind == "artifact":  # one untimed call: its width against the class list, as verify checks it
+            check_width(calls[e.key]()[0], len(model_class_names(manifests[i])), f"artifact '{e.art['id']}'")
     return calls, extra
 
 

@@ -33,6 +33,8 @@ def decode(image, origin: str = ""):
     if not (hasattr(image, "convert") and hasattr(image, "mode")):
         raise SeedgeError(f"preprocessing: cannot read an image from a value of type {type(image).__name__}; "
                           f"give a file path, a PIL image or a uint8 HxW / HxWxC array")
+    if 0 in tuple(image.size):
+        raise SeedgeError(f"preprocessing: the PIL image is empty ({image.size[0]}x{image.size[1]} pixels)")
     return to_rgb(image)
 
 
@@ -88,6 +90,8 @@ def check_uint8_array(arr: np.ndarray) -> np.ndarray:
                           f"pass preprocessed float32 tensors as one NCHW array")
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
         raise SeedgeError(f"preprocessing: image array of shape {arr.shape} is not HxW or HxWxC (C in 1, 3, 4)")
+    if 0 in arr.shape[:2]:  # resizing nothing gives no pixels a model's answer could be about
+        raise SeedgeError(f"preprocessing: image array of shape {arr.shape} is empty (no pixels)")
     return arr
 
 

@@ -241,24 +241,40 @@ class Model:
         x = self._as_batch(inputs)
         if self._runner is None:
             raise SeedgeError(f"{self.folder}: the model is closed")
-        logits = run_batched(self._runner, self._runner.input_name, x, self._batch, self._fixed_batch)
+        # Each call's width is checked against the class list (as the C++ runtime checks it), so
+        # no label is ever read past the list of a folder whose manifest and artifact disagree.
+        logits = run_batched(self._runner, self._runner.input_name, x, self._batch, self._fixed_batch,
+                             len(self.class_names), f"artifact '{self.artifact['id']}'")
         return np.asarray(logits, dtype=np.float32)
 
     def classify(self, images, top_k: int = 1):
         """Top-k (class_name, probability) pairs: a list for one image, a list of lists for several."""
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+            raise SeedgeError(f"top_k={top_k!r}: give how many classes to return, a whole number of 1 or more")
         single = is_image_like(images) or (isinstance(images, np.ndarray) and images.ndim == 3)
         logits = self.predict(images).astype(np.float64)
         if self.gives_probabilities:  # the softmax ran inside the artifact
             probs = logits
         else:
-            z = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probs = z / z.sum(axis=1, keepdims=True)
-        k = max(1, min(int(top_k), probs.shape[1]))
+            with np.errstate(invalid="ignore", over="ignore"):  # Inf logits are refused just below
+                z = np.exp(logits - logits.max(axis=1, keepdims=True))
+                probs = z / z.sum(axis=1, keepdims=True)
+        self._check_finite(probs)
+        k = min(int(top_k), probs.shape[1])
         out = []
         for row in probs:
             idx = np.argsort(-row, kind="stable")[:k]
             out.append([(self._class_name(int(i)), float(row[i])) for i in idx])
         return out[0] if single else out
+
+    def _check_finite(self, probs: np.ndarray) -> None:
+        """A NaN/Inf answer (a finite input far outside the training range can overflow a layer)
+        names no class: refused instead of ranked."""
+        bad = ~np.isfinite(probs).all(axis=1)
+        if bad.any():
+            raise SeedgeError(f"artifact '{self.artifact['id']}' gave non-finite outputs (NaN or Inf) for "
+                              f"{int(bad.sum())} of {len(probs)} inputs; no class can be named (inputs far "
+                              f"outside the preprocessed range overflow the model)")
 
     def _class_name(self, i: int) -> str:
         return self.class_names[i] if i < len(self.class_names) else str(i)

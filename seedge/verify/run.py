@@ -18,6 +18,7 @@ from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import backend, device_for, reads
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
+from seedge.verify.outputs import check_width
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
 
 DEFAULT_BATCH = 64
@@ -69,8 +70,10 @@ def _short(names: list[str], n: int = 10) -> str:
     return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
 
 
-def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int | None = None) -> np.ndarray:
-    """Logits for `x`, `batch` rows at a time; a fixed-batch model gets its last batch padded."""
+def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int | None = None,
+                classes: int | None = None, where: str = "artifact") -> np.ndarray:
+    """Logits for `x`, `batch` rows at a time; a fixed-batch model gets its last batch padded.
+    `classes`: the width each call's logits must have (outputs.check_width), named as `where`."""
     outs = []
     step = fixed_batch or batch
     for i in range(0, len(x), step):
@@ -78,7 +81,8 @@ def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int |
         n = len(chunk)
         if fixed_batch and n < fixed_batch:
             chunk = np.concatenate([chunk, np.zeros((fixed_batch - n, *chunk.shape[1:]), chunk.dtype)])
-        outs.append(np.asarray(runner.infer({name: chunk})[0])[:n])
+        out = runner.infer({name: chunk})[0]
+        outs.append((np.asarray(out) if classes is None else check_width(out, classes, where))[:n])
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
 
 
@@ -161,9 +165,9 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
 
     if on_step:
         on_step("baseline (torch eager)")
-    fixed = batching(manifest, {})[0]
+    fixed, classes = batching(manifest, {})[0], len(model_class_names(manifest))
     with open_baseline(folder, manifest, device=device, threads=threads) as runner:
-        base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed)
+        base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed, classes, "baseline")
         base_desc = runner.describe()
     base_metrics = compare(base, base, y)
     recorded = reference.get("logits")
@@ -222,7 +226,8 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
     dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader) as runner:
-        logits = run_batched(runner, input_name, x, batch, fixed)
+        logits = run_batched(runner, input_name, x, batch, fixed, len(model_class_names(manifest)),
+                             f"artifact '{art['id']}'")
         desc = runner.describe()
     metrics = compare(base, logits, y)
     ok, reason = judge(metrics, gate[0])

@@ -37,7 +37,9 @@ def base_manifest() -> dict:
             _artifact("onnx-fp16", "onnx", "fp16", "onnxruntime"),
             _artifact("openvino-fp32-pixels", "openvino", "fp32", "openvino",
                       input={"dtype": "uint8", "layout": "NHWC", "color_order": "BGR"}, output={"softmax": True}),
-            _artifact("tensorrt-fp16", "tensorrt", "fp16", "tensorrt", build={"max_batch": 8}),
+            _artifact("tensorrt-fp16", "tensorrt", "fp16", "tensorrt",
+                      build={"max_batch": 8, "tensorrt_version": "10.13.0", "gpu": "NVIDIA H100",
+                             "compute_capability": "9.0"}),
         ],
     }
 

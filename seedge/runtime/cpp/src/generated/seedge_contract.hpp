@@ -101,6 +101,9 @@ inline constexpr Rule kManifestRules[] = {
     {"artifacts[].build.nncf", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // NNCF's facts (legacy builds: overflow_fix)
     {"artifacts[].build.nncf.overflow_fix", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // 'disabled (CPU has VNNI)': 8-bit weights (legacy)
     {"artifacts[].build.device", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the device family it was compiled for, where it has one
+    {"artifacts[].build.tensorrt_version", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the TensorRT that built the engine (its plan runs there)
+    {"artifacts[].build.gpu", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the GPU the engine was built on
+    {"artifacts[].build.compute_capability", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // its compute capability, 'major.minor' (a plan runs there)
     {"artifacts[].parity", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // its parity against the eager model at export
     {"artifacts[].parity.passed", Kind::Bool, false, false, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be true or false", "", ""},  // false: never chosen by a runtime on its own
     {"artifacts[].input", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // where it takes other input than `input`: uint8 pixels

@@ -35,6 +35,7 @@ from seedge import contract
 from seedge.contract.manifest import MANIFEST, MAX_MANIFEST_BYTES, SCHEMA_VERSION
 from seedge.errors import IntegrityError, SeedgeError
 from seedge.fileio import atomic_write, now_iso, os_error_text, read_bounded, sha256_file
+from seedge.trust import is_native, record_built
 
 REFERENCE = "reference.npz"
 # Size bounds of what is read whole into memory: the manifest's is the contract's.
@@ -65,12 +66,15 @@ def new_manifest(name: str, model: dict, input_spec: dict, output_spec: dict, pr
 def artifact_entry(art_id: str, fmt: str, precision: str, file: str, root: Path, backend: str,
                    build: dict | None = None) -> dict:
     files = artifact_files(root, file, f"the file of artifact '{art_id}'")
+    sha256 = _hash_files(root / file, files)
+    if is_native(fmt):  # seedge.trust's proof that this machine built the native code it will load
+        record_built(sha256)
     return {
         "id": art_id,
         "format": fmt,
         "precision": precision,
         "file": file,
-        "sha256": _hash_files(root / file, files),
+        "sha256": sha256,
         "bytes": sum(p.stat().st_size for p in files),
         "backend": backend,
         "build": build or {},

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1] / "seedge"
 # quantize use them to judge candidates before anything is published.
 LAYERS: list[set[str]] = [
     {"errors", "fileio", "hostcpu"},
-    {"artifacts", "contract", "bench_record", "publishing", "preprocess", "options"},
+    {"artifacts", "contract", "bench_record", "publishing", "preprocess", "options", "trust"},
     {"models"},
     {"checkpoint"},
     {"data"},
@@ -43,6 +43,7 @@ RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 # Modules that must import and run where `import torch` fails (the device install).
 TORCH_FREE = {
     "seedge.__init__", "seedge.errors", "seedge.fileio", "seedge.hostcpu", "seedge.artifacts", "seedge.contract", "seedge.bench_record", "seedge.publishing", "seedge.options",
+    "seedge.trust",
     "seedge.preprocess", "seedge.verify", "seedge.runtime",
     "seedge.backends.__init__", "seedge.backends.base", "seedge.backends.table", "seedge.backends.open",
     "seedge.backends.onnxruntime", "seedge.backends.openvino", "seedge.backends.tensorrt",

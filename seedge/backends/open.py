@@ -17,6 +17,7 @@ from seedge.backends.base import Runner, runner_class
 from seedge.backends.cpu_features import check_int8_cpu
 from seedge.backends.table import backend, hardware_needs, installed, reads
 from seedge.errors import MissingBackend, SeedgeError
+from seedge.trust import check_native
 
 # Build facts a runner needs to run the artifact as it was built.
 _RUN_OPTIONS = ("inference_precision",)
@@ -36,9 +37,11 @@ def require_backend(name: str) -> type[Runner]:
 
 
 def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: str = "cpu",
-                  threads: int | None = None, backend_name: str | None = None, **options) -> Runner:
+                  threads: int | None = None, backend_name: str | None = None, trust_native: bool = False,
+                  **options) -> Runner:
     """A runner (not yet entered) for one manifest artifact: on its own backend, or on
-    `backend_name` where that backend reads the artifact's format (OpenVINO reads ONNX files)."""
+    `backend_name` where that backend reads the artifact's format (OpenVINO reads ONNX files).
+    A native artifact (seedge.trust) runs only if this machine built it or `trust_native`."""
     folder = Path(folder)
     name = backend_name or artifact["backend"]
     if not reads(name, artifact):
@@ -48,6 +51,7 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     # 8-bit INT8 weights on a CPU without VNNI/AMX: a wrong answer, refused before any file is read.
     check_int8_cpu(artifact["id"], build)
     path = check_integrity(folder, artifact)
+    check_native(path, artifact, trust_native)  # its bytes are the manifest's: now whether they may run
     cls = require_backend(name)
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
     # change how a runner runs are also passed by name.

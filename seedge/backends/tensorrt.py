@@ -388,6 +388,10 @@ class TensorRTRunner(Runner):
         check_build_facts(self.path, self._facts, self._here, data)
         self._logger = CollectingLogger.create(trt)
         self._runtime = trt.Runtime(self._logger)
+        # Whether the plan may run at all is seedge.trust's (open_artifact); even a trusted one never
+        # runs host code embedded in it (plugin libraries, a lean runtime): seedge builds none.
+        if hasattr(self._runtime, "engine_host_code_allowed"):
+            self._runtime.engine_host_code_allowed = False
         engine = self._runtime.deserialize_cuda_engine(data)
         if engine is None:
             raise SeedgeError(f"{self.path}: TensorRT {trt.__version__} could not deserialize this engine "

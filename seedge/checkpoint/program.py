@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from seedge.checkpoint.class_names import resolve_class_names
-from seedge.errors import SeedgeError, message_line
+from seedge.checkpoint.pt2_archive import DYNAMIC_EXPORT, load_program_bytes
+from seedge.errors import SeedgeError
 from seedge.fileio import sha256_file
 
 PROGRAM_SUFFIX = ".pt2"
@@ -15,16 +15,14 @@ PROGRAM_SUFFIX = ".pt2"
 
 def load_program_module(path: str | os.PathLike):
     """The runnable module of a torch.export program file (what `torch.export.save` wrote)."""
-    import torch
-
     path = Path(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.export.load(str(path))
-    except Exception as e:  # noqa: BLE001 - torch raises many types for files it cannot read
-        raise SeedgeError(f"{path}: not a loadable torch.export program ({message_line(e, 200)}); write one with "
-                          f"torch.export.save(torch.export.export(model, (x,)), 'model.pt2')") from None
+    program = load_program_bytes(path)  # weights-only: no code from the file runs (seedge.trust)
+    shapes = input_shapes(program)
+    if len(shapes) == 1 and shapes[0] and isinstance(shapes[0][0], int):
+        # The program's guards hold it to that one batch size, and a program carries no code to
+        # re-export it from; export, verify and bench feed it other batches.
+        raise SeedgeError(f"{path}: this torch.export program was exported for batch {shapes[0][0]} only; "
+                          f"export it with a dynamic batch: {DYNAMIC_EXPORT}")
     module = program.module()
     # module() forbids train()/eval(): the program's ops were fixed when it was exported (eval-mode
     # BatchNorm, no dropout), so those calls could only flip flags nothing reads. Let them.
@@ -34,15 +32,20 @@ def load_program_module(path: str | os.PathLike):
     return program, module
 
 
+def input_shapes(program) -> list[tuple]:
+    """The shapes of the program's user inputs (ints, and SymInts for dynamic dimensions)."""
+    user_inputs = set(program.graph_signature.user_inputs)
+    return [tuple(getattr(n.meta.get("val"), "shape", ())) for n in program.graph.nodes
+            if n.op == "placeholder" and n.name in user_inputs]
+
+
 def load_program(path: Path, class_names=None):
     """(module, info) for a .pt2 source: input size and class count come from the program itself."""
     from seedge.models.registry import ModelConfig
     from seedge.preprocess import PreprocessSpec
 
     program, module = load_program_module(path)
-    user_inputs = [n for n in program.graph.nodes if n.op == "placeholder"
-                   and n.name in set(program.graph_signature.user_inputs)]
-    shapes = [tuple(getattr(n.meta.get("val"), "shape", ())) for n in user_inputs]
+    shapes = input_shapes(program)
     if len(shapes) != 1 or len(shapes[0]) != 4 or not all(isinstance(d, int) for d in shapes[0][1:]):
         raise SeedgeError(f"{path}: the program takes {len(shapes)} inputs of shapes {shapes}; seedge exports "
                           f"programs with one (N, C, H, W) image input of fixed C, H, W")

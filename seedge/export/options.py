@@ -22,8 +22,8 @@ from seedge.export.builders import FORMATS, PRECISIONS
 from seedge.onnx.convert import DEFAULT_OPSET
 from seedge.options import check_choice, flag_of, option
 from seedge.preprocess.pixels import COLOR_ORDERS
-from seedge.quantize.calibration import METHODS
-from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
+from seedge.quantize.calibration import DEFAULT_METHOD, METHODS
+from seedge.quantize.policy import DEFAULT_POLICY, POLICIES, POLICY_MEANINGS
 
 if TYPE_CHECKING:
     from seedge.data import SourceOptions
@@ -53,10 +53,10 @@ class ExportOptions:
         None, "INT8 calibration (and reference) images: 'digits', 'animals', an ImageFolder or a CSV. "
               "Default: the data the checkpoint was trained on, when it records it.", metavar="SRC")
     calib_samples: int = option(256, "Calibration images to use.", type=int)
-    calib_method: str = option("minmax", "How INT8 ranges are read from the calibration images.",
+    calib_method: str = option(DEFAULT_METHOD, "How INT8 ranges are read from the calibration images.",
                                choices=METHODS, what="calibration method")
     int8_policy: str = option(
-        "se-aware", "SE gate handling in INT8: " + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".",
+        DEFAULT_POLICY, "SE gate handling in INT8: " + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".",
         choices=POLICIES, what="INT8 policy")
     # INT8 CPU target (seedge.backends.cpu_features): "auto" until the pipeline resolves it to
     # "portable" (7-bit weights, right on every x86 CPU) or "vnni" (8-bit, VNNI/AMX CPUs only)

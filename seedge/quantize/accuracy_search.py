@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import CheckFailed, SeedgeError
+from seedge.quantize.calibration import DEFAULT_METHOD
+from seedge.quantize.policy import DEFAULT_POLICY
 
 
 def check_max_drop(max_drop: float | None, precisions) -> None:
@@ -48,7 +50,7 @@ def max_drop_thresholds(max_drop: float, thresholds: dict | None) -> dict:
 
 
 def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
-                      max_drop: float, method: str = "minmax", policy: str = "se-aware", exclude=(),
+                      max_drop: float, method: str = DEFAULT_METHOD, policy: str = DEFAULT_POLICY, exclude=(),
                       min_agreement: float | None = None,
                       progress: Callable[[str], None] | None = None, int8_cpu: str = "auto") -> dict:
     """The manifest's `int8_search` record: the modules to keep in float (besides `exclude`) and how

@@ -34,6 +34,7 @@ METHODS = (
     "entropy",     # the histogram clip that loses the least information (KL divergence)
     "percentile",  # the 99.999th percentile of |x|: rare outliers do not stretch the range
 )
+DEFAULT_METHOD = "minmax"  # every quantizer's and --calib-method's default
 
 
 def cache_dir() -> Path:

@@ -97,7 +97,7 @@ def prepare(src, workdir) -> Prepared:
                     chw=chw, sha256=sha256_file(src), metadata={p.key: p.value for p in proto.metadata_props})
 
 
-def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", policy: str = "se-aware",
+def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = cal.DEFAULT_METHOD, policy: str = pol.DEFAULT_POLICY,
                        exclude=(), per_channel: bool = True, samples: int | None = None,
                        target: str = "cpu", source: str = "calibration data", use_cache: bool = True,
                        int8_cpu: str | None = "auto") -> dict:
@@ -125,8 +125,8 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = "minmax", poli
                                  per_channel=per_channel, target=target, use_cache=use_cache, int8_cpu=int8_cpu)
 
 
-def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = "minmax", policy: str = "se-aware",
-                      exclude=(), per_channel: bool = True, target: str = "cpu",
+def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = cal.DEFAULT_METHOD,
+                      policy: str = pol.DEFAULT_POLICY, exclude=(), per_channel: bool = True, target: str = "cpu",
                       nodes_to_quantize=None, use_cache: bool = True,
                       int8_cpu: str | None = "auto") -> dict:
     """quantize_static on a prepared model with validated calibration images `x`.

@@ -44,8 +44,8 @@ LATENCY_NOISE = 0.05          # latencies this close count as equal
 MAX_EVAL = 512
 
 
-def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, method: str = "minmax",
-                        policy: str = "se-aware", exclude=(), rt_info: dict | None = None,
+def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, method: str = cal.DEFAULT_METHOD,
+                        policy: str = pol.DEFAULT_POLICY, exclude=(), rt_info: dict | None = None,
                         eval_data: tuple[np.ndarray, np.ndarray | None] | np.ndarray | None = None,
                         routes=ROUTES, float_precisions=FLOAT_PRECISIONS, threads: int | None = None,
                         samples: int | None = None, source: str = "calibration data",

@@ -50,6 +50,7 @@ POLICY_MEANINGS = {
     "all": "quantize everything ONNX Runtime can (first conv included), gates with their calibrated range",
 }
 POLICIES = tuple(POLICY_MEANINGS)
+DEFAULT_POLICY = "se-aware"  # every quantizer's and --int8-policy's default
 
 GATE_OPS = {"Sigmoid", "HardSigmoid"}
 POOL_OPS = {"ReduceMean", "GlobalAveragePool"}
@@ -84,7 +85,7 @@ class QuantPlan:
 def resolve_policy(policy: str) -> str:
     if policy not in POLICIES:
         raise unknown("INT8 policy", policy, POLICIES)
-    return DEFAULT_SE_POLICY if policy == "se-aware" else policy
+    return DEFAULT_SE_POLICY if policy == DEFAULT_POLICY else policy
 
 
 def node_scopes(node) -> list[str]:
@@ -337,7 +338,7 @@ def input_conv(proto):
     return next((n for n in proto.graph.node if n.op_type == "Conv"), None)
 
 
-def plan(proto, policy: str = "se-aware", exclude=(), info: GraphInfo | None = None) -> QuantPlan:
+def plan(proto, policy: str = DEFAULT_POLICY, exclude=(), info: GraphInfo | None = None) -> QuantPlan:
     """Turn a policy and a list of module names to keep in float into quantize_static arguments."""
     resolved = resolve_policy(policy)
     info = info or analyze(proto)

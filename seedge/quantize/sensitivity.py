@@ -42,7 +42,7 @@ Progress = Callable[[str], None]
 
 
 def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray | None = None,
-                      method: str = "minmax", policy: str = "se-aware", max_drop: float | None = None,
+                      method: str = cal.DEFAULT_METHOD, policy: str = pol.DEFAULT_POLICY, max_drop: float | None = None,
                       calib_samples: int | None = None, threads: int | None = None,
                       progress: Progress | None = None, calib_source: str = "calibration data",
                       exclude=(), min_agreement: float | None = None, int8_cpu: str = "auto") -> dict:

@@ -1,7 +1,7 @@
-"""The C++ runtime (seedge/runtime/cpp) built for the modules that drive its tools
-(tests/runtime/test_cpp_runtime.py, tests/contract/test_fuzz_contract.py), each through a
-fixture that calls build_cpp: one build folder per test session, so the first module builds and
-the others find it built (CMake's check takes seconds).
+"""The C++ runtime (seedge/runtime/cpp) built once per test session for the modules that drive
+its tools (tests/runtime/test_cpp_*.py, tests/contract/test_fuzz_contract.py). A module uses the
+session fixture by naming it: `cpp_build = _cpp_build.cpp_build` (an assignment, so linters do not
+read the test parameters as redefining an import).
 
 Building takes a minute or more on two cores, so modules using it are marked slow;
 SEEDGE_CPP_BUILD_DIR=<dir> reuses a build folder across sessions (for development).
@@ -38,3 +38,9 @@ def build_cpp(tmp_path_factory) -> Path:
             assert "TensorRT not found: skipping" in proc.stdout or "TensorRT: " in proc.stdout, proc.stdout
             assert "seedge contract header: generated" in proc.stdout, proc.stdout
     return build
+
+
+@pytest.fixture(scope="session")
+def cpp_build(tmp_path_factory) -> Path:
+    """The build folder holding seedge_classify and seedge_check (built once per session)."""
+    return build_cpp(tmp_path_factory)

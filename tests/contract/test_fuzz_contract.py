@@ -18,9 +18,9 @@ import random
 import subprocess
 from pathlib import Path
 
+import _cpp_build
 import pytest
 from _contract_documents import base_bench, base_manifest
-from _cpp_build import build_cpp
 
 from seedge.artifacts import read_manifest
 from seedge.errors import SeedgeError
@@ -31,11 +31,7 @@ pytestmark = pytest.mark.slow
 SEED = 20261207
 DOCUMENTS = 3000
 _LIT = "@@lit:"  # a string value standing for raw JSON text (or bytes) written in its place
-
-
-@pytest.fixture(scope="module")
-def cpp_build(tmp_path_factory) -> Path:
-    return build_cpp(tmp_path_factory)
+cpp_build = _cpp_build.cpp_build  # the shared session fixture that builds the runtime
 
 
 # --- mutations --------------------------------------------------------------------------------------

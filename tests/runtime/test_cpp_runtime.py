@@ -25,9 +25,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import _cpp_build
 import numpy as np
 import pytest
-from _cpp_build import build_cpp
 from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
@@ -38,11 +38,7 @@ from seedge.runtime.model import folder_candidates
 from seedge.verify.parity import thresholds_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cpp_build(tmp_path_factory) -> Path:
-    return build_cpp(tmp_path_factory)
+cpp_build = _cpp_build.cpp_build  # the shared session fixture that builds the runtime
 
 
 def run(build: Path, tool: str, *args, check: bool = False) -> subprocess.CompletedProcess:

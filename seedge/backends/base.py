@@ -51,6 +51,12 @@ class Runner(abc.ABC):
     def close(self) -> None:
         pass
 
+    def declared_input_shape(self) -> list | None:
+        """The opened artifact's own input shape as its file states it ([batch, ...], None for a
+        dynamic dimension), for seedge.verify.shapes to hold against the manifest; None where the
+        format states none."""
+        return None
+
     def describe(self) -> dict:
         """Facts for reports (execution provider, inference precision, threads...)."""
         return {"backend": self.name, "device": self.device, "threads": self.threads}

@@ -117,6 +117,10 @@ class OnnxRuntimeRunner(Runner):
     def close(self) -> None:
         self.session = None
 
+    def declared_input_shape(self) -> list | None:
+        shape = self.session.get_inputs()[0].shape if self.session is not None else None
+        return [d if isinstance(d, int) else None for d in shape] if shape is not None else None
+
     def describe(self) -> dict:
         d = super().describe()
         session = getattr(self, "session", None)

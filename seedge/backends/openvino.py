@@ -134,6 +134,12 @@ class OpenVINORunner(Runner):
             self.models.close()
         self.models = None
 
+    def declared_input_shape(self) -> list | None:
+        if getattr(self, "models", None) is None or len(self.models.model.inputs) != 1:
+            return None
+        shape = self.models.model.inputs[0].get_partial_shape()
+        return None if shape.rank.is_dynamic else [d.get_length() if d.is_static else None for d in shape]
+
     def describe(self) -> dict:
         d = super().describe()
         d["inference_precision"] = getattr(self, "inference_precision", None)

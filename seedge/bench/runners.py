@@ -16,6 +16,8 @@ from seedge.backends import open_artifact, open_baseline
 from seedge.bench.peers import PEERS, Peer
 from seedge.bench.plan import Entry
 from seedge.errors import SeedgeError
+from seedge.verify.folder_files import check_baseline_sidecar
+from seedge.verify.shapes import check_input_shape
 
 
 def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], manifests: list[dict], *,
@@ -33,6 +35,7 @@ def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], ma
         say(f"opening {e.key}")
         folder, manifest = folders[e.folder], manifests[e.folder]
         if e.kind in ("eager", "peer"):
+            check_baseline_sidecar(folder, manifest)  # what the baseline is rebuilt from, as verify checks it
             base = stack.enter_context(open_baseline(folder, manifest, device=device, threads=threads))
             runners[e.key] = base if e.kind == "eager" else Peer(PEERS[e.art["peer"]], base, device)
             continue
@@ -44,6 +47,8 @@ def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], ma
             if asked or isinstance(err, IntegrityError):
                 raise
             drop(e, str(err))
+            continue
+        check_input_shape(runners[e.key], manifest, e.art)  # a folder whose parts disagree is no drop
     return runners
 
 

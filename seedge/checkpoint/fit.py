@@ -17,12 +17,15 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
     mismatched = [k for k in sd if k in target and sd[k].shape != target[k].shape]
     if mismatched:
         k = mismatched[0]
-        if classifier and k.startswith(classifier + "."):
+        # Only a classifier that differs in its output count alone is a --num-classes matter; one whose
+        # input width differs too (fc.weight (10, 7) for 64 features) belongs to another architecture.
+        if classifier and k.startswith(classifier + ".") and sd[k].shape[1:] == target[k].shape[1:]:
             raise SeedgeError(
                 f"{path}: classifier layer '{classifier}' has {sd[k].shape[0]} outputs in the checkpoint but "
                 f"the model was built for {target[k].shape[0]} classes; pass --num-classes {sd[k].shape[0]}")
         raise SeedgeError(f"{path}: shape mismatch for '{k}': checkpoint {tuple(sd[k].shape)} vs model "
                           f"{tuple(target[k].shape)} ({len(mismatched)} mismatched tensors); is --model right?")
+    _check_dtypes(sd, target, path)
     missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")]
     optional = _se_bias_keys(model)
     missing = _zero_se_biases(model, sd, target, missing, path)
@@ -37,6 +40,18 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
         raise SeedgeError(f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; "
                           f"{layout_hint(sd, target, optional)}")
     model.load_state_dict({k: v for k, v in sd.items()}, strict=False)
+
+
+def _check_dtypes(sd: dict, target: dict, path) -> None:
+    """Integer (or bool, complex) values where the model has float weights: load_state_dict would
+    cast them silently, so quantized codes or a foreign file would load as nonsense weights."""
+    wrong = [k for k in sd if k in target and target[k].is_floating_point() and not sd[k].is_floating_point()]
+    if wrong:
+        k = wrong[0]
+        dtype = str(sd[k].dtype).removeprefix("torch.")
+        raise SeedgeError(f"{path}: '{k}' holds {dtype} values where the model has "
+                          f"{str(target[k].dtype).removeprefix('torch.')} weights ({len(wrong)} such tensors); "
+                          f"seedge does not cast them (quantized or foreign weights?): save float weights")
 
 
 def _se_bias_keys(model) -> set[str]:

@@ -40,7 +40,9 @@ def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: 
         if module is not None:  # a whole pickled module: its own architecture, like a live one
             return _pickled_module(module, path, class_names)
     if not arch:
-        read_state_dict(path)  # a file that is no state dict at all says so first (a pickled module, TorchScript)
+        # A file that is no state dict at all says so first (a pickled module, TorchScript); read as
+        # the user allowed, so a pickle --unsafe-pickle already opened is not refused for want of it.
+        read_state_dict(path, allow_pickle=allow_pickle)
         raise SeedgeError(f"{path}: a bare state dict does not say its architecture; pass --model ARCH "
                           f"(see `seedge models`) or --model-file FILE.py:CLASS (your own code)")
     sd = apply_key_map(read_state_dict(path, allow_pickle=allow_pickle), parse_key_map(key_map), path)

@@ -140,13 +140,30 @@ def _sniff(path: Path) -> str:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return "unknown"
-    return "text" if head and "\x00" not in text else "unknown"
+    if head and "\x00" not in text:
+        return "pickle" if _is_protocol_0_pickle(path) else "text"
+    return "unknown"
+
+
+def _is_protocol_0_pickle(path: Path, limit: int = 16 << 20) -> bool:
+    """True for a protocol-0 pickle (plain ASCII opcodes, e.g. pickle.dumps(obj, protocol=0)):
+    pickletools only parses the opcodes, it never runs them; big files are not parsed."""
+    import pickletools
+
+    try:
+        if path.stat().st_size > limit:
+            return False
+        ops = list(pickletools.genops(path.read_bytes()))
+    except Exception:  # noqa: BLE001 - anything pickletools cannot parse is simply not a pickle
+        return False
+    return bool(ops) and ops[-1][0].name == "STOP"
 
 
 def _load_failure(path: Path, kind: str, e: Exception, allow_pickle: bool) -> str:
     """One line saying why torch.load failed on a file, and what to do."""
     text = str(e)
-    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    # torch names the refused global in one of two phrasings, inside a paragraph of its own advice
+    refused = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", text)
     if refused:
         return (f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
                 f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust the file")

@@ -206,8 +206,10 @@ def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: d
 
         weights = save_checkpoint(loaded.model, stage / "model", class_names=class_names, preprocess=preprocess,
                                   extra=extra)
-        return {"file": weights.name, "sidecar": weights.with_suffix(".json").name,
-                "sha256": fileio.sha256_file(weights), "format": "safetensors", "precision": "fp32"}
+        sidecar = weights.with_suffix(".json")
+        return {"file": weights.name, "sidecar": sidecar.name, "sha256": fileio.sha256_file(weights),
+                # the sidecar rebuilds the baseline (arch, classes): hashed so verify/bench hold it too
+                "sidecar_sha256": fileio.sha256_file(sidecar), "format": "safetensors", "precision": "fp32"}
     path = stage / BASELINE_PROGRAM
     if loaded.program_file is not None:
         shutil.copyfile(loaded.program_file, path)

@@ -35,6 +35,7 @@ from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image,
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
 from seedge.verify.run import batching, run_batched
+from seedge.verify.shapes import check_input_shape
 
 # Backends the runtime may use: those that run without torch.
 RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
@@ -174,6 +175,11 @@ class Model:
                     raise
                 tried.append(f"{entry['id']}: {e}")
                 continue
+            try:  # an artifact built for another input size than the manifest's is refused, not resized to
+                check_input_shape(runner, manifest, entry)
+            except SeedgeError:
+                runner.close()
+                raise
             model = cls(folder, manifest, entry, use, runner, device)
             model.passed_over = slow
             model.order = order_note(measured, device_family(device), artifact is not None, entry, use)

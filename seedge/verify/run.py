@@ -18,8 +18,9 @@ from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import backend, device_for, reads
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
-from seedge.verify.outputs import check_width
+from seedge.verify.folder_files import check_baseline_sidecar, check_raw_reference
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
+from seedge.verify.shapes import check_input_shape, check_width
 
 DEFAULT_BATCH = 64
 
@@ -140,6 +141,11 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     """
     folder = Path(folder)
     pairs = _select(manifest, artifacts, backends)
+    if not pairs:  # exit 0 would say "all passed" about nothing
+        raise SeedgeError(f"{folder}: the manifest lists no artifacts, so there is nothing to verify; "
+                          f"re-run `seedge export`")
+    check_raw_reference(folder, manifest)
+    check_baseline_sidecar(folder, manifest)
     selected = [a for a, _ in pairs]
     # Every gate is read (and a malformed one refused) before anything runs.
     gates = [with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"]))
@@ -226,6 +232,7 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
     dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader) as runner:
+        check_input_shape(runner, manifest, art)
         logits = run_batched(runner, input_name, x, batch, fixed, len(model_class_names(manifest)),
                              f"artifact '{art['id']}'")
         desc = runner.describe()

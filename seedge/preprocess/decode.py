@@ -51,7 +51,7 @@ def open_image(path: Path, origin: str = ""):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
-                return to_rgb(img)
+                return to_rgb(img, str(path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise SeedgeError(f"{path}: image too large to decode safely (a decompression bomb? {_bomb_size(e)}, "
                           f"limit {Image.MAX_IMAGE_PIXELS} pixels){where}; replace or remove it") from None
@@ -66,10 +66,15 @@ def _bomb_size(e: Exception) -> str:
     return f"{m.group(1)} pixels" if m else "too many pixels"
 
 
-def to_rgb(img):
-    """Any PIL mode -> RGB; 16/32-bit and float images are rescaled to 0..255 first."""
+def to_rgb(img, where: str = "preprocessing"):
+    """Any PIL mode -> RGB; 16/32-bit and float images are rescaled to 0..255 first. A float image
+    with NaN/Inf pixels has no such scale (and numpy would warn casting them): refused, naming `where`."""
     if img.mode in _WIDE_MODES:
         a = np.asarray(img, dtype=np.float64)
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        if bad:
+            raise SeedgeError(f"{where}: float image holds {bad} NaN/Inf pixels of {a.size}; no brightness "
+                              f"scale fits them: replace them (e.g. with 0) or remove the image")
         hi = 65535.0 if img.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
         if img.mode == "F":  # [min(0, lo), max(1, hi)] -> 0..255: a [0, 1] image keeps its scale
             lo, hi = float(a.min(initial=0)), float(a.max(initial=1))

@@ -103,32 +103,36 @@ def _first_problem(rule: Rule, root, missing: str):
     """(refusal template, placeholder values) of the first value `rule` refuses, else None."""
     seen: set = set()
     for n in nodes(root, rule.path):
-        fields = {"field": n.field, "value": _show(n.value), "kind": _kind(n.value),
-                  "text": n.value if isinstance(n.value, str) else "", "key": n.key or "",
-                  **{str(i): str(c) for i, c in enumerate(n.caps)}}
-        if rule.when and not (isinstance(n.parent, dict) and n.parent.get(rule.when[0]) == rule.when[1]):
-            continue
-        if rule.keys == "batch" and not _BATCH.fullmatch(n.key or ""):
-            return rule.key_problem, fields
-        if n.value is _ABSENT or n.value is None:
-            if rule.required:
-                return missing or rule.problem or DEFAULT_PROBLEMS.get(rule.kind, ""), fields
-            if n.value is None and not rule.null_ok:
-                return rule.problem or DEFAULT_PROBLEMS[rule.kind], fields
-            continue
-        if rule.kind == "unique":
-            if isinstance(n.value, str) and n.value in seen:
-                return rule.problem, fields
-            seen.add(n.value if isinstance(n.value, str) else None)
-            continue
-        if rule.kind in DEFAULT_PROBLEMS:
-            ok = _is(rule.kind, n.value) and _list_ok(rule, n.value) and (
-                not rule.one_of or n.value in rule.one_of)
-            if not ok:
-                return rule.problem or DEFAULT_PROBLEMS[rule.kind], fields
-        elif not _relation_holds(rule, n.value, root, fields):
-            return rule.problem, fields
+        fields = {"field": n.field, "key": n.key or "", **{str(i): str(c) for i, c in enumerate(n.caps)}}
+        template = _problem(rule, n, root, missing, fields, seen)
+        if template is not None:
+            # the value's text only for the refusal: a document's big containers are never dumped
+            fields.update(value=_show(n.value), kind=_kind(n.value), text=n.value if isinstance(n.value, str) else "")
+            return template, fields
     return None
+
+
+def _problem(rule: Rule, n: _Node, root, missing: str, fields: dict, seen: set) -> str | None:
+    """The refusal template for node `n`, or None where `rule` accepts it."""
+    if rule.when and not (isinstance(n.parent, dict) and n.parent.get(rule.when[0]) == rule.when[1]):
+        return None
+    if rule.keys == "batch" and not _BATCH.fullmatch(n.key or ""):
+        return rule.key_problem
+    if n.value is _ABSENT or n.value is None:
+        if rule.required:
+            return missing or rule.problem or DEFAULT_PROBLEMS.get(rule.kind, "")
+        if n.value is None and not rule.null_ok:
+            return rule.problem or DEFAULT_PROBLEMS[rule.kind]
+        return None
+    if rule.kind == "unique":
+        if isinstance(n.value, str) and n.value in seen:
+            return rule.problem
+        seen.add(n.value if isinstance(n.value, str) else None)
+        return None
+    if rule.kind in DEFAULT_PROBLEMS:
+        ok = _is(rule.kind, n.value) and _list_ok(rule, n.value) and (not rule.one_of or n.value in rule.one_of)
+        return None if ok else rule.problem or DEFAULT_PROBLEMS[rule.kind]
+    return None if _relation_holds(rule, n.value, root, fields) else rule.problem
 
 
 def _is(kind: str, v) -> bool:

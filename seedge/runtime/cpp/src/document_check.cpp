@@ -182,31 +182,39 @@ std::string fill(const std::string& t, const Fields& f) {
     return out;
 }
 
+// The refusal template for node `n` (value `v`), or nullptr where `r` accepts it.
+const char* node_problem(const Rule& r, const Node& n, const json::Value& v, const json::Value& root,
+                         const char* missing, Fields& f, std::set<std::string>& seen) {
+    if (*r.when_key) {
+        const json::Value* sib = n.parent != nullptr ? n.parent->find(r.when_key) : nullptr;
+        if (sib == nullptr || !sib->is_string() || sib->as_string() != r.when_value) return nullptr;
+    }
+    if (r.keys == KeyKind::Batch && !batch_key(n.key)) return r.key_problem;
+    if (n.value == nullptr || v.is_null()) {
+        if (r.required) return *missing ? missing : r.problem;
+        return n.value != nullptr && !r.null_ok ? r.problem : nullptr;
+    }
+    if (r.kind == Kind::Unique) return v.is_string() && !seen.insert(v.as_string()).second ? r.problem : nullptr;
+    bool ok = is_relation(r.kind) ? relation_holds(r, v, root, f) : is(r.kind, v) && list_ok(r, v) && one_of_ok(r, v);
+    return ok ? nullptr : r.problem;
+}
+
 // The refusal template of the first node `r` refuses, with its placeholder values; nullptr if none.
 const char* first_problem(const Rule& r, const json::Value& root, const char* missing, Fields& f) {
     std::set<std::string> seen;
     static const json::Value kNull;
     for (const Node& n : nodes(root, r.path)) {
         const json::Value& v = n.value ? *n.value : kNull;
-        f = {{"field", n.field}, {"value", json::show(v)}, {"kind", kind_name(v)},
-             {"text", v.is_string() ? v.as_string() : ""}, {"key", n.key}};
+        f = {{"field", n.field}, {"key", n.key}};
         for (std::size_t i = 0; i < n.caps.size(); ++i) f.emplace_back(std::to_string(i), n.caps[i]);
-        if (*r.when_key) {
-            const json::Value* sib = n.parent != nullptr ? n.parent->find(r.when_key) : nullptr;
-            if (sib == nullptr || !sib->is_string() || sib->as_string() != r.when_value) continue;
+        const char* problem = node_problem(r, n, v, root, missing, f, seen);
+        if (problem != nullptr) {
+            // the value's text only for the refusal: a document's big containers are never dumped
+            f.emplace_back("value", json::show(v));
+            f.emplace_back("kind", kind_name(v));
+            f.emplace_back("text", v.is_string() ? v.as_string() : "");
+            return problem;
         }
-        if (r.keys == KeyKind::Batch && !batch_key(n.key)) return r.key_problem;
-        if (n.value == nullptr || v.is_null()) {
-            if (r.required) return *missing ? missing : r.problem;
-            if (n.value != nullptr && !r.null_ok) return r.problem;
-            continue;
-        }
-        if (r.kind == Kind::Unique) {
-            if (v.is_string() && !seen.insert(v.as_string()).second) return r.problem;
-            continue;
-        }
-        bool ok = is_relation(r.kind) ? relation_holds(r, v, root, f) : is(r.kind, v) && list_ok(r, v) && one_of_ok(r, v);
-        if (!ok) return r.problem;
     }
     return nullptr;
 }

@@ -36,6 +36,8 @@ from seedge.errors import Unavailable
 from seedge.fileio import cache_root
 
 TRUST_FLAG = "--trust-native"
+TRUST_HELP = ("Run the folder's native artifacts (AOTInductor packages, TensorRT plans) even though this machine "
+              "did not build them: they run code, so only for a folder you trust.")
 # format -> what it is, for the refusal line. Formats not here are read as data.
 NATIVE_FORMATS = {
     "inductor": "an AOTInductor package (a compiled shared library)",

@@ -15,7 +15,11 @@ to `threads` while the runner is open and restored on close.
 from __future__ import annotations
 
 import logging
+import os
 import platform
+import shutil
+import tempfile
+from contextlib import contextmanager
 
 from seedge.backends.table import device_family
 from seedge.backends.torch_eager import TorchModuleRunner
@@ -110,8 +114,10 @@ class InductorRunner(TorchModuleRunner):
         log = logging.getLogger("torch._inductor.package")
         level = log.level
         log.setLevel(logging.ERROR)
+        self._unpacked = tempfile.mkdtemp(prefix="seedge-aoti-")
         try:
-            package = torch._inductor.aoti_load_package(str(self.path), device_index=index)
+            with temp_root(self._unpacked):
+                package = torch._inductor.aoti_load_package(str(self.path), device_index=index)
         except Exception as e:  # noqa: BLE001 - the loader raises RuntimeError/zip/OS errors
             raise SeedgeError(f"{self.path}: not a loadable AOTInductor package ({message_line(e)[:200]}); "
                               f"re-run `seedge export --formats inductor`") from None
@@ -120,9 +126,32 @@ class InductorRunner(TorchModuleRunner):
         self._metadata = dict(package.get_metadata())
         return package
 
+    def close(self) -> None:
+        super().close()
+        # The loader unpacks the package under $TMPDIR (aotinductor_XXXXXX) and leaves it there when
+        # a load fails; seedge's own folder for it goes, whatever happened, when the runner closes
+        # (a failed open closes it too: TorchModuleRunner._load).
+        if getattr(self, "_unpacked", None):
+            shutil.rmtree(self._unpacked, ignore_errors=True)
+            self._unpacked = None
+
     def describe(self) -> dict:
         d = super().describe()
         build = self.options.get("build") or {}
         d.update({k: build[k] for k in ("torch", "cpu_isa", "gpu", "compute_capability") if build.get(k)})
         d.update(package_facts(getattr(self, "_metadata", {}) or {}))
         return d
+
+
+@contextmanager
+def temp_root(folder: str):
+    """$TMPDIR is `folder` inside (the C++ package loader unpacks under it), restored after."""
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import click
 
-from seedge.backends.table import BACKENDS, DEVICES
+from seedge.backends.table import BACKENDS, DEVICES, runs_on
 from seedge.bench.options import default
 from seedge.bench.peers import ALL, PEERS
 from seedge.cli.render import to_json
+from seedge.trust import NATIVE_FORMATS, TRUST_HELP
 
 
 @click.command("bench")
@@ -44,10 +45,11 @@ from seedge.cli.render import to_json
               help="Write each folder's bench.json: the artifacts flagged slow (slower than eager, or FP16 "
                    "slower than FP32), which the device runtime then never picks unless asked for by id, and "
                    "each artifact's p50, by which it orders its choice (seedge.bench_record).")
+@click.option("--trust-native", is_flag=True, help=TRUST_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
 def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, cuda_graph,
-            record, as_json, plot_file) -> None:
+            record, trust_native, as_json, plot_file) -> None:
     """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
 
     Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
@@ -66,8 +68,8 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
     with _progress(err) as report:
         options = BenchOptions(backends=tuple(backends) or None, device=device, batches=batches, threads=threads,
                                warmup=warmup, iters=iters, rounds=rounds, progress=report, peers=peers,
-                               include_copy=include_copy,
-                               runner_options={"tensorrt": {"cuda_graph": True}} if cuda_graph else None)
+                               include_copy=include_copy, runner_options=_runner_options(device, cuda_graph,
+                                                                                         trust_native))
         if len(folders) == 1:
             result = run_bench(folders[0], options)
         else:
@@ -210,3 +212,12 @@ def _caption(result: dict) -> str:
     if env.get("device") != "cpu":
         lines.append(f"eager and peers: {st.get('torch_input')}; ONNX Runtime / TensorRT rows include the copies")
     return "\n".join(lines)
+
+
+def _runner_options(device: str, cuda_graph: bool, trust_native: bool) -> dict | None:
+    """Per-backend runner options: TensorRT's CUDA graphs; trust for the native backends that run
+    on `device` (seedge.trust: open_artifact reads `trust_native`)."""
+    options: dict = {name: {"trust_native": True} for name in NATIVE_FORMATS if trust_native and runs_on(name, device)}
+    if cuda_graph:
+        options.setdefault("tensorrt", {})["cuda_graph"] = True
+    return options or None

@@ -11,6 +11,7 @@ import click
 
 from seedge.backends.table import DEVICES
 from seedge.runtime.model import RUNTIME_BACKENDS
+from seedge.trust import TRUST_HELP
 
 # Images decoded and run together: bounds memory for thousands of files on the command line.
 _CHUNK = 64
@@ -29,8 +30,9 @@ _CHUNK = 64
               help="Device to run on (OpenVINO always runs on the CPU).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Inference threads (default: the CPUs this process may use, as verify and bench).")
+@click.option("--trust-native", is_flag=True, help=TRUST_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-def command(folder, images, top_k, artifact_id, backend, device, threads, as_json) -> None:
+def command(folder, images, top_k, artifact_id, backend, device, threads, trust_native, as_json) -> None:
     """Classify IMAGE files with the export FOLDER: top-k class names and probabilities.
 
     The artifact is the device runtime's choice (fastest that passed parity at export and runs
@@ -38,7 +40,8 @@ def command(folder, images, top_k, artifact_id, backend, device, threads, as_jso
     from seedge.cli.render import to_json
     from seedge.runtime import Model
 
-    with Model.open(folder, backend=backend, artifact=artifact_id, device=device, threads=threads) as model:
+    with Model.open(folder, backend=backend, artifact=artifact_id, device=device, threads=threads,
+                    trust_native=trust_native) as model:
         results = []
         for start in range(0, len(images), _CHUNK):
             chunk = list(images[start:start + _CHUNK])

@@ -8,6 +8,7 @@ from seedge.backends.table import ARTIFACT_BACKENDS, DEVICES
 from seedge.cli.data_options import pop_source_options, source_options
 from seedge.cli.model_options import class_names_option, with_class_names
 from seedge.data.splits import SPLITS
+from seedge.trust import TRUST_HELP
 
 
 @click.command("verify")
@@ -25,10 +26,12 @@ from seedge.data.splits import SPLITS
               help="Run the artifacts on this backend (repeatable): every artifact it reads, e.g. --backend "
                    "openvino also verifies the ONNX files on OpenVINO; default: each artifact on the backend it "
                    "was exported for.")
+@click.option("--trust-native", is_flag=True, help=TRUST_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @class_names_option
 @source_options()
-def command(folder, data_src, split, limit, device, artifact_ids, backends, as_json, class_names, **csv_kw) -> None:
+def command(folder, data_src, split, limit, device, artifact_ids, backends, trust_native, as_json, class_names,
+            **csv_kw) -> None:
     """Check every artifact in FOLDER (written by `seedge export`) against the eager FP32 model."""
     from rich.console import Console
 
@@ -51,7 +54,7 @@ def command(folder, data_src, split, limit, device, artifact_ids, backends, as_j
     with err.status("verifying", spinner="dots") as status:
         result = verify_artifacts(folder, manifest, artifacts=list(artifact_ids) or None, data=data,
                                   device=device, on_step=lambda label: status.update(f"verifying {label}"),
-                                  backends=list(backends) or None)
+                                  backends=list(backends) or None, trust_native=trust_native)
     if as_json:
         click.echo(to_json(result))
     else:

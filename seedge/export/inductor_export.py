@@ -18,6 +18,7 @@ import io
 import logging
 import platform
 import shutil
+import tempfile
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -40,7 +41,7 @@ def export_inductor(model, path: str | Path, input_shape: tuple[int, int, int], 
     """
     import torch
 
-    from seedge.backends.inductor import cpu_isa_here, package_facts
+    from seedge.backends.inductor import cpu_isa_here, package_facts, temp_root
     from seedge.backends.table import device_family
     from seedge.backends.torch_eager import torch_device
 
@@ -60,9 +61,11 @@ def export_inductor(model, path: str | Path, input_shape: tuple[int, int, int], 
             program = torch.export.export(module, (example,), dynamic_shapes=({0: batch},))
             torch._inductor.aoti_compile_and_package(program, package_path=str(path),
                                                      inductor_configs=dict(INDUCTOR_CONFIGS))
-            compiled = torch._inductor.aoti_load_package(str(path))
-            diff = float((compiled(probe) - module(probe)).abs().max())
-            metadata = dict(compiled.get_metadata())
+            # Unpacked in a folder of seedge's own, gone afterwards even when the load fails.
+            with tempfile.TemporaryDirectory(prefix="seedge-aoti-") as unpacked, temp_root(unpacked):
+                compiled = torch._inductor.aoti_load_package(str(path))
+                diff = float((compiled(probe) - module(probe)).abs().max())
+                metadata = dict(compiled.get_metadata())
         except Exception as e:  # noqa: BLE001 - export/inductor/the C++ compiler raise many types
             path.unlink(missing_ok=True)
             raise SeedgeError(f"AOTInductor compile of {getattr(model, 'seedge_arch', 'the model')} for {family} "

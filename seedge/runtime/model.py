@@ -153,11 +153,13 @@ class Model:
 
     @classmethod
     def open(cls, folder, backend: str | None = None, artifact: str | None = None, device: str = "cpu",
-             threads: int | None = None) -> "Model":
+             threads: int | None = None, trust_native: bool = False) -> "Model":
         """Open the best artifact of `folder` this machine can run (the rule in seedge.bench_record:
         the folder's last uncontended `seedge bench` p50s, else the backend table's
         RUNTIME_PREFERENCE); an explicit `artifact` id or `backend` narrows the choice. The
-        artifact's sha256 is checked first; `threads` defaults to what bench and verify use."""
+        artifact's sha256 is checked first; `threads` defaults to what bench and verify use.
+        `trust_native`: a native artifact (TensorRT plan) this machine did not build may run
+        (seedge.trust); without it such an artifact is passed over, or refused when asked for."""
         folder = Path(folder)
         manifest = artifacts.read_manifest(folder)
         order, slow, measured = folder_candidates(folder, manifest, backend, artifact, device)
@@ -165,7 +167,8 @@ class Model:
         for entry, use in order:
             runner = None
             try:
-                runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use)
+                runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use,
+                                       trust_native=trust_native)
                 runner.__enter__()
             except Unavailable as e:  # library or device support missing here: try the next one
                 if runner is not None:

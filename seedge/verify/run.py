@@ -126,7 +126,8 @@ def precision_note(desc: dict) -> str | None:
 
 def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=None, device: str = "cpu",
                      thresholds: dict[str, dict] | None = None, threads: int | None = None,
-                     on_step: Callable[[str], None] | None = None, backends=None) -> dict:
+                     on_step: Callable[[str], None] | None = None, backends=None,
+                     trust_native: bool = False) -> dict:
     """Run the baseline and each artifact; return the DESIGN's verify document.
 
     artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
@@ -138,6 +139,7 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     on_step: called with a label before each run. backends: names of backends to run the artifacts
     on, each every artifact it reads (None: each artifact on its own backend; _select); a row names
     the backend it ran on, and a second reader's row also the artifact's own ("artifact_backend").
+    trust_native: run native artifacts this machine did not build (seedge.trust; CLI --trust-native).
     """
     folder = Path(folder)
     pairs = _select(manifest, artifacts, backends)
@@ -196,7 +198,7 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
         feed = pixels_for(art, pixels) if takes_pixels(art) else x
         expected = softmax(base) if gives_probabilities(art) else base
         rows.append(_verify_one(folder, manifest, (art, reader), feed, y, expected, device, gate, threads,
-                                input_name))
+                                input_name, trust_native))
     return {
         "folder": str(folder),
         "name": manifest.get("name"),
@@ -226,12 +228,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input_name) -> dict:
+def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input_name, trust_native) -> dict:
     """One (artifact, backend) pair's row; `gate`: (complete thresholds, where they come from)."""
     art, reader = pair
     dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
-    with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader) as runner:
+    with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader,
+                       trust_native=trust_native) as runner:
         check_input_shape(runner, manifest, art)
         logits = run_batched(runner, input_name, x, batch, fixed, len(model_class_names(manifest)),
                              f"artifact '{art['id']}'")

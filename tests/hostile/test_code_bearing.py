@@ -218,3 +218,107 @@ def test_strangers_baseline_pt2_is_refused_by_verify_and_bench(part, pt2_export,
         assert not marker.exists(), f"{argv[0]} ran the payload"
         assert code == 2, (out, err)
         one_line(err, "baseline.pt2", f"part {PARTS[part]}")
+
+
+# --- native artifacts: run when this machine built them, or with --trust-native -------------------------
+
+def test_registry_proves_only_what_this_user_recorded(tmp_path, monkeypatch):
+    from seedge import trust
+
+    monkeypatch.setenv("SEEDGE_CACHE", str(tmp_path / "cache"))
+    sha = "ab" * 32
+    art = {"format": "inductor", "sha256": sha}
+    with pytest.raises(trust.NotTrusted, match="model.inductor.pt2: an AOTInductor package .* --trust-native"):
+        trust.check_native("model.inductor.pt2", art, trust_native=False)
+    trust.check_native("model.inductor.pt2", art, trust_native=True)
+    trust.record_built(sha)
+    assert trust.built_here(sha) and not trust.built_here("cd" * 32)
+    trust.check_native("model.inductor.pt2", art, trust_native=False)
+    trust.registry().chmod(0o777)  # a registry others can write to proves nothing
+    assert not trust.built_here(sha)
+    trust.check_native("model.onnx", {"format": "onnx", "sha256": "0"}, trust_native=False)  # data: always read
+
+
+def _constructor_so(tmp_path: Path, marker: Path) -> bytes:
+    """A shared library whose constructor creates `marker` when it is dlopened."""
+    src = tmp_path / "payload.c"
+    src.write_text(f'#include <stdio.h>\n__attribute__((constructor)) static void run(void) '
+                   f'{{ FILE *f = fopen("{marker}", "w"); if (f) fclose(f); }}\n')
+    lib = tmp_path / "payload.so"
+    import subprocess
+
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    return lib.read_bytes()
+
+
+def _set_sha(folder: Path, art_id: str) -> None:
+    """The stranger also updates the manifest's sha256, so integrity alone cannot tell."""
+    manifest = json.loads((folder / artifacts.MANIFEST).read_text())
+    art = next(a for a in manifest["artifacts"] if a["id"] == art_id)
+    art["sha256"] = sha256_file(folder / art["file"])
+    (folder / artifacts.MANIFEST).write_text(json.dumps(manifest))
+
+
+def _aoti_temp_dirs() -> set[str]:
+    import tempfile
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob("aotinductor_*")}
+
+
+@pytest.mark.slow
+def test_strangers_aotinductor_package_runs_only_with_trust_native(tmp_path, cli, monkeypatch):
+    import seedge
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).mean((2, 3)))
+
+    torch.manual_seed(0)
+    built = seedge.export(Tiny().eval(), input_size=(3, 16, 16), out=tmp_path / "out", formats="inductor",
+                          name="tiny")
+    code, _, err = cli("verify", built)  # built here: its sha256 is in this user's registry
+    assert code == 0, err
+
+    # Another user (or machine): the same folder, copied in, with no proof in their registry.
+    monkeypatch.setenv("SEEDGE_CACHE", str(tmp_path / "other-user-cache"))
+    folder = Path(shutil.copytree(built, tmp_path / "stranger"))
+    code, _, err = cli("verify", folder)
+    assert code == 2
+    one_line(err, str(folder / "model.inductor.pt2"), "did not build", "--trust-native")
+    code, _, err = cli("bench", folder, "--backend", "inductor", "--iters", 2, "--warmup", 1, "--rounds", 1,
+                       "--batch", 1, "--no-record")
+    assert code == 2
+    one_line(err, "model.inductor.pt2", "--trust-native")
+    code, _, err = cli("verify", folder, "--trust-native")
+    assert code == 0, err
+    code, _, err = cli("bench", folder, "--backend", "inductor", "--iters", 2, "--warmup", 1, "--rounds", 1,
+                       "--batch", 1, "--no-record", "--trust-native")
+    assert code == 0, err
+
+    # A package whose library runs code when loaded (manifest sha256 updated): refused unread
+    # without the opt-in; with it, what fails to load leaves no unpacked folder behind.
+    marker = tmp_path / "PWNED"
+    so = _constructor_so(tmp_path, marker)
+
+    def swap(parts):
+        (name,) = [n for n in parts if n.endswith(".wrapper.so")]
+        parts[name] = so
+
+    package = folder / "model.inductor.pt2"
+    _rewrite(package, tmp_path / "evil.pt2", swap)
+    shutil.copyfile(tmp_path / "evil.pt2", package)
+    _set_sha(folder, "inductor-fp32")
+    before = _aoti_temp_dirs()
+    for argv in (("verify", folder), ("bench", folder, "--backend", "inductor", "--no-record")):
+        code, _, err = cli(*argv)
+        assert not marker.exists(), f"{argv[0]} loaded a stranger's native code without --trust-native"
+        assert code == 2
+        one_line(err, "model.inductor.pt2", "--trust-native")
+    code, _, err = cli("verify", folder, "--trust-native")
+    assert code == 2 and marker.exists()  # the user's word: it ran (and is no model)
+    one_line(err, "model.inductor.pt2", "not a loadable AOTInductor package")
+    assert _aoti_temp_dirs() == before

@@ -36,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"quantize"},
     {"export"},
     {"runtime"},
-    {"api", "cli", "__main__", "__init__"},
+    {"cli", "__main__", "__init__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -51,8 +51,8 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     # 8-bit INT8 weights on a CPU without VNNI/AMX: a wrong answer, refused before any file is read.
     check_int8_cpu(artifact["id"], build)
     path = check_integrity(folder, artifact)
+    cls = require_backend(name)  # a backend missing here says so first: nothing would run anyway
     check_native(path, artifact, trust_native)  # its bytes are the manifest's: now whether they may run
-    cls = require_backend(name)
     # Every runner gets the build facts (TensorRT checks them against this GPU); the few that
     # change how a runner runs are also passed by name.
     opts = {"build": build, **{k: build[k] for k in _RUN_OPTIONS if build.get(k) is not None}}

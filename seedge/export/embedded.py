@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seedge.export.context import Built, ExportContext
+from seedge.export.options import ExportOptions
 
 SUFFIX = "raw"  # in ids (onnx-fp32-raw) and file names (model.raw.onnx)
 
@@ -49,7 +50,7 @@ def build_embedded(fmt: str, precision: str, built: Built, ctx: ExportContext, h
     return _EMBEDDERS[fmt](precision, built, ctx, how)
 
 
-def check_embedding(opts, builders) -> object:
+def check_embedding(opts: ExportOptions, builders) -> ExportOptions:
     """The options with --embed-preprocess checked and its order normalized ("RGB"/"BGR"); bad
     use is a SeedgeError before any work."""
     from dataclasses import replace

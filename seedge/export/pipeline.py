@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import platform
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedge.backends.cpu_features import resolve_int8_cpu
 from seedge.errors import CheckFailed, SeedgeError
@@ -26,6 +27,9 @@ from seedge.export.options import ExportOptions
 from seedge.export.source import Loaded, ModelSource, baseline_program, is_live, load_source, save_baseline
 from seedge.quantize.accuracy_search import check_labelled, check_max_drop, max_drop_thresholds
 
+if TYPE_CHECKING:
+    from seedge.preprocess import PreprocessSpec
+
 DEMO_NAME = "demo"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Distributions whose versions go into the manifest (read from metadata: nothing is imported).
@@ -35,6 +39,8 @@ _TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "on
 # progress(message, phase): phase "check" while bad input can still stop the export (nothing
 # written yet), "build" once the staging folder is being filled.
 Progress = Callable[[str, str], None]
+# say(message) / step(message): progress with its phase already bound.
+Say = Callable[[str], None]
 
 
 def export_model(source=None, options: ExportOptions | None = None, *, model_source: ModelSource | None = None,
@@ -50,8 +56,8 @@ def export_model(source=None, options: ExportOptions | None = None, *, model_sou
     Returns the published folder. Raises SeedgeError (bad input, nothing written) or
     CheckFailed (an artifact failed verification; nothing published).
     """
-    say = (lambda msg: progress(msg, "check")) if progress else (lambda _msg: None)
-    step = (lambda msg: progress(msg, "build")) if progress else (lambda _msg: None)
+    say: Say = (lambda msg: progress(msg, "check")) if progress else (lambda _msg: None)
+    step: Say = (lambda msg: progress(msg, "build")) if progress else (lambda _msg: None)
     opts = options or ExportOptions()
     arch, num_classes, out, name = opts.arch, opts.num_classes, opts.out, opts.name
     random_weights, max_drop, thresholds = opts.random_weights, opts.max_drop, opts.thresholds
@@ -91,7 +97,7 @@ class _Prepared:
     passed_model: object          # after passes (what the exporters see)
     pass_reports: list
     info: dict
-    preprocess: object
+    preprocess: PreprocessSpec
     trained_on: str | None
     data_source: str | None
     data: tuple | None            # (x, y or None, class_names) test images, or None
@@ -100,7 +106,7 @@ class _Prepared:
     loaded: Loaded                # the source as loaded: the baseline is stored from it
 
 
-def _prepare(source, opts: ExportOptions, builders, say: Progress, model_source: ModelSource) -> _Prepared:
+def _prepare(source, opts: ExportOptions, builders, say: Say, model_source: ModelSource) -> _Prepared:
     say("loading model")
     if source is None and (model_source.model_file or model_source.key_map):
         raise SeedgeError("--model-file/--key-map need SOURCE: the checkpoint (state dict) to load")
@@ -142,7 +148,7 @@ def _prepare(source, opts: ExportOptions, builders, say: Progress, model_source:
 
 
 def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
-                          step: Progress, max_drop: float | None = None) -> Path:
+                          step: Say, max_drop: float | None = None) -> Path:
     from seedge import artifacts as art
     from seedge import publishing
     from seedge.export.reference import write_reference
@@ -154,7 +160,8 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
                                  extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
         step("writing reference.npz")
         x, y = (p.data[0], p.data[1]) if p.data else (None, None)
-        ref = write_reference(stage / art.REFERENCE, p.model, tuple(p.preprocess.input_size),
+        c, h, w = p.preprocess.input_size
+        ref = write_reference(stage / art.REFERENCE, p.model, (c, h, w),
                               opts.reference_samples, opts.seed, x, y,
                               pixels_spec=p.preprocess if opts.embed_preprocess else None)
         manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, baseline, p.trained_on)
@@ -191,7 +198,7 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
 
 
 def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, manifest: dict,
-                     step: Progress) -> ExportOptions:
+                     step: Say) -> ExportOptions:
     """Find the blocks INT8 keeps in float for --max-drop (recorded in the manifest); the options
     every INT8 builder then uses. The search also aims at the int8 agreement gate verify applies."""
     from seedge.export.builders import onnx_fp32
@@ -200,7 +207,10 @@ def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, mani
 
     step(f"--max-drop {max_drop:g}: measuring INT8 sensitivity per block")
     o = ctx.options
-    record = search_exclusions(ctx.stage / onnx_fp32(ctx).file, ctx.calibration(), *ctx.eval_data, max_drop,
+    # export_model's check_labelled refused --max-drop without labelled data, so the images are here.
+    assert ctx.eval_data is not None
+    eval_x, eval_y = ctx.eval_data
+    record = search_exclusions(ctx.stage / onnx_fp32(ctx).file, ctx.calibration(), eval_x, eval_y, max_drop,
                                method=o.calib_method, policy=o.int8_policy, exclude=o.exclude,
                                min_agreement=thresholds_for("int8", thresholds.get("int8"))["min_agreement"],
                                int8_cpu=o.int8_cpu,
@@ -305,7 +315,9 @@ def _data_options(opts: ExportOptions, meta: dict | None, src: str | None):
 def recorded_data(meta: dict | None) -> str | None:
     """The data source a seedge checkpoint says it was trained on (sidecar "training": {"data"})."""
     meta = meta or {}
-    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    training = meta.get("training")
+    if not isinstance(training, dict):
+        training = {}
     src = training.get("data") or meta.get("data")
     return str(src) if src else None
 
@@ -326,7 +338,7 @@ def _resolve(source) -> tuple[Path, dict | None]:
     return path, read_sidecar(path)
 
 
-def _check_exclude(model, exclude: tuple[str, ...], reports: list[dict] = ()) -> None:
+def _check_exclude(model, exclude: tuple[str, ...], reports: Sequence[dict] = ()) -> None:
     """Every --exclude name must be a module of `model` (the model after passes); a layer the
     canonical-SE pass folded into a SqueezeExcite is named by that SE block instead."""
     if not exclude:
@@ -344,7 +356,7 @@ def _check_exclude(model, exclude: tuple[str, ...], reports: list[dict] = ()) ->
                           f"names are PyTorch module paths")
 
 
-def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Progress):
+def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Say):
     """((x, y or None, class_names) test images for reference.npz and verify, or None; a note).
 
     A source the user named (or that INT8 needs) must load; one only recorded in the
@@ -373,10 +385,12 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
                                                "num_classes": info["num_classes"]}}, classes)
     except SeedgeError as e:
         return (x, None, classes), f"labels of {src} not used: {e}"
+    # x is not empty, so its source names at least one class: check_class_names gave an index array.
+    assert mapping is not None
     return (x, mapping[y], list(info["class_names"])), None
 
 
-def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress):
+def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Say):
     from seedge.data import load_arrays
 
     say(f"loading {src} (calibration, {opts.calib_samples} images)")
@@ -387,7 +401,7 @@ def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Progress)
     return x
 
 
-def _apply_passes(model, preprocess, opts: ExportOptions, say: Progress):
+def _apply_passes(model, preprocess, opts: ExportOptions, say: Say):
     if opts.passes is not None and len(opts.passes) == 0:
         return model, []
     import torch

@@ -22,14 +22,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seedge.backends.base import Runner
 from seedge.errors import MissingBackend, SeedgeError, message_line
+
+if TYPE_CHECKING:  # annotations only: this module stays torch-free at run time
+    import torch
 
 MIN_TENSORRT_MAJOR = 10
 # Build facts (manifest artifact["build"]) the runner checks against this machine; pass them as
@@ -140,13 +144,13 @@ class DeviceBuffer:
     keep: Any = None  # the owning object where the allocator needs one kept alive (torch)
 
 
-class CudaDevice:
+class CudaDevice(ABC):
     """The handful of CUDA runtime calls TensorRT needs: device facts, a stream, malloc, copies."""
 
     provider = "none"
 
     @staticmethod
-    def open(index: int = 0) -> "CudaDevice":
+    def open(index: int = 0) -> CudaDevice:
         """cuda-python if importable (torch-free), else torch; SeedgeError if no GPU is usable."""
         try:
             return _CudaPythonDevice(index)
@@ -160,21 +164,33 @@ class CudaDevice:
                                  "with CUDA") from None
 
     # Subclasses implement these.
+    @abstractmethod
     def info(self) -> dict: ...
+    @abstractmethod
     def alloc(self, nbytes: int) -> DeviceBuffer: ...
+    @abstractmethod
     def free(self, buf: DeviceBuffer) -> None: ...
+    @abstractmethod
     def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None: ...
+    @abstractmethod
     def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None: ...
+    @abstractmethod
     def synchronize(self) -> None: ...
+    @abstractmethod
     def close(self) -> None: ...
 
     @property
+    @abstractmethod
     def stream_handle(self) -> int: ...
 
     # CUDA graphs: capture the work queued on the stream between begin and end, replay it.
+    @abstractmethod
     def begin_capture(self) -> None: ...
+    @abstractmethod
     def end_capture(self) -> Any: ...
+    @abstractmethod
     def launch(self, graph: Any) -> None: ...
+    @abstractmethod
     def destroy_graph(self, graph: Any) -> None: ...
 
 
@@ -280,7 +296,13 @@ class _TorchCudaDevice(CudaDevice):
         self.index = index
         self._device = torch.device("cuda", index)
         torch.cuda.set_device(self._device)
-        self._stream = torch.cuda.Stream(device=self._device)
+        self._stream: torch.cuda.Stream | None = torch.cuda.Stream(device=self._device)
+
+    @property
+    def stream(self) -> torch.cuda.Stream:
+        """The device's stream; close() drops it, and nothing calls in after close."""
+        assert self._stream is not None, "CUDA device used after close()"
+        return self._stream
 
     def info(self) -> dict:
         p = self._torch.cuda.get_device_properties(self._device)
@@ -296,24 +318,24 @@ class _TorchCudaDevice(CudaDevice):
 
     def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None:
         src = self._torch.from_numpy(host.reshape(-1).view(np.uint8))
-        with self._torch.cuda.stream(self._stream):
+        with self._torch.cuda.stream(self.stream):
             buf.keep[: host.nbytes].copy_(src)
 
     def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None:
         dst = self._torch.from_numpy(host.reshape(-1).view(np.uint8))
-        with self._torch.cuda.stream(self._stream):
+        with self._torch.cuda.stream(self.stream):
             dst.copy_(buf.keep[: host.nbytes])
 
     def synchronize(self) -> None:
-        self._stream.synchronize()
+        self.stream.synchronize()
 
     @property
     def stream_handle(self) -> int:
-        return int(self._stream.cuda_stream)
+        return int(self.stream.cuda_stream)
 
     def begin_capture(self) -> None:
         self._graph = self._torch.cuda.CUDAGraph()
-        self._capture = self._torch.cuda.graph(self._graph, stream=self._stream)
+        self._capture = self._torch.cuda.graph(self._graph, stream=self.stream)
         self._capture.__enter__()
 
     def end_capture(self):
@@ -323,7 +345,7 @@ class _TorchCudaDevice(CudaDevice):
         return graph
 
     def launch(self, graph) -> None:
-        with self._torch.cuda.stream(self._stream):
+        with self._torch.cuda.stream(self.stream):
             graph.replay()
 
     def destroy_graph(self, graph) -> None:
@@ -360,7 +382,10 @@ class TensorRTRunner(Runner):
         super().__init__(path, device=device, threads=threads, **options)
         self._cuda: CudaDevice | None = None
         self._buffers: dict[str, DeviceBuffer] = {}
-        self._engine = self._context = self._runtime = None
+        # TensorRT objects (typed Any: tensorrt ships no stubs), set by _open, released by close.
+        self._engine: Any = None
+        self._context: Any = None
+        self._runtime: Any = None
         self._graphs: dict[tuple, Any] = {}  # input shape -> instantiated CUDA graph (cuda_graph=True)
 
     @property
@@ -434,8 +459,14 @@ class TensorRTRunner(Runner):
             return chunks[0]
         return [np.concatenate([c[k] for c in chunks]) for k in range(len(self._outputs))]
 
+    @property
+    def _gpu(self) -> CudaDevice:
+        """The device _open opened; infer (which checks the `with` block) is its only way in."""
+        assert self._cuda is not None, "TensorRTRunner used outside its `with` block"
+        return self._cuda
+
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
-        ctx, cuda = self._context, self._cuda
+        ctx, cuda = self._context, self._gpu
         inp = self._inputs[0]
         if ctx.set_input_shape(inp, tuple(x.shape)) is False:
             raise SeedgeError(f"{self.path}: TensorRT rejected input shape {list(x.shape)} "
@@ -448,14 +479,14 @@ class TensorRTRunner(Runner):
             ctx.set_tensor_address(name, self._buffer(name, host.nbytes).ptr)
             hosts.append(host)
         self._execute(tuple(x.shape))
-        for name, host in zip(self._outputs, hosts):
+        for name, host in zip(self._outputs, hosts, strict=True):
             cuda.d2h(host, self._buffers[name])
         cuda.synchronize()
         return [h.astype(np.float32, copy=False) for h in hosts]
 
     def _execute(self, shape: tuple) -> None:
         """Queue the inference on the stream: directly, or as this shape's CUDA graph."""
-        ctx, cuda = self._context, self._cuda
+        ctx, cuda = self._context, self._gpu
         if not self.cuda_graph:
             if not ctx.execute_async_v3(cuda.stream_handle):
                 raise RuntimeError(f"{self.path}: execute_async_v3 failed: {self._logger.last_error()}")
@@ -481,14 +512,14 @@ class TensorRTRunner(Runner):
         buf = self._buffers.get(name)
         if buf is None or buf.nbytes < nbytes:
             if buf is not None:
-                self._cuda.free(buf)
-            buf = self._buffers[name] = self._cuda.alloc(nbytes)
+                self._gpu.free(buf)
+            buf = self._buffers[name] = self._gpu.alloc(nbytes)
             self._drop_graphs()  # captured graphs hold the old addresses
         return buf
 
     def _drop_graphs(self) -> None:
         for graph in self._graphs.values():
-            self._cuda.destroy_graph(graph)
+            self._gpu.destroy_graph(graph)
         self._graphs.clear()
 
     def close(self) -> None:
@@ -525,12 +556,12 @@ class CollectingLogger:
     @staticmethod
     def create(trt):
         class Logger(trt.ILogger):
-            def __init__(self):
+            def __init__(self) -> None:
                 trt.ILogger.__init__(self)
                 self.errors: list[str] = []
                 self.warnings: list[str] = []
 
-            def log(self, severity, msg):
+            def log(self, severity, msg) -> None:
                 if severity in (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR):
                     self.errors.append(str(msg).strip())
                 elif severity == trt.ILogger.Severity.WARNING:

@@ -29,12 +29,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from seedge.errors import SeedgeError, message_line
+from seedge.fileio import os_error_text, read_bounded
 
 # How to write a program seedge reads: one image input whose batch is dynamic.
 DYNAMIC_EXPORT = ('torch.export.save(torch.export.export(model, (x,), dynamic_shapes={"x": {0: '
                   'torch.export.Dim("batch")}}), "model.pt2") (name the key after forward\'s argument)')
 MODEL = "model"  # the program torch.export.save writes, and the one torch.export.load returns
 MAX_EXPR_CHARS = 4096
+MAX_PROGRAM_BYTES = 1 << 34  # read whole into memory (once, so what is checked is what torch loads)
 _GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")  # the name torch's weights-only unpickler refused
 # Parts of an archive that only hold code seedge never runs from a .pt2.
 _NATIVE_DIRS = ("AOTINDUCTOR_DIR", "EXECUTORCH_DIR", "MTIA_DIR")
@@ -47,7 +49,14 @@ def load_program_bytes(path: Path):
     """The ExportedProgram in the .pt2 file `path`, loaded weights-only (see the module doc)."""
     from torch.export.pt2_archive import PT2ArchiveReader
 
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise SeedgeError(f"{path}: cannot read the torch.export program ({os_error_text(e)})") from None
+    if size > MAX_PROGRAM_BYTES:
+        raise SeedgeError(f"{path}: {size} bytes is more than a torch.export program seedge reads "
+                          f"({MAX_PROGRAM_BYTES} bytes)")
+    data = read_bounded(path, size, "torch.export program")  # a FIFO or device is refused, not read forever
     try:
         with _quiet_torch():
             reader = PT2ArchiveReader(io.BytesIO(data))

@@ -177,6 +177,22 @@ def test_pt2_refusal_is_seedges_line_not_torchs_log(tmp_path, cli):
     one_line(err, str(path), "torch.export")
 
 
+def test_pt2_fifo_or_device_is_refused_not_read_forever(tmp_path, cli):
+    import os
+
+    from _hostile import no_hang
+
+    fifo = tmp_path / "fifo.pt2"
+    os.mkfifo(fifo)
+    device = tmp_path / "zero.pt2"
+    device.symlink_to("/dev/zero")
+    for path in (fifo, device):
+        with no_hang(30):
+            code, _, err = cli("inspect", path)
+        assert code == 2
+        one_line(err, str(path), "not a regular file")
+
+
 def test_static_batch_program_is_one_line_saying_how_to_export_it(tmp_path, cli):
     """Item 7: a program exported at batch 1 (no dynamic_shapes) cannot take other batches."""
     path = _program(tmp_path / "static.pt2", dynamic=False)
@@ -293,6 +309,8 @@ def test_strangers_aotinductor_package_runs_only_with_trust_native(tmp_path, cli
                        "--batch", 1, "--no-record")
     assert code == 2
     one_line(err, "model.inductor.pt2", "--trust-native")
+    code, _, err = cli("bench", folder, "--iters", 2, "--warmup", 1, "--rounds", 1, "--batch", 1, "--no-record")
+    assert code == 0 and "inductor" in err and "--trust-native" in err, err  # picked by default: left out, said why
     code, _, err = cli("verify", folder, "--trust-native")
     assert code == 0, err
     code, _, err = cli("bench", folder, "--backend", "inductor", "--iters", 2, "--warmup", 1, "--rounds", 1,

@@ -21,6 +21,7 @@ says who holds it (filelock does not), and the cache rule is two environment var
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import os
 import stat
@@ -38,6 +39,28 @@ CACHE_ENV = "SEEDGE_CACHE"
 def os_error_text(e: BaseException) -> str:
     """The OS's words for an error ("No space left on device"), for a one-line message."""
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
+
+
+_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+
+
+def path_kind(path: str | os.PathLike) -> str:
+    """What `path` is, in words for a message: "a regular file", "not found", "a symlink loop",
+    "a symlink that points to nothing", "a folder", "a FIFO", "a character device", ... (never
+    opened, so a FIFO or device cannot block): a user told "not found" about /dev/zero or a
+    symlink loop looks for a typo that is not there."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symlink loop"
+        if e.errno == errno.ENOENT:
+            return "a symlink that points to nothing" if os.path.islink(path) else "not found"
+        return f"unreadable ({os_error_text(e)})"
+    except ValueError:  # a NUL byte in the name
+        return "not a usable path (it holds a NUL byte)"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def now_iso() -> str:

@@ -104,5 +104,8 @@ def describe_error(e: BaseException) -> tuple[int, str]:
 
 
 def _flat(e: BaseException) -> str:
-    """seedge's own message on one line (a file name or a library detail may hold newlines)."""
-    return " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
+    """seedge's own message on one line (a file name or a library detail may hold newlines), with
+    control characters shown escaped: a name the user typed or a stranger's file holds (ESC, BEL)
+    must not drive the terminal."""
+    line = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)

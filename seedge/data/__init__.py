@@ -18,6 +18,7 @@ from seedge.data.arrays import load_arrays, load_split_arrays
 from seedge.data.source import Row, Samples, Source, SourceOptions
 from seedge.data.splits import SPLIT_SEED
 from seedge.errors import SeedgeError
+from seedge.fileio import path_kind
 
 __all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "SourceOptions", "load_arrays", "load_split_arrays",
            "open_source", "parse_classes"]
@@ -49,7 +50,9 @@ def open_source(src: str, root: str | Path | None = None, class_names: list[str]
 
         return open_shapes(src, class_names, fractions=options.fractions)
     if not path.exists():
-        raise SeedgeError(f"{src}: no such file or directory; the data source must be {SRC_HELP}")
+        kind = path_kind(path)  # a symlink loop or dangling link is named as such, not "no such file"
+        what = "no such file or directory" if kind == "not found" else kind
+        raise SeedgeError(f"{src}: {what}; the data source must be {SRC_HELP}")
     if path.is_dir():
         if root is not None:
             raise SeedgeError(f"{src}: --data-root applies to CSV sources only")

@@ -26,6 +26,7 @@ from seedge.data.images import IMAGE_EXTENSIONS
 from seedge.data.source import Row, Source, SourceOptions, build_source
 from seedge.data.splits import SPLIT_ALIASES
 from seedge.errors import SeedgeError
+from seedge.fileio import path_kind
 
 # Header names, compared after _key() (lower case, only letters and digits), in order of preference.
 _PATH_NAMES = ("path", "imagepath", "image", "img", "imgpath", "file", "filename", "filepath", "imagefile",
@@ -162,6 +163,9 @@ def _read_rows(path: Path, root: Path, options: SourceOptions) -> tuple[list[tup
             raise SeedgeError(f"{where}: empty label for {rel}")
         img = Path(rel) if Path(rel).is_absolute() else root / rel
         if not _regular_file(img, where):
+            kind = path_kind(img)
+            if kind != "not found":  # a FIFO, device, folder or symlink loop: say which, not "not found"
+                raise SeedgeError(f"{where}: image {rel} is {kind}, not an image file; fix the row")
             raise SeedgeError(f"{where}: image {rel} not found under {root}; fix the path or pass --data-root")
         part = None
         if cols.split is not None:

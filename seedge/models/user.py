@@ -138,7 +138,7 @@ def build(factory, args: dict, num_classes: int | None = None, where: str = "mod
         kwargs["num_classes"] = int(num_classes)
     try:
         model = factory(**kwargs)
-    except Exception as e:  # noqa: BLE001 - the user's code may raise anything
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's code may raise anything, exit(0) too
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         raise SeedgeError(f"{where}: {getattr(factory, '__name__', 'NAME')}({shown}) failed ({_message(e)}); "
                           f"check --model-args") from None

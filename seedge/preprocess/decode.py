@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seedge.errors import SeedgeError
+from seedge.fileio import path_kind
 
 # PIL modes whose pixels are not 0..255 integers
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "F")
@@ -41,8 +42,11 @@ def decode(image, origin: str = ""):
 def open_image(path: Path, origin: str = ""):
     """Read an image file -> RGB PIL image; a missing or unreadable file is a SeedgeError naming it."""
     where = f" (listed in {origin})" if origin and origin != str(path) else ""
-    if not path.is_file():
+    kind = path_kind(path)
+    if kind == "not found":
         raise SeedgeError(f"{path}: image file not found{where}; fix the path or remove it")
+    if kind != "a regular file":  # a FIFO or device is never opened: reading one blocks or never ends
+        raise SeedgeError(f"{path}: is {kind}, not an image file{where}; fix the path or remove it")
     Image = pil()
     try:
         with warnings.catch_warnings():

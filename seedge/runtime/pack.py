@@ -20,6 +20,7 @@ replaced.
 from __future__ import annotations
 
 import copy
+import errno
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def reference_files(folder: Path, manifest: dict) -> list[str]:
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             names.append(entry["file"])
     return [n for n in names if (folder / n).exists() or (folder / n).is_symlink()]
+
+
+def _copy(src: Path, dst: Path, out: Path, rel: str) -> None:
+    """Copy one file into the staging folder. A failed write (a full disk) is named by where it
+    writes: shutil reports ENOSPC with the source as the file name, which sent users to the
+    export folder that was only read."""
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    except OSError as e:
+        if e.filename == str(src) and e.filename2 is None and e.errno in (errno.ENOENT, errno.EACCES):
+            raise  # reading the source failed: the error names it already
+        raise SeedgeError(f"--out {out}: cannot write {rel} there ({fileio.os_error_text(e)}); free space "
+                          f"or choose another --out") from None
 
 
 def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
@@ -68,8 +83,7 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
 
     with publishing.staging(out.parent, out.name) as stage:
         for rel in wanted:
-            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(folder / rel, stage / rel)
+            _copy(folder / rel, stage / rel, out, rel)
         artifacts.check_integrity(stage, entry)  # the copy holds the bytes the manifest names
         artifacts.write_manifest(stage, reduced)
         publishing.publish(stage, out.parent, out.name)

@@ -173,7 +173,20 @@ def _list_ok(rule: Rule, v) -> bool:
         return True
     if len(v) < rule.min_len or (rule.max_len and len(v) > rule.max_len):
         return False
-    return all(_is(rule.first if i == 0 and rule.first else rule.items, x) for i, x in enumerate(v))
+    if not all(_is(rule.first if i == 0 and rule.first else rule.items, x) for i, x in enumerate(v)):
+        return False
+    product = 1
+    for x in v:
+        if type(x) is not int:
+            continue
+        if rule.at_most and x > rule.at_most:
+            return False
+        if not rule.max_product:
+            continue
+        product *= x
+        if x <= 0 or product > rule.max_product:
+            return False  # stops before a long list's product grows large (C++: before it overflows)
+    return True
 
 
 def _relation_holds(rule: Rule, v, root, fields: dict) -> bool:
@@ -181,6 +194,13 @@ def _relation_holds(rule: Rule, v, root, fields: dict) -> bool:
     an earlier rule, or is not there: then the relation does not apply."""
     found = nodes(root, rule.other) if rule.other else []
     other = found[0].value if found else None
+    if rule.kind in ("known_keys", "all_keys"):
+        if not isinstance(v, dict):
+            return True
+        odd = [k for k in v if k not in rule.one_of] if rule.kind == "known_keys" else \
+            [k for k in rule.one_of if k not in v]
+        fields.update(key=odd[0] if odd else "")
+        return not odd
     if rule.kind == "no_zero":
         return not (isinstance(v, list) and any(_finite(x) and x == 0 for x in v))
     if rule.kind == "count_of":
@@ -193,6 +213,11 @@ def _relation_holds(rule: Rule, v, root, fields: dict) -> bool:
             return True
         fields.update(other=_show(other[1:]))
         return v == other[1:]
+    if rule.kind == "covers":
+        if not (isinstance(v, list) and isinstance(other, list) and len(other) >= 2):
+            return True
+        fields.update(other=_show(other[-2:]))
+        return len(v) == 2 and all(type(x) is int and type(y) is int and x >= y for x, y in zip(v, other[-2:]))
     if rule.kind == "per_channel":
         if not (isinstance(other, list) and other and _is("positive_int", other[0])):
             return True

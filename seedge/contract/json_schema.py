@@ -42,6 +42,15 @@ def _kind(kind: str) -> dict:
     return kinds[kind]
 
 
+def _at_most(spec: dict, bound: int) -> dict:
+    """`spec` with its integers (an anyOf's too) at most `bound` (0: as it is)."""
+    if not bound:
+        return spec
+    if "anyOf" in spec:
+        return {"anyOf": [_at_most(s, bound) for s in spec["anyOf"]]}
+    return {**spec, "maximum": bound} if spec.get("type") == "integer" else spec
+
+
 def _node(root: dict, path: str) -> tuple[dict, dict, str | None]:
     """(the schema of the value at `path`, its parent object's schema, its key there)."""
     node, parent, key = root, root, None
@@ -59,6 +68,10 @@ def _node(root: dict, path: str) -> tuple[dict, dict, str | None]:
 
 def _apply(rule: Rule, node: dict, parent: dict, key: str | None) -> None:
     node.setdefault("description", rule.meaning)
+    if rule.kind == "known_keys":
+        node["propertyNames"] = {"enum": list(rule.one_of)}
+    elif rule.kind == "all_keys":
+        node["required"] = list(rule.one_of)
     if rule.kind in RELATIONS:
         node["$comment"] = (node.get("$comment", "") + f" {rule.kind}: {RELATIONS[rule.kind]}"
                             + (f" (other: {rule.other})" if rule.other else "")).strip()
@@ -69,9 +82,11 @@ def _apply(rule: Rule, node: dict, parent: dict, key: str | None) -> None:
             spec["minItems"] = rule.min_len
         if rule.max_len:
             spec["maxItems"] = rule.max_len
-        spec["items"] = _kind(rule.items)
+        spec["items"] = _at_most(_kind(rule.items), rule.at_most)
         if rule.first:
-            spec["prefixItems"] = [_kind(rule.first)]
+            spec["prefixItems"] = [_at_most(_kind(rule.first), rule.at_most)]
+        if rule.max_product:
+            spec["$comment"] = f"the product of its integer items is at most {rule.max_product}"
     if rule.one_of:
         spec["enum"] = list(rule.one_of)
     if not rule.required and rule.null_ok and rule.path:

@@ -39,6 +39,9 @@ RELATIONS = {
     "per_channel": "a list of at least `other`[0] numbers",
     "no_zero": "a list of numbers none of which is 0",
     "unique": "a string no other item of the enclosing list holds at the same place",
+    "covers": "a list [H, W] no smaller than the last two items of the list at `other` (a resize the crop fits in)",
+    "known_keys": "an object whose every key is one of `one_of` ({key}: the first that is not)",
+    "all_keys": "an object holding every key of `one_of`, null values included ({key}: the first absent)",
 }
 # Keys of an object whose members are data ("*" paths): what each key must look like.
 KEY_KINDS = {
@@ -77,7 +80,9 @@ class Rule:
     first: str = ""             # list: the kind of item 0 where it differs (input.shape's batch)
     min_len: int = 0            # list: at least this many items
     max_len: int = 0            # list: at most this many (0: no bound)
-    one_of: tuple = ()          # the values allowed (strings or integers)
+    at_most: int = 0            # list: every integer item at most this (0: no bound)
+    max_product: int = 0        # list: the product of its integer items at most this (0: no bound)
+    one_of: tuple = ()          # the values allowed (strings or integers); known_keys/all_keys: the keys
     when: tuple = ()            # (sibling key, string value): checked only where the sibling holds it
     keys: str = "any"           # "*" paths: what each member key must look like (KEY_KINDS)
     other: str = ""             # relations: the related field's path

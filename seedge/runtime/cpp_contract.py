@@ -52,6 +52,7 @@ def _rule(r: Rule) -> str:
     fields = [
         _c(r.path), f"Kind::{_camel(r.kind)}", str(r.required).lower(), str(r.null_ok).lower(),
         f"Kind::{_camel(r.items)}", f"Kind::{_camel(r.first or r.items)}", str(r.min_len), str(r.max_len),
+        f"{r.at_most}ll", f"{r.max_product}ll",
         _c("|".join(str(v) for v in r.one_of)), _c(when[0]), _c(when[1]), f"KeyKind::{_camel(r.keys)}",
         _c(r.other), _c(problem), _c(r.message), _c(r.key_problem),
     ]
@@ -88,7 +89,8 @@ def header() -> str:
         "// of the kind where the rule has none.",
         "struct Rule {",
         "    const char* path; Kind kind; bool required; bool null_ok; Kind items; Kind first; int min_len;",
-        "    int max_len; const char* one_of; const char* when_key; const char* when_value; KeyKind keys;",
+        "    int max_len; long long at_most; long long max_product; const char* one_of; const char* when_key;",
+        "    const char* when_value; KeyKind keys;",
         "    const char* other; const char* problem; const char* message; const char* key_problem;",
         "};",
         "struct Document {",

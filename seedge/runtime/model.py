@@ -292,7 +292,7 @@ class Model:
         """(the gates the self-test judges this artifact by, where they come from): those its
         parity record kept at export ("recorded"), else an older manifest's ("manifest (older
         export)") or the defaults ("default (older export)"); a malformed record is a SeedgeError."""
-        return recorded_thresholds(self.artifact, self.manifest, str(self.folder / artifacts.MANIFEST))
+        return recorded_thresholds(self.artifact, self.manifest)
 
     def self_test(self, atol: float | None = None) -> dict:
         """Run reference.npz's inputs and compare with the stored eager FP32 logits, judged by

@@ -30,25 +30,28 @@ Every artifact's parity record keeps the complete gates it was judged by at expo
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from seedge.contract.manifest import THRESHOLD_KEYS
 from seedge.errors import SeedgeError
 
+
+def _gates(**given: float) -> dict[str, float | None]:
+    """A complete set of gates (every THRESHOLD_KEYS, in its order), None where not `given`."""
+    unknown = set(given) - set(THRESHOLD_KEYS)
+    if unknown:
+        raise ValueError(f"not parity thresholds: {sorted(unknown)}")
+    return {k: given.get(k) for k in THRESHOLD_KEYS}
+
+
+# agreement as a fraction; accuracy drop in percentage points; diffs in logit units; cosine in [-1, 1].
 DEFAULT_THRESHOLDS: dict[str, dict[str, float | None]] = {
-    # agreement as a fraction; accuracy drop in percentage points; diffs in logit units;
-    # cosine as a value in [-1, 1].
-    "fp32": {"min_agreement": 1.0, "max_abs_diff": 1e-3, "max_rel_diff": None, "max_accuracy_drop": None,
-             "min_cosine": None},
-    "fp16": {"min_agreement": 0.995, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": None,
-             "min_cosine": None},
-    "int8": {"min_agreement": 0.98, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": 1.0,
-             "min_cosine": None},
+    "fp32": _gates(min_agreement=1.0, max_abs_diff=1e-3),
+    "fp16": _gates(min_agreement=0.995),
+    "int8": _gates(min_agreement=0.98, max_accuracy_drop=1.0),
 }
 # bf16 is reported by OpenVINO's CPU plugin; it is at least as coarse as fp16.
 DEFAULT_THRESHOLDS["bf16"] = dict(DEFAULT_THRESHOLDS["fp16"])
-THRESHOLD_KEYS = tuple(DEFAULT_THRESHOLDS["fp32"])
 
 
 # float32 has a 24-bit significand: noise below 2**-24 of the signal is rounding, not error.
@@ -100,68 +103,29 @@ def _apply(thresholds: dict, overrides: dict | None) -> dict:
     return t
 
 
-def recorded_thresholds(entry: dict, manifest: dict, file: str = "manifest.json") -> tuple[dict, str]:
+def recorded_thresholds(entry: dict, manifest: dict) -> tuple[dict, str]:
     """(the complete gates artifact `entry` of `manifest` is judged by, where they come from).
 
     In order: the gates its parity record kept at export ("recorded"); for an export made
     before that record, the manifest-level `verification.thresholds` overrides of its precision
     on the defaults ("manifest (older export)"); else the defaults ("default (older export)",
-    or "default" for an entry not judged yet, as in the export stage itself). What is read is
-    checked (check_thresholds); a malformed one is one SeedgeError naming `file` and the field.
+    or "default" for an entry not judged yet, as in the export stage itself). `manifest` is one
+    the contract checked (seedge.artifacts.read_manifest): its thresholds are objects of known
+    gates, each a finite number or null, every one present in a parity record.
     """
-    where = f"{file}: artifacts[{_index(entry, manifest)}].parity"
     parity = entry.get("parity")
-    if parity is not None and not isinstance(parity, dict):
-        raise SeedgeError(f"{where}: must be an object")
     if parity is not None and "thresholds" in parity:
-        return check_thresholds(parity["thresholds"], f"{where}.thresholds", complete=True), "recorded"
-    verification = manifest.get("verification")
-    if verification is not None and not isinstance(verification, dict):
-        raise SeedgeError(f"{file}: verification: must be an object")
-    old = (verification or {}).get("thresholds")
-    if old is not None and not isinstance(old, dict):
-        raise SeedgeError(f"{file}: verification.thresholds: must be an object of precisions")
+        return _floats(parity["thresholds"]), "recorded"
+    old = (manifest.get("verification") or {}).get("thresholds") or {}
     precision = str(entry["precision"])
-    if old and precision in old:
-        given = check_thresholds(old[precision], f"{file}: verification.thresholds.{precision}", complete=False)
-        return thresholds_for(precision, given), "manifest (older export)"
+    if precision in old:
+        return thresholds_for(precision, _floats(old[precision])), "manifest (older export)"
     return thresholds_for(precision), "default (older export)" if parity is not None else "default"
 
 
-def _index(entry: dict, manifest: dict) -> int | str:
-    """The entry's position in manifest["artifacts"] (for error messages: artifacts[i])."""
-    arts = manifest.get("artifacts") or []
-    found = [i for i, a in enumerate(arts) if a is entry] or [i for i, a in enumerate(arts) if a == entry]
-    return found[0] if found else repr(entry.get("id"))
-
-
-def check_thresholds(value, where: str, complete: bool) -> dict:
-    """A thresholds dict read from a manifest, as floats and None. The rules (the C++ runtime's
-    self-test checks the same, in the same words): an object; every key one of THRESHOLD_KEYS;
-    with `complete` (an artifact's recorded gates) every one of them present; each value a
-    finite number (not a boolean) or null (not checked)."""
-    if not isinstance(value, dict):
-        raise SeedgeError(f"{where}: must be an object of parity thresholds ({', '.join(THRESHOLD_KEYS)})")
-    out = {}
-    for key, v in value.items():
-        if key not in THRESHOLD_KEYS:
-            raise SeedgeError(f"{where}.{key}: unknown parity threshold; known: {', '.join(THRESHOLD_KEYS)}")
-        out[key] = None if v is None else _finite(v, f"{where}.{key}")
-    missing = [k for k in THRESHOLD_KEYS if k not in out] if complete else []
-    if missing:
-        raise SeedgeError(f"{where}.{missing[0]}: missing (the recorded gates name every threshold, "
-                          f"null where unchecked)")
-    return {k: out[k] for k in THRESHOLD_KEYS if k in out}
-
-
-def _finite(v, where: str) -> float:
-    try:
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-    except OverflowError:  # an integer beyond a double
-        ok = False
-    if not ok:
-        raise SeedgeError(f"{where}: must be a finite number or null")
-    return float(v)
+def _floats(gates: dict) -> dict:
+    """Checked gates as floats and None, in THRESHOLD_KEYS order."""
+    return {k: None if gates[k] is None else float(gates[k]) for k in THRESHOLD_KEYS if k in gates}
 
 
 def with_overrides(thresholds: dict, source: str, overrides: dict | None) -> tuple[dict, str]:

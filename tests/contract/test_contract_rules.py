@@ -76,6 +76,14 @@ def test_nesting_beyond_the_contract_bound_is_refused_anywhere(tmp_path):
     (lambda m: m["artifacts"][6]["output"].update(softmax=1), "'artifacts[6].output.softmax' must be true or false"),
     (lambda m: m["artifacts"][0]["build"].update(max_batch=8.0), "'artifacts[0].build.max_batch'"),
     (lambda m: m.update(schema_version=1.0), "manifest schema version 1.0 is not 1"),
+    (lambda m: m["artifacts"][1]["parity"].update(thresholds={"min_agreement": 0.9}),
+     "'artifacts[1].parity.thresholds' lacks 'max_abs_diff' (the recorded gates name every threshold"),
+    (lambda m: m["artifacts"][1]["parity"].update(thresholds={"min_cosine": "x", "y": 1}),
+     "'artifacts[1].parity.thresholds' holds 'y', not a parity threshold (known: min_agreement, max_abs_diff"),
+    (lambda m: m.update(verification={"thresholds": {"int8": {"max_accuracy_drop": True}}}),
+     "'verification.thresholds.int8.max_accuracy_drop' must be a finite number or null"),
+    (lambda m: m.update(verification={"thresholds": {"int8": None}}),
+     "'verification.thresholds.int8' must be an object of parity thresholds"),
 ])
 def test_fields_a_runtime_reads_are_checked(change, words):
     m = base_manifest()
@@ -116,7 +124,9 @@ def test_every_rule_names_a_known_kind_and_says_what_the_field_means():
         for rule in doc.rules:
             assert rule.kind in KINDS or rule.kind in RELATIONS
             assert rule.meaning.strip(), rule.path
-            if rule.kind in RELATIONS and rule.kind != "no_zero" and rule.kind != "unique":
+            if rule.kind in ("known_keys", "all_keys"):  # relations to their own key list
+                assert rule.one_of and not rule.other, rule.path
+            elif rule.kind in RELATIONS and rule.kind != "no_zero" and rule.kind != "unique":
                 assert rule.other, rule.path
 
 

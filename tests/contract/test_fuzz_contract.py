@@ -7,7 +7,8 @@ a contract rule refuses. Python must refuse with a SeedgeError, never another ex
 
 Mutations: type swaps, integers written 10.0 / 1e1, invalid UTF-8 bytes and lone surrogates,
 missing and extra keys, huge numbers, deep nesting, and variants of the fields the runtimes
-choose by: parity.passed, bench.json slow, p50_ms, contended, reference.raw, preprocessing.
+choose by: parity.passed, bench.json slow, p50_ms, contended, reference.raw, preprocessing, and the
+parity gates both judge by (artifacts[].parity.thresholds, the older verification.thresholds).
 """
 
 from __future__ import annotations
@@ -96,10 +97,22 @@ def mutate(doc, rng: random.Random):
     return doc
 
 
+_GATES = {"min_agreement": 0.98, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": 1.0,
+          "min_cosine": None}
 FIELD_VARIANTS = {  # the fields the runtimes choose by, and their near misses
     ("manifest", "artifacts", 1, "parity", "passed"): [True, False, None, 0, 1, "false", "true", [], {}],
     ("manifest", "artifacts", 4, "parity", "passed"): [True, False, None, 0, 1, "false", _LIT + "1.0"],
     ("manifest", "artifacts", 2, "parity"): [None, {}, [], "passed", {"passed": None}],
+    ("manifest", "artifacts", 1, "parity", "thresholds"): [
+        None, [], {}, dict(_GATES), {**_GATES, "min_cosine": 0.99}, {**_GATES, "min_cosin": 0.9},
+        {k: v for k, v in _GATES.items() if k != "max_rel_diff"}, {**_GATES, "min_agreement": True},
+        {**_GATES, "max_abs_diff": "0.1"}, {**_GATES, "min_cosine": _LIT + "NaN"}, {**_GATES, "min_cosine": 10 ** 400}],
+    ("manifest", "artifacts", 3, "parity", "thresholds"): [dict(_GATES), {**_GATES, "min_agreement": _LIT + "1e1"}],
+    ("manifest", "verification"): [
+        None, [], {}, {"thresholds": None}, {"thresholds": []}, {"thresholds": {}},
+        {"thresholds": {"fp16": {"min_cosine": 0.99}}}, {"thresholds": {"fp16": None}},
+        {"thresholds": {"int8": {"min_cosin": 0.9}}}, {"thresholds": {"fp32": {"max_abs_diff": False}}},
+        {"thresholds": {"fp32": {"max_abs_diff": _LIT + "Infinity"}}}, {"thresholds": {"fp32": [1]}}],
     ("manifest", "artifacts", 1, "build", "int8_cpu"): ["vnni", "portable", None, 1, ""],
     ("manifest", "artifacts", 6, "input", "dtype"): ["uint8", "float32", None, 8, ""],
     ("manifest", "artifacts", 6, "input", "color_order"): ["RGB", "BGR", "L", "rgb", None, 1],

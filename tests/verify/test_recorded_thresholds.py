@@ -1,6 +1,7 @@
 """Every artifact's parity record keeps the complete gates it was judged by at export, and
 `seedge verify` and Model.self_test() re-judge it by exactly those (seedge.verify.parity.
-recorded_thresholds); an older manifest falls back and says so; a malformed record is one line.
+recorded_thresholds); an older manifest falls back and says so; a malformed record is one line
+(the contract's, seedge.contract.manifest, when the manifest is read).
 
 On two real exports with non-default gates (tests/_threshold_fixtures.py): a random-weights one
 (fp16 gated on cosine, no agreement gate) and a --max-drop one (int8 gated on the drop).
@@ -16,7 +17,7 @@ from _threshold_fixtures import MAX_DROP, MAX_DROP_AGREEMENT, copy_of, max_drop_
 from seedge import artifacts
 from seedge.errors import SeedgeError
 from seedge.runtime import Model
-from seedge.verify.parity import THRESHOLD_KEYS, recorded_thresholds, thresholds_for
+from seedge.verify.parity import THRESHOLD_KEYS, thresholds_for
 
 COSINE_GATE = {"min_agreement": None, "max_abs_diff": None, "max_rel_diff": None, "max_accuracy_drop": None,
                "min_cosine": 0.99}
@@ -126,25 +127,45 @@ def _verify_text_says(folder, *lines) -> None:
         assert line in result.output, result.output
 
 
+_FIELD = "manifest.json: field 'artifacts[1].parity.thresholds"
+
+
 @pytest.mark.parametrize("recorded, needle", [
-    ([0.99], "artifacts[1].parity.thresholds: must be an object of parity thresholds"),
-    ({**COSINE_GATE, "min_cosin": 0.9}, "artifacts[1].parity.thresholds.min_cosin: unknown parity threshold"),
+    ([0.99], _FIELD + "' must be an object of parity thresholds (min_agreement, "),
+    ({**COSINE_GATE, "min_cosin": 0.9}, _FIELD + "' holds 'min_cosin', not a parity threshold (known: "),
     ({k: v for k, v in COSINE_GATE.items() if k != "max_rel_diff"},
-     "artifacts[1].parity.thresholds.max_rel_diff: missing"),
-    ({**COSINE_GATE, "min_cosine": "0.99"}, "artifacts[1].parity.thresholds.min_cosine: must be a finite number"),
-    ({**COSINE_GATE, "min_cosine": True}, "artifacts[1].parity.thresholds.min_cosine: must be a finite number"),
-    ({**COSINE_GATE, "min_cosine": float("nan")}, "artifacts[1].parity.thresholds.min_cosine: must be a finite"),
+     _FIELD + "' lacks 'max_rel_diff' (the recorded gates name every threshold"),
+    ({**COSINE_GATE, "min_cosine": "0.99"}, _FIELD + ".min_cosine' must be a finite number or null"),
+    ({**COSINE_GATE, "min_cosine": True}, _FIELD + ".min_cosine' must be a finite number or null"),
+    ({**COSINE_GATE, "min_cosine": float("nan")}, _FIELD + ".min_cosine' must be a finite number or null"),
+    (None, _FIELD + "' must be an object of parity thresholds"),
 ])
 def test_a_malformed_record_is_one_line_naming_the_field(random_folder, tmp_path, recorded, needle):
+    """The contract (seedge.contract.manifest) checks the record when the manifest is read, so
+    verify, bench and the runtime refuse it before any work, in the same line."""
     folder = copy_of(random_folder, tmp_path / "bad")
     _rewrite(folder, lambda m: m["artifacts"][1]["parity"].update(thresholds=recorded))
-    manifest = artifacts.read_manifest(folder)
-    assert manifest["artifacts"][1]["id"] == "onnx-fp16"
+    assert _manifest(folder)["artifacts"][1]["id"] == "onnx-fp16"
     with pytest.raises(SeedgeError) as e:
-        recorded_thresholds(manifest["artifacts"][1], manifest)
+        artifacts.read_manifest(folder)
     assert needle in str(e.value) and "\n" not in str(e.value)
-    with Model.open(folder, artifact="onnx-fp16", threads=1) as m, pytest.raises(SeedgeError, match="manifest.json"):
-        m.self_test()
+    with pytest.raises(SeedgeError) as opened:
+        Model.open(folder, artifact="onnx-fp32", threads=1)
+    assert str(opened.value) == str(e.value)
+
+
+@pytest.mark.parametrize("old, needle", [
+    ([], "field 'verification.thresholds' must be an object of precisions"),
+    ({"fp16": [0.99]}, "field 'verification.thresholds.fp16' must be an object of parity thresholds"),
+    ({"fp16": {"min_cosin": 0.9}}, "field 'verification.thresholds.fp16' holds 'min_cosin', not a parity threshold"),
+    ({"fp16": {"min_cosine": "high"}}, "field 'verification.thresholds.fp16.min_cosine' must be a finite number"),
+])
+def test_a_malformed_older_manifest_level_record_is_one_line(random_folder, tmp_path, old, needle):
+    folder = copy_of(random_folder, tmp_path / "old")
+    _rewrite(folder, lambda m: m["verification"].update(thresholds=old))
+    with pytest.raises(SeedgeError, match="re-run `seedge export`$") as e:
+        artifacts.read_manifest(folder)
+    assert needle in str(e.value)
 
 
 def test_verify_cli_refuses_a_malformed_record_with_exit_2(random_folder, tmp_path, capsys):
@@ -156,7 +177,7 @@ def test_verify_cli_refuses_a_malformed_record_with_exit_2(random_folder, tmp_pa
         main(["verify", str(folder), "--json"])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and len(err) == 1
-    assert "artifacts[0].parity.thresholds.min_agreement: must be a finite number or null" in err[0]
+    assert "field 'artifacts[0].parity.thresholds.min_agreement' must be a finite number or null" in err[0]
 
 
 @pytest.mark.slow  # an export with calibration and the --max-drop search

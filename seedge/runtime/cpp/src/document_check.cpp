@@ -3,6 +3,7 @@
 
 #include "document_check.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -81,7 +82,7 @@ bool is(Kind kind, const json::Value& v) {
 
 bool is_relation(Kind kind) {
     return kind == Kind::CountOf || kind == Kind::EqualsTail || kind == Kind::PerChannel || kind == Kind::NoZero ||
-           kind == Kind::Unique;
+           kind == Kind::Unique || kind == Kind::Covers || kind == Kind::KnownKeys || kind == Kind::AllKeys;
 }
 
 bool batch_key(const std::string& k) {
@@ -98,6 +99,16 @@ bool list_ok(const Rule& r, const json::Value& v) {
         return false;
     for (std::size_t i = 0; i < items.size(); ++i)
         if (!is(i == 0 ? r.first : r.items, items[i])) return false;
+    // at_most / max_product over the integer items (check.py's _list_ok); the product stops once past
+    // its bound, before it could overflow (x > max_product / product is tested before multiplying).
+    long long product = 1;
+    for (const json::Value& x : items) {
+        if (!x.is_integer()) continue;
+        if (r.at_most && (!x.is_int64() || x.as_int() > r.at_most)) return false;
+        if (!r.max_product) continue;
+        if (!x.is_int64() || x.as_int() <= 0 || x.as_int() > r.max_product / product) return false;
+        product *= x.as_int();
+    }
     return true;
 }
 
@@ -119,6 +130,21 @@ bool relation_holds(const Rule& r, const json::Value& v, const json::Value& root
     std::vector<Node> found = *r.other ? nodes(root, r.other) : std::vector<Node>{};
     const json::Value* other = found.empty() ? nullptr : found.front().value;
     switch (r.kind) {
+        case Kind::KnownKeys:
+            if (!v.is_object()) return true;
+            for (const auto& [k, item] : members(v))
+                if (!listed(r.one_of, k)) return set(f, "key", k), false;
+            return true;
+        case Kind::AllKeys: {
+            if (!v.is_object()) return true;
+            std::string all(r.one_of);
+            for (std::size_t start = 0, bar; start <= all.size(); start = bar + 1) {
+                bar = std::min(all.find('|', start), all.size());
+                std::string key = all.substr(start, bar - start);
+                if (v.find(key) == nullptr) return set(f, "key", key), false;
+            }
+            return true;
+        }
         case Kind::NoZero:
             if (!v.is_array()) return true;
             for (const json::Value& x : v.as_array())
@@ -136,6 +162,17 @@ bool relation_holds(const Rule& r, const json::Value& v, const json::Value& root
             json::Value t = json::Value::array(tail);
             set(f, "other", json::show(t));
             return json::show(v) == json::show(t);
+        }
+        case Kind::Covers: {  // check.py: a resize [H, W] no smaller than the input's H, W
+            if (!v.is_array() || other == nullptr || !other->is_array() || other->as_array().size() < 2) return true;
+            const auto& all = other->as_array();
+            std::vector<json::Value> tail(all.end() - 2, all.end());
+            set(f, "other", json::show(json::Value::array(tail)));
+            const auto& hw = v.as_array();
+            if (hw.size() != 2) return false;
+            for (std::size_t i = 0; i < 2; ++i)
+                if (!hw[i].is_int64() || !tail[i].is_int64() || hw[i].as_int() < tail[i].as_int()) return false;
+            return true;
         }
         case Kind::PerChannel: {
             if (other == nullptr || !other->is_array() || other->as_array().empty() || !positive_int(other->as_array()[0]))

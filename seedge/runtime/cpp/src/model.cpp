@@ -58,29 +58,12 @@ json::Value thresholds_for(const std::string& precision) {
     return json::Value::object(std::move(t));
 }
 
-// seedge.verify.parity.check_thresholds: `value` (read at `where`) as an object of every default
-// key in order, each a finite number or null; `complete`: every key must be there (an artifact's
-// recorded gates), else the given ones go on top of `base`. One Error line in Python's words.
-json::Value check_thresholds(const json::Value& value, const std::string& where, bool complete,
-                             const json::Value& base) {
-    const json::Value names = thresholds_for("fp32");  // THRESHOLD_KEYS: the defaults' names, in order
-    const auto& keys = names.as_object();
-    std::string known;
-    for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k.first;
-    if (!value.is_object()) throw Error(where + ": must be an object of parity thresholds (" + known + ")");
-    for (const auto& [key, v] : value.as_object()) {
-        bool ok = std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return k.first == key; });
-        if (!ok) throw Error(where + "." + key + ": unknown parity threshold; known: " + known);
-        // As Python's json, the last of a repeated key counts.
-        const json::Value* last = value.find(key);
-        if (!last->is_null() && !(last->is_number() && std::isfinite(last->as_number())))
-            throw Error(where + "." + key + ": must be a finite number or null");
-    }
+// `given` (gates the contract checked: known keys, each a finite number or null) on top of `base`,
+// in base's order (THRESHOLD_KEYS).
+json::Value on_top(const json::Value& given, const json::Value& base) {
     std::vector<std::pair<std::string, json::Value>> out;
     for (const auto& [key, fallback] : base.as_object()) {
-        const json::Value* v = value.find(key);
-        if (v == nullptr && complete)
-            throw Error(where + "." + key + ": missing (the recorded gates name every threshold, null where unchecked)");
+        const json::Value* v = given.find(key);  // as Python's json, the last of a repeated key
         out.emplace_back(key, v != nullptr ? *v : fallback);
     }
     return json::Value::object(std::move(out));
@@ -89,34 +72,24 @@ json::Value check_thresholds(const json::Value& value, const std::string& where,
 // seedge.verify.parity.recorded_thresholds: the gates `a` is judged by and where they come from:
 // its parity record's ("recorded"), an older manifest's verification.thresholds for its precision
 // on the defaults ("manifest (older export)"), else the defaults ("default (older export)", or
-// "default" for an entry without a parity record).
+// "default" for an entry without a parity record). read_manifest checked them (seedge.contract).
 json::Value recorded_thresholds(const Manifest& m, const Artifact& a, std::string& source) {
-    const std::string file = (m.folder / "manifest.json").string();
     const json::Value* arts = m.document.find("artifacts");
     std::size_t i = static_cast<std::size_t>(&a - m.artifacts.data());
-    const json::Value* entry = arts != nullptr && arts->is_array() && i < arts->as_array().size()
-                                   ? &arts->as_array()[i] : nullptr;
-    if (entry == nullptr || entry->find("id") == nullptr || !entry->find("id")->is_string() ||
-        entry->find("id")->as_string() != a.id)
-        throw Error(file + ": artifact '" + a.id + "' is not where the manifest was read");
-    std::string where = file + ": artifacts[" + std::to_string(i) + "].parity";
-    const json::Value* parity = entry->find("parity");
+    const json::Value& entry = arts->as_array().at(i);
+    const json::Value* parity = entry.find("parity");
     bool judged = parity != nullptr && !parity->is_null();
-    if (judged && !parity->is_object()) throw Error(where + ": must be an object");
     if (judged && parity->find("thresholds") != nullptr) {
         source = "recorded";
-        return check_thresholds(*parity->find("thresholds"), where + ".thresholds", true, thresholds_for("fp32"));
+        return on_top(*parity->find("thresholds"), thresholds_for("fp32"));
     }
     const json::Value* verification = m.document.find("verification");
-    if (verification != nullptr && !verification->is_null() && !verification->is_object())
-        throw Error(file + ": verification: must be an object");
-    const json::Value* old = verification != nullptr ? verification->find("thresholds") : nullptr;
-    if (old != nullptr && !old->is_null() && !old->is_object())
-        throw Error(file + ": verification.thresholds: must be an object of precisions");
-    if (const json::Value* given = old != nullptr ? old->find(a.precision) : nullptr) {
+    const json::Value* old = verification != nullptr && verification->is_object() ? verification->find("thresholds")
+                                                                                   : nullptr;
+    const json::Value* given = old != nullptr && old->is_object() ? old->find(a.precision) : nullptr;
+    if (given != nullptr) {
         source = "manifest (older export)";
-        return check_thresholds(*given, file + ": verification.thresholds." + a.precision, false,
-                                thresholds_for(a.precision));
+        return on_top(*given, thresholds_for(a.precision));
     }
     source = judged ? "default (older export)" : "default";
     return thresholds_for(a.precision);

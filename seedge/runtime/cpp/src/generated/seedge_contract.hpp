@@ -9,14 +9,15 @@
 
 namespace seedge::contract {
 
-enum class Kind { Any, Object, List, String, Text, Bool, Int, PositiveInt, Number, PositiveNumber, BatchDim, CountOf, EqualsTail, PerChannel, NoZero, Unique };
+enum class Kind { Any, Object, List, String, Text, Bool, Int, PositiveInt, Number, PositiveNumber, BatchDim, CountOf, EqualsTail, PerChannel, NoZero, Unique, Covers, KnownKeys, AllKeys };
 enum class KeyKind { Any, Batch };
 
 // One field rule (seedge.contract.rules.Rule); one_of is '|'-separated, problem the default
 // of the kind where the rule has none.
 struct Rule {
     const char* path; Kind kind; bool required; bool null_ok; Kind items; Kind first; int min_len;
-    int max_len; const char* one_of; const char* when_key; const char* when_value; KeyKind keys;
+    int max_len; long long at_most; long long max_product; const char* one_of; const char* when_key;
+    const char* when_value; KeyKind keys;
     const char* other; const char* problem; const char* message; const char* key_problem;
 };
 struct Document {
@@ -30,106 +31,116 @@ inline constexpr std::int64_t kManifestSchemaVersion = 1;
 inline constexpr std::int64_t kBenchSchema = 1;
 
 inline constexpr Rule kManifestRules[] = {
-    {"", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "{file}: the manifest is a JSON {kind}, not an object; re-run `seedge export`", ""},  // the manifest
-    {"schema_version", Kind::Int, true, true, Kind::Any, Kind::Any, 0, 0, "1", "", "", KeyKind::Any, "", "must be an integer", "{file}: manifest schema version {value} is not 1; re-run `seedge export` with this seedge", ""},  // the layout version of this file
-    {"name", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the export's name (its folder under exported/)
-    {"model", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the model exported
-    {"model.num_classes", Kind::PositiveInt, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a positive integer", "", ""},  // outputs per image
-    {"model.class_names", Kind::List, false, true, Kind::String, Kind::String, 0, 0, "", "", "", KeyKind::Any, "", "must be a list of strings", "", ""},  // a name per class, index order
-    {"model.class_names", Kind::CountOf, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "model.num_classes", "has {count} names for {other} classes", "", ""},  // one name per class
-    {"input", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the float input every artifact without preprocessing inside takes
-    {"input.name", Kind::Text, false, false, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the input tensor's name
-    {"input.layout", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // its layout (NCHW)
-    {"input.shape", Kind::List, true, true, Kind::PositiveInt, Kind::BatchDim, 4, 4, "", "", "", KeyKind::Any, "", "must be [batch, C, H, W] with positive integer C, H, W", "", ""},  // [batch, C, H, W]; batch a name where dynamic
-    {"preprocessing", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // how an image becomes the input (seedge.preprocess)
-    {"preprocessing.input_size", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 3, 3, "", "", "", KeyKind::Any, "", "must be [C, H, W] positive integers", "", ""},  // [C, H, W] after preprocessing
-    {"preprocessing.input_size", Kind::EqualsTail, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "input.shape", "{value} differs from input.shape {other}", "", ""},  // the input's C, H, W
-    {"preprocessing.mean", Kind::PerChannel, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "preprocessing.input_size", "must be a list of at least {other} numbers", "", ""},  // per-channel mean subtracted
-    {"preprocessing.std", Kind::PerChannel, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "preprocessing.input_size", "must be a list of at least {other} numbers", "", ""},  // per-channel std divided by
-    {"preprocessing.std", Kind::NoZero, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "holds a zero", "", ""},  // a division by it must be defined
-    {"preprocessing.resize", Kind::List, false, true, Kind::PositiveInt, Kind::PositiveInt, 2, 2, "", "", "", KeyKind::Any, "", "must be null or [H, W] positive integers", "", ""},  // [H, W] resized to before the crop; null: none
-    {"preprocessing.color_order", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // channel order the model takes (RGB, BGR, L)
-    {"preprocessing.layout", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the tensor layout (NCHW)
-    {"preprocessing.scale", Kind::Number, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a number", "", ""},  // pixel scale before mean/std (1/255)
-    {"preprocessing.extra", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // free-form facts of the preprocessing
-    {"output", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the output tensor: name, shape
-    {"baseline", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the eager FP32 model verify and bench compare with
-    {"baseline.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its weights file
-    {"baseline.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // their sha256
-    {"baseline.sidecar", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its architecture sidecar (model.json)
-    {"reference", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // fixed inputs and eager outputs for self-tests
-    {"reference.file", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // reference.npz
-    {"reference.raw", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the same arrays as raw files, for runtimes without numpy
-    {"reference.raw.input", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the reference inputs (float32 NCHW)
-    {"reference.raw.input.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
-    {"reference.raw.input.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
-    {"reference.raw.input.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "float32", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'float32'", "", ""},  // float32: the type the runtimes read
-    {"reference.raw.input.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
-    {"reference.raw.input.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, "", "", "", KeyKind::Any, "", "must be a list of positive sizes", "", ""},  // its shape
-    {"reference.raw.logits", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the eager FP32 model's logits for them
-    {"reference.raw.logits.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
-    {"reference.raw.logits.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
-    {"reference.raw.logits.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "float32", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'float32'", "", ""},  // float32: the type the runtimes read
-    {"reference.raw.logits.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
-    {"reference.raw.logits.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, "", "", "", KeyKind::Any, "", "must be a list of positive sizes", "", ""},  // its shape
-    {"reference.raw.labels", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // their labels, where the data had labels
-    {"reference.raw.labels.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
-    {"reference.raw.labels.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
-    {"reference.raw.labels.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "int64", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'int64'", "", ""},  // int64: the type the runtimes read
-    {"reference.raw.labels.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
-    {"reference.raw.labels.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, "", "", "", KeyKind::Any, "", "must be a list of positive sizes", "", ""},  // its shape
-    {"reference.raw.pixels", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the uint8 NHWC RGB images the inputs were made from
-    {"reference.raw.pixels.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
-    {"reference.raw.pixels.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
-    {"reference.raw.pixels.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "uint8", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'uint8'", "", ""},  // uint8: the type the runtimes read
-    {"reference.raw.pixels.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
-    {"reference.raw.pixels.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, "", "", "", KeyKind::Any, "", "must be a list of positive sizes", "", ""},  // its shape
-    {"artifacts", Kind::List, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // one entry per exported artifact
-    {"artifacts[]", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // an artifact
-    {"artifacts[].id", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its id (format-precision), unique
-    {"artifacts[].format", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // what file it is (onnx, openvino, tensorrt, ...)
-    {"artifacts[].precision", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // fp32, fp16, int8
-    {"artifacts[].file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file or folder, relative to the export folder
-    {"artifacts[].sha256", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its digest (seedge.artifacts.artifact_sha256)
-    {"artifacts[].backend", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the backend it was built for
-    {"artifacts[].id", Kind::Unique, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "'{text}' appears twice", "", ""},  // one entry per id
-    {"artifacts[].build", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // build facts
-    {"artifacts[].build.inference_precision", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // OpenVINO execution precision ('' = plugin default)
-    {"artifacts[].build.max_batch", Kind::PositiveInt, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a positive integer", "", ""},  // a TensorRT profile's largest batch
-    {"artifacts[].build.int8_cpu", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // INT8 CPU target: portable, or vnni (needs VNNI/AMX)
-    {"artifacts[].build.route", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the INT8 route taken (nncf, qdq)
-    {"artifacts[].build.nncf", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // NNCF's facts (legacy builds: overflow_fix)
-    {"artifacts[].build.nncf.overflow_fix", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // 'disabled (CPU has VNNI)': 8-bit weights (legacy)
-    {"artifacts[].build.device", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the device family it was compiled for, where it has one
-    {"artifacts[].build.tensorrt_version", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the TensorRT that built the engine (its plan runs there)
-    {"artifacts[].build.gpu", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the GPU the engine was built on
-    {"artifacts[].build.compute_capability", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // its compute capability, 'major.minor' (a plan runs there)
-    {"artifacts[].parity", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // its parity against the eager model at export
-    {"artifacts[].parity.passed", Kind::Bool, false, false, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be true or false", "", ""},  // false: never chosen by a runtime on its own
-    {"artifacts[].input", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // where it takes other input than `input`: uint8 pixels
-    {"artifacts[].input.dtype", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // uint8: NHWC pixels, the preprocessing inside
-    {"artifacts[].input.color_order", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "", "dtype", "uint8", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the pixels' channel order
-    {"artifacts[].input.color_order", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, "RGB|BGR|L", "dtype", "uint8", KeyKind::Any, "", "must be RGB, BGR or L", "", ""},  // RGB, BGR or L
-    {"artifacts[].input.layout", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, "NHWC", "dtype", "uint8", KeyKind::Any, "", "must be NHWC for uint8 pixels", "", ""},  // NHWC
-    {"artifacts[].output", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // where its output differs: a softmax inside
-    {"artifacts[].output.softmax", Kind::Bool, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be true or false", "", ""},  // true: outputs are probabilities
-    {"passes", Kind::List, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // one entry per graph pass applied
-    {"skipped", Kind::List, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // what was not exported, and why
+    {"", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "{file}: the manifest is a JSON {kind}, not an object; re-run `seedge export`", ""},  // the manifest
+    {"schema_version", Kind::Int, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "1", "", "", KeyKind::Any, "", "must be an integer", "{file}: manifest schema version {value} is not 1; re-run `seedge export` with this seedge", ""},  // the layout version of this file
+    {"name", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the export's name (its folder under exported/)
+    {"model", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the model exported
+    {"model.num_classes", Kind::PositiveInt, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a positive integer", "", ""},  // outputs per image
+    {"model.class_names", Kind::List, false, true, Kind::String, Kind::String, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a list of strings", "", ""},  // a name per class, index order
+    {"model.class_names", Kind::CountOf, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "model.num_classes", "has {count} names for {other} classes", "", ""},  // one name per class
+    {"input", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the float input every artifact without preprocessing inside takes
+    {"input.name", Kind::Text, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the input tensor's name
+    {"input.layout", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // its layout (NCHW)
+    {"input.shape", Kind::List, true, true, Kind::PositiveInt, Kind::BatchDim, 4, 4, 16384ll, 0ll, "", "", "", KeyKind::Any, "", "must be [batch, C, H, W] with C, H, W (and a fixed batch) integers in 1 .. 16384", "", ""},  // [batch, C, H, W]; batch a name where dynamic
+    {"preprocessing", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // how an image becomes the input (seedge.preprocess)
+    {"preprocessing.input_size", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 3, 3, 16384ll, 268435456ll, "", "", "", KeyKind::Any, "", "must be [C, H, W] integers in 1 .. 16384, C x H x W at most 268435456", "", ""},  // [C, H, W] after preprocessing
+    {"preprocessing.input_size", Kind::EqualsTail, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "input.shape", "{value} differs from input.shape {other}", "", ""},  // the input's C, H, W
+    {"preprocessing.mean", Kind::PerChannel, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "preprocessing.input_size", "must be a list of at least {other} numbers", "", ""},  // per-channel mean subtracted
+    {"preprocessing.std", Kind::PerChannel, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "preprocessing.input_size", "must be a list of at least {other} numbers", "", ""},  // per-channel std divided by
+    {"preprocessing.std", Kind::NoZero, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "holds a zero", "", ""},  // a division by it must be defined
+    {"preprocessing.resize", Kind::List, false, true, Kind::PositiveInt, Kind::PositiveInt, 2, 2, 16384ll, 0ll, "", "", "", KeyKind::Any, "", "must be null or [H, W] integers in 1 .. 16384", "", ""},  // [H, W] resized to before the crop; null: none
+    {"preprocessing.resize", Kind::Covers, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "preprocessing.input_size", "{value} is smaller than the input H, W {other} it is cropped to", "", ""},  // the center crop to the input H, W fits in it
+    {"preprocessing.color_order", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // channel order the model takes (RGB, BGR, L)
+    {"preprocessing.layout", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the tensor layout (NCHW)
+    {"preprocessing.scale", Kind::Number, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a number", "", ""},  // pixel scale before mean/std (1/255)
+    {"preprocessing.extra", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // free-form facts of the preprocessing
+    {"output", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the output tensor: name, shape
+    {"baseline", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the eager FP32 model verify and bench compare with
+    {"baseline.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its weights file
+    {"baseline.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // their sha256
+    {"baseline.sidecar", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its architecture sidecar (model.json)
+    {"reference", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // fixed inputs and eager outputs for self-tests
+    {"reference.file", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // reference.npz
+    {"reference.raw", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the same arrays as raw files, for runtimes without numpy
+    {"reference.raw.input", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the reference inputs (float32 NCHW)
+    {"reference.raw.input.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
+    {"reference.raw.input.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
+    {"reference.raw.input.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "float32", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'float32'", "", ""},  // float32: the type the runtimes read
+    {"reference.raw.input.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
+    {"reference.raw.input.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, 0ll, 17179869184ll, "", "", "", KeyKind::Any, "", "must be a list of positive sizes, at most 17179869184 values in all", "", ""},  // its shape
+    {"reference.raw.logits", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the eager FP32 model's logits for them
+    {"reference.raw.logits.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
+    {"reference.raw.logits.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
+    {"reference.raw.logits.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "float32", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'float32'", "", ""},  // float32: the type the runtimes read
+    {"reference.raw.logits.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
+    {"reference.raw.logits.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, 0ll, 17179869184ll, "", "", "", KeyKind::Any, "", "must be a list of positive sizes, at most 17179869184 values in all", "", ""},  // its shape
+    {"reference.raw.labels", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // their labels, where the data had labels
+    {"reference.raw.labels.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
+    {"reference.raw.labels.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
+    {"reference.raw.labels.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "int64", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'int64'", "", ""},  // int64: the type the runtimes read
+    {"reference.raw.labels.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
+    {"reference.raw.labels.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, 0ll, 17179869184ll, "", "", "", KeyKind::Any, "", "must be a list of positive sizes, at most 17179869184 values in all", "", ""},  // its shape
+    {"reference.raw.pixels", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the uint8 NHWC RGB images the inputs were made from
+    {"reference.raw.pixels.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file, relative to the folder
+    {"reference.raw.pixels.dtype", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its element type
+    {"reference.raw.pixels.dtype", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "uint8", "", "", KeyKind::Any, "", "is '{text}', this runtime reads 'uint8'", "", ""},  // uint8: the type the runtimes read
+    {"reference.raw.pixels.sha256", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // sha256 of the file
+    {"reference.raw.pixels.shape", Kind::List, true, true, Kind::PositiveInt, Kind::PositiveInt, 1, 0, 0ll, 17179869184ll, "", "", "", KeyKind::Any, "", "must be a list of positive sizes, at most 17179869184 values in all", "", ""},  // its shape
+    {"artifacts", Kind::List, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // one entry per exported artifact
+    {"artifacts[]", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // an artifact
+    {"artifacts[].id", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its id (format-precision), unique
+    {"artifacts[].format", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // what file it is (onnx, openvino, tensorrt, ...)
+    {"artifacts[].precision", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // fp32, fp16, int8
+    {"artifacts[].file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its file or folder, relative to the export folder
+    {"artifacts[].sha256", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its digest (seedge.artifacts.artifact_sha256)
+    {"artifacts[].backend", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the backend it was built for
+    {"artifacts[].id", Kind::Unique, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "'{text}' appears twice", "", ""},  // one entry per id
+    {"artifacts[].build", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // build facts
+    {"artifacts[].build.inference_precision", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // OpenVINO execution precision ('' = plugin default)
+    {"artifacts[].build.max_batch", Kind::PositiveInt, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a positive integer", "", ""},  // a TensorRT profile's largest batch
+    {"artifacts[].build.int8_cpu", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // INT8 CPU target: portable, or vnni (needs VNNI/AMX)
+    {"artifacts[].build.route", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the INT8 route taken (nncf, qdq)
+    {"artifacts[].build.nncf", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // NNCF's facts (legacy builds: overflow_fix)
+    {"artifacts[].build.nncf.overflow_fix", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // 'disabled (CPU has VNNI)': 8-bit weights (legacy)
+    {"artifacts[].build.device", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the device family it was compiled for, where it has one
+    {"artifacts[].build.tensorrt_version", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the TensorRT that built the engine (its plan runs there)
+    {"artifacts[].build.gpu", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the GPU the engine was built on
+    {"artifacts[].build.compute_capability", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // its compute capability, 'major.minor' (a plan runs there)
+    {"artifacts[].parity", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // its parity against the eager model at export
+    {"artifacts[].parity.passed", Kind::Bool, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be true or false", "", ""},  // false: never chosen by a runtime on its own
+    {"artifacts[].parity.thresholds", Kind::Object, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object of parity thresholds (min_agreement, max_abs_diff, max_rel_diff, max_accuracy_drop, min_cosine)", "", ""},  // the complete gates it was judged by (verify and both runtimes re-judge by these)
+    {"artifacts[].parity.thresholds", Kind::KnownKeys, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "min_agreement|max_abs_diff|max_rel_diff|max_accuracy_drop|min_cosine", "", "", KeyKind::Any, "", "holds '{key}', not a parity threshold (known: min_agreement, max_abs_diff, max_rel_diff, max_accuracy_drop, min_cosine)", "", ""},  // only parity thresholds
+    {"artifacts[].parity.thresholds", Kind::AllKeys, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "min_agreement|max_abs_diff|max_rel_diff|max_accuracy_drop|min_cosine", "", "", KeyKind::Any, "", "lacks '{key}' (the recorded gates name every threshold, null where unchecked)", "", ""},  // every threshold named
+    {"artifacts[].parity.thresholds.*", Kind::Number, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a finite number or null", "", ""},  // a gate (THRESHOLDS); null: not checked
+    {"artifacts[].input", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object", "", ""},  // where it takes other input than `input`: uint8 pixels
+    {"artifacts[].input.dtype", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // uint8: NHWC pixels, the preprocessing inside
+    {"artifacts[].input.color_order", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "dtype", "uint8", KeyKind::Any, "", "must be a non-empty string", "", ""},  // the pixels' channel order
+    {"artifacts[].input.color_order", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "RGB|BGR|L", "dtype", "uint8", KeyKind::Any, "", "must be RGB, BGR or L", "", ""},  // RGB, BGR or L
+    {"artifacts[].input.layout", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "NHWC", "dtype", "uint8", KeyKind::Any, "", "must be NHWC for uint8 pixels", "", ""},  // NHWC
+    {"artifacts[].output", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // where its output differs: a softmax inside
+    {"artifacts[].output.softmax", Kind::Bool, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be true or false", "", ""},  // true: outputs are probabilities
+    {"verification", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // what export verified
+    {"verification.thresholds", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object of precisions", "", ""},  // older exports: gates per precision, over the defaults
+    {"verification.thresholds.*", Kind::Object, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object of parity thresholds (min_agreement, max_abs_diff, max_rel_diff, max_accuracy_drop, min_cosine)", "", ""},  // one precision's gates over its defaults (older exports; a missing one: the defau
+    {"verification.thresholds.*", Kind::KnownKeys, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "min_agreement|max_abs_diff|max_rel_diff|max_accuracy_drop|min_cosine", "", "", KeyKind::Any, "", "holds '{key}', not a parity threshold (known: min_agreement, max_abs_diff, max_rel_diff, max_accuracy_drop, min_cosine)", "", ""},  // only parity thresholds
+    {"verification.thresholds.*.*", Kind::Number, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a finite number or null", "", ""},  // a gate (THRESHOLDS); null: not checked
+    {"passes", Kind::List, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // one entry per graph pass applied
+    {"skipped", Kind::List, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a list", "", ""},  // what was not exported, and why
 };
 inline constexpr Document kManifest{"manifest.json", "manifest", 16777216u, "{file}: field '{field}' {problem}; {fix}", "re-run `seedge export`", "is missing", kManifestRules, sizeof kManifestRules / sizeof kManifestRules[0]};
 
 inline constexpr Rule kBenchRules[] = {
-    {"", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the record
-    {"schema", Kind::Int, true, true, Kind::Any, Kind::Any, 0, 0, "1", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the layout version of this file
-    {"devices", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // one entry per device family benched (cpu, cuda)
-    {"devices.*", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the family's last bench
-    {"devices.*.slow", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // artifacts flagged slow there: never chosen on their own
-    {"devices.*.slow.*", Kind::List, true, true, Kind::String, Kind::String, 0, 0, "", "", "", KeyKind::Any, "", "devices.{0}.slow must map artifact ids to lists of reasons ('{1}' is {value})", "", ""},  // why the artifact was flagged, one reason per item
-    {"devices.*.contended", Kind::Bool, false, false, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "devices.{0}.contended must be true or false", "", ""},  // the machine was busy: its p50s do not order the choice
-    {"devices.*.measured", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // when (ISO time)
-    {"devices.*.p50_ms", Kind::Object, false, false, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} (not an object)", "", ""},  // artifact id -> {batch: p50 in ms}, by the artifact's own backend
-    {"devices.*.p50_ms.*", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Any, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' is not an object)", "", ""},  // one artifact's p50 per batch
-    {"devices.*.p50_ms.*.*", Kind::PositiveNumber, true, true, Kind::Any, Kind::Any, 0, 0, "", "", "", KeyKind::Batch, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' at batch {2} is {value})", "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' has batch '{key}', not a positive integer)"},  // the p50 in ms at that batch
+    {"", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the record
+    {"schema", Kind::Int, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "1", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the layout version of this file
+    {"devices", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // one entry per device family benched (cpu, cuda)
+    {"devices.*", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // the family's last bench
+    {"devices.*.slow", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "not a seedge bench record (schema 1 with devices.*.slow)", "", ""},  // artifacts flagged slow there: never chosen on their own
+    {"devices.*.slow.*", Kind::List, true, true, Kind::String, Kind::String, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "devices.{0}.slow must map artifact ids to lists of reasons ('{1}' is {value})", "", ""},  // why the artifact was flagged, one reason per item
+    {"devices.*.contended", Kind::Bool, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "devices.{0}.contended must be true or false", "", ""},  // the machine was busy: its p50s do not order the choice
+    {"devices.*.measured", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // when (ISO time)
+    {"devices.*.p50_ms", Kind::Object, false, false, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} (not an object)", "", ""},  // artifact id -> {batch: p50 in ms}, by the artifact's own backend
+    {"devices.*.p50_ms.*", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' is not an object)", "", ""},  // one artifact's p50 per batch
+    {"devices.*.p50_ms.*.*", Kind::PositiveNumber, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Batch, "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' at batch {2} is {value})", "", "devices.{0}.p50_ms must map artifact ids to {batch: positive finite ms} ('{1}' has batch '{key}', not a positive integer)"},  // the p50 in ms at that batch
 };
 inline constexpr Document kBench{"bench.json", "bench record", 1048576u, "{file}: {problem}; {fix}", "delete it or run `seedge bench` again", "", kBenchRules, sizeof kBenchRules / sizeof kBenchRules[0]};
 

@@ -14,6 +14,7 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
     target = model.state_dict()
     sd = remap_to_model(sd, target)
     classifier = getattr(getattr(model, "seedge_cfg", None), "classifier", None)
+    _check_classifier_weight(sd, target, classifier, path)
     mismatched = [k for k in sd if k in target and sd[k].shape != target[k].shape]
     if mismatched:
         k = mismatched[0]
@@ -40,6 +41,16 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
         raise SeedgeError(f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; "
                           f"{layout_hint(sd, target, optional)}")
     model.load_state_dict({k: v for k, v in sd.items()}, strict=False)
+
+
+def _check_classifier_weight(sd: dict, target: dict, classifier: str | None, path) -> None:
+    """A checkpoint holding its classifier's bias but not its weight: its class count was guessed
+    from another layer, so the mismatch that follows would wrongly suggest --num-classes."""
+    weight = f"{classifier}.weight" if classifier else None
+    if weight and weight in target and weight not in sd and any(k.startswith(classifier + ".") for k in sd):
+        raise SeedgeError(f"{path}: the classifier's weight '{weight}' is missing from the checkpoint (it holds "
+                          f"{', '.join(k for k in sd if k.startswith(classifier + '.'))}); is it a whole checkpoint "
+                          f"of this model?")
 
 
 def _check_dtypes(sd: dict, target: dict, path) -> None:

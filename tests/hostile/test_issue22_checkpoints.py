@@ -103,3 +103,34 @@ def test_integer_weights_are_refused_not_cast_to_float(state_dict, tmp_path, cli
     code, _, err = cli("inspect", path, *ARCH)
     assert code == 2
     one_line(err, str(path), "fc.weight", "int32")
+
+
+_NET = '''import torch
+
+
+class Net(torch.nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.se = torch.nn.Sequential(torch.nn.Linear(8, 2), torch.nn.ReLU(), torch.nn.Linear(2, 8))
+        self.fc = torch.nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        y = self.conv(x).mean((2, 3))
+        return self.fc(y * torch.sigmoid(self.se(y)))
+'''
+
+
+def test_a_missing_classifier_weight_is_named_not_a_class_count(tmp_path, cli):
+    import torch
+
+    (tmp_path / "net.py").write_text(_NET)
+    weights = {"conv.weight": torch.zeros(8, 3, 3, 3), "conv.bias": torch.zeros(8),
+               "se.0.weight": torch.zeros(2, 8), "se.0.bias": torch.zeros(2),
+               "se.2.weight": torch.zeros(8, 2), "se.2.bias": torch.zeros(8), "fc.bias": torch.zeros(10)}
+    path = tmp_path / "nofc.pt"
+    torch.save(weights, path)
+    code, _, err = cli("inspect", path, "--model-file", f"{tmp_path / 'net.py'}:Net")
+    assert code == 2
+    line = one_line(err, str(path), "fc.weight", "missing")
+    assert "--num-classes" not in line

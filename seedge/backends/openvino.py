@@ -89,6 +89,7 @@ class OpenVINORunner(Runner):
 
     name = "openvino"
     devices = ("cpu",)
+    models: ShapeCompiledModels | None = None  # compiled by _load, dropped by close
 
     def _load(self) -> None:
         try:
@@ -98,7 +99,7 @@ class OpenVINORunner(Runner):
         if self.device != "cpu":
             raise Unavailable(f"the openvino backend runs on the CPU here, not on '{self.device}'; use --device cpu")
         self.requested_precision = self.options.get("inference_precision")
-        config = {"PERFORMANCE_HINT": "LATENCY"}
+        config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
         if self.requested_precision:
@@ -123,6 +124,8 @@ class OpenVINORunner(Runner):
         self.num_outputs = len(compiled.outputs)
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self.models is None:
+            raise RuntimeError("OpenVINORunner used outside its `with` block")
         x = as_input(feed[self.input_name])
         with self._lock:  # the shape's request (and the first compile of a shape) is shared
             request = self.models.infer(x)
@@ -130,12 +133,12 @@ class OpenVINORunner(Runner):
             return [np.array(request.get_output_tensor(i).data, copy=True) for i in range(self.num_outputs)]
 
     def close(self) -> None:
-        if getattr(self, "models", None) is not None:
+        if self.models is not None:
             self.models.close()
         self.models = None
 
     def declared_input_shape(self) -> list | None:
-        if getattr(self, "models", None) is None or len(self.models.model.inputs) != 1:
+        if self.models is None or len(self.models.model.inputs) != 1:
             return None
         shape = self.models.model.inputs[0].get_partial_shape()
         return None if shape.rank.is_dynamic else [d.get_length() if d.is_static else None for d in shape]
@@ -145,6 +148,5 @@ class OpenVINORunner(Runner):
         d["inference_precision"] = getattr(self, "inference_precision", None)
         d["requested_precision"] = getattr(self, "requested_precision", None)
         d["threads_used"] = getattr(self, "num_threads", None)
-        models = getattr(self, "models", None)
-        d["static_shapes"] = models.static_shapes_compiled() if models is not None else None
+        d["static_shapes"] = self.models.static_shapes_compiled() if self.models is not None else None
         return d

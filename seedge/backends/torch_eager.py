@@ -39,6 +39,9 @@ class TorchModuleRunner(Runner):
     """
 
     devices = ("cpu", "cuda")
+    # Process-wide torch settings _load changed and close puts back (None: nothing to put back).
+    _saved_threads: int | None = None
+    _saved_tf32: tuple[bool, bool] | None = None
 
     def _load(self) -> None:
         import torch
@@ -86,10 +89,10 @@ class TorchModuleRunner(Runner):
         import torch
 
         self.module = None
-        if getattr(self, "_saved_threads", None):
+        if self._saved_threads:
             torch.set_num_threads(self._saved_threads)
             self._saved_threads = None
-        if getattr(self, "_saved_tf32", None) is not None:
+        if self._saved_tf32 is not None:
             torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved_tf32
             self._saved_tf32 = None
 

@@ -149,11 +149,11 @@ def contained_file(folder: str | os.PathLike, rel, field: str, allow_dir: bool =
     try:
         real, root = path.resolve(), folder.resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
-        raise IntegrityError(f"{_show(path)}: {field} cannot be resolved ({os_error_text(e)}); re-run `seedge export`") \
-            from None
+        raise IntegrityError(f"{_show(path)}: {field} cannot be resolved ({os_error_text(e)}); "
+                             f"re-run `seedge export`") from None
     if real != root and root not in real.parents:
-        raise IntegrityError(f"{_show(path)}: {field} is a link to {_show(real)}, outside the export folder; only files "
-                             f"inside {_show(folder)} are read (re-run `seedge export`)")
+        raise IntegrityError(f"{_show(path)}: {field} is a link to {_show(real)}, outside the export folder; "
+                             f"only files inside {_show(folder)} are read (re-run `seedge export`)")
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
@@ -218,6 +218,7 @@ def check_integrity(folder: Path, artifact: dict, field: str | None = None) -> P
     field = field or f"the file of artifact '{artifact.get('id', '?')}'"
     rel = artifact.get("file")
     files = artifact_files(folder, rel, field)
+    assert isinstance(rel, str)  # artifact_files refused anything but a file name
     path = folder / rel
     expected = artifact.get("sha256")
     if not isinstance(expected, str) or _hash_files(path, files) != expected.lower():

@@ -33,7 +33,7 @@ def cpu_info(path: str | None = None) -> dict:
 
 
 def package_versions() -> dict:
-    out = {}
+    out: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
             out[name] = metadata.version(name)

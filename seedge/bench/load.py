@@ -138,7 +138,8 @@ def measure(seconds: float = 0.5, path: str = PROC_STAT) -> Load | None:
     if a is None:
         return None
     time.sleep(max(0.0, float(seconds)))
-    return between(a, sample(path))
+    b = sample(path)
+    return None if b is None else between(a, b)
 
 
 def load_average() -> list[float] | None:
@@ -159,7 +160,7 @@ class LoadMonitor:
     def __init__(self, path: str = PROC_STAT):
         self.path = path
         self.idle: Load | None = None
-        self.loadavg_before = None
+        self.loadavg_before: list[float] | None = None
         self._first: CpuSample | None = None
         self._last: CpuSample | None = None
         self._windows: dict = {}

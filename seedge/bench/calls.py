@@ -17,8 +17,8 @@ from seedge.bench.peers import module_call, resident_input
 from seedge.bench.plan import Entry, eager_key
 from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import random_pixels, takes_pixels
-from seedge.verify.shapes import check_width
 from seedge.verify.run import model_class_names
+from seedge.verify.shapes import check_width
 
 
 def batch_inputs(shapes: list[tuple], batch: int, seed: int) -> dict:

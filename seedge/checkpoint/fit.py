@@ -46,8 +46,10 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
 def _check_classifier_weight(sd: dict, target: dict, classifier: str | None, path) -> None:
     """A checkpoint holding its classifier's bias but not its weight: its class count was guessed
     from another layer, so the mismatch that follows would wrongly suggest --num-classes."""
-    weight = f"{classifier}.weight" if classifier else None
-    if weight and weight in target and weight not in sd and any(k.startswith(classifier + ".") for k in sd):
+    if not classifier:
+        return
+    weight = f"{classifier}.weight"
+    if weight in target and weight not in sd and any(k.startswith(classifier + ".") for k in sd):
         raise SeedgeError(f"{path}: the classifier's weight '{weight}' is missing from the checkpoint (it holds "
                           f"{', '.join(k for k in sd if k.startswith(classifier + '.'))}); is it a whole checkpoint "
                           f"of this model?")

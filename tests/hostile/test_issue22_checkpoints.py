@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-from pathlib import Path
 
 import pytest
 from _hostile import one_line

@@ -54,8 +54,8 @@ def test_verify_refuses_an_artifact_wider_than_the_class_list(three_classes, cli
 
 
 def test_bench_refuses_an_artifact_wider_than_the_class_list(three_classes, cli):
-    code, out, err = cli("bench", three_classes, "--backend", "onnxruntime", "--batch", "1", "--iters", "3", "--rounds", "1",
-                         "--warmup", "1")
+    code, out, err = cli("bench", three_classes, "--backend", "onnxruntime", "--batch", "1", "--iters", "3",
+                         "--rounds", "1", "--warmup", "1")
     assert code == 2, (out, err)
     one_line(err, "10 outputs", "3 classes")
 

@@ -19,10 +19,12 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 DEMO_ARCH = "se_resnet10_cifar_tiny"
 # Measured on 2 shared CPU cores: see the training report in history.json (seconds, test accuracy).
-DEMO_RECIPE = {
+# TrainOptions keywords (values of several types); kept a plain dict so recipe_key hashes its JSON.
+DEMO_RECIPE: dict[str, Any] = {
     "data": "digits", "model": DEMO_ARCH, "img_size": (32, 32), "epochs": 10, "batch_size": 64,
     "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "step", "step_size": 7, "gamma": 0.1,
     "patience": 0, "monitor": "val_loss", "augment": "crop", "seed": 0,

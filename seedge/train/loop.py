@@ -187,8 +187,9 @@ def _open_data(o: TrainOptions, dist, log: TrainLog):
         if names is not None:
             source = open_source(o.data, root=o.data_root, class_names=names, options=o.data_options)
         new_head = known.names is not None and names is None
-    if source.notes:  # the first line: which columns and split the run is about to use
-        log.line(source.notes_line(o.data))
+    notes = source.notes_line(o.data)  # None when there is nothing to say
+    if notes:  # the first line: which columns and split the run is about to use
+        log.line(notes)
     if run_dir != asked:
         log.line(f"run: {asked} holds an earlier run; this one goes to {run_dir} (--exist-ok replaces it)")
     train_s, val_s = source.split("train").limit(o.limit, o.seed), source.split("val").limit(o.limit, o.seed)
@@ -355,6 +356,8 @@ def _finish(run: _Run, t_start: float) -> dict:
 
     o, dist, stopper, history = run.o, run.dist, run.stopper, run.history
     agreement = train_dist.check_ranks_agree(run.model, dist)
+    # _validate requires --epochs > --warmup-epochs >= 0, and the first epoch is always the best so far.
+    assert run.best_state is not None
     run.model.load_state_dict(run.best_state)
     test, test_s, classes = None, run.splits[2], run.source.class_names
     if test_s is not None and len(test_s):

@@ -57,6 +57,10 @@ class Runner(abc.ABC):
         format states none."""
         return None
 
+    def declared_output_shape(self) -> list | None:
+        """The same for its first output (the logits): [batch, classes] where the file states it."""
+        return None
+
     def describe(self) -> dict:
         """Facts for reports (execution provider, inference precision, threads...)."""
         return {"backend": self.name, "device": self.device, "threads": self.threads}

@@ -118,7 +118,14 @@ class OnnxRuntimeRunner(Runner):
         self.session = None
 
     def declared_input_shape(self) -> list | None:
-        shape = self.session.get_inputs()[0].shape if self.session is not None else None
+        return self._declared(self.session.get_inputs() if self.session is not None else [])
+
+    def declared_output_shape(self) -> list | None:
+        return self._declared(self.session.get_outputs() if self.session is not None else [])
+
+    @staticmethod
+    def _declared(args) -> list | None:
+        shape = args[0].shape if args else None
         return [d if isinstance(d, int) else None for d in shape] if shape is not None else None
 
     def describe(self) -> dict:

@@ -36,6 +36,11 @@ def static_copy(model, shape):
     return model
 
 
+def _declared(shape) -> list | None:
+    """An OpenVINO partial shape as a list, None for each dynamic dimension (None: dynamic rank)."""
+    return None if shape.rank.is_dynamic else [d.get_length() if d.is_static else None for d in shape]
+
+
 class ShapeCompiledModels:
     """One OpenVINO model compiled per static input shape, with the dynamic compile as fallback."""
 
@@ -140,8 +145,12 @@ class OpenVINORunner(Runner):
     def declared_input_shape(self) -> list | None:
         if self.models is None or len(self.models.model.inputs) != 1:
             return None
-        shape = self.models.model.inputs[0].get_partial_shape()
-        return None if shape.rank.is_dynamic else [d.get_length() if d.is_static else None for d in shape]
+        return _declared(self.models.model.inputs[0].get_partial_shape())
+
+    def declared_output_shape(self) -> list | None:
+        if self.models is None or not self.models.model.outputs:
+            return None
+        return _declared(self.models.model.outputs[0].get_partial_shape())
 
     def describe(self) -> dict:
         d = super().describe()

@@ -17,7 +17,8 @@ from seedge.bench.peers import PEERS, Peer
 from seedge.bench.plan import Entry
 from seedge.errors import SeedgeError
 from seedge.verify.folder_files import check_baseline_sidecar
-from seedge.verify.shapes import check_input_shape
+from seedge.verify.run import model_class_names
+from seedge.verify.shapes import check_declared_shapes
 
 
 def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], manifests: list[dict], *,
@@ -48,7 +49,8 @@ def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], ma
                 raise
             drop(e, str(err))
             continue
-        check_input_shape(runners[e.key], manifest, e.art)  # a folder whose parts disagree is no drop
+        # a folder whose parts disagree is refused, not dropped
+        check_declared_shapes(runners[e.key], manifest, e.art, len(model_class_names(manifest)))
     return runners
 
 

@@ -34,8 +34,8 @@ from seedge.errors import SeedgeError, Unavailable
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
-from seedge.verify.run import batching, run_batched
-from seedge.verify.shapes import check_input_shape
+from seedge.verify.run import batching, model_class_names, run_batched
+from seedge.verify.shapes import check_declared_shapes
 
 # Backends the runtime may use: those that run without torch.
 RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
@@ -178,8 +178,8 @@ class Model:
                     raise
                 tried.append(f"{entry['id']}: {e}")
                 continue
-            try:  # an artifact built for another input size than the manifest's is refused, not resized to
-                check_input_shape(runner, manifest, entry)
+            try:  # an artifact built for another input size or class count than the manifest's is refused
+                check_declared_shapes(runner, manifest, entry, len(model_class_names(manifest)))
             except SeedgeError:
                 runner.close()
                 raise

@@ -20,7 +20,7 @@ from seedge.errors import SeedgeError
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.folder_files import check_baseline_sidecar, check_raw_reference
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
-from seedge.verify.shapes import check_input_shape, check_width
+from seedge.verify.shapes import check_declared_shapes, check_width
 
 DEFAULT_BATCH = 64
 
@@ -235,7 +235,7 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
     fixed, batch = batching(manifest, art)
     with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader,
                        trust_native=trust_native) as runner:
-        check_input_shape(runner, manifest, art)
+        check_declared_shapes(runner, manifest, art, len(model_class_names(manifest)))
         logits = run_batched(runner, input_name, x, batch, fixed, len(model_class_names(manifest)),
                              f"artifact '{art['id']}'")
         desc = runner.describe()

@@ -29,10 +29,15 @@ def check_width(logits, classes: int, where: str) -> np.ndarray:
     return out
 
 
-def check_input_shape(runner, manifest: dict, artifact: dict) -> None:
-    """The opened artifact's own input shape (Runner.declared_input_shape: static dimensions of
-    the file; None where the format or a dynamic dimension does not say) against the manifest's
-    input size: C, H, W, or H, W, C for an artifact that takes uint8 pixels."""
+def check_declared_shapes(runner, manifest: dict, artifact: dict, classes: int) -> None:
+    """The opened artifact's own shapes (Runner.declared_input_shape / declared_output_shape: static
+    dimensions of the file; None where the format or a dynamic dimension does not say) against the
+    manifest's: the input size (C, H, W, or H, W, C for an artifact that takes uint8 pixels) and
+    `classes` outputs, so a folder whose parts disagree is refused when it is opened."""
+    out = runner.declared_output_shape()
+    if out and len(out) == 2 and out[1] is not None and out[1] != classes:
+        raise SeedgeError(f"artifact '{artifact['id']}': gives {out[1]} outputs per image but the manifest names "
+                          f"{classes} classes (model.num_classes / class_names); {_FIX}")
     declared = runner.declared_input_shape()
     if not declared or len(declared) != 4:
         return

@@ -27,14 +27,20 @@ def three_classes(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("art", ["onnx-fp32", "openvino-fp32"])
-def test_predict_and_classify_refuse_an_artifact_wider_than_the_class_list(three_classes, art):
-    with Model.open(three_classes, artifact=art, threads=1) as m:
-        for call in (lambda: m.classify(np.zeros((32, 32, 3), np.uint8), top_k=5),
-                     lambda: m.predict(np.zeros((1, 3, 32, 32), np.float32))):
-            with pytest.raises(SeedgeError) as e:
-                call()
-            text = str(e.value)
-            assert "10 outputs" in text and "3 classes" in text and "\n" not in text, text
+def test_model_open_refuses_an_artifact_wider_than_the_class_list(three_classes, art):
+    with pytest.raises(SeedgeError) as e:
+        Model.open(three_classes, artifact=art, threads=1)
+    text = str(e.value)
+    assert art in text and "10 outputs" in text and "3 classes" in text and "\n" not in text, text
+
+
+def test_each_call_checks_the_width_where_the_file_states_none():
+    from seedge.verify.shapes import check_width
+
+    assert check_width(np.zeros((2, 3), np.float32), 3, "artifact 'x'").shape == (2, 3)
+    for bad in (np.zeros((2, 10)), np.zeros((2, 3, 1)), np.zeros(3)):
+        with pytest.raises(SeedgeError, match="artifact 'x': gives .* outputs per image but the manifest names 3"):
+            check_width(bad, 3, "artifact 'x'")
 
 
 def test_predict_cli_refuses_an_artifact_wider_than_the_class_list(three_classes, tmp_path, cli):

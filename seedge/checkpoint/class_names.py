@@ -36,6 +36,15 @@ def parse_class_names(value) -> list[str] | None:
     return names
 
 
+def check_num_classes(n: int | None) -> int | None:
+    """--num-classes as given: None (read it from the checkpoint) or a count of at least 1; a 0
+    would otherwise read as "not given" and be silently replaced by the checkpoint's count."""
+    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
+        raise SeedgeError(f"--num-classes {n}: a classifier has at least 1 output; give the class count or "
+                          f"leave it out to use the checkpoint's")
+    return n
+
+
 def resolve_class_names(given, recorded, n: int, path) -> list[str]:
     """The model's class names: given ones (checked against the count and what the checkpoint
     records), else the recorded ones, else "0".."n-1"."""

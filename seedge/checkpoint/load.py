@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from seedge.checkpoint.class_names import classifier_outputs, last_linear_outputs, resolve_class_names
+from seedge.checkpoint.class_names import (
+    check_num_classes,
+    classifier_outputs,
+    last_linear_outputs,
+    resolve_class_names,
+)
 from seedge.checkpoint.fit import load_into
 from seedge.checkpoint.key_map import apply_key_map, parse_key_map
 from seedge.checkpoint.own import read_sidecar, resolve_source
@@ -28,6 +33,7 @@ def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: 
     from seedge.models import create_model, get_config
     from seedge.preprocess import PreprocessSpec
 
+    check_num_classes(num_classes)
     path = resolve_source(source)
     if path.suffix == PROGRAM_SUFFIX:
         if arch:

@@ -136,7 +136,9 @@ class ExportOptions:
         if self.calib_samples < 1 or self.reference_samples < 1 or self.verify_samples < 0:
             raise SeedgeError("--calib-samples and the reference sample count must be at least 1")
         if self.num_classes is not None:
-            set_("num_classes", _integer(self.num_classes, fix["num_classes"]))
+            from seedge.checkpoint.class_names import check_num_classes  # torch-free
+
+            set_("num_classes", check_num_classes(_integer(self.num_classes, fix["num_classes"])))
         if self.max_drop is not None:
             set_("max_drop", float(self.max_drop))
         set_("exclude", (self.exclude,) if isinstance(self.exclude, str) else tuple(self.exclude))

@@ -133,3 +133,21 @@ def test_a_missing_classifier_weight_is_named_not_a_class_count(tmp_path, cli):
     assert code == 2
     line = one_line(err, str(path), "fc.weight", "missing")
     assert "--num-classes" not in line
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+@pytest.mark.parametrize("command", ["inspect", "export"])
+def test_num_classes_below_1_is_refused_not_ignored(command, n, tiny_checkpoint, tmp_path, cli):
+    extra = ["--formats", "onnx", "--out", tmp_path / "out"] if command == "export" else []
+    code, out, err = cli(command, tiny_checkpoint, "--num-classes", n, *extra)
+    assert code == 2 and out == ""
+    one_line(err, f"--num-classes {n}", "at least 1")
+    assert not (tmp_path / "out").exists()
+
+
+def test_num_classes_below_1_is_refused_by_the_python_api(tiny_checkpoint):
+    from seedge.checkpoint import load_model
+    from seedge.errors import SeedgeError
+
+    with pytest.raises(SeedgeError, match="--num-classes 0: .*at least 1"):
+        load_model(tiny_checkpoint, num_classes=0)

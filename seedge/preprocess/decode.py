@@ -30,6 +30,8 @@ def decode(image, origin: str = ""):
         arr = check_uint8_array(image)
         return to_rgb(pil().fromarray(arr[..., 0] if arr.ndim == 3 and arr.shape[2] == 1 else arr))
     if isinstance(image, (str, os.PathLike)):
+        if not os.fspath(image):  # Path("") is ".", the current folder: not what the user meant
+            raise SeedgeError(f"preprocessing: image file not found: the path is empty{_listed(origin)}")
         return open_image(Path(image), origin)
     if not (hasattr(image, "convert") and hasattr(image, "mode")):
         raise SeedgeError(f"preprocessing: cannot read an image from a value of type {type(image).__name__}; "
@@ -39,9 +41,13 @@ def decode(image, origin: str = ""):
     return to_rgb(image)
 
 
+def _listed(origin: str, path: Path | None = None) -> str:
+    return f" (listed in {origin})" if origin and origin != str(path) else ""
+
+
 def open_image(path: Path, origin: str = ""):
     """Read an image file -> RGB PIL image; a missing or unreadable file is a SeedgeError naming it."""
-    where = f" (listed in {origin})" if origin and origin != str(path) else ""
+    where = _listed(origin, path)
     kind = path_kind(path)
     if kind == "not found":
         raise SeedgeError(f"{path}: image file not found{where}; fix the path or remove it")

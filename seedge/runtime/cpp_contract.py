@@ -20,6 +20,7 @@ from pathlib import Path
 
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE
 from seedge.contract import bench, manifest
+from seedge.contract.manifest import THRESHOLD_KEYS
 from seedge.contract.rules import DEFAULT_PROBLEMS, KEY_KINDS, KINDS, MAX_DEPTH, MAX_INT_DIGITS, RELATIONS, Rule
 from seedge.verify.parity import DEFAULT_THRESHOLDS
 
@@ -115,6 +116,8 @@ def header() -> str:
         "inline constexpr Reads kBackendReads[] = {",
         *(f"    {{{_c(name)}, {_c('|'.join(b.reads))}}}," for name, b in BACKENDS.items()),
         "};",
+        "// seedge.contract.manifest.THRESHOLD_KEYS: the parity gates, in order.",
+        "inline constexpr const char* kThresholdKeys[] = {" + ", ".join(_c(k) for k in THRESHOLD_KEYS) + "};",
         "// seedge.verify.parity.DEFAULT_THRESHOLDS, in its order; set=false: not checked (None).",
         "struct Threshold { const char* precision; const char* name; bool set; double value; };",
         "inline constexpr Threshold kDefaultThresholds[] = {",

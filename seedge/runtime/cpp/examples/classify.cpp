@@ -9,7 +9,8 @@
 // little-endian, any number of C x H x W images (numpy: x.astype('<f4').tofile(path)).
 // IMAGES.u8 holds raw images after decode/resize/crop only, for an artifact exported with
 // --embed-preprocess (chosen first when present): uint8 H x W x C each, in its color order.
-// Exit codes as the seedge CLI: 0 success, 1 the self-test failed, 2 bad usage or input.
+// Exit codes as the seedge CLI: 0 success, 1 the self-test failed (seedge::CheckFailed), 2 bad usage
+// or input (every other seedge::Error: IntegrityError, Unavailable, NeedsVnni included).
 
 #include <cstdio>
 #include <cstdlib>
@@ -69,11 +70,11 @@ Args parse(int argc, char** argv) {
 }
 
 void print_top_k(const std::string& input, std::size_t index, const std::vector<seedge::Label>& labels) {
-    std::string line = "{\"input\":" + seedge::json::quote(input) + ",\"index\":" + std::to_string(index) + ",\"top_k\":[";
+    std::string line = "{\"input\":" + seedge::json_quote(input) + ",\"index\":" + std::to_string(index) + ",\"top_k\":[";
     for (std::size_t i = 0; i < labels.size(); ++i) {
         line += (i ? "," : "") + std::string("{\"index\":") + std::to_string(labels[i].index) +
-                ",\"label\":" + seedge::json::quote(labels[i].name) +
-                ",\"probability\":" + seedge::json::number_text(labels[i].probability) + "}";
+                ",\"label\":" + seedge::json_quote(labels[i].name) +
+                ",\"probability\":" + seedge::json_number(labels[i].probability) + "}";
     }
     std::puts((line + "]}").c_str());
 }
@@ -87,8 +88,8 @@ int run(const Args& args) {
     if (args.mode == "self-test") {
         seedge::SelfTest result = model.self_test();
         std::puts(result.to_json().c_str());
-        if (!result.passed) std::fprintf(stderr, "seedge_classify: self-test failed: %s\n", result.reason.c_str());
-        return result.passed ? 0 : 1;
+        result.require_passed();  // CheckFailed: exit 1
+        return 0;
     }
     for (const std::string& input : args.inputs) {
         if (input.size() > 3 && input.compare(input.size() - 3, 3, ".u8") == 0) {
@@ -122,6 +123,9 @@ int run(const Args& args) {
 int main(int argc, char** argv) {
     try {
         return run(parse(argc, argv));
+    } catch (const seedge::CheckFailed& e) {
+        std::fprintf(stderr, "seedge_classify: %s\n", e.what());
+        return 1;
     } catch (const UsageError& e) {
         std::fprintf(stderr, "seedge_classify: error: %s (see seedge_classify --help)\n", e.what());
         return 2;

@@ -54,7 +54,7 @@ fs::path check_integrity(const fs::path& folder, const Artifact& artifact) {
     std::transform(want.begin(), want.end(), want.begin(), [](unsigned char c) { return std::tolower(c); });
     fs::path path = folder / artifact.file;
     if (got != want)
-        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); " +
+        throw IntegrityError(path.string() + ": sha256 differs from the manifest (file changed after export); " +
                     contract::kManifest.fix);
     return path;
 }

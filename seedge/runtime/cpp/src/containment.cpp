@@ -42,31 +42,31 @@ std::string read_bounded(const fs::path& path, std::uintmax_t limit, const std::
 fs::path contained_file(const fs::path& folder, const std::string& rel, const std::string& field, bool allow_dir) {
     fs::path where = folder / contract::kManifest.name;
     if (rel.empty() || rel.find('\0') != std::string::npos)
-        throw Error(where.string() + ": " + field + " names '" + rel + "', not a file name; " + kFix);
+        throw IntegrityError(where.string() + ": " + field + " names '" + rel + "', not a file name; " + kFix);
     std::string posix = rel;
     std::replace(posix.begin(), posix.end(), '\\', '/');
     fs::path pure(posix);
     bool drive = posix.size() >= 2 && posix[1] == ':' && std::isalpha(static_cast<unsigned char>(posix[0]));
     bool dotdot = std::any_of(pure.begin(), pure.end(), [](const fs::path& p) { return p == ".."; });
     if (pure.is_absolute() || posix[0] == '/' || dotdot || drive)
-        throw Error(where.string() + ": " + field + " '" + rel + "' points outside the export folder; only files inside " +
+        throw IntegrityError(where.string() + ": " + field + " '" + rel + "' points outside the export folder; only files inside " +
                     folder.string() + " are read (" + kFix + ")");
     fs::path path = folder / pure;
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(path, ec)))
-        throw Error(path.string() + ": listed in the manifest (" + field + ") but missing; " + kFix);
+        throw IntegrityError(path.string() + ": listed in the manifest (" + field + ") but missing; " + kFix);
     fs::path real = fs::canonical(path, ec);
-    if (ec) throw Error(path.string() + ": " + field + " cannot be resolved (" + ec.message() + "); " + kFix);
+    if (ec) throw IntegrityError(path.string() + ": " + field + " cannot be resolved (" + ec.message() + "); " + kFix);
     fs::path root = fs::canonical(folder, ec);
     if (ec) throw Error(folder.string() + ": cannot be resolved (" + ec.message() + ")");
     if (!inside(real, root))
-        throw Error(path.string() + ": " + field + " is a link to " + real.string() +
+        throw IntegrityError(path.string() + ": " + field + " is a link to " + real.string() +
                     ", outside the export folder; only files inside " + folder.string() + " are read (" + kFix + ")");
     fs::file_status st = fs::status(real, ec);
     bool ok = fs::is_regular_file(st) || (allow_dir && fs::is_directory(st));
     if (!ok) {
         std::string kind = fs::is_directory(st) ? "a folder" : "not a regular file";
-        throw Error(path.string() + ": " + field + " is " + kind + ", not a regular file; it is never opened (" +
+        throw IntegrityError(path.string() + ": " + field + " is " + kind + ", not a regular file; it is never opened (" +
                     kFix + ")");
     }
     return path;

@@ -9,7 +9,7 @@
 
 #include <seedge_contract.hpp>
 
-#include "seedge/json.hpp"
+#include "json.hpp"
 
 namespace seedge::contract {
 

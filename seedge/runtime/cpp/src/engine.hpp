@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "json.hpp"
 #include "seedge/runtime.hpp"
 
 namespace seedge {

@@ -1,6 +1,6 @@
 // Recursive-descent JSON reader (see include/seedge/json.hpp for why it is self-written).
 
-#include "seedge/json.hpp"
+#include "json.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -431,3 +431,10 @@ std::string show(const Value& v) {
 Value parse(std::string_view text) { return Parser(text).document(); }
 
 }  // namespace seedge::json
+
+namespace seedge {
+
+std::string json_quote(std::string_view s) { return json::quote(s); }
+std::string json_number(double v) { return json::number_text(v); }
+
+}  // namespace seedge

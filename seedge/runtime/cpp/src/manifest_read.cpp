@@ -4,6 +4,7 @@
 
 #include "document_check.hpp"
 #include "folder.hpp"
+#include "thresholds.hpp"
 
 namespace fs = std::filesystem;
 
@@ -45,6 +46,22 @@ std::string int8_cpu(const json::Value& build) {
     return fix != nullptr && fix->as_string() == "disabled (CPU has VNNI)" && nncf_route ? "vnni" : "";
 }
 
+// A gates object the contract checked (known names, each a finite number or null), in its order.
+std::vector<std::pair<std::string, std::optional<double>>> gates_of(const json::Value& gates) {
+    std::vector<std::pair<std::string, std::optional<double>>> out;
+    for (const auto& [name, v] : contract::members(gates))
+        out.emplace_back(name, v->is_null() ? std::nullopt : std::optional<double>(v->as_number()));
+    return out;
+}
+
+// verification.thresholds of an export before per-artifact gates: precision -> the gates given.
+void older_thresholds(const json::Value& doc, Manifest& m) {
+    const json::Value* verification = present(doc, "verification");
+    const json::Value* old = verification != nullptr ? present(*verification, "thresholds") : nullptr;
+    if (old == nullptr) return;
+    for (const auto& [precision, gates] : contract::members(*old)) m.older_thresholds[precision] = gates_of(*gates);
+}
+
 Artifact artifact(const json::Value& a) {
     Artifact art;
     art.id = a.find("id")->as_string();
@@ -54,7 +71,8 @@ Artifact artifact(const json::Value& a) {
     art.sha256 = a.find("sha256")->as_string();
     art.backend = a.find("backend")->as_string();
     if (const json::Value* build = present(a, "build")) {
-        art.build = *build;
+        for (const auto& [key, v] : contract::members(*build))
+            if (v->is_string()) art.build[key] = v->as_string();
         art.inference_precision = text_or(*build, "inference_precision", "");
         art.int8_cpu = int8_cpu(*build);
         if (const json::Value* mb = present(*build, "max_batch")) art.max_batch = mb->as_int();
@@ -72,6 +90,11 @@ Artifact artifact(const json::Value& a) {
     if (const json::Value* parity = present(a, "parity")) {
         const json::Value* ok = parity->find("passed");
         art.parity_failed = ok != nullptr && !ok->as_bool();
+        art.judged = true;
+        if (const json::Value* gates = present(*parity, "thresholds")) {
+            art.thresholds = Thresholds{};
+            for (const auto& [name, v] : gates_of(*gates)) set_gate(*art.thresholds, name, v);
+        }
     }
     return art;
 }
@@ -79,8 +102,11 @@ Artifact artifact(const json::Value& a) {
 }  // namespace
 
 std::size_t RawArray::count() const {
+    // The contract bounds the product (MAX_RAW_VALUES); checked here too, as every size product is.
     std::size_t n = 1;
-    for (std::int64_t d : shape) n *= static_cast<std::size_t>(d);
+    for (std::int64_t d : shape)
+        if (d <= 0 || __builtin_mul_overflow(n, static_cast<std::size_t>(d), &n))
+            throw Error(file + ": a raw reference shape whose size overflows this machine's sizes");
     return n;
 }
 
@@ -111,7 +137,7 @@ Manifest read_manifest(const fs::path& folder) {
 
     Manifest m;
     m.folder = folder;
-    m.document = doc;
+    older_thresholds(doc, m);
     m.bench = read_bench(folder);
     m.name = doc.find("name")->as_string();
     const json::Value& model = *doc.find("model");

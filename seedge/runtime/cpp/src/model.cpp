@@ -14,8 +14,10 @@
 #include <seedge_contract.hpp>
 
 #include "engine.hpp"
+#include "json.hpp"
 #include "seedge/runtime.hpp"
 #include "seedge/sha256.hpp"
+#include "thresholds.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,62 +41,6 @@ bool little_endian() {
     return first == 1;
 }
 
-// seedge.verify.parity.DEFAULT_THRESHOLDS for one precision (null: not checked).
-// seedge.verify.parity.thresholds_for's defaults (DEFAULT_THRESHOLDS, through the generated
-// contract header), in its order; null entries are not checked.
-json::Value thresholds_for(const std::string& precision) {
-    std::vector<std::pair<std::string, json::Value>> t;
-    std::string known;
-    for (const contract::Threshold& d : contract::kDefaultThresholds) {
-        if (precision == d.precision) t.emplace_back(d.name, d.set ? json::Value::number(d.value) : json::Value());
-        if (known.find(std::string(d.precision) + ",") == std::string::npos) known += std::string(d.precision) + ",";
-    }
-    if (t.empty()) {
-        known.pop_back();
-        std::string listed;
-        for (char c : known) listed += c == ',' ? std::string(", ") : std::string(1, c);
-        throw Error("no parity thresholds for precision '" + precision + "'; known: " + listed);
-    }
-    return json::Value::object(std::move(t));
-}
-
-// `given` (gates the contract checked: known keys, each a finite number or null) on top of `base`,
-// in base's order (THRESHOLD_KEYS).
-json::Value on_top(const json::Value& given, const json::Value& base) {
-    std::vector<std::pair<std::string, json::Value>> out;
-    for (const auto& [key, fallback] : base.as_object()) {
-        const json::Value* v = given.find(key);  // as Python's json, the last of a repeated key
-        out.emplace_back(key, v != nullptr ? *v : fallback);
-    }
-    return json::Value::object(std::move(out));
-}
-
-// seedge.verify.parity.recorded_thresholds: the gates `a` is judged by and where they come from:
-// its parity record's ("recorded"), an older manifest's verification.thresholds for its precision
-// on the defaults ("manifest (older export)"), else the defaults ("default (older export)", or
-// "default" for an entry without a parity record). read_manifest checked them (seedge.contract).
-json::Value recorded_thresholds(const Manifest& m, const Artifact& a, std::string& source) {
-    const json::Value* arts = m.document.find("artifacts");
-    std::size_t i = static_cast<std::size_t>(&a - m.artifacts.data());
-    const json::Value& entry = arts->as_array().at(i);
-    const json::Value* parity = entry.find("parity");
-    bool judged = parity != nullptr && !parity->is_null();
-    if (judged && parity->find("thresholds") != nullptr) {
-        source = "recorded";
-        return on_top(*parity->find("thresholds"), thresholds_for("fp32"));
-    }
-    const json::Value* verification = m.document.find("verification");
-    const json::Value* old = verification != nullptr && verification->is_object() ? verification->find("thresholds")
-                                                                                   : nullptr;
-    const json::Value* given = old != nullptr && old->is_object() ? old->find(a.precision) : nullptr;
-    if (given != nullptr) {
-        source = "manifest (older export)";
-        return on_top(*given, thresholds_for(a.precision));
-    }
-    source = judged ? "default (older export)" : "default";
-    return thresholds_for(a.precision);
-}
-
 std::string format(const char* fmt, double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, fmt, v);
@@ -103,26 +49,20 @@ std::string format(const char* fmt, double v) {
 
 // seedge.verify.parity.passed.
 void judge(SelfTest& r) {
-    const json::Value& t = r.thresholds;
-    auto limit = [&](const char* key) -> const json::Value* {
-        const json::Value* v = t.find(key);
-        return v != nullptr && v->is_number() ? v : nullptr;
-    };
+    const Thresholds& t = r.thresholds;
     if (!r.finite) { r.passed = false; r.reason = "non-finite outputs (NaN or Inf)"; return; }
     if (r.samples == 0) { r.passed = false; r.reason = "no samples compared"; return; }
     std::vector<std::string> fails;
-    if (auto v = limit("min_agreement"); v && r.top1_agreement < v->as_number())
-        fails.push_back("top-1 agreement " + format("%.2f%%", r.top1_agreement * 100) + " < " +
-                        format("%.2f%%", v->as_number() * 100));
-    if (auto v = limit("max_abs_diff"); v && r.max_abs_diff > v->as_number())
-        fails.push_back("max abs diff " + format("%.3g", r.max_abs_diff) + " > " + format("%.3g", v->as_number()));
-    if (auto v = limit("max_rel_diff"); v && r.max_rel_diff > v->as_number())
-        fails.push_back("max rel diff " + format("%.3g", r.max_rel_diff) + " > " + format("%.3g", v->as_number()));
-    if (auto v = limit("min_cosine"); v && r.cosine < v->as_number())
-        fails.push_back("cosine " + format("%.6f", r.cosine) + " < " + format("%.6f", v->as_number()));
-    if (auto v = limit("max_accuracy_drop"); v && r.accuracy_drop_points && *r.accuracy_drop_points > v->as_number())
-        fails.push_back("accuracy drop " + format("%.2f", *r.accuracy_drop_points) + " points > " +
-                        format("%.2f", v->as_number()));
+    if (auto v = t.min_agreement; v && r.top1_agreement < *v)
+        fails.push_back("top-1 agreement " + format("%.2f%%", r.top1_agreement * 100) + " < " + format("%.2f%%", *v * 100));
+    if (auto v = t.max_abs_diff; v && r.max_abs_diff > *v)
+        fails.push_back("max abs diff " + format("%.3g", r.max_abs_diff) + " > " + format("%.3g", *v));
+    if (auto v = t.max_rel_diff; v && r.max_rel_diff > *v)
+        fails.push_back("max rel diff " + format("%.3g", r.max_rel_diff) + " > " + format("%.3g", *v));
+    if (auto v = t.min_cosine; v && r.cosine < *v)
+        fails.push_back("cosine " + format("%.6f", r.cosine) + " < " + format("%.6f", *v));
+    if (auto v = t.max_accuracy_drop; v && r.accuracy_drop_points && *r.accuracy_drop_points > *v)
+        fails.push_back("accuracy drop " + format("%.2f", *r.accuracy_drop_points) + " points > " + format("%.2f", *v));
     r.passed = fails.empty();
     r.reason = "ok";
     if (!fails.empty()) {
@@ -186,18 +126,28 @@ void compare(SelfTest& r, const std::vector<float>& ref32, const std::vector<flo
     }
 }
 
+// a * b for a size computed from a manifest (or a caller's count): an Error where it would overflow
+// size_t, never a wrapped size (issue 22: a signed overflow in image_floats() ended in SIGFPE).
+std::size_t size_product(std::size_t a, std::size_t b, const std::string& what) {
+    std::size_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) throw Error(what + ": " + std::to_string(a) + " x " + std::to_string(b) +
+                                                      " values overflow this machine's sizes");
+    return r;
+}
+
 template <typename T>
 std::vector<T> read_raw(const Manifest& m, const RawArray& a, const std::string& what) {
     fs::path path = contained_file(m.folder, a.file, "reference.raw." + what + ".file");
     if (!a.sha256.empty() && sha256_file(path) != a.sha256)
-        throw Error(path.string() + ": sha256 differs from the manifest (file changed after export); re-run `seedge export`");
+        throw IntegrityError(path.string() + ": sha256 differs from the manifest (file changed after export); re-run `seedge export`");
     if (!little_endian()) throw Error("the raw reference files are little-endian; this host is big-endian");
     std::size_t count = a.count();
+    std::size_t need = size_product(count, sizeof(T), path.string());
     std::error_code ec;
     auto bytes = fs::file_size(path, ec);
-    if (ec || bytes != count * sizeof(T))
+    if (ec || bytes != need)
         throw Error(path.string() + ": holds " + std::to_string(ec ? 0 : bytes) + " bytes, the manifest's shape needs " +
-                    std::to_string(count * sizeof(T)) + "; re-run `seedge export`");
+                    std::to_string(need) + "; re-run `seedge export`");
     std::vector<T> out(count);
     std::ifstream f(path, std::ios::binary);
     f.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count * sizeof(T)));
@@ -241,7 +191,7 @@ bool has_tensorrt() {
 
 #ifndef SEEDGE_WITH_TENSORRT
 std::unique_ptr<Engine> open_tensorrt(const EngineSpec& spec) {
-    throw Error(spec.path.string() + ": this build of the C++ runtime has no TensorRT path (TensorRT was not found "
+    throw Unavailable(spec.path.string() + ": this build of the C++ runtime has no TensorRT path (TensorRT was not found "
                 "at build time)");
 }
 #endif
@@ -289,15 +239,17 @@ std::string Model::backend() const { return impl_->engine->backend(); }
 std::size_t Model::num_classes() const { return impl_->manifest.class_names.size(); }
 
 std::size_t Model::image_floats() const {
-    const auto& chw = impl_->manifest.input_chw;
-    return static_cast<std::size_t>(chw[0] * chw[1] * chw[2]);
+    const auto& chw = impl_->manifest.input_chw;  // positive and bounded by the contract (MAX_SIDE)
+    const std::string what = "input C x H x W";
+    return size_product(size_product(static_cast<std::size_t>(chw[0]), static_cast<std::size_t>(chw[1]), what),
+                        static_cast<std::size_t>(chw[2]), what);
 }
 
 std::string Model::describe_json() const {
     const Manifest& m = impl_->manifest;
     const Artifact& a = artifact();
     std::string source;
-    json::Value gates = recorded_thresholds(m, a, source);
+    Thresholds gates = recorded_thresholds(m, a, source);
     return "{\"folder\":" + json::quote(m.folder.string()) + ",\"artifact\":" + json::quote(a.id) +
            ",\"file\":" + json::quote(a.file) + ",\"backend\":" + json::quote(backend()) +
            ",\"precision\":" + json::quote(a.precision) + ",\"device\":" + json::quote(impl_->device) +
@@ -307,7 +259,7 @@ std::string Model::describe_json() const {
            // how the choice was ordered, in seedge.runtime's words (Model.describe()["order"])
            ",\"order\":" + order_json(m, impl_->device, impl_->explicit_artifact, a) +
            // the gates self_test() judges by, and whether the export recorded them (as Model.describe())
-           ",\"thresholds\":" + gates.dump() + ",\"thresholds_source\":" + json::quote(source) + "}";
+           ",\"thresholds\":" + thresholds_json(gates) + ",\"thresholds_source\":" + json::quote(source) + "}";
 }
 
 bool Model::takes_pixels() const { return artifact().takes_pixels; }
@@ -319,7 +271,9 @@ std::size_t Model::image_bytes() const { return image_floats(); }  // H * W * C,
 template <typename T, typename Infer>
 std::vector<float> run_batched(const T* images, std::size_t n, std::size_t per, std::size_t classes,
                                std::size_t step, bool fixed, Infer infer) {
-    std::vector<float> logits(n * classes);
+    size_product(n, per, "images x values per image");  // every i * per below is at most this
+    size_product(step, per, "batch x values per image");
+    std::vector<float> logits(size_product(n, classes, "images x classes"));
     std::vector<T> padded;
     std::vector<float> padded_out;
     for (std::size_t i = 0; i < n; i += step) {
@@ -346,8 +300,8 @@ std::vector<float> Model::predict(const float* images, std::size_t n) {
                     "(predict_pixels, classify_pixels; .u8 files), not float tensors; or choose a plain artifact");
     if (n == 0) return {};
     // As the Python runtime: a model's answer to NaN/Inf inputs means nothing.
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < n * per; ++i) bad += !std::isfinite(images[i]);
+    std::size_t bad = 0, total = size_product(n, per, "images x values per image");
+    for (std::size_t i = 0; i < total; ++i) bad += !std::isfinite(images[i]);
     if (bad)
         throw Error("input tensor holds " + std::to_string(bad) + " NaN/Inf values; a model's answer to them means "
                     "nothing");
@@ -430,7 +384,7 @@ SelfTest Model::self_test() {
     const Manifest& m = impl_->manifest;
     fs::path where = m.folder / "manifest.json";
     std::string source;
-    json::Value gates = recorded_thresholds(m, artifact(), source);  // a malformed record: before any work
+    Thresholds gates = recorded_thresholds(m, artifact(), source);
     if (!m.reference_input || !m.reference_logits)
         throw Error(where.string() + ": no raw reference data (reference.raw.input / logits), which exports by this "
                     "seedge write beside reference.npz; re-run `seedge export`");
@@ -499,10 +453,14 @@ std::string SelfTest::to_json() const {
            ",\"max_abs_diff\":" + metric(max_abs_diff) + ",\"max_rel_diff\":" + metric(max_rel_diff) +
            ",\"cosine\":" + metric(cosine) + ",\"accuracy\":" + opt(accuracy) + ",\"baseline_accuracy\":" +
            opt(baseline_accuracy) + ",\"accuracy_drop_points\":" + opt(accuracy_drop_points) + ",\"labelled\":" +
-           std::to_string(labelled) + ",\"thresholds\":" + thresholds.dump() + ",\"thresholds_source\":" +
+           std::to_string(labelled) + ",\"thresholds\":" + thresholds_json(thresholds) + ",\"thresholds_source\":" +
            json::quote(thresholds_source) + ",\"passed\":" +
            (passed ? "true" : "false") + ",\"reason\":" + json::quote(reason) + ",\"seconds\":" +
            json::number_text(seconds) + "}";
+}
+
+void SelfTest::require_passed() const {
+    if (!passed) throw CheckFailed("self-test failed: " + reason);
 }
 
 std::vector<std::uint8_t> read_u8(const fs::path& path) {

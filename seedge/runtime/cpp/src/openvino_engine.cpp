@@ -16,6 +16,38 @@ namespace seedge {
 
 namespace {
 
+// One ov::Core per process, shared by every engine: a Core loads the plugins and holds their
+// state (the CPU plugin's thread pools, caches), so one per model would repeat that work. A
+// function-local static is initialised once, thread-safely (C++11), on first use; ov::Core's
+// read_model and compile_model may be called from several threads.
+ov::Core& core() {
+    static ov::Core shared;
+    return shared;
+}
+
+// seedge.verify.shapes.check_declared_shapes: the IR's own static input dimensions against the
+// manifest's (C, H, W; H, W, C for uint8 pixels), in Python's words, so a manifest claiming 64x64
+// images for a 32x32 model is refused at open instead of running them (issue 22, case 11).
+void check_declared_input(const ov::Model& model, const EngineSpec& spec) {
+    if (model.inputs().size() != 1) return;
+    const ov::PartialShape declared = model.input(0).get_partial_shape();
+    if (declared.rank().is_dynamic() || declared.rank().get_length() != 4) return;
+    const auto& chw = spec.manifest.input_chw;
+    std::array<std::int64_t, 3> want = spec.artifact.takes_pixels ? std::array<std::int64_t, 3>{chw[1], chw[2], chw[0]}
+                                                                   : chw;
+    std::string shown, wanted;
+    bool differs = false;
+    for (std::size_t i = 0; i < 3; ++i) {
+        const ov::Dimension& d = declared[i + 1];
+        differs = differs || (d.is_static() && d.get_length() != want[i]);
+        shown += (i ? ", " : "") + (d.is_static() ? std::to_string(d.get_length()) : std::string("'?'"));
+        wanted += (i ? ", " : "") + std::to_string(want[i]);
+    }
+    if (differs)
+        throw Error("artifact '" + spec.artifact.id + "': takes input [" + shown + "] but the manifest says [" + wanted +
+                    "] (input.shape / preprocessing.input_size); the folder's parts disagree: re-run `seedge export`");
+}
+
 class OpenVINOEngine final : public Engine {
 public:
     explicit OpenVINOEngine(const EngineSpec& spec)
@@ -29,10 +61,10 @@ public:
             // An IR is read with its weights named, so only the IR reader tries it.
             std::filesystem::path weights = std::filesystem::path(path_).replace_extension(".bin");
             model_ = path_.extension() == ".xml" && std::filesystem::is_regular_file(weights)
-                         ? core_.read_model(path_.string(), weights.string())
-                         : core_.read_model(path_.string());
+                         ? core().read_model(path_.string(), weights.string())
+                         : core().read_model(path_.string());
             static_shapes_ = model_->inputs().size() == 1;
-            dynamic_ = core_.compile_model(model_, "CPU", config_);
+            dynamic_ = core().compile_model(model_, "CPU", config_);
             precision_ = dynamic_.get_property(ov::hint::inference_precision).get_type_name();
             threads_ = dynamic_.get_property(ov::inference_num_threads);
         } catch (const std::exception& e) {
@@ -40,6 +72,7 @@ public:
                         "); re-run `seedge export`");
         }
         if (dynamic_.outputs().empty()) throw Error(path_.string() + ": the model has no output");
+        check_declared_input(*model_, spec);
     }
 
     std::string backend() const override { return "openvino"; }
@@ -101,7 +134,7 @@ private:
             try {
                 std::shared_ptr<ov::Model> copy = model_->clone();
                 copy->reshape(ov::PartialShape(shape(batch)));
-                ov::CompiledModel compiled = core_.compile_model(copy, "CPU", config_);
+                ov::CompiledModel compiled = core().compile_model(copy, "CPU", config_);
                 ov::InferRequest request = compiled.create_infer_request();
                 auto& slot = by_batch_[batch];
                 slot = {std::move(compiled), std::move(request)};
@@ -121,7 +154,6 @@ private:
     bool pixels_ = false;  // the IR takes uint8 NHWC pixels (preprocessing inside)
     int threads_ = 0;
     bool static_shapes_ = true;
-    ov::Core core_;
     ov::AnyMap config_;
     std::shared_ptr<ov::Model> model_;
     ov::CompiledModel dynamic_;
@@ -133,7 +165,7 @@ private:
 
 std::unique_ptr<Engine> open_openvino(const EngineSpec& spec) {
     if (spec.device != "cpu")
-        throw Error("the openvino backend runs on the cpu here, not on '" + spec.device + "'; use --device cpu");
+        throw Unavailable("the openvino backend runs on the cpu here, not on '" + spec.device + "'; use --device cpu");
     return std::make_unique<OpenVINOEngine>(spec);
 }
 

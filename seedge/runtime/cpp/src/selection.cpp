@@ -51,7 +51,7 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
     bool cuda = is_cuda(device);
     if (!cuda && device != "cpu") throw Error("device '" + device + "' is not one of cpu, cuda, cuda:N");
     if (cuda && !has_tensorrt())
-        throw Error("device '" + device + "' needs the C++ runtime's TensorRT path, which this build lacks (TensorRT "
+        throw Unavailable("device '" + device + "' needs the C++ runtime's TensorRT path, which this build lacks (TensorRT "
                     "was not found at build time); rebuild where TensorRT is installed, or use the cpu");
     const Preference pref = preference(cuda);
     auto reads = [](const Preference& p, const Artifact& a) { return contract::listed(p.reads, a.format); };
@@ -61,7 +61,7 @@ std::vector<const Artifact*> candidates(const Manifest& manifest, const std::str
         if (!reads(pref, a))
             throw Error("artifact '" + artifact_id + "' (" + a.format + ") cannot run on the C++ runtime on " + device +
                         ": it runs openvino and onnx files on the cpu, tensorrt engines on cuda");
-        if (std::string why = int8_cpu_refusal(a); !why.empty()) throw Error(why);
+        if (std::string why = int8_cpu_refusal(a); !why.empty()) throw NeedsVnni(why);
         return {&a};
     }
     // An artifact with the preprocessing inside comes before its plain sibling (as in the Python runtime).

@@ -46,9 +46,9 @@ void cuda_check(cudaError_t status, const std::string& what) {
     if (status != cudaSuccess) throw Error(what + " failed: " + cudaGetErrorString(status));
 }
 
-std::string text_of(const json::Value& build, const char* key) {
-    const json::Value* v = build.find(key);
-    return v != nullptr && v->is_string() ? v->as_string() : "";
+std::string text_of(const std::map<std::string, std::string>& build, const char* key) {
+    auto v = build.find(key);
+    return v != build.end() ? v->second : "";
 }
 
 // "10.3.0.26" -> "10.3.0": engines are tied to major.minor.patch (seedge/backends/tensorrt.py).
@@ -99,7 +99,7 @@ public:
         int count = 0;
         cuda_check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
         if (index >= count)
-            throw Error("no CUDA device cuda:" + std::to_string(index) + " (this machine has " + std::to_string(count) + ")");
+            throw Unavailable("no CUDA device cuda:" + std::to_string(index) + " (this machine has " + std::to_string(count) + ")");
         cuda_check(cudaSetDevice(index), "cudaSetDevice");
         device_ = index;
         check_build_facts(spec.artifact.build, index);
@@ -195,7 +195,7 @@ public:
     }
 
 private:
-    void check_build_facts(const json::Value& build, int index) {
+    void check_build_facts(const std::map<std::string, std::string>& build, int index) {
         int v = getInferLibVersion();  // major * 10000 + minor * 100 + patch
         version_ = std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100);
         cudaDeviceProp prop{};

@@ -21,6 +21,8 @@
 #include <seedge/runtime.hpp>
 #include <seedge/sha256.hpp>
 
+#include "json.hpp"
+
 namespace {
 
 std::string slurp(const std::string& path) {

@@ -32,12 +32,20 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "seedge/error.hpp"
-#include "seedge/json.hpp"
 
 namespace seedge {
+
+// The parity gates an artifact is judged by (seedge.verify.parity; their names are the contract's
+// THRESHOLD_KEYS): agreement as a fraction, the accuracy drop in percentage points, diffs in logit
+// units, cosine in [-1, 1]. An empty gate is not checked.
+struct Thresholds {
+    std::optional<double> min_agreement, max_abs_diff, max_rel_diff, max_accuracy_drop, min_cosine;
+};
 
 // One manifest artifact entry (the fields the runtime uses).
 struct Artifact {
@@ -49,7 +57,9 @@ struct Artifact {
     bool takes_pixels = false;        // entry "input": uint8 NHWC pixels, preprocessing inside
     std::string color_order;          // their channel order: "RGB", "BGR" ("L" for one channel)
     bool softmax = false;             // entry "output": a softmax inside, outputs are probabilities
-    json::Value build;                // all build facts (TensorRT checks its version and GPU)
+    std::map<std::string, std::string> build;  // the build facts that are text (TensorRT checks its version and GPU)
+    bool judged = false;              // the entry has a parity record from export
+    std::optional<Thresholds> thresholds;  // the gates that record kept (absent: an older export)
 };
 
 // A raw little-endian array written beside reference.npz for runtimes without numpy
@@ -80,7 +90,9 @@ struct Manifest {
     std::vector<Artifact> artifacts;
     std::optional<RawArray> reference_input, reference_logits, reference_labels;
     std::optional<RawArray> reference_pixels;  // uint8 NHWC RGB: the images reference_input was made from
-    json::Value document;  // the whole manifest, for anything else
+    // Exports before per-artifact gates: verification.thresholds, precision -> the gates given
+    // (a gate not named keeps the precision's default; a null one is not checked).
+    std::map<std::string, std::vector<std::pair<std::string, std::optional<double>>>> older_thresholds;
     // bench.json (seedge.bench_record) per device family ("cpu", "cuda"): candidates() never
     // picks a flagged artifact on its own and orders by the p50s (the rule in that module).
     std::map<std::string, BenchEntry> bench;
@@ -93,7 +105,8 @@ struct Manifest {
 Manifest read_manifest(const std::filesystem::path& folder);
 
 // `folder / rel` after checking that `rel` stays inside `folder` (relative, no "..", no link
-// out) and names a regular file (or, with allow_dir, a folder), as seedge.artifacts.contained_file.
+// out) and names a regular file (or, with allow_dir, a folder), as seedge.artifacts.contained_file;
+// else IntegrityError.
 std::filesystem::path contained_file(const std::filesystem::path& folder, const std::string& rel,
                                      const std::string& field, bool allow_dir = false);
 
@@ -101,7 +114,7 @@ std::filesystem::path contained_file(const std::filesystem::path& folder, const 
 // .xml with its .bin (or a folder) of each file's relative name and hex sha256, in order.
 std::string artifact_sha256(const std::filesystem::path& folder, const Artifact& artifact);
 
-// Throws Error unless the artifact's files hash to the manifest's sha256; returns its path.
+// Throws IntegrityError unless the artifact's files hash to the manifest's sha256; returns its path.
 std::filesystem::path check_integrity(const std::filesystem::path& folder, const Artifact& artifact);
 
 // Artifacts this runtime would run on `device` ("cpu", "cuda", "cuda:N"), best first, by the
@@ -139,12 +152,14 @@ struct SelfTest {
     double top1_agreement = 0, max_abs_diff = 0, max_rel_diff = 0, cosine = 0;
     std::optional<double> accuracy, baseline_accuracy, accuracy_drop_points;
     std::size_t labelled = 0;
-    json::Value thresholds;  // {"min_agreement": ..., ...}; null entries are not checked
+    Thresholds thresholds;  // the gates it was judged by
     std::string thresholds_source;  // "recorded" at export, or an older manifest's fallback (seedge.verify.parity)
     bool passed = false;
     std::string reason;
     double seconds = 0;
     std::string to_json() const;
+    // Throws CheckFailed ("self-test failed: <reason>") unless it passed.
+    void require_passed() const;
 };
 
 class Engine;  // one backend's compiled artifact (src/engine.hpp)
@@ -152,7 +167,9 @@ class Engine;  // one backend's compiled artifact (src/engine.hpp)
 class Model {
 public:
     // Open the best artifact of `folder` this build can run on options.device (see candidates),
-    // after checking its sha256. Throws Error with a one-line reason.
+    // after checking its sha256. Throws Error with a one-line reason: IntegrityError (a changed or
+    // escaping file), Unavailable (no engine for it or the device here), NeedsVnni (an explicit
+    // VNNI-built INT8 artifact on a CPU without VNNI/AMX), else Error (a malformed folder, bad options).
     static Model open(const std::filesystem::path& folder, const Options& options = {});
     Model(Model&&) noexcept;
     Model& operator=(Model&&) noexcept;
@@ -191,6 +208,11 @@ private:
 // already holds probabilities (a softmax inside the artifact) is ranked as it is.
 std::vector<Label> top_k(const float* logits, std::size_t classes, std::size_t k,
                          const std::vector<std::string>& names, bool probabilities = false);
+
+// `s` as a JSON string literal, and `v` as a JSON number (null when not finite), for callers that
+// write the runtime's answers as JSON (seedge_classify does).
+std::string json_quote(std::string_view s);
+std::string json_number(double v);
 
 // A raw little-endian float32 file of exactly `count` values (0: any multiple of 4 bytes).
 std::vector<float> read_f32(const std::filesystem::path& path, std::size_t count = 0);

@@ -169,6 +169,8 @@ inline constexpr Reads kBackendReads[] = {
     {"tensorrt", "tensorrt"},
     {"inductor", "inductor"},
 };
+// seedge.contract.manifest.THRESHOLD_KEYS: the parity gates, in order.
+inline constexpr const char* kThresholdKeys[] = {"min_agreement", "max_abs_diff", "max_rel_diff", "max_accuracy_drop", "min_cosine"};
 // seedge.verify.parity.DEFAULT_THRESHOLDS, in its order; set=false: not checked (None).
 struct Threshold { const char* precision; const char* name; bool set; double value; };
 inline constexpr Threshold kDefaultThresholds[] = {

@@ -12,13 +12,14 @@ Builds the runtime and a consumer: marked slow.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import _cpp_build
 import pytest
-from _export_fixtures import fresh_copy
+from _export_fixtures import add_artifact, fresh_copy
 
 from seedge import artifacts
 from seedge.export.reference import write_raw_reference
@@ -36,16 +37,19 @@ add_executable(consumer main.cpp)
 target_link_libraries(consumer PRIVATE seedge::runtime)
 """
 
-# Exit codes say which typed error arrived: 3 integrity, 4 check failed, 2 any other seedge::Error.
+# consumer FOLDER [ARTIFACT [DEVICE]]. Exit codes say which typed error arrived: 3 integrity, 4 check
+# failed, 5 needs VNNI, 6 unavailable, 2 any other seedge::Error.
 CONSUMER_MAIN = """\
 #include <cstdio>
 #include <seedge/runtime.hpp>
 
 int main(int argc, char** argv) {
-    if (argc != 2) return 64;
+    if (argc < 2 || argc > 4) return 64;
     try {
         seedge::Options options;
         options.threads = 1;
+        if (argc > 2) options.artifact = argv[2];
+        if (argc > 3) options.device = argv[3];
         seedge::Model model = seedge::Model::open(argv[1], options);
         seedge::SelfTest result = model.self_test();
         std::puts(result.to_json().c_str());
@@ -57,6 +61,12 @@ int main(int argc, char** argv) {
     } catch (const seedge::CheckFailed& e) {
         std::fprintf(stderr, "check failed: %s\\n", e.what());
         return 4;
+    } catch (const seedge::NeedsVnni& e) {  // before Unavailable, its base
+        std::fprintf(stderr, "needs vnni: %s\\n", e.what());
+        return 5;
+    } catch (const seedge::Unavailable& e) {
+        std::fprintf(stderr, "unavailable: %s\\n", e.what());
+        return 6;
     } catch (const seedge::Error& e) {
         std::fprintf(stderr, "error: %s\\n", e.what());
         return 2;
@@ -82,7 +92,7 @@ def consumer(cpp_build, tmp_path_factory) -> Path:
     installed = sorted(p.relative_to(prefix).as_posix() for p in prefix.rglob("*") if p.is_file())
     assert "include/seedge/runtime.hpp" in installed and "include/seedge/error.hpp" in installed, installed
     assert not any(p.endswith("json.hpp") or p.endswith("seedge_contract.hpp") for p in installed), installed
-    assert any(p.endswith("cmake/seedge/seedgeConfig.cmake") for p in installed), installed
+    assert any(p.endswith("/cmake/seedge/seedgeConfig.cmake") for p in installed), installed
     src.mkdir()
     (src / "CMakeLists.txt").write_text(CONSUMER_CMAKE)
     (src / "main.cpp").write_text(CONSUMER_MAIN)
@@ -104,8 +114,9 @@ def folder(tmp_path) -> Path:
     return folder
 
 
-def consume(consumer: Path, folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(consumer), str(folder)], capture_output=True, text=True, timeout=300)
+def consume(consumer: Path, folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(consumer), str(folder), *args], capture_output=True, text=True, timeout=300,
+                          env=env)
 
 
 def test_an_installed_seedge_is_found_linked_and_self_tests_as_python(consumer, folder):
@@ -134,3 +145,15 @@ def test_typed_errors_reach_the_consumer(consumer, folder):
     target.write_bytes(target.read_bytes()[:-1] + b"\0")
     proc = consume(consumer, folder)
     assert proc.returncode == 3 and "sha256 differs from the manifest" in proc.stderr, proc.stderr
+
+
+def test_unavailable_and_needs_vnni_reach_the_consumer(consumer, folder):
+    # SEEDGE_CPU_NO_VNNI=1: this machine answers as a CPU without VNNI/AMX (as in test_cpp_runtime)
+    add_artifact(folder, "openvino-int8", "openvino", "int8", "openvino/model.xml", "openvino",
+                 {"int8_cpu": "vnni", "weight_bits": 8})
+    proc = consume(consumer, folder, "openvino-int8", env={**os.environ, "SEEDGE_CPU_NO_VNNI": "1"})
+    assert proc.returncode == 5 and "openvino-int8: built for CPUs with VNNI" in proc.stderr, proc.stderr
+    config = next((consumer.parents[1] / "prefix").rglob("seedgeConfig.cmake")).read_text()
+    if "set(SEEDGE_WITH_TENSORRT OFF)" in config:
+        proc = consume(consumer, folder, "", "cuda")  # a build without its TensorRT path
+        assert proc.returncode == 6 and "needs the C++ runtime's TensorRT path" in proc.stderr, proc.stderr

@@ -63,6 +63,8 @@ def _raw_rules() -> tuple[Rule, ...]:
                 R(f"{p}.dtype", "text", f"{dtype}: the type the runtimes read", one_of=(dtype,),
                   problem=f"is '{{text}}', this runtime reads '{dtype}'"),
                 R(f"{p}.sha256", "text", "sha256 of the file"),
+                R(f"{p}.byte_order", "text", "little: the byte order both runtimes read", one_of=("little",),
+                  problem="is {value}, the runtimes read \"little\""),
                 R(f"{p}.shape", "list", "its shape", required=True, items="positive_int", min_len=1,
                   max_product=MAX_RAW_VALUES, problem=f"must be a list of positive sizes, at most {MAX_RAW_VALUES} "
                                                       "values in all")]
@@ -111,6 +113,7 @@ RULES: tuple[Rule, ...] = (
     R("baseline.file", "text", "its weights file", required=True),
     R("baseline.sha256", "text", "their sha256"),
     R("baseline.sidecar", "text", "its architecture sidecar (model.json)"),
+    R("baseline.sidecar_sha256", "text", "the sidecar's sha256 (verify and bench check it)"),
     R("reference", "object", "fixed inputs and eager outputs for self-tests"),
     R("reference.file", "text", "reference.npz"),
     R("reference.raw", "object", "the same arrays as raw files, for runtimes without numpy"),

@@ -5,7 +5,11 @@ refuse the same hostile sizes in the same one line, before any work.
 Case 3: input.shape ["batch", 4194304, 2097152, 2097152] crashed the C++ runtime (a signed
 overflow in Model::image_floats(), then SIGFPE). Case 6: preprocessing.resize [100000, 100000]
 made `seedge predict` hang and allocate. Each is checked in Python (Model.open, `seedge predict`)
-and in C++ (seedge_classify, exit 2).
+and in C++ (seedge_classify, exit 2; slow: the build).
+
+Case 11 (parts): the C++ runtime compares the manifest's input size with the IR's own when it opens
+the artifact, as Python does; the raw reference facts and the sidecar digest readers rely on are
+typed by the contract.
 """
 
 from __future__ import annotations
@@ -23,8 +27,7 @@ from _hostile import no_hang, one_line
 from seedge.errors import SeedgeError
 from seedge.runtime import Model
 
-pytestmark = pytest.mark.slow  # builds the C++ runtime (once per session)
-cpp_build = _cpp_build.cpp_build
+cpp_build = _cpp_build.cpp_build  # the C++ tests build the runtime (once per session): marked slow
 
 
 def _set(doc: dict, dotted: str, value) -> None:
@@ -85,6 +88,7 @@ def test_python_refuses_the_sizes_in_one_line(hostile, image, cli):
     one_line(err, str(folder / "manifest.json"), f"field '{field}'", fragment)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hostile", list(CASES), indirect=True)
 def test_cpp_refuses_the_sizes_in_python_words(hostile, cpp_build):
     folder, field, fragment = hostile
@@ -99,6 +103,7 @@ def test_cpp_refuses_the_sizes_in_python_words(hostile, cpp_build):
         assert line == f"seedge_classify: error: {e.value}"
 
 
+@pytest.mark.slow
 def test_cpp_refuses_a_manifest_input_size_the_artifact_lacks(tmp_path, cpp_build):
     """Issue 22, case 11 in C++: the 32x32 export whose manifest claims 64x64 images. The OpenVINO IR
     states its own static C, H, W; the runtime compares them with the manifest's when it opens the
@@ -115,3 +120,37 @@ def test_cpp_refuses_a_manifest_input_size_the_artifact_lacks(tmp_path, cpp_buil
     assert proc.returncode == 2 and proc.stdout == "", (proc.returncode, proc.stdout, proc.stderr)
     line = one_line(proc.stderr, "[3, 32, 32]", "[3, 64, 64]")
     assert line == f"seedge_classify: error: {e.value}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("byte_order", "big", 'is "big", the runtimes read "little"'),
+    ("sha256", 5, "must be a non-empty string"),
+])
+def test_raw_reference_facts_both_runtimes_rely_on_are_checked(tmp_path, cpp_build, field, value, fragment):
+    """Issue 22, case 11 (every field either runtime reads is checked): the raw reference files are
+    read as little-endian by the C++ runtime; a manifest saying otherwise is refused by both."""
+    folder = fresh_copy(tmp_path)
+    doc = json.loads((folder / "manifest.json").read_text())
+    doc["reference"] = {"file": "reference.npz", "raw": {"input": {
+        "file": "reference/input.f32", "dtype": "float32", "byte_order": "little", "shape": [4, 3, 32, 32]}}}
+    doc["reference"]["raw"]["input"][field] = value
+    (folder / "manifest.json").write_text(json.dumps(doc))
+    with pytest.raises(SeedgeError) as e:
+        Model.open(folder)
+    assert f"field 'reference.raw.input.{field}' {fragment}" in str(e.value), e.value
+    proc = subprocess.run([str(cpp_build / "seedge_classify"), str(folder), "--info"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and one_line(proc.stderr) == f"seedge_classify: error: {e.value}"
+
+
+def test_a_baseline_sidecar_digest_that_is_no_string_is_refused(tmp_path, cli):
+    """baseline.sidecar_sha256, which verify and bench check the sidecar by, is typed by the contract
+    (a number there was taken for a digest that never matches: 'sha256 differs', blaming the file)."""
+    folder = fresh_copy(tmp_path)
+    doc = json.loads((folder / "manifest.json").read_text())
+    doc["baseline"]["sidecar_sha256"] = 5
+    (folder / "manifest.json").write_text(json.dumps(doc))
+    code, out, err = cli("verify", folder, "--artifact", "onnx-fp32")
+    assert code == 2 and out == ""
+    one_line(err, "field 'baseline.sidecar_sha256' must be a non-empty string")

@@ -57,6 +57,11 @@ def build_sanitized(tmp_path_factory, kind: str) -> Path:
         assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         if cmd is configure:
             assert "seedge contract header: generated" in proc.stdout, proc.stdout
+    # The tools really carry the checks (a cached build folder configured without the flags would
+    # make every fuzz run pass without looking).
+    for tool in TARGETS[kind]:
+        data = (build / tool).read_bytes()
+        assert b"__ubsan_handle" in data and (kind != "asan" or b"__asan_" in data), f"{build / tool} is not {kind}"
     return build
 
 

@@ -273,6 +273,7 @@ std::vector<float> run_batched(const T* images, std::size_t n, std::size_t per, 
                                std::size_t step, bool fixed, Infer infer) {
     size_product(n, per, "images x values per image");  // every i * per below is at most this
     size_product(step, per, "batch x values per image");
+    size_product(step, classes, "batch x classes");
     std::vector<float> logits(size_product(n, classes, "images x classes"));
     std::vector<T> padded;
     std::vector<float> padded_out;
@@ -480,7 +481,7 @@ std::vector<float> read_f32(const fs::path& path, std::size_t count) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) throw Error(path.string() + ": not a readable file");
     auto bytes = fs::file_size(path, ec);
-    if (ec || bytes % sizeof(float) != 0 || (count && bytes != count * sizeof(float)))
+    if (ec || bytes % sizeof(float) != 0 || (count && bytes / sizeof(float) != count))  // no count * 4: it may wrap
         throw Error(path.string() + ": holds " + std::to_string(ec ? 0 : bytes) + " bytes, not " +
                     (count ? std::to_string(count) + " float32 values" : std::string("whole float32 values")));
     std::vector<float> out(bytes / sizeof(float));

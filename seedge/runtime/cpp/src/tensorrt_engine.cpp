@@ -165,7 +165,9 @@ public:
         if (!context_->setInputShape(input, dims))
             throw Error(path_.string() + ": TensorRT rejected input shape [" + std::to_string(n) + ", ...] (" +
                         logger_.last_error() + ")");
-        std::size_t in_bytes = n * static_cast<std::size_t>(chw_[0] * chw_[1] * chw_[2]) * sizeof(float);
+        // unsigned products of sizes the contract bounds (C x H x W <= 2^28, n <= a batch of 16384)
+        std::size_t in_bytes = n * static_cast<std::size_t>(chw_[0]) * static_cast<std::size_t>(chw_[1]) *
+                               static_cast<std::size_t>(chw_[2]) * sizeof(float);
         DeviceBuffer& in = buffer(inputs_[0], in_bytes);
         context_->setTensorAddress(input, in.ptr);
         cuda_check(cudaMemcpyAsync(in.ptr, images, in_bytes, cudaMemcpyHostToDevice, stream_->handle), "cudaMemcpyAsync");

@@ -40,6 +40,13 @@ MAX_PROGRAM_BYTES = 1 << 34  # read whole into memory (once, so what is checked 
 _GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")  # the name torch's weights-only unpickler refused
 # Parts of an archive that only hold code seedge never runs from a .pt2.
 _NATIVE_DIRS = ("AOTINDUCTOR_DIR", "EXECUTORCH_DIR", "MTIA_DIR")
+# Operator namespaces a program seedge reads may call; aten's file-mapping op is not an inference op.
+_OP_NAMESPACES = ("aten", "prims", "higher_order", "quantized_decomposed")
+_FILE_OPS = ("aten::from_file",)
+# What a guard may use: input size methods and the functions torch's guard printer writes.
+_SIZE_METHODS = ("size", "stride", "storage_offset", "dim", "numel")
+_GUARD_FUNCTIONS = ("Max", "Min", "Abs", "floor", "ceiling", "FloorDiv", "CeilDiv", "Mod", "PythonMod", "int",
+                    "float", "abs", "min", "max", "sym_max", "sym_min", "sym_float", "sym_int")
 _SYMBOLS = ("Symbol", "Dummy")  # how sympy's srepr, which torch writes, spells a named symbol
 _OPERATORS = (ast.Expression, ast.keyword, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name,
               ast.Constant, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
@@ -89,7 +96,10 @@ def _check_parts(path: Path, reader, names: set[str]) -> None:
     for config_name, folder in ((c.WEIGHTS_CONFIG_FILENAME_FORMAT, c.WEIGHTS_DIR),
                                 (c.CONSTANTS_CONFIG_FILENAME_FORMAT, c.CONSTANTS_DIR)):
         _check_payloads(path, reader, config_name.format(MODEL), folder, c)
-    _check_expressions(path, _read_json(path, reader, c.MODELS_FILENAME_FORMAT.format(MODEL)))
+    program = _read_json(path, reader, c.MODELS_FILENAME_FORMAT.format(MODEL))
+    _check_expressions(path, program)
+    _check_operators(path, program)
+    _check_guards(path, program.get("guards_code"))
 
 
 def _check_payloads(path: Path, reader, config_file: str, folder: str, c) -> None:
@@ -149,6 +159,86 @@ def _check_expressions(path: Path, doc: dict) -> None:
                 stack.append(value)
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def _check_operators(path: Path, doc: dict) -> None:
+    """A node's target (and an operator argument) names what the module calls when it runs: torch
+    resolves it by getattr from `torch`, `_operator` or `math` and calls whatever it finds
+    (`torch.os.system` included). Allow only torch operators and torch's symbolic-size functions."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            targets = [node.get("target")] if "target" in node and "inputs" in node else []
+            targets += [node["as_operator"]] if "as_operator" in node else []
+            for target in targets:
+                if not _operator(target):
+                    raise _refuse(path, "models/model.json", f"calls {str(target)[:80]!r}, which is not a torch "
+                                                             f"operator; seedge runs only torch's own ops")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _operator(target) -> bool:
+    import torch
+    from torch._export.serde.serialize import _SYM_OPS
+
+    if not isinstance(target, str) or not target or len(target) > 200:
+        return False
+    root, *names = target.split(".")
+    modules = {"torch": torch, "_operator": __import__("operator"), "math": __import__("math")}
+    if root not in modules or any(not n.isidentifier() or n.startswith("__") for n in names):
+        return False
+    if root == "torch" and names[:1] == ["ops"] and (len(names) < 2 or names[1] not in _OP_NAMESPACES):
+        return False
+    found = modules[root]
+    for name in names:
+        found = getattr(found, name, None)
+        if found is None:
+            return False
+    if found in _SYM_OPS:
+        return True
+    ops = (torch._ops.OpOverload, torch._ops.HigherOrderOperator)
+    return isinstance(found, ops) and names[:1] == ["ops"] and getattr(found, "_name", "") not in _FILE_OPS
+
+
+def _check_guards(path: Path, guards) -> None:
+    """torch.export writes each guard as Python source, and program.module() exec()s it into the
+    module's guard function: allow only comparisons of input sizes (`L['x'].size()[0] >= 2`)."""
+    if guards in (None, []):
+        return
+    if not isinstance(guards, list):
+        raise _refuse(path, "models/model.json", "has guards_code that is not a list of expressions")
+    for guard in guards:
+        if not _plain_guard(guard):
+            raise _refuse(path, "models/model.json", f"has a guard that is not a comparison of input sizes: "
+                                                     f"{str(guard)[:80]!r}")
+
+
+def _plain_guard(text) -> bool:
+    if not isinstance(text, str) or len(text) > MAX_EXPR_CHARS or not text.isprintable() or '"' in text \
+            or "\\" in text:
+        return False
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            ok = node.id in ("L", "math") or node.id in _GUARD_FUNCTIONS
+        elif isinstance(node, ast.Attribute):
+            ok = node.attr in _SIZE_METHODS or (isinstance(node.value, ast.Name) and node.value.id == "math"
+                                                and not node.attr.startswith("_"))
+        elif isinstance(node, ast.Constant):
+            ok = type(node.value) in (int, float, bool) or (isinstance(node.value, str) and node.value.isidentifier())
+        elif isinstance(node, ast.Call):
+            ok = not node.keywords
+        else:
+            ok = isinstance(node, (*_OPERATORS, ast.Subscript, ast.Attribute, ast.Tuple))
+        if not ok:
+            return False
+    return True
 
 
 def _plain_expression(text) -> bool:

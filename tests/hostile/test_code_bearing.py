@@ -159,6 +159,45 @@ def test_pt2_symbolic_expression_is_not_evaluated(tmp_path):
     assert not marker.exists()
 
 
+def _run_program(path: Path) -> None:
+    """What verify does with a program: load it, then call its module."""
+    _, module = load_program_module(path)
+    module(torch.randn(2, 3, 8, 8))
+
+
+def test_pt2_guard_code_is_not_executed(tmp_path):
+    """torch.export writes guards as Python source that program.module() exec()s."""
+    marker = tmp_path / "PWNED"
+
+    def edit(parts):
+        doc = json.loads(parts["models/model.json"])
+        doc["guards_code"] = [f"__import__('builtins').open('{marker}', 'w') is not None"]
+        parts["models/model.json"] = json.dumps(doc).encode()
+
+    path = _rewrite(_program(tmp_path / "good.pt2"), tmp_path / "guard.pt2", edit)
+    with pytest.raises(SeedgeError, match="part models/model.json .* guard that is not a comparison"):
+        _run_program(path)
+    assert not marker.exists()
+
+
+def test_pt2_node_calling_python_is_refused(tmp_path):
+    """A node's target is resolved by getattr from `torch` and called: `torch.os.system` exists."""
+    marker = tmp_path / "PWNED"
+
+    def edit(parts):
+        doc = json.loads(parts["models/model.json"])
+        nodes = doc["graph_module"]["graph"]["nodes"]
+        nodes.insert(0, {"target": "torch.os.system", "name": "pwn", "metadata": {}, "outputs": [],
+                         "is_hop_single_tensor_return": None,
+                         "inputs": [{"name": "command", "arg": {"as_string": f"touch {marker}"}, "kind": 1}]})
+        parts["models/model.json"] = json.dumps(doc).encode()
+
+    path = _rewrite(_program(tmp_path / "good.pt2"), tmp_path / "node.pt2", edit)
+    with pytest.raises(SeedgeError, match="part models/model.json .* calls 'torch.os.system', which is not a torch"):
+        _run_program(path)
+    assert not marker.exists()
+
+
 def test_pt2_with_a_native_package_inside_is_refused(tmp_path):
     """load_pt2 would dlopen an AOTInductor library found in data/aotinductor/."""
     path = _rewrite(_program(tmp_path / "good.pt2"), tmp_path / "aoti.pt2",

@@ -3,15 +3,18 @@
 `torch.export.load` trusts the archive: it retries the sample inputs with `weights_only=False`
 when the safe load fails, unpickles weights and constants marked `use_pickle` with
 `weights_only=False`, `pickle.loads` opaque-object constants, loads an AOTInductor shared library
-found inside, falls back to an older format (more pickles) on any RuntimeError, and hands the
-graph's symbolic shape expressions to `sympy.sympify`, which evaluates them as Python.
+found inside, falls back to an older format (more pickles) on any RuntimeError, hands the
+graph's symbolic shape expressions to `sympy.sympify`, which evaluates them as Python, resolves
+each node's target by getattr from `torch` (`torch.os.system` resolves) and calls it when the
+module runs, and exec()s the program's `guards_code` into the module's guard function.
 
 So seedge reads the file once into memory, checks every part of those bytes with torch's own
 archive reader, and refuses in one line naming the part anything that needs code:
 - a pickled part (sample inputs, a `use_pickle` weight or constant) that does not load with
   `weights_only=True`; an opaque or TorchBind object constant; a legacy-format pickle;
 - an AOTInductor / ExecuTorch / MTIA payload (native code; a package is `--formats inductor`);
-- a symbolic expression that is not plain arithmetic on names and numbers.
+- a symbolic expression that is not plain arithmetic on names and numbers;
+- a node that calls anything but a torch operator; a guard that is not a comparison of sizes.
 Then it deserializes those same bytes with `load_pt2` (no legacy fallback) while torch.load is
 forced weights-only (TORCH_FORCE_WEIGHTS_ONLY_LOAD) and torch's loggers are quiet: a check this
 module missed still cannot unpickle code, and a refusal is seedge's one line, not torch's log.

@@ -8,6 +8,8 @@
    manifest sizes, raw files, bench.json and input files mutated, through `seedge_classify` built
    with UBSan (OpenVINO's TBB refuses ASan): the self-test and classification of .f32 inputs.
    Every run ends in 0, 1 (a failed self-test) or 2 with one error line, never a signal or report.
+   Its long round, run on a UBSan build of the tree before the contract bounded sizes (94f4e1a^),
+   reports issue 22's case 3: "signed integer overflow ... in seedge::Model::image_floats()".
 
 A quick round of each (`-k quick`: about a minute once built) and a long one (`-k long`); every
 one needs the sanitized builds (minutes on two cores), so all are marked slow.
@@ -157,8 +159,14 @@ def mutate_run(folder: Path, rng: random.Random) -> list[str]:
     elif op == 1:  # raw shapes changed, files as they are
         name = rng.choice(list(raw))
         raw[name]["shape"] = SIZE_FIELDS[("reference", "raw", "input", "shape")](rng)
-    elif op == 2:  # sizes anywhere a manifest states one
+    elif op == 2 and rng.random() < 0.5:  # sizes anywhere a manifest states one
         sized(manifest, rng)
+    elif op == 2:  # input sizes that agree with each other (issue 22 case 3), then a classification
+        # (C within mean/std's length; H x W past the bound, up to an int64 product's overflow)
+        c, h, w = rng.choice([1, 3]), rng.choice([MAX_SIDE + 1, 2 ** 31 - 1]), rng.choice([MAX_SIDE + 1, 2 ** 31 - 1])
+        manifest["input"]["shape"], manifest["preprocessing"]["input_size"] = ["batch", c, h, w], [c, h, w]
+        np.zeros(3 * 32 * 32, np.float32).tofile(folder / "x.f32")
+        args = [str(folder / "x.f32")]
     elif op == 3:  # hostile values in the reference: NaN/Inf inputs or logits, labels far outside the classes
         name = rng.choice([k for k in ("input", "logits", "labels") if k in raw])
         path = folder / raw[name]["file"]

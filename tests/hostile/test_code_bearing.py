@@ -198,6 +198,17 @@ def test_pt2_node_calling_python_is_refused(tmp_path):
     assert not marker.exists()
 
 
+def test_pt2_legacy_pickled_weights_are_refused(tmp_path):
+    """torch reads data/weights/model.pt (the older format) as pickled bytes and unpickles them with a
+    weights_only=False fallback."""
+    marker = tmp_path / "PWNED"
+    path = _rewrite(_program(tmp_path / "good.pt2"), tmp_path / "legacy.pt2",
+                    lambda parts: parts.update({"data/weights/model.pt": _pickled(_Payload(marker))}))
+    with pytest.raises(SeedgeError, match="part data/weights/model.pt .* legacy pickled format"):
+        load_program_module(path)
+    assert not marker.exists()
+
+
 def test_pt2_with_a_native_package_inside_is_refused(tmp_path):
     """load_pt2 would dlopen an AOTInductor library found in data/aotinductor/."""
     path = _rewrite(_program(tmp_path / "good.pt2"), tmp_path / "aoti.pt2",

@@ -195,7 +195,7 @@ def _operator(target) -> bool:
         return False
     if root == "torch" and names[:1] == ["ops"] and (len(names) < 2 or names[1] not in _OP_NAMESPACES):
         return False
-    found = modules[root]
+    found: object = modules[root]
     for name in names:
         found = getattr(found, name, None)
         if found is None:

@@ -46,25 +46,28 @@ MAX_REFERENCE_BYTES = 1 << 30
 
 # --- manifest ------------------------------------------------------------------------------------
 
-def new_manifest(name: str, model: dict, input_spec: dict, output_spec: dict, preprocessing: dict,
-                 baseline: dict, tools: dict) -> dict:
+
+def new_manifest(
+    name: str, model: dict, input_spec: dict, output_spec: dict, preprocessing: dict, baseline: dict, tools: dict
+) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "name": name,
         "created": now_iso(),
-        "model": model,            # arch, num_classes, class_names, source, source_sha256
-        "input": input_spec,       # name, shape (["batch", C, H, W]), dtype, layout
-        "output": output_spec,     # name, shape (["batch", N])
+        "model": model,  # arch, num_classes, class_names, source, source_sha256
+        "input": input_spec,  # name, shape (["batch", C, H, W]), dtype, layout
+        "output": output_spec,  # name, shape (["batch", N])
         "preprocessing": preprocessing,
-        "baseline": baseline,      # the eager FP32 model: file, sidecar
-        "passes": [],              # one entry per pass: name, max_abs_diff, onnx_nodes_before/after
+        "baseline": baseline,  # the eager FP32 model: file, sidecar
+        "passes": [],  # one entry per pass: name, max_abs_diff, onnx_nodes_before/after
         "tools": tools,
-        "artifacts": [],           # id, format, precision, file, sha256, backend, build, parity
+        "artifacts": [],  # id, format, precision, file, sha256, backend, build, parity
     }
 
 
-def artifact_entry(art_id: str, fmt: str, precision: str, file: str, root: Path, backend: str,
-                   build: dict | None = None) -> dict:
+def artifact_entry(
+    art_id: str, fmt: str, precision: str, file: str, root: Path, backend: str, build: dict | None = None
+) -> dict:
     files = artifact_files(root, file, f"the file of artifact '{art_id}'")
     sha256 = _hash_files(root / file, files)
     if is_native(fmt):  # seedge.trust's proof that this machine built the native code it will load
@@ -132,6 +135,7 @@ def find_artifact(manifest: dict, art_id: str) -> dict:
 
 # --- containment: every file a manifest names stays inside its folder -----------------------------
 
+
 def contained_file(folder: str | os.PathLike, rel, field: str, allow_dir: bool = False) -> Path:
     """`folder / rel` after checking that `rel` (a manifest's `file`) is a relative path that
     resolves inside `folder` (no absolute path, no `..`, no symlink leaving the folder) and
@@ -143,27 +147,35 @@ def contained_file(folder: str | os.PathLike, rel, field: str, allow_dir: bool =
         raise IntegrityError(f"{where}: {field} names {_show(repr(rel))}, not a file name; re-run `seedge export`")
     pure = PurePosixPath(rel.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or re.match(r"^[A-Za-z]:", rel):
-        raise IntegrityError(f"{where}: {field}, '{_show(rel)}', points outside the export folder; only files "
-                             f"inside {_show(folder)} are read (re-run `seedge export`)")
+        raise IntegrityError(
+            f"{where}: {field}, '{_show(rel)}', points outside the export folder; only files "
+            f"inside {_show(folder)} are read (re-run `seedge export`)"
+        )
     path = folder / rel
     try:
         real, root = path.resolve(), folder.resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
-        raise IntegrityError(f"{_show(path)}: {field} cannot be resolved ({os_error_text(e)}); "
-                             f"re-run `seedge export`") from None
+        raise IntegrityError(
+            f"{_show(path)}: {field} cannot be resolved ({os_error_text(e)}); re-run `seedge export`"
+        ) from None
     if real != root and root not in real.parents:
-        raise IntegrityError(f"{_show(path)}: {field} is a link to {_show(real)}, outside the export folder; "
-                             f"only files inside {_show(folder)} are read (re-run `seedge export`)")
+        raise IntegrityError(
+            f"{_show(path)}: {field} is a link to {_show(real)}, outside the export folder; "
+            f"only files inside {_show(folder)} are read (re-run `seedge export`)"
+        )
     try:
         mode = os.stat(real).st_mode
     except FileNotFoundError:
-        raise IntegrityError(f"{_show(path)}: listed in the manifest ({field}) but missing; re-run `seedge export`") \
-            from None
+        raise IntegrityError(
+            f"{_show(path)}: listed in the manifest ({field}) but missing; re-run `seedge export`"
+        ) from None
     except OSError as e:
         raise IntegrityError(f"{_show(path)}: {field} cannot be read ({os_error_text(e)})") from None
     if not (stat.S_ISREG(mode) or (allow_dir and stat.S_ISDIR(mode))):
-        raise IntegrityError(f"{_show(path)}: {field} is {_file_kind(mode)}, not a regular file; it is never opened "
-                             f"(re-run `seedge export`)")
+        raise IntegrityError(
+            f"{_show(path)}: {field} is {_file_kind(mode)}, not a regular file; it is never opened "
+            f"(re-run `seedge export`)"
+        )
     return path
 
 
@@ -222,8 +234,9 @@ def check_integrity(folder: Path, artifact: dict, field: str | None = None) -> P
     path = folder / rel
     expected = artifact.get("sha256")
     if not isinstance(expected, str) or _hash_files(path, files) != expected.lower():
-        raise IntegrityError(f"{_show(path)}: sha256 differs from the manifest (file changed after export); "
-                             f"re-run `seedge export`")
+        raise IntegrityError(
+            f"{_show(path)}: sha256 differs from the manifest (file changed after export); re-run `seedge export`"
+        )
     return path
 
 
@@ -243,8 +256,10 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
         with zipfile.ZipFile(path) as z:
             total = sum(i.file_size for i in z.infolist())
         if total > MAX_REFERENCE_BYTES or path.stat().st_size > MAX_REFERENCE_BYTES:
-            raise SeedgeError(f"{path}: reference data of {max(total, path.stat().st_size)} bytes is over the "
-                              f"{MAX_REFERENCE_BYTES}-byte bound; {fix}")
+            raise SeedgeError(
+                f"{path}: reference data of {max(total, path.stat().st_size)} bytes is over the "
+                f"{MAX_REFERENCE_BYTES}-byte bound; {fix}"
+            )
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k]) for k in ("input", "logits", "labels", "pixels") if k in npz.files}
     except SeedgeError:
@@ -260,18 +275,28 @@ def read_reference(folder: str | os.PathLike, manifest: dict) -> dict:
         raise SeedgeError(f"{path}: reference data has {got}, not float NCHW images; {fix}")
     logits = arrays.get("logits")
     if logits is not None and (logits.dtype.kind != "f" or logits.ndim != 2 or len(logits) != len(x)):
-        raise SeedgeError(f"{path}: reference 'logits' of dtype {logits.dtype} and shape {list(logits.shape)} "
-                          f"do not match {len(x)} inputs; {fix}")
+        raise SeedgeError(
+            f"{path}: reference 'logits' of dtype {logits.dtype} and shape {list(logits.shape)} "
+            f"do not match {len(x)} inputs; {fix}"
+        )
     labels = arrays.get("labels")
     if labels is not None and (labels.dtype.kind not in "iu" or labels.shape != (len(x),)):
-        raise SeedgeError(f"{path}: reference 'labels' of dtype {labels.dtype} and shape {list(labels.shape)} "
-                          f"do not match {len(x)} inputs; {fix}")
+        raise SeedgeError(
+            f"{path}: reference 'labels' of dtype {labels.dtype} and shape {list(labels.shape)} "
+            f"do not match {len(x)} inputs; {fix}"
+        )
     # The images "input" was made from (exports with the preprocessing inside an artifact): NHWC uint8.
     pixels = arrays.get("pixels")
-    if pixels is not None and (pixels.dtype != np.uint8 or pixels.ndim != 4 or len(pixels) != len(x)
-                               or pixels.shape[1:] != (x.shape[2], x.shape[3], x.shape[1])):
-        raise SeedgeError(f"{path}: reference 'pixels' of dtype {pixels.dtype} and shape {list(pixels.shape)} "
-                          f"are not uint8 NHWC images of the {len(x)} inputs; {fix}")
+    if pixels is not None and (
+        pixels.dtype != np.uint8
+        or pixels.ndim != 4
+        or len(pixels) != len(x)
+        or pixels.shape[1:] != (x.shape[2], x.shape[3], x.shape[1])
+    ):
+        raise SeedgeError(
+            f"{path}: reference 'pixels' of dtype {pixels.dtype} and shape {list(pixels.shape)} "
+            f"are not uint8 NHWC images of the {len(x)} inputs; {fix}"
+        )
     return arrays
 
 
@@ -282,9 +307,13 @@ def _show(text) -> str:
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
-

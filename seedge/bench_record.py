@@ -88,9 +88,16 @@ def record_entry(result: dict, folder: str) -> dict:
             slow.setdefault(row["artifact"], []).extend(f"{f} at batch {row['batch']}" for f in row["flag"])
         if _p50(row.get("p50_ms")):
             p50.setdefault(row["artifact"], {})[str(int(row["batch"]))] = float(row["p50_ms"])
-    return {"measured": now_iso(), "machine": env.get("cpu_model") if env.get("device") == "cpu" else env.get("gpu"),
-            "contended": bool(env.get("contended")), "load_average": env.get("load_average"),
-            "threads": st.get("threads"), "batches": st.get("batches"), "slow": slow, "p50_ms": p50}
+    return {
+        "measured": now_iso(),
+        "machine": env.get("cpu_model") if env.get("device") == "cpu" else env.get("gpu"),
+        "contended": bool(env.get("contended")),
+        "load_average": env.get("load_average"),
+        "threads": st.get("threads"),
+        "batches": st.get("batches"),
+        "slow": slow,
+        "p50_ms": p50,
+    }
 
 
 def write_record(folder: str | Path, result: dict) -> Path:
@@ -141,6 +148,10 @@ def timings(folder: str | Path, device: str = "cpu") -> dict | None:
         return None
     b = str(batches[0])
     measured = entry.get("measured")
-    return {"family": family, "batch": batches[0], "p50_ms": {k: v[b] for k, v in p50.items() if b in v},
-            "measured": measured if isinstance(measured, str) else "undated",
-            "contended": bool(entry.get("contended"))}
+    return {
+        "family": family,
+        "batch": batches[0],
+        "p50_ms": {k: v[b] for k, v in p50.items() if b in v},
+        "measured": measured if isinstance(measured, str) else "undated",
+        "contended": bool(entry.get("contended")),
+    }

@@ -51,8 +51,10 @@ class MissingBackend(Unavailable):
 
 # Lines that only say where in a library's C++ sources an error passed through (OpenVINO prints
 # "Exception from src/inference/src/cpp/core.cpp:84:" before the line that says what happened).
-_LOCATION_ONLY = re.compile(r"^(Exception from|Check '.*' failed at) \S+?(:\d+)?:?$"
-                            r"|^Traceback \(most recent call last\):$")
+_LOCATION_ONLY = re.compile(
+    r"^(Exception from|Check '.*' failed at) \S+?(:\d+)?:?$"
+    r"|^Traceback \(most recent call last\):$"
+)
 
 
 def message_line(e: BaseException, limit: int = 400) -> str:

@@ -41,8 +41,14 @@ def os_error_text(e: BaseException) -> str:
     return getattr(e, "strerror", None) or str(e) or type(e).__name__
 
 
-_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISREG, "a regular file"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def path_kind(path: str | os.PathLike) -> str:
@@ -69,6 +75,7 @@ def now_iso() -> str:
 
 
 # --- writing --------------------------------------------------------------------------------------
+
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path`. seedge's own files (manifest, marker, records) are written here, so
@@ -101,6 +108,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
 
 
 # --- reading --------------------------------------------------------------------------------------
+
 
 def read_bounded(path: str | os.PathLike, limit: int, what: str) -> bytes:
     """The bytes of a regular file of at most `limit` bytes (checked before and while reading).
@@ -136,6 +144,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 # --- the cache ------------------------------------------------------------------------------------
 
+
 def cache_root(*parts: str) -> Path:
     """seedge's cache folder (joined with `parts`): $SEEDGE_CACHE, else $XDG_CACHE_HOME/seedge,
     else ~/.cache/seedge. Only what seedge can rebuild goes there (calibration arrays, the demo
@@ -148,6 +157,7 @@ def cache_root(*parts: str) -> Path:
 
 
 # --- the lock -------------------------------------------------------------------------------------
+
 
 @contextmanager
 def exclusive_lock(path: str | os.PathLike, wait: float, busy: Callable[[str], BaseException]) -> Iterator[Path]:

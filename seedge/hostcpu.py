@@ -32,15 +32,26 @@ CPUINFO = "/proc/cpuinfo"
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 NO_VNNI_ENV = "SEEDGE_CPU_NO_VNNI"
 # The flags that decide which kernels the backends pick, reported beside benchmark numbers.
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
-             "amx_bf16", "amx_int8", "amx_fp16", "neon", "asimd")
+ISA_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_bf16",
+    "amx_int8",
+    "amx_fp16",
+    "neon",
+    "asimd",
+)
 
 
 @dataclass(frozen=True)
 class CpuInfo:
-    model: str | None          # "model name" of the first CPU (None where the file has none)
-    flags: frozenset[str]      # the first CPU's flags (every core lists the same)
-    physical_cores: int        # distinct (physical id, core id) pairs; 0 where the file has none
+    model: str | None  # "model name" of the first CPU (None where the file has none)
+    flags: frozenset[str]  # the first CPU's flags (every core lists the same)
+    physical_cores: int  # distinct (physical id, core id) pairs; 0 where the file has none
 
 
 def parse_cpuinfo(text: str) -> CpuInfo:
@@ -97,6 +108,7 @@ def isa(info: CpuInfo | None = None) -> list[str]:
 
 
 # --- cores and threads ----------------------------------------------------------------------------
+
 
 def allowed_cpus() -> set[int] | None:
     """The ids of the CPUs this process may run on (its affinity mask: taskset, cgroup cpusets),

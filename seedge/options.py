@@ -23,11 +23,24 @@ from seedge.errors import SeedgeError, unknown
 _KEY = "seedge.option"
 
 
-def option(default: Any, help: str, *, flag: str | None = None, type: Any = None, metavar: str | None = None,
-           choices: Iterable[str] | None = None, what: str | None = None, listed: bool = False,
-           multiple: bool = False, show_default: bool | None = None, required: bool = False,
-           parse: tuple[Callable[[str], Any], str] | None = None, factory: bool = False, cli: bool = True,
-           elsewhere: str | None = None) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    type: Any = None,
+    metavar: str | None = None,
+    choices: Iterable[str] | None = None,
+    what: str | None = None,
+    listed: bool = False,
+    multiple: bool = False,
+    show_default: bool | None = None,
+    required: bool = False,
+    parse: tuple[Callable[[str], Any], str] | None = None,
+    factory: bool = False,
+    cli: bool = True,
+    elsewhere: str | None = None,
+) -> Any:
     """A dataclass field with its default and how users reach it.
 
     flag: the CLI spelling ("--unsafe-pickle", "--pt2/--no-pt2"; default --field-name);
@@ -40,10 +53,21 @@ def option(default: Any, help: str, *, flag: str | None = None, type: Any = None
     """
     if not cli and not elsewhere:
         raise ValueError("an option that is not on the CLI says where it is reached (elsewhere=...)")
-    meta = {"help": help, "flag": flag, "type": type, "metavar": metavar,
-            "choices": tuple(choices) if choices is not None else None, "what": what, "listed": listed,
-            "multiple": multiple, "show_default": show_default, "required": required, "parse": parse, "cli": cli,
-            "elsewhere": elsewhere}
+    meta = {
+        "help": help,
+        "flag": flag,
+        "type": type,
+        "metavar": metavar,
+        "choices": tuple(choices) if choices is not None else None,
+        "what": what,
+        "listed": listed,
+        "multiple": multiple,
+        "show_default": show_default,
+        "required": required,
+        "parse": parse,
+        "cli": cli,
+        "elsewhere": elsewhere,
+    }
     if factory:
         return dataclasses.field(default_factory=default, metadata={_KEY: meta})
     return dataclasses.field(default=default, metadata={_KEY: meta})
@@ -87,9 +111,9 @@ def click_options(cls, *, start: str | None = None, stop: str | None = None) -> 
     import click
 
     names = [f.name for f in fields_of(cls)]
-    chosen = fields_of(cls)[names.index(start) if start else 0: names.index(stop) if stop else None]
+    chosen = fields_of(cls)[names.index(start) if start else 0 : names.index(stop) if stop else None]
 
-    def wrap(fn):
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         for f in reversed([f for f in chosen if spec(f)["cli"]]):
             s = spec(f)
             kw: dict[str, Any] = {"help": s["help"], "metavar": s["metavar"], "multiple": s["multiple"]}
@@ -136,8 +160,9 @@ def checked_keywords(cls, keywords: dict, caller: str) -> dict:
     known = [f.name for f in fields_of(cls)]
     bad = [k for k in keywords if k not in known]
     if bad:
-        raise SeedgeError(f"{caller}: unknown keyword{'s' if len(bad) > 1 else ''} {', '.join(bad)}; "
-                          f"known: {', '.join(known)}")
+        raise SeedgeError(
+            f"{caller}: unknown keyword{'s' if len(bad) > 1 else ''} {', '.join(bad)}; known: {', '.join(known)}"
+        )
     return keywords
 
 

@@ -37,6 +37,7 @@ _UNLISTED_EXPORT_FILES = ("model.pt2", "bench.json")
 
 # --- which folders are seedge's -------------------------------------------------------------------
 
+
 def is_seedge_export(folder: str | os.PathLike) -> bool:
     """True when `folder` was written by `seedge export`: the one test of whether a folder may be
     replaced by an export or must never be written by training.
@@ -76,19 +77,23 @@ def _listed_files(folder: Path, manifest: dict) -> set[str]:
 def check_replaceable(target: Path) -> None:
     """Publishing replaces `target` whole: refuse unless it is absent or a seedge export."""
     if target.is_symlink():
-        raise SeedgeError(f"{target}: is a symbolic link; an export never replaces a link (it would replace "
-                          f"what it points to); choose another --out or --name")
+        raise SeedgeError(
+            f"{target}: is a symbolic link; an export never replaces a link (it would replace "
+            f"what it points to); choose another --out or --name"
+        )
     if target.exists() and not target.is_dir():
         raise SeedgeError(f"{target}: exists and is a file, not an export folder; choose another --out or --name")
     if target.exists() and not is_seedge_export(target):
-        raise SeedgeError(f"{target}: exists and is not a seedge export (no {EXPORT_MARKER} marker and files "
-                          f"its manifest does not list); it would be replaced, so choose another --out or --name")
+        raise SeedgeError(
+            f"{target}: exists and is not a seedge export (no {EXPORT_MARKER} marker and files "
+            f"its manifest does not list); it would be replaced, so choose another --out or --name"
+        )
 
 
 # --- output locations: checked before minutes of work ---------------------------------------------
 
-def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir",
-                          extra_name_bytes: int = 0) -> Path:
+
+def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir", extra_name_bytes: int = 0) -> Path:
     """Raise SeedgeError now if `path` (a folder, or with kind="file" a file) cannot be written:
     an invalid or too-long name, a file in the way, a folder that is not writable. Checked by
     writing (and removing) a probe file in the nearest existing folder, which is what counts:
@@ -106,8 +111,10 @@ def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir",
     for i, part in enumerate(p.parts):
         limit = name_max - (extra_name_bytes if i == len(p.parts) - 1 else 0)
         if len(os.fsencode(part)) > limit:
-            raise SeedgeError(f"{what} {_short(text)}: the name '{_short(part, 40)}' is {len(os.fsencode(part))} "
-                              f"bytes, over the {limit} allowed here; choose a shorter one")
+            raise SeedgeError(
+                f"{what} {_short(text)}: the name '{_short(part, 40)}' is {len(os.fsencode(part))} "
+                f"bytes, over the {limit} allowed here; choose a shorter one"
+            )
     if len(os.fsencode(str(p.absolute()))) + extra_name_bytes >= path_max:
         raise SeedgeError(f"{what} {_short(text)}: the path is longer than {path_max} bytes; choose a shorter one")
     if kind == "dir" and p.exists() and not p.is_dir():
@@ -122,8 +129,9 @@ def check_output_location(path: str | os.PathLike, what: str, kind: str = "dir",
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise SeedgeError(f"{what} {text}: cannot write in {base} ({os_error_text(e)}); "
-                          f"choose another {what}") from None
+        raise SeedgeError(
+            f"{what} {text}: cannot write in {base} ({os_error_text(e)}); choose another {what}"
+        ) from None
     return p
 
 
@@ -151,12 +159,22 @@ def write_error(e: OSError, where: str | os.PathLike) -> SeedgeError | None:
         return None
     name = e.filename or where
     hint = "free some space" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "choose another --out"
-    return SeedgeError(f"{name}: {os_error_text(e).lower()} while writing the export; nothing was published "
-                       f"and {where} is as it was; {hint} and re-run")
+    return SeedgeError(
+        f"{name}: {os_error_text(e).lower()} while writing the export; nothing was published "
+        f"and {where} is as it was; {hint} and re-run"
+    )
 
 
-_LOCATION_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM,
-                    errno.ENAMETOOLONG, errno.EIO}
+_LOCATION_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+    errno.EIO,
+}
 
 
 # --- staging, lock, publish ---------------------------------------------------------------------
@@ -190,8 +208,10 @@ def staging(out_root: str | os.PathLike, name: str, lock_wait: float | None = No
                 stage.mkdir()
                 _LOCKED_STAGES.add(stage)
                 try:
-                    atomic_write(stage / EXPORT_MARKER, "written by `seedge export`: the next export into this "
-                                                        "name replaces this whole folder\n")
+                    atomic_write(
+                        stage / EXPORT_MARKER,
+                        "written by `seedge export`: the next export into this name replaces this whole folder\n",
+                    )
                     yield stage
                 finally:
                     _LOCKED_STAGES.discard(stage)
@@ -259,8 +279,10 @@ def output_lock(out_root: str | os.PathLike, name: str, wait: float | None = Non
             wait = LOCK_WAIT_S
 
     def busy(holder: str) -> SeedgeError:
-        return SeedgeError(f"{out_root / name}: another seedge export is writing it ({holder}); waited "
-                           f"{wait:g} s; wait for it to finish or choose another --name")
+        return SeedgeError(
+            f"{out_root / name}: another seedge export is writing it ({holder}); waited "
+            f"{wait:g} s; wait for it to finish or choose another --name"
+        )
 
     return exclusive_lock(out_root / f".{name}.lock", wait, busy)
 

@@ -36,8 +36,10 @@ from seedge.errors import Unavailable
 from seedge.fileio import cache_root
 
 TRUST_FLAG = "--trust-native"
-TRUST_HELP = ("Run the folder's native artifacts (AOTInductor packages, TensorRT plans) even though this machine "
-              "did not build them: they run code, so only for a folder you trust.")
+TRUST_HELP = (
+    "Run the folder's native artifacts (AOTInductor packages, TensorRT plans) even though this machine "
+    "did not build them: they run code, so only for a folder you trust."
+)
 # format -> what it is, for the refusal line. Formats not here are read as data.
 NATIVE_FORMATS = {
     "inductor": "an AOTInductor package (a compiled shared library)",
@@ -92,6 +94,8 @@ def check_native(path: str | os.PathLike, artifact: dict, trust_native: bool) ->
     fmt = artifact.get("format", "")
     if not is_native(fmt) or trust_native or built_here(str(artifact.get("sha256", ""))):
         return
-    raise NotTrusted(f"{path}: {NATIVE_FORMATS[fmt]} runs native code and this machine did not build it; "
-                     f"pass {TRUST_FLAG} if you trust this folder (Python: Model.open(..., trust_native=True)), "
-                     f"or re-export it here")
+    raise NotTrusted(
+        f"{path}: {NATIVE_FORMATS[fmt]} runs native code and this machine did not build it; "
+        f"pass {TRUST_FLAG} if you trust this folder (Python: Model.open(..., trust_native=True)), "
+        f"or re-export it here"
+    )

@@ -33,7 +33,7 @@ class Runner(abc.ABC):
         self.options = options
         self.input_name = options.pop("input_name", "input")
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         self._load()
         return self
 
@@ -48,7 +48,7 @@ class Runner(abc.ABC):
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Run one batch; return the outputs as numpy arrays, logits first."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: a runner holding nothing to free keeps it
         pass
 
     def declared_input_shape(self) -> list | None:

@@ -37,8 +37,10 @@ def resolve_int8_cpu(choice: str | None) -> str:
     if choice == "auto":
         return "vnni" if has_vnni() else "portable"
     if choice == "vnni" and not has_vnni():
-        raise SeedgeError("--int8-cpu vnni: this CPU has no VNNI/AMX, so the 8-bit weights' parity cannot be "
-                          "verified here; export on a VNNI CPU or use --int8-cpu portable")
+        raise SeedgeError(
+            "--int8-cpu vnni: this CPU has no VNNI/AMX, so the 8-bit weights' parity cannot be "
+            "verified here; export on a VNNI CPU or use --int8-cpu portable"
+        )
     return choice
 
 
@@ -62,8 +64,11 @@ def int8_cpu_target(build: dict | None) -> str | None:
     nncf = build.get("nncf")
     # The chosen route was recorded beside it; the qdq route's weights came from onnx-int8, which
     # was always built 7-bit for the CPU, so only the nncf route's can be 8-bit.
-    if isinstance(nncf, dict) and nncf.get("overflow_fix") == LEGACY_VNNI_OVERFLOW_FIX \
-            and build.get("route", "nncf") == "nncf":
+    if (
+        isinstance(nncf, dict)
+        and nncf.get("overflow_fix") == LEGACY_VNNI_OVERFLOW_FIX
+        and build.get("route", "nncf") == "nncf"
+    ):
         return "vnni"
     return None
 
@@ -77,8 +82,10 @@ def refusal(artifact_id: str, build: dict | None) -> str | None:
     """Why this CPU refuses the artifact (the C++ runtime's words), or None when it runs it."""
     if not refuses(build):
         return None
-    return (f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
-            f"U8S8 kernels); export with --int8-cpu portable for it")
+    return (
+        f"{artifact_id}: built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's "
+        f"U8S8 kernels); export with --int8-cpu portable for it"
+    )
 
 
 def check_int8_cpu(artifact_id: str, build: dict) -> None:

@@ -79,28 +79,38 @@ class InductorRunner(TorchModuleRunner):
         family = device_family(self.device)
         built_for = build.get("device")
         if built_for and built_for != family:
-            raise SeedgeError(f"{self.path}: this AOTInductor package was compiled for {built_for}, not {family}; "
-                              f"run it with --device {built_for} or re-export with `seedge export --formats "
-                              f"inductor --device {family}`")
+            raise SeedgeError(
+                f"{self.path}: this AOTInductor package was compiled for {built_for}, not {family}; "
+                f"run it with --device {built_for} or re-export with `seedge export --formats "
+                f"inductor --device {family}`"
+            )
         built_torch = build.get("torch")
         if built_torch and _release(built_torch) != _release(torch.__version__):
-            raise SeedgeError(f"{self.path}: this AOTInductor package was built by torch {built_torch} and this is "
-                              f"torch {torch.__version__}; re-export it with this torch (`seedge export --formats "
-                              f"inductor`)")
+            raise SeedgeError(
+                f"{self.path}: this AOTInductor package was built by torch {built_torch} and this is "
+                f"torch {torch.__version__}; re-export it with this torch (`seedge export --formats "
+                f"inductor`)"
+            )
         machine = build.get("machine")
         if machine and machine != platform.machine():
-            raise SeedgeError(f"{self.path}: this AOTInductor package was compiled for {machine} and this machine "
-                              f"is {platform.machine()}; re-export it here")
+            raise SeedgeError(
+                f"{self.path}: this AOTInductor package was compiled for {machine} and this machine "
+                f"is {platform.machine()}; re-export it here"
+            )
         missing = missing_cpu_features(build["cpu_isa"]) if family == "cpu" and build.get("cpu_isa") else []
         if missing:
-            raise SeedgeError(f"{self.path}: this AOTInductor package was compiled for {build['cpu_isa']} and this "
-                              f"CPU lacks {', '.join(missing)} ({cpu_isa_here()}); re-export it on this machine")
+            raise SeedgeError(
+                f"{self.path}: this AOTInductor package was compiled for {build['cpu_isa']} and this "
+                f"CPU lacks {', '.join(missing)} ({cpu_isa_here()}); re-export it on this machine"
+            )
         if family == "cuda" and build.get("compute_capability"):
             here = "{}.{}".format(*torch.cuda.get_device_capability(self._device))
             if here != build["compute_capability"]:
-                raise SeedgeError(f"{self.path}: this AOTInductor package was compiled for compute capability "
-                                  f"{build['compute_capability']} ({build.get('gpu', 'another GPU')}) and this GPU "
-                                  f"is {here}; re-export it on this GPU")
+                raise SeedgeError(
+                    f"{self.path}: this AOTInductor package was compiled for compute capability "
+                    f"{build['compute_capability']} ({build.get('gpu', 'another GPU')}) and this GPU "
+                    f"is {here}; re-export it on this GPU"
+                )
 
     def _load_module(self, device):
         import torch
@@ -119,8 +129,10 @@ class InductorRunner(TorchModuleRunner):
             with temp_root(self._unpacked):
                 package = torch._inductor.aoti_load_package(str(self.path), device_index=index)
         except Exception as e:  # noqa: BLE001 - the loader raises RuntimeError/zip/OS errors
-            raise SeedgeError(f"{self.path}: not a loadable AOTInductor package ({message_line(e)[:200]}); "
-                              f"re-run `seedge export --formats inductor`") from None
+            raise SeedgeError(
+                f"{self.path}: not a loadable AOTInductor package ({message_line(e)[:200]}); "
+                f"re-run `seedge export --formats inductor`"
+            ) from None
         finally:
             log.setLevel(level)
         self._metadata = dict(package.get_metadata())

@@ -30,10 +30,12 @@ def check_providers(path, asked: list[str], got: list[str]) -> None:
     ops a GPU provider does not take."""
     missing = [p for p in asked if p != "CPUExecutionProvider" and p not in got]
     if missing:
-        raise Unavailable(f"{path}: ONNX Runtime was asked for {', '.join(missing)} but the session runs on "
-                          f"{', '.join(got) or 'nothing'} (GPU libraries missing or not loadable: CUDA, cuDNN"
-                          f"{', TensorRT' if _TENSORRT_PROVIDER in missing else ''}); fix the install or use "
-                          f"--device cpu")
+        raise Unavailable(
+            f"{path}: ONNX Runtime was asked for {', '.join(missing)} but the session runs on "
+            f"{', '.join(got) or 'nothing'} (GPU libraries missing or not loadable: CUDA, cuDNN"
+            f"{', TensorRT' if _TENSORRT_PROVIDER in missing else ''}); fix the install or use "
+            f"--device cpu"
+        )
 
 
 class OnnxRuntimeRunner(Runner):
@@ -57,16 +59,17 @@ class OnnxRuntimeRunner(Runner):
         wanted = ([_TENSORRT_PROVIDER] if self.options.get("tensorrt_ep") else []) + list(_GPU_PROVIDERS)
         absent = [p for p in wanted if p not in available]
         if absent:
-            raise Unavailable(f"device '{self.device}' requested but this onnxruntime ({self._package()}) has no "
-                              f"{', '.join(absent)} (has: {', '.join(available)}); install it with `pip install "
-                              f"'seedge[onnxruntime-gpu]'` in place of onnxruntime, or use --device cpu")
+            raise Unavailable(
+                f"device '{self.device}' requested but this onnxruntime ({self._package()}) has no "
+                f"{', '.join(absent)} (has: {', '.join(available)}); install it with `pip install "
+                f"'seedge[onnxruntime-gpu]'` in place of onnxruntime, or use --device cpu"
+            )
         return wanted + ["CPUExecutionProvider"]
 
     def _provider_options(self, providers: list[str]) -> list[dict]:
         """cuda:N runs on GPU N; everything else keeps ONNX Runtime's defaults."""
         index = self.device.partition(":")[2]
-        return [{"device_id": int(index)} if index.isdigit() and p != "CPUExecutionProvider" else {}
-                for p in providers]
+        return [{"device_id": int(index)} if index.isdigit() and p != "CPUExecutionProvider" else {} for p in providers]
 
     @staticmethod
     def _package() -> str:
@@ -99,12 +102,14 @@ class OnnxRuntimeRunner(Runner):
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = self._providers(ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=providers,
-                                                provider_options=self._provider_options(providers))
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=so, providers=providers, provider_options=self._provider_options(providers)
+            )
         except Exception as e:  # noqa: BLE001 - ORT raises its own exception types
             msg = message_line(e)
-            raise SeedgeError(f"{self.path}: ONNX Runtime cannot load this model ({msg[:200]}); "
-                              f"re-run `seedge export`") from None
+            raise SeedgeError(
+                f"{self.path}: ONNX Runtime cannot load this model ({msg[:200]}); re-run `seedge export`"
+            ) from None
         check_providers(self.path, providers, self.session.get_providers())
         self._inputs = [i.name for i in self.session.get_inputs()]
         self._outputs = [o.name for o in self.session.get_outputs()]

@@ -36,17 +36,26 @@ def require_backend(name: str) -> type[Runner]:
         raise
 
 
-def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: str = "cpu",
-                  threads: int | None = None, backend_name: str | None = None, trust_native: bool = False,
-                  **options) -> Runner:
+def open_artifact(
+    folder: str | Path,
+    manifest: dict,
+    artifact: dict,
+    device: str = "cpu",
+    threads: int | None = None,
+    backend_name: str | None = None,
+    trust_native: bool = False,
+    **options,
+) -> Runner:
     """A runner (not yet entered) for one manifest artifact: on its own backend, or on
     `backend_name` where that backend reads the artifact's format (OpenVINO reads ONNX files).
     A native artifact (seedge.trust) runs only if this machine built it or `trust_native`."""
     folder = Path(folder)
     name = backend_name or artifact["backend"]
     if not reads(name, artifact):
-        raise SeedgeError(f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
-                          f"backend, which reads {', '.join(backend(name).reads)}")
+        raise SeedgeError(
+            f"artifact '{artifact['id']}' ({artifact['format']}) cannot run on the '{name}' "
+            f"backend, which reads {', '.join(backend(name).reads)}"
+        )
     build = artifact.get("build") or {}
     # 8-bit INT8 weights on a CPU without VNNI/AMX: a wrong answer, refused before any file is read.
     check_int8_cpu(artifact["id"], build)
@@ -66,8 +75,9 @@ def open_artifact(folder: str | Path, manifest: dict, artifact: dict, device: st
     return cls(path, device=device, threads=threads, **opts)
 
 
-def open_baseline(folder: str | Path, manifest: dict, device: str = "cpu", threads: int | None = None,
-                  **options) -> Runner:
+def open_baseline(
+    folder: str | Path, manifest: dict, device: str = "cpu", threads: int | None = None, **options
+) -> Runner:
     """The eager FP32 PyTorch model stored in the folder (`manifest["baseline"]["file"]`)."""
     folder = Path(folder)
     baseline = manifest.get("baseline") or {}

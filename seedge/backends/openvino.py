@@ -114,15 +114,18 @@ class OpenVINORunner(Runner):
         # An IR is read with its weights named, so only the IR reader tries it: a broken .xml then
         # says what is wrong instead of every frontend (TensorFlow's too) printing its own failure.
         weights = self.path.with_suffix(".bin")
-        read_args = (str(self.path), str(weights)) if self.path.suffix == ".xml" and weights.is_file() else (
-            str(self.path),)
+        read_args = (
+            (str(self.path), str(weights)) if self.path.suffix == ".xml" and weights.is_file() else (str(self.path),)
+        )
         try:
-            self.models = ShapeCompiledModels(core, core.read_model(*read_args), config,
-                                              static_shapes=bool(self.options.get("static_shapes", True)))
+            self.models = ShapeCompiledModels(
+                core, core.read_model(*read_args), config, static_shapes=bool(self.options.get("static_shapes", True))
+            )
         except Exception as e:  # noqa: BLE001 - OpenVINO raises RuntimeError with long messages
             msg = message_line(e)
-            raise SeedgeError(f"{self.path}: OpenVINO cannot compile this model ({msg[:200]}); "
-                              f"re-run `seedge export`") from None
+            raise SeedgeError(
+                f"{self.path}: OpenVINO cannot compile this model ({msg[:200]}); re-run `seedge export`"
+            ) from None
         compiled = self.models.dynamic
         self.inference_precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         self.num_threads = int(compiled.get_property("INFERENCE_NUM_THREADS"))

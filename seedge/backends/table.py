@@ -30,40 +30,96 @@ DEVICES = ("cpu", "cuda")  # device families; "cuda:N" picks a GPU within "cuda"
 @dataclass(frozen=True)
 class Backend:
     name: str
-    runner: str                 # "module:Class"
-    package: str                # what the runner imports; "installed" means it can be found
-    extra: str | None           # `pip install 'seedge[extra]'`; None: a core dependency of seedge
-    devices: tuple[str, ...]    # execution devices, the first is its home
-    reads: tuple[str, ...]      # artifact formats it opens ("eager": the folder's baseline model)
-    torch_free: bool            # runs where `import torch` fails
+    runner: str  # "module:Class"
+    package: str  # what the runner imports; "installed" means it can be found
+    extra: str | None  # `pip install 'seedge[extra]'`; None: a core dependency of seedge
+    devices: tuple[str, ...]  # execution devices, the first is its home
+    reads: tuple[str, ...]  # artifact formats it opens ("eager": the folder's baseline model)
+    torch_free: bool  # runs where `import torch` fails
 
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (
-    Backend("torch", "seedge.backends.torch_eager:TorchEagerRunner", "torch", None,
-            ("cpu", "cuda"), ("eager",), torch_free=False),
-    Backend("torchscript", "seedge.backends.torchscript:TorchScriptRunner", "torch", None,
-            ("cpu", "cuda"), ("torchscript",), torch_free=False),
-    Backend("onnxruntime", "seedge.backends.onnxruntime:OnnxRuntimeRunner", "onnxruntime", None,
-            ("cpu", "cuda"), ("onnx",), torch_free=True),
-    Backend("openvino", "seedge.backends.openvino:OpenVINORunner", "openvino", "openvino",
-            ("cpu",), ("openvino", "onnx"), torch_free=True),
-    Backend("tensorrt", "seedge.backends.tensorrt:TensorRTRunner", "tensorrt", "tensorrt",
-            ("cuda",), ("tensorrt",), torch_free=True),
-    # AOTInductor packages load through torch (torch._inductor.aoti_load_package), so the
-    # torch-free device runtime never picks them: they are not in RUNTIME_PREFERENCE.
-    Backend("inductor", "seedge.backends.inductor:InductorRunner", "torch", None,
-            ("cpu", "cuda"), ("inductor",), torch_free=False),
-)}
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend(
+            "torch",
+            "seedge.backends.torch_eager:TorchEagerRunner",
+            "torch",
+            None,
+            ("cpu", "cuda"),
+            ("eager",),
+            torch_free=False,
+        ),
+        Backend(
+            "torchscript",
+            "seedge.backends.torchscript:TorchScriptRunner",
+            "torch",
+            None,
+            ("cpu", "cuda"),
+            ("torchscript",),
+            torch_free=False,
+        ),
+        Backend(
+            "onnxruntime",
+            "seedge.backends.onnxruntime:OnnxRuntimeRunner",
+            "onnxruntime",
+            None,
+            ("cpu", "cuda"),
+            ("onnx",),
+            torch_free=True,
+        ),
+        Backend(
+            "openvino",
+            "seedge.backends.openvino:OpenVINORunner",
+            "openvino",
+            "openvino",
+            ("cpu",),
+            ("openvino", "onnx"),
+            torch_free=True,
+        ),
+        Backend(
+            "tensorrt",
+            "seedge.backends.tensorrt:TensorRTRunner",
+            "tensorrt",
+            "tensorrt",
+            ("cuda",),
+            ("tensorrt",),
+            torch_free=True,
+        ),
+        # AOTInductor packages load through torch (torch._inductor.aoti_load_package), so the
+        # torch-free device runtime never picks them: they are not in RUNTIME_PREFERENCE.
+        Backend(
+            "inductor",
+            "seedge.backends.inductor:InductorRunner",
+            "torch",
+            None,
+            ("cpu", "cuda"),
+            ("inductor",),
+            torch_free=False,
+        ),
+    )
+}
 
 # Backends that open artifact files (torch reads only the folder's eager baseline): what
 # `verify --backend` offers.
 ARTIFACT_BACKENDS = tuple(name for name, b in BACKENDS.items() if set(b.reads) - {"eager"})
 
 RUNTIME_PREFERENCE: dict[str, tuple[tuple[str, str], ...]] = {
-    "cuda": (("tensorrt", "int8"), ("tensorrt", "fp16"), ("tensorrt", "fp32"),
-             ("onnxruntime", "fp16"), ("onnxruntime", "fp32")),
-    "cpu": (("openvino", "int8"), ("openvino", "fp32"), ("openvino", "fp16"),
-            ("onnxruntime", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "fp16")),
+    "cuda": (
+        ("tensorrt", "int8"),
+        ("tensorrt", "fp16"),
+        ("tensorrt", "fp32"),
+        ("onnxruntime", "fp16"),
+        ("onnxruntime", "fp32"),
+    ),
+    "cpu": (
+        ("openvino", "int8"),
+        ("openvino", "fp32"),
+        ("openvino", "fp16"),
+        ("onnxruntime", "int8"),
+        ("onnxruntime", "fp32"),
+        ("onnxruntime", "fp16"),
+    ),
 }
 
 

@@ -56,11 +56,14 @@ def read_facts_file(plan: str | Path) -> dict | None:
     try:
         facts = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise SeedgeError(f"{path}: unreadable build facts ({message_line(e)[:200]}); rebuild the engine with "
-                          f"`seedge export --formats tensorrt`") from None
+        raise SeedgeError(
+            f"{path}: unreadable build facts ({message_line(e)[:200]}); rebuild the engine with "
+            f"`seedge export --formats tensorrt`"
+        ) from None
     if not isinstance(facts, dict):
-        raise SeedgeError(f"{path}: build facts must be a JSON object; rebuild the engine with "
-                          f"`seedge export --formats tensorrt`")
+        raise SeedgeError(
+            f"{path}: build facts must be a JSON object; rebuild the engine with `seedge export --formats tensorrt`"
+        )
     return facts
 
 
@@ -78,15 +81,21 @@ def check_build_facts(plan: str | Path, facts: dict, here: dict, engine: bytes |
     rebuild = "rebuild it here with `seedge export --formats tensorrt`"
     built_cc, built_v = facts.get("compute_capability"), facts.get("tensorrt_version")
     if built_cc and str(built_cc) != str(here.get("compute_capability")):
-        raise SeedgeError(f"{plan}: engine was built for compute capability {built_cc} ({facts.get('gpu', '?')}) "
-                          f"but this GPU is {here.get('compute_capability')} ({here.get('gpu', '?')}); {rebuild}")
+        raise SeedgeError(
+            f"{plan}: engine was built for compute capability {built_cc} ({facts.get('gpu', '?')}) "
+            f"but this GPU is {here.get('compute_capability')} ({here.get('gpu', '?')}); {rebuild}"
+        )
     if built_v and not _same_release(built_v, here.get("tensorrt_version")):
-        raise SeedgeError(f"{plan}: engine was built with TensorRT {built_v} but this machine has "
-                          f"{here.get('tensorrt_version')}; {rebuild}")
+        raise SeedgeError(
+            f"{plan}: engine was built with TensorRT {built_v} but this machine has "
+            f"{here.get('tensorrt_version')}; {rebuild}"
+        )
     want = facts.get("engine_sha256")
     if want and engine is not None and hashlib.sha256(engine).hexdigest() != want:
-        raise SeedgeError(f"{plan}: engine bytes are not the ones its build facts describe (sha256 differs from "
-                          f"{facts_path(plan).name}); {rebuild}")
+        raise SeedgeError(
+            f"{plan}: engine bytes are not the ones its build facts describe (sha256 differs from "
+            f"{facts_path(plan).name}); {rebuild}"
+        )
 
 
 def merged_facts(plan: str | Path, build: dict | None) -> dict:
@@ -97,8 +106,10 @@ def merged_facts(plan: str | Path, build: dict | None) -> dict:
     on_disk = read_facts_file(plan) or {}
     for key in ("precision", "profile", "engine_sha256"):
         if key in build and key in on_disk and build[key] != on_disk[key]:
-            raise SeedgeError(f"{plan}: the manifest says {key} {build[key]!r} but {facts_path(plan).name} says "
-                              f"{on_disk[key]!r}; rebuild it with `seedge export --formats tensorrt`")
+            raise SeedgeError(
+                f"{plan}: the manifest says {key} {build[key]!r} but {facts_path(plan).name} says "
+                f"{on_disk[key]!r}; rebuild it with `seedge export --formats tensorrt`"
+            )
     return {**on_disk, **build}
 
 
@@ -111,13 +122,17 @@ def import_tensorrt():
     try:
         import tensorrt as trt
     except (ImportError, OSError) as e:
-        raise MissingBackend("tensorrt", "tensorrt", f"import tensorrt failed: {message_line(e)}",
-                             needs="an NVIDIA GPU with its driver") from None
+        raise MissingBackend(
+            "tensorrt", "tensorrt", f"import tensorrt failed: {message_line(e)}", needs="an NVIDIA GPU with its driver"
+        ) from None
     major = _major(getattr(trt, "__version__", "0"))
     if major < MIN_TENSORRT_MAJOR:
-        raise MissingBackend("tensorrt", "tensorrt",
-                             f"TensorRT {trt.__version__} is older than {MIN_TENSORRT_MAJOR}; seedge needs "
-                             f"named I/O tensors and execute_async_v3")
+        raise MissingBackend(
+            "tensorrt",
+            "tensorrt",
+            f"TensorRT {trt.__version__} is older than {MIN_TENSORRT_MAJOR}; seedge needs "
+            f"named I/O tensors and execute_async_v3",
+        )
     return trt
 
 
@@ -130,12 +145,15 @@ def device_index(device: str) -> int:
     """'cuda' -> 0, 'cuda:1' -> 1; anything else is not a TensorRT device."""
     m = re.fullmatch(r"cuda(?::(\d+))?", str(device).strip().lower())
     if not m:
-        raise SeedgeError(f"TensorRT runs on a CUDA GPU, not on '{device}'; pass device='cuda' "
-                          f"(or choose an ONNX Runtime / OpenVINO artifact for the CPU)")
+        raise SeedgeError(
+            f"TensorRT runs on a CUDA GPU, not on '{device}'; pass device='cuda' "
+            f"(or choose an ONNX Runtime / OpenVINO artifact for the CPU)"
+        )
     return int(m.group(1) or 0)
 
 
 # --------------------------------------------------------------------------- CUDA memory
+
 
 @dataclass
 class DeviceBuffer:
@@ -159,9 +177,9 @@ class CudaDevice(ABC):
         try:
             return _TorchCudaDevice(index)
         except ImportError:
-            raise MissingBackend("tensorrt", "tensorrt",
-                                 "device memory needs cuda-python (`pip install cuda-python`) or torch "
-                                 "with CUDA") from None
+            raise MissingBackend(
+                "tensorrt", "tensorrt", "device memory needs cuda-python (`pip install cuda-python`) or torch with CUDA"
+            ) from None
 
     # Subclasses implement these.
     @abstractmethod
@@ -227,8 +245,12 @@ class _CudaPythonDevice(CudaDevice):
     def info(self) -> dict:
         prop = self._call(self._rt.cudaGetDeviceProperties(self.index), "cudaGetDeviceProperties")
         name = prop.name.decode(errors="replace") if isinstance(prop.name, bytes) else str(prop.name)
-        return {"gpu": name.rstrip("\x00").strip(), "compute_capability": f"{prop.major}.{prop.minor}",
-                "gpu_memory_bytes": int(prop.totalGlobalMem), "cuda_memory": self.provider}
+        return {
+            "gpu": name.rstrip("\x00").strip(),
+            "compute_capability": f"{prop.major}.{prop.minor}",
+            "gpu_memory_bytes": int(prop.totalGlobalMem),
+            "cuda_memory": self.provider,
+        }
 
     def alloc(self, nbytes: int) -> DeviceBuffer:
         ptr = self._call(self._rt.cudaMalloc(max(int(nbytes), 1)), "cudaMalloc")
@@ -239,13 +261,15 @@ class _CudaPythonDevice(CudaDevice):
 
     def h2d(self, buf: DeviceBuffer, host: np.ndarray) -> None:
         kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._call(self._rt.cudaMemcpyAsync(buf.ptr, host.ctypes.data, host.nbytes, kind, self._stream),
-                   "cudaMemcpyAsync(H2D)")
+        self._call(
+            self._rt.cudaMemcpyAsync(buf.ptr, host.ctypes.data, host.nbytes, kind, self._stream), "cudaMemcpyAsync(H2D)"
+        )
 
     def d2h(self, host: np.ndarray, buf: DeviceBuffer) -> None:
         kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._call(self._rt.cudaMemcpyAsync(host.ctypes.data, buf.ptr, host.nbytes, kind, self._stream),
-                   "cudaMemcpyAsync(D2H)")
+        self._call(
+            self._rt.cudaMemcpyAsync(host.ctypes.data, buf.ptr, host.nbytes, kind, self._stream), "cudaMemcpyAsync(D2H)"
+        )
 
     def synchronize(self) -> None:
         self._call(self._rt.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
@@ -288,8 +312,9 @@ class _TorchCudaDevice(CudaDevice):
         import torch
 
         if not torch.cuda.is_available():
-            raise SeedgeError("no usable CUDA device: torch.cuda.is_available() is False; TensorRT needs "
-                              "an NVIDIA GPU and driver")
+            raise SeedgeError(
+                "no usable CUDA device: torch.cuda.is_available() is False; TensorRT needs an NVIDIA GPU and driver"
+            )
         if index >= torch.cuda.device_count():
             raise SeedgeError(f"no CUDA device cuda:{index} (this machine has {torch.cuda.device_count()})")
         self._torch = torch
@@ -306,8 +331,12 @@ class _TorchCudaDevice(CudaDevice):
 
     def info(self) -> dict:
         p = self._torch.cuda.get_device_properties(self._device)
-        return {"gpu": p.name, "compute_capability": f"{p.major}.{p.minor}",
-                "gpu_memory_bytes": int(p.total_memory), "cuda_memory": self.provider}
+        return {
+            "gpu": p.name,
+            "compute_capability": f"{p.major}.{p.minor}",
+            "gpu_memory_bytes": int(p.total_memory),
+            "cuda_memory": self.provider,
+        }
 
     def alloc(self, nbytes: int) -> DeviceBuffer:
         t = self._torch.empty(max(int(nbytes), 1), dtype=self._torch.uint8, device=self._device)
@@ -368,6 +397,7 @@ def availability(device: str = "cuda") -> tuple[bool, str]:
 
 # --------------------------------------------------------------------------- runner
 
+
 class TensorRTRunner(Runner):
     """Runs a serialized engine. Options: `build` (the manifest's build facts) or the keys of
     BUILD_FACT_KEYS, checked with the facts file beside the engine against this machine before
@@ -419,9 +449,11 @@ class TensorRTRunner(Runner):
             self._runtime.engine_host_code_allowed = False
         engine = self._runtime.deserialize_cuda_engine(data)
         if engine is None:
-            raise SeedgeError(f"{self.path}: TensorRT {trt.__version__} could not deserialize this engine "
-                              f"({self._logger.last_error() or 'no detail'}); rebuild it on this machine with "
-                              f"`seedge export --formats tensorrt`")
+            raise SeedgeError(
+                f"{self.path}: TensorRT {trt.__version__} could not deserialize this engine "
+                f"({self._logger.last_error() or 'no detail'}); rebuild it on this machine with "
+                f"`seedge export --formats tensorrt`"
+            )
         self._engine = engine
         self._context = engine.create_execution_context()
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
@@ -429,18 +461,24 @@ class TensorRTRunner(Runner):
         self._inputs = [n for n in names if is_input[n]]
         self._outputs = [n for n in names if not is_input[n]]
         if len(self._inputs) != 1:
-            raise SeedgeError(f"{self.path}: engine has {len(self._inputs)} inputs; seedge engines have one "
-                              f"(the image batch)")
+            raise SeedgeError(
+                f"{self.path}: engine has {len(self._inputs)} inputs; seedge engines have one (the image batch)"
+            )
         self._dtypes = {n: np.dtype(trt.nptype(engine.get_tensor_dtype(n))) for n in names}
         inp = self._inputs[0]
-        lo, opt, hi = (tuple(int(d) for d in s) for s in engine.get_tensor_profile_shape(inp, 0)) \
-            if -1 in tuple(engine.get_tensor_shape(inp)) else (tuple(engine.get_tensor_shape(inp)),) * 3
+        lo, opt, hi = (
+            (tuple(int(d) for d in s) for s in engine.get_tensor_profile_shape(inp, 0))
+            if -1 in tuple(engine.get_tensor_shape(inp))
+            else (tuple(engine.get_tensor_shape(inp)),) * 3
+        )
         self._profile = {"min": list(lo), "opt": list(opt), "max": list(hi)}
         built = self._facts.get("profile") or {}
         if built.get("max") and list(built["max"]) != self._profile["max"]:
-            raise SeedgeError(f"{self.path}: the engine's batch profile (max {self._profile['max']}) is not the one "
-                              f"its build facts record (max {built['max']}); rebuild it with "
-                              f"`seedge export --formats tensorrt`")
+            raise SeedgeError(
+                f"{self.path}: the engine's batch profile (max {self._profile['max']}) is not the one "
+                f"its build facts record (max {built['max']}); rebuild it with "
+                f"`seedge export --formats tensorrt`"
+            )
 
     def infer(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         if self._context is None:
@@ -449,12 +487,11 @@ class TensorRTRunner(Runner):
         x = np.ascontiguousarray(x, dtype=self._dtypes[self._inputs[0]])
         lo, hi = self._profile["min"], self._profile["max"]
         if x.ndim != len(hi) or list(x.shape[1:]) != hi[1:] or x.shape[0] < 1:
-            raise SeedgeError(f"{self.path}: input shape {list(x.shape)} does not fit the engine "
-                              f"(min {lo}, max {hi})")
+            raise SeedgeError(f"{self.path}: input shape {list(x.shape)} does not fit the engine (min {lo}, max {hi})")
         step = hi[0]
         if x.shape[0] < lo[0]:
             raise SeedgeError(f"{self.path}: batch {x.shape[0]} is below the engine's minimum {lo[0]}")
-        chunks = [self._run(x[i:i + step]) for i in range(0, x.shape[0], step)]
+        chunks = [self._run(x[i : i + step]) for i in range(0, x.shape[0], step)]
         if len(chunks) == 1:
             return chunks[0]
         return [np.concatenate([c[k] for c in chunks]) for k in range(len(self._outputs))]
@@ -469,8 +506,10 @@ class TensorRTRunner(Runner):
         ctx, cuda = self._context, self._gpu
         inp = self._inputs[0]
         if ctx.set_input_shape(inp, tuple(x.shape)) is False:
-            raise SeedgeError(f"{self.path}: TensorRT rejected input shape {list(x.shape)} "
-                              f"(profile min {self._profile['min']}, max {self._profile['max']})")
+            raise SeedgeError(
+                f"{self.path}: TensorRT rejected input shape {list(x.shape)} "
+                f"(profile min {self._profile['min']}, max {self._profile['max']})"
+            )
         ctx.set_tensor_address(inp, self._buffer(inp, x.nbytes).ptr)
         cuda.h2d(self._buffers[inp], x)
         hosts = []
@@ -502,8 +541,9 @@ class TensorRTRunner(Runner):
             graph = cuda.end_capture()
             if not ok:
                 cuda.destroy_graph(graph)
-                raise RuntimeError(f"{self.path}: execute_async_v3 failed while capturing a CUDA graph: "
-                                   f"{self._logger.last_error()}")
+                raise RuntimeError(
+                    f"{self.path}: execute_async_v3 failed while capturing a CUDA graph: {self._logger.last_error()}"
+                )
             self._graphs[shape] = graph
         cuda.launch(graph)
 
@@ -545,8 +585,11 @@ class TensorRTRunner(Runner):
             d.update(self._here)
             d["profile"] = self._profile
             d["io_dtypes"] = {n: str(t) for n, t in self._dtypes.items()}
-            d["built_with"] = {k: self._facts.get(k) for k in ("tensorrt_version", "gpu", "compute_capability",
-                                                               "precision") if self._facts.get(k) is not None}
+            d["built_with"] = {
+                k: self._facts.get(k)
+                for k in ("tensorrt_version", "gpu", "compute_capability", "precision")
+                if self._facts.get(k) is not None
+            }
         return d
 
 

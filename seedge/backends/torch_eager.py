@@ -24,8 +24,10 @@ def torch_device(device: str):
         return torch.device("cpu")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise SeedgeError(f"device '{device}' requested but this torch ({torch.__version__}) sees no CUDA "
-                              f"device; use --device cpu")
+            raise SeedgeError(
+                f"device '{device}' requested but this torch ({torch.__version__}) sees no CUDA "
+                f"device; use --device cpu"
+            )
         return torch.device(device)
     raise unknown("device", device, ("cpu", "cuda"))
 

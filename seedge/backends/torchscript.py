@@ -22,6 +22,7 @@ class TorchScriptRunner(TorchModuleRunner):
                 module = torch.jit.load(str(self.path), map_location=device)
         except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for bad archives
             msg = message_line(e)
-            raise SeedgeError(f"{self.path}: not a loadable TorchScript archive ({msg[:200]}); "
-                              f"re-run `seedge export`") from None
+            raise SeedgeError(
+                f"{self.path}: not a loadable TorchScript archive ({msg[:200]}); re-run `seedge export`"
+            ) from None
         return module.eval()

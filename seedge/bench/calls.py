@@ -24,13 +24,19 @@ from seedge.verify.shapes import check_width
 def batch_inputs(shapes: list[tuple], batch: int, seed: int) -> dict:
     """{input shape: float32 batch}; folders with the same input shape get the same values."""
     rng = np.random.default_rng(seed)
-    return {s: np.ascontiguousarray(rng.standard_normal((batch, *s), dtype=np.float32))
-            for s in dict.fromkeys(shapes)}
+    return {s: np.ascontiguousarray(rng.standard_normal((batch, *s), dtype=np.float32)) for s in dict.fromkeys(shapes)}
 
 
-def batch_calls(entries: list[Entry], runners: dict[str, Any], manifests: list[dict], batch: int, seed: int,
-                device: str, say: Callable[[str], None],
-                drop: Callable[[Entry, str], None]) -> tuple[dict, dict]:
+def batch_calls(
+    entries: list[Entry],
+    runners: dict[str, Any],
+    manifests: list[dict],
+    batch: int,
+    seed: int,
+    device: str,
+    say: Callable[[str], None],
+    drop: Callable[[Entry, str], None],
+) -> tuple[dict, dict]:
     """({key: timed call}, {key: parity or copy sizes}) for `entries` at `batch`. A peer that
     cannot run (no C++ compiler for torch.compile, say) is dropped with why and removed from
     `entries`."""

@@ -55,8 +55,9 @@ def gpu_name(device: str = "cpu") -> str | None:
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
-            out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                                 text=True, timeout=10)
+            out = subprocess.run(
+                [smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=10
+            )
             names = [n.strip() for n in out.stdout.splitlines() if n.strip()]
             return names[0] if names else None
         except (OSError, subprocess.SubprocessError):

@@ -45,9 +45,16 @@ def rotation(names: Sequence[str], r: int) -> list[str]:
     return names[k:] + names[:k]
 
 
-def interleaved(calls: Mapping[str, Callable[[], object]], *, batch: int = 1, warmup: int = 10,
-                per_round: int | Sequence[int] = 10, rounds: int | None = None, device: str = "cpu",
-                progress: Callable[[Step], None] | None = None) -> dict[str, dict]:
+def interleaved(
+    calls: Mapping[str, Callable[[], object]],
+    *,
+    batch: int = 1,
+    warmup: int = 10,
+    per_round: int | Sequence[int] = 10,
+    rounds: int | None = None,
+    device: str = "cpu",
+    progress: Callable[[Step], None] | None = None,
+) -> dict[str, dict]:
     """Time every callable in interleaved rounds; return name -> summary (in `calls`' order).
 
     per_round: timed calls per callable per round, the same number every round (`rounds`

@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 
 from seedge import hostcpu
 
-OTHER_CORES_LIMIT = 0.25   # cores other processes may use before a run counts as contended
-STEAL_LIMIT = 0.05         # share of CPU time a hypervisor may steal before it does
-LOADAVG_LIMIT = 1.0        # the fallback rule where /proc/stat is missing
+OTHER_CORES_LIMIT = 0.25  # cores other processes may use before a run counts as contended
+STEAL_LIMIT = 0.05  # share of CPU time a hypervisor may steal before it does
+LOADAVG_LIMIT = 1.0  # the fallback rule where /proc/stat is missing
 PROC_STAT = "/proc/stat"
 
 
@@ -41,12 +41,12 @@ PROC_STAT = "/proc/stat"
 class CpuSample:
     """One reading of the CPU counters (ticks summed over the CPUs counted)."""
 
-    wall_s: float      # time.monotonic()
-    busy: int          # user + nice + system + irq + softirq (guest time is already inside user)
-    idle: int          # idle + iowait
+    wall_s: float  # time.monotonic()
+    busy: int  # user + nice + system + irq + softirq (guest time is already inside user)
+    idle: int  # idle + iowait
     steal: int
-    own_cpu_s: float   # this process's user + system CPU seconds, every thread
-    cpus: int          # how many CPUs the ticks cover
+    own_cpu_s: float  # this process's user + system CPU seconds, every thread
+    cpus: int  # how many CPUs the ticks cover
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,7 @@ def between(a: CpuSample, b: CpuSample, ticks_per_s: float | None = None) -> Loa
         return Load(seconds, cpus, 0.0, 0.0, 0.0, 0.0)
     busy_cores = (b.busy - a.busy) / total * cpus
     own_cores = (b.own_cpu_s - a.own_cpu_s) * hz / total * cpus
-    return Load(seconds, cpus, busy_cores, own_cores, max(0.0, busy_cores - own_cores),
-                (b.steal - a.steal) / total)
+    return Load(seconds, cpus, busy_cores, own_cores, max(0.0, busy_cores - own_cores), (b.steal - a.steal) / total)
 
 
 def measure(seconds: float = 0.5, path: str = PROC_STAT) -> Load | None:
@@ -200,8 +199,10 @@ class LoadMonitor:
         measured = [x for x in (self.idle, during) if x is not None]
         if measured:
             contended = any(x.contended for x in measured)
-            rule = (f"other processes > {OTHER_CORES_LIMIT} core or steal > {STEAL_LIMIT:.0%}, "
-                    f"before the run (idle window) or on average during it (/proc/stat)")
+            rule = (
+                f"other processes > {OTHER_CORES_LIMIT} core or steal > {STEAL_LIMIT:.0%}, "
+                f"before the run (idle window) or on average during it (/proc/stat)"
+            )
         else:
             la = self.loadavg_before
             contended = bool(la and la[0] > LOADAVG_LIMIT)
@@ -214,8 +215,7 @@ class LoadMonitor:
             "before": self.idle.to_dict() if self.idle else None,
             "during": during.to_dict() if during else None,
             "contended_rounds": sum(1 for x in rounds.values() if x.contended),
-            "rounds": [{"round": list(k) if isinstance(k, tuple) else k, **v.to_dict()}
-                       for k, v in rounds.items()],
+            "rounds": [{"round": list(k) if isinstance(k, tuple) else k, **v.to_dict()} for k, v in rounds.items()],
         }
 
 
@@ -229,5 +229,11 @@ def _merge(a: Load, b: Load) -> Load:
     def mix(x, y):
         return x * w + y * (1 - w)
 
-    return Load(s, b.cpus, mix(a.busy_cores, b.busy_cores), mix(a.own_cores, b.own_cores),
-                mix(a.other_cores, b.other_cores), mix(a.steal_share, b.steal_share))
+    return Load(
+        s,
+        b.cpus,
+        mix(a.busy_cores, b.busy_cores),
+        mix(a.own_cores, b.own_cores),
+        mix(a.other_cores, b.other_cores),
+        mix(a.steal_share, b.steal_share),
+    )

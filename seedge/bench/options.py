@@ -28,14 +28,14 @@ class BenchOptions:
     backends: tuple[str, ...] | None = None
     device: str = "cpu"
     batches: tuple[int, ...] = (1,)
-    threads: int | None = None      # None: the cores other processes leave free (seedge.bench.load)
-    warmup: int = 10                # untimed calls per runner and batch
-    iters: int = 50                 # timed calls per runner and batch
-    rounds: int = DEFAULT_ROUNDS    # interleaved rounds the timed calls are spread over
-    seed: int = 0                   # of the random input
-    load_window_s: float = 0.5      # idle window before the run that measures what others use
-    peers: object = None            # None, a comma list, a sequence of seedge.bench.peers names, or "all"
-    include_copy: bool = False      # CUDA: time the host<->device copies too
+    threads: int | None = None  # None: the cores other processes leave free (seedge.bench.load)
+    warmup: int = 10  # untimed calls per runner and batch
+    iters: int = 50  # timed calls per runner and batch
+    rounds: int = DEFAULT_ROUNDS  # interleaved rounds the timed calls are spread over
+    seed: int = 0  # of the random input
+    load_window_s: float = 0.5  # idle window before the run that measures what others use
+    peers: object = None  # None, a comma list, a sequence of seedge.bench.peers names, or "all"
+    include_copy: bool = False  # CUDA: time the host<->device copies too
     # backend name -> options for its runners, e.g. {"tensorrt": {"cuda_graph": True}}
     runner_options: dict | None = None
     progress: Progress | None = field(default=None, compare=False, repr=False)
@@ -47,8 +47,10 @@ class BenchOptions:
         known = [f.name for f in fields(cls)]
         unknown = [k for k in fields_ if k not in known]
         if unknown:
-            raise SeedgeError(f"run_bench: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                              f"BenchOptions has {', '.join(known)}")
+            raise SeedgeError(
+                f"run_bench: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                f"BenchOptions has {', '.join(known)}"
+            )
         if options is not None and not isinstance(options, cls):
             raise SeedgeError(f"run_bench: options must be a BenchOptions, not {type(options).__name__}")
         return replace(options or cls(), **fields_)
@@ -61,11 +63,16 @@ class BenchOptions:
         if isinstance(self.load_window_s, bool) or not 0 <= float(self.load_window_s) <= 60:
             raise SeedgeError(f"load_window_s {self.load_window_s!r}: give seconds between 0 and 60")
         if self.include_copy and device == "cpu":
-            raise SeedgeError("--include-copy times host-to-device copies, and --device cpu has none; "
-                              "use it with --device cuda")
-        return replace(self, device=device, batches=_check_batches(self.batches),
-                       backends=tuple(dict.fromkeys(self.backends)) if self.backends else None,
-                       runner_options=_check_runner_options(self.runner_options, device))
+            raise SeedgeError(
+                "--include-copy times host-to-device copies, and --device cpu has none; use it with --device cuda"
+            )
+        return replace(
+            self,
+            device=device,
+            batches=_check_batches(self.batches),
+            backends=tuple(dict.fromkeys(self.backends)) if self.backends else None,
+            runner_options=_check_runner_options(self.runner_options, device),
+        )
 
 
 def default(name: str):
@@ -123,10 +130,14 @@ def _check_runner_options(runner_options: dict | None, device: str) -> dict:
     runner_options = dict(runner_options or {})
     for name, opts in runner_options.items():
         if name not in ARTIFACT_BACKENDS or not isinstance(opts, dict):
-            raise SeedgeError(f"runner_options: {name!r} must be an artifact backend ({', '.join(ARTIFACT_BACKENDS)}) "
-                              f"mapped to a dict of its runner's options")
+            raise SeedgeError(
+                f"runner_options: {name!r} must be an artifact backend ({', '.join(ARTIFACT_BACKENDS)}) "
+                f"mapped to a dict of its runner's options"
+            )
         if not runs_on(name, device):
-            raise SeedgeError(f"options for {name} runners have no effect on --device {device} ({name} runs on "
-                              f"{', '.join(backend(name).devices)}); leave them out (e.g. --cuda-graph) or use "
-                              f"--device cuda")
+            raise SeedgeError(
+                f"options for {name} runners have no effect on --device {device} ({name} runs on "
+                f"{', '.join(backend(name).devices)}); leave them out (e.g. --cuda-graph) or use "
+                f"--device cuda"
+            )
     return runner_options

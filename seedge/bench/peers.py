@@ -30,31 +30,59 @@ from seedge.errors import SeedgeError, message_line, unknown
 @dataclass(frozen=True)
 class PeerSpec:
     name: str
-    artifact: str        # the row's "artifact" id
-    format: str          # the row's "format": eager or torch.compile
-    precision: str       # parity thresholds and the row's "precision"
-    what: str            # one phrase for help and reports
+    artifact: str  # the row's "artifact" id
+    format: str  # the row's "format": eager or torch.compile
+    precision: str  # parity thresholds and the row's "precision"
+    what: str  # one phrase for help and reports
     not_on: dict = field(default_factory=dict)  # device family -> why this peer is not run there
-    autocast: str | None = None   # torch dtype name
+    autocast: str | None = None  # torch dtype name
     channels_last: bool = False
     compile_mode: str | None = None
 
 
-PEERS: dict[str, PeerSpec] = {p.name: p for p in (
-    PeerSpec("fp16", "eager-fp16", "eager", "fp16", "eager under torch.autocast(float16)",
-             not_on={"cpu": "float16 autocast on a CPU is emulated (x86 has no FP16 arithmetic), not what CPU "
-                            "users run; the bf16 peer is the CPU's low-precision autocast"},
-             autocast="float16"),
-    PeerSpec("bf16", "eager-bf16", "eager", "bf16", "eager under torch.autocast(bfloat16)", autocast="bfloat16"),
-    PeerSpec("channels-last", "eager-channels-last", "eager", "fp32", "eager in channels-last memory format",
-             channels_last=True),
-    PeerSpec("compile", "compile-max-autotune", "torch.compile", "fp32", "torch.compile(mode='max-autotune')",
-             compile_mode="max-autotune"),
-    PeerSpec("compile-cudagraphs", "compile-reduce-overhead", "torch.compile", "fp32",
-             "torch.compile(mode='reduce-overhead'): CUDA graphs",
-             not_on={"cpu": "CUDA graphs exist only on CUDA; the compile peer is torch.compile on the CPU"},
-             compile_mode="reduce-overhead"),
-)}
+PEERS: dict[str, PeerSpec] = {
+    p.name: p
+    for p in (
+        PeerSpec(
+            "fp16",
+            "eager-fp16",
+            "eager",
+            "fp16",
+            "eager under torch.autocast(float16)",
+            not_on={
+                "cpu": "float16 autocast on a CPU is emulated (x86 has no FP16 arithmetic), not what CPU "
+                "users run; the bf16 peer is the CPU's low-precision autocast"
+            },
+            autocast="float16",
+        ),
+        PeerSpec("bf16", "eager-bf16", "eager", "bf16", "eager under torch.autocast(bfloat16)", autocast="bfloat16"),
+        PeerSpec(
+            "channels-last",
+            "eager-channels-last",
+            "eager",
+            "fp32",
+            "eager in channels-last memory format",
+            channels_last=True,
+        ),
+        PeerSpec(
+            "compile",
+            "compile-max-autotune",
+            "torch.compile",
+            "fp32",
+            "torch.compile(mode='max-autotune')",
+            compile_mode="max-autotune",
+        ),
+        PeerSpec(
+            "compile-cudagraphs",
+            "compile-reduce-overhead",
+            "torch.compile",
+            "fp32",
+            "torch.compile(mode='reduce-overhead'): CUDA graphs",
+            not_on={"cpu": "CUDA graphs exist only on CUDA; the compile peer is torch.compile on the CPU"},
+            compile_mode="reduce-overhead",
+        ),
+    )
+}
 ALL = "all"
 
 
@@ -150,8 +178,10 @@ class Peer:
 
                 torch.cuda.synchronize()
         except Exception as e:  # noqa: BLE001 - torch.compile raises many types (no compiler, no Triton)
-            raise SeedgeError(f"peer '{self.spec.name}' ({self.spec.what}) failed at batch {batch} on "
-                              f"{self.device}: {message_line(e)[:300]}") from None
+            raise SeedgeError(
+                f"peer '{self.spec.name}' ({self.spec.what}) failed at batch {batch} on "
+                f"{self.device}: {message_line(e)[:300]}"
+            ) from None
         self.first_call_seconds[batch] = round(time.perf_counter() - t0, 3)
         self._outputs[batch] = logits(out)
         return call
@@ -162,13 +192,26 @@ class Peer:
 
         m = compare(ref_logits, self._outputs[batch])
         ok, why = passed(m, self.spec.precision)
-        return {"top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"], "cosine": m["cosine"],
-                "samples": m["samples"], "thresholds": self.spec.precision, "passed": ok, "reason": why}
+        return {
+            "top1_agreement": m["top1_agreement"],
+            "max_abs_diff": m["max_abs_diff"],
+            "cosine": m["cosine"],
+            "samples": m["samples"],
+            "thresholds": self.spec.precision,
+            "passed": ok,
+            "reason": why,
+        }
 
     def describe(self) -> dict:
         d = dict(self.runner.describe())
-        d.update({"peer": self.spec.name, "what": self.spec.what, "input": "resident on the device",
-                  "first_call_seconds": dict(self.first_call_seconds)})
+        d.update(
+            {
+                "peer": self.spec.name,
+                "what": self.spec.what,
+                "input": "resident on the device",
+                "first_call_seconds": dict(self.first_call_seconds),
+            }
+        )
         if self.spec.compile_mode:
             d["compile_mode"] = self.spec.compile_mode
             d["cuda_graphs"] = self.device != "cpu"  # both modes capture CUDA graphs on CUDA

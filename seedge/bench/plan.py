@@ -38,11 +38,11 @@ _COPY = {"id": COPY_ID, "backend": "torch", "format": "copy", "precision": "fp32
 
 @dataclass
 class Entry:
-    key: str            # name in the timing loop
-    folder: int         # index into the folders
-    art: dict           # manifest artifact entry (or the eager / peer / copy stand-in)
-    kind: str           # "eager", "peer", "artifact" or "copy"
-    backend: str        # what runs it: the artifact's own backend or another that reads its format
+    key: str  # name in the timing loop
+    folder: int  # index into the folders
+    art: dict  # manifest artifact entry (or the eager / peer / copy stand-in)
+    kind: str  # "eager", "peer", "artifact" or "copy"
+    backend: str  # what runs it: the artifact's own backend or another that reads its format
 
     @property
     def second_reader(self) -> bool:
@@ -71,8 +71,13 @@ def select_pairs(folder: Path, manifest: dict, backends, device: str) -> tuple[l
         if not runs_on(b, device):
             skipped.append(_skip(a, b, f"does not run on {device}"))
         elif built_for and built_for != device_family(device):
-            skipped.append(_skip(a, b, f"compiled for {built_for}; re-export with --device "
-                                       f"{device_family(device)} to time it on {device}"))
+            skipped.append(
+                _skip(
+                    a,
+                    b,
+                    f"compiled for {built_for}; re-export with --device {device_family(device)} to time it on {device}",
+                )
+            )
         else:
             chosen.append((a, b))
     return chosen, skipped
@@ -87,20 +92,26 @@ def _check_asked(folder: Path, arts: list[dict], name: str, device: str) -> None
     if name not in BACKENDS:
         raise unknown("backend", name, BACKENDS)
     if name not in have:
-        raise SeedgeError(f"--backend {name!r}: not installed here (no '{backend(name).package}' package); "
-                          f"installed: {', '.join(have)}")
+        raise SeedgeError(
+            f"--backend {name!r}: not installed here (no '{backend(name).package}' package); "
+            f"installed: {', '.join(have)}"
+        )
     if not runs_on(name, device):
-        raise SeedgeError(f"--backend {name!r} does not run on --device {device}; "
-                          f"it runs on {', '.join(backend(name).devices)}")
+        raise SeedgeError(
+            f"--backend {name!r} does not run on --device {device}; it runs on {', '.join(backend(name).devices)}"
+        )
     if name in ARTIFACT_BACKENDS and not any(reads(name, a) for a in arts):  # torch: the eager baseline
         formats = sorted({a["format"] for a in arts})
-        raise SeedgeError(f"{folder}: no '{name}' artifact in the manifest ({name} reads "
-                          f"{', '.join(backend(name).reads)}; "
-                          f"formats there: {', '.join(formats) or 'none'}); export it first")
+        raise SeedgeError(
+            f"{folder}: no '{name}' artifact in the manifest ({name} reads "
+            f"{', '.join(backend(name).reads)}; "
+            f"formats there: {', '.join(formats) or 'none'}); export it first"
+        )
 
 
-def plan(folders: list[Path], manifests: list[dict], backends, device: str, peer_specs: list[PeerSpec],
-         include_copy: bool) -> tuple[list[Entry], list[dict]]:
+def plan(
+    folders: list[Path], manifests: list[dict], backends, device: str, peer_specs: list[PeerSpec], include_copy: bool
+) -> tuple[list[Entry], list[dict]]:
     """Every folder's entries in timing-loop order (eager, peers, artifact pairs, copies) and the
     artifacts left out, each naming its folder."""
     labels = folder_labels(folders) if len(folders) > 1 else [""]
@@ -113,16 +124,22 @@ def plan(folders: list[Path], manifests: list[dict], backends, device: str, peer
         entries.append(Entry(f"{prefix}{EAGER_ID}", i, _EAGER, "eager", "torch"))
         entries += [Entry(f"{prefix}{p.artifact}", i, _peer_entry(p), "peer", "torch") for p in peer_specs]
         # a second reader's key names its backend: the same file is timed once per reader
-        entries += [Entry(f"{prefix}{a['id']}" + ("" if b == a["backend"] else f"@{b}"), i, a, "artifact", b)
-                    for a, b in pairs]
+        entries += [
+            Entry(f"{prefix}{a['id']}" + ("" if b == a["backend"] else f"@{b}"), i, a, "artifact", b) for a, b in pairs
+        ]
         if include_copy:
             entries.append(Entry(f"{prefix}{COPY_ID}", i, _COPY, "copy", "torch"))
     return entries, skipped
 
 
 def _peer_entry(spec: PeerSpec) -> dict:
-    return {"id": spec.artifact, "backend": "torch", "format": spec.format, "precision": spec.precision,
-            "peer": spec.name}
+    return {
+        "id": spec.artifact,
+        "backend": "torch",
+        "format": spec.format,
+        "precision": spec.precision,
+        "peer": spec.name,
+    }
 
 
 def eager_key(entries: list[Entry], folder: int) -> str:

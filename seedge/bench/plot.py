@@ -36,15 +36,26 @@ def plot_results(bench: dict, path: str | Path, title: str | None = None) -> Pat
             ys.append(r["p50_ms"])
             spd.append(r["speedup_vs_eager"])
         bars = ax.bar(xs, ys, width=width * 0.95, label=label, color=colors[i])
-        for bar, s in zip(bars, spd):
-            ax.annotate(f"{s:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+        for bar, s in zip(bars, spd, strict=True):
+            ax.annotate(
+                f"{s:.2f}x",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
     ax.set_xticks(range(len(batches)))
     ax.set_xticklabels([f"batch {b}" for b in batches])
     ax.set_ylabel("p50 latency (ms), lower is better")
     env, settings = bench.get("environment", {}), bench.get("settings", {})
-    ax.set_title(title or f"{settings.get('model', 'model')} on {env.get('device', '?')}, "
-                          f"{settings.get('threads', '?')} threads (labels: speedup vs eager)", fontsize=9)
+    ax.set_title(
+        title
+        or f"{settings.get('model', 'model')} on {env.get('device', '?')}, "
+        f"{settings.get('threads', '?')} threads (labels: speedup vs eager)",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, ncol=2)
     ax.margins(y=0.15)
     fig.tight_layout()

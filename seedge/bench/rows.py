@@ -14,8 +14,9 @@ FLAG_SLOWER_THAN_EAGER = "slower_than_eager"
 FLAG_FP16_SLOWER = "fp16_slower_than_fp32"
 
 
-def batch_rows(entries: list[Entry], timed: dict, extra: dict, runners: dict, where: list[dict], batch: int,
-               device: str) -> tuple[list[dict], list[dict]]:
+def batch_rows(
+    entries: list[Entry], timed: dict, extra: dict, runners: dict, where: list[dict], batch: int, device: str
+) -> tuple[list[dict], list[dict]]:
     """(result rows, copy rows) of one batch size from the interleaved loop's `timed` stats.
     `where`: per folder, the {"folder", "model"} every row of it carries."""
     round_p50 = {k: t.pop("round_p50_ms") for k, t in timed.items()}
@@ -23,15 +24,21 @@ def batch_rows(entries: list[Entry], timed: dict, extra: dict, runners: dict, wh
     for e in entries:
         stats, rounds = timed[e.key], [round(x, 4) for x in round_p50[e.key]]
         if e.kind == "copy":
-            copies.append({**where[e.folder], "batch": batch, "device": device, **extra[e.key], **stats,
-                           "round_p50_ms": rounds})
+            copies.append(
+                {**where[e.folder], "batch": batch, "device": device, **extra[e.key], **stats, "round_p50_ms": rounds}
+            )
             continue
         base = eager_key(entries, e.folder)
         ratios = [a / b for a, b in zip(round_p50[base], round_p50[e.key], strict=False) if b > 0]
         row = {
             **where[e.folder],
-            "artifact": e.art["id"], "backend": e.backend, "format": e.art.get("format"),
-            "precision": e.art.get("precision"), "device": device, "batch": batch, **stats,
+            "artifact": e.art["id"],
+            "backend": e.backend,
+            "format": e.art.get("format"),
+            "precision": e.art.get("precision"),
+            "device": device,
+            "batch": batch,
+            **stats,
             "speedup_vs_eager": timed[base]["p50_ms"] / stats["p50_ms"],
             # the same ratio taken round by round: how steady it was on this machine
             "speedup_rounds": [round(x, 4) for x in ratios],
@@ -45,8 +52,13 @@ def batch_rows(entries: list[Entry], timed: dict, extra: dict, runners: dict, wh
             # the build's precision facts are the recorded backend's; describe() says what ran
             row["inference_precision"] = row["runner"].get("inference_precision")
         if e.kind == "peer":
-            row.update({"peer": e.art["peer"], "first_call_seconds": runners[e.key].first_call_seconds[batch],
-                        "parity": extra[e.key]})
+            row.update(
+                {
+                    "peer": e.art["peer"],
+                    "first_call_seconds": runners[e.key].first_call_seconds[batch],
+                    "parity": extra[e.key],
+                }
+            )
         results.append(row)
     return results, copies
 

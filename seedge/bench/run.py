@@ -101,8 +101,9 @@ def _choose_threads(threads, monitor: LoadMonitor) -> tuple[int, str]:
     if monitor.idle is None:
         return cpus, f"CPUs available ({cpus}); load not measurable here"
     n = default_threads(monitor.idle.free_cores)
-    return n, (f"free cores before the run: {cpus} CPUs, other processes used "
-               f"{monitor.idle.other_cores:.2f} of a core -> {n}")
+    return n, (
+        f"free cores before the run: {cpus} CPUs, other processes used {monitor.idle.other_cores:.2f} of a core -> {n}"
+    )
 
 
 class _Ticker:
@@ -132,8 +133,11 @@ def _run(folders: list[Path], opts: BenchOptions) -> dict:
     entries, left_out = plan(folders, manifests, opts.backends, opts.device, peer_specs, opts.include_copy)
     skipped += left_out
     if len(folders) > 1:  # a peer left out is left out in every folder: say so once per folder
-        skipped = [{**s, "folder": s.get("folder") or str(f)} for s in skipped
-                   for f in ([None] if s.get("folder") else folders)]
+        skipped = [
+            {**s, "folder": s.get("folder") or str(f)}
+            for s in skipped
+            for f in ([None] if s.get("folder") else folders)
+        ]
     monitor = LoadMonitor()
     monitor.before(opts.load_window_s)
     threads, threads_rule = _choose_threads(opts.threads, monitor)
@@ -142,19 +146,35 @@ def _run(folders: list[Path], opts: BenchOptions) -> dict:
     tick.size(entries)
 
     def drop(entry: Entry, reason: str) -> None:
-        skipped.append({"artifact": entry.art["id"], "backend": entry.backend, "reason": reason,
-                        **({"peer": entry.art["peer"]} if entry.kind == "peer" else {}),
-                        "folder": str(folders[entry.folder])})
+        skipped.append(
+            {
+                "artifact": entry.art["id"],
+                "backend": entry.backend,
+                "reason": reason,
+                **({"peer": entry.art["peer"]} if entry.kind == "peer" else {}),
+                "folder": str(folders[entry.folder]),
+            }
+        )
 
-    where = [{"folder": str(f), "model": m.get("model", {}).get("arch")}
-             for f, m in zip(folders, manifests, strict=True)]
+    where = [
+        {"folder": str(f), "model": m.get("model", {}).get("arch")} for f, m in zip(folders, manifests, strict=True)
+    ]
     results: list[dict] = []
     copies: list[dict] = []
     env = environment(opts.device, threads)
     with ExitStack() as stack:
-        runners = open_runners(stack, entries, folders, manifests, device=opts.device, threads=threads,
-                               runner_options=opts.runner_options or {}, asked=bool(opts.backends), say=tick.say,
-                               drop=drop)
+        runners = open_runners(
+            stack,
+            entries,
+            folders,
+            manifests,
+            device=opts.device,
+            threads=threads,
+            runner_options=opts.runner_options or {},
+            asked=bool(opts.backends),
+            say=tick.say,
+            drop=drop,
+        )
         entries = [e for e in entries if e.key in runners or e.kind == "copy"]
         for batch in opts.batches:
             tick.size(entries)
@@ -166,30 +186,48 @@ def _run(folders: list[Path], opts: BenchOptions) -> dict:
                 monitor.mark(None if s.round is None else (batch, s.round))
                 tick.step(f"batch {batch}: {s.label}")
 
-            timed = interleaved(calls, batch=batch, warmup=opts.warmup, per_round=per_round, device=opts.device,
-                                progress=on_step)
+            timed = interleaved(
+                calls, batch=batch, warmup=opts.warmup, per_round=per_round, device=opts.device, progress=on_step
+            )
             rows, copy_rows = batch_rows(entries, timed, extra, runners, where, batch, opts.device)
             results += rows
             copies += copy_rows
     for folder in folders:  # flags compare rows of one folder with that folder's eager and fp32 rows
         flag_slow_rows([r for r in results if r["folder"] == str(folder)])
     env.update(load_fields(monitor.report()))
-    return {"environment": env, "settings": _settings(folders, manifests, opts, threads, threads_rule, per_round,
-                                                       peer_specs),
-            "results": results, "skipped": skipped, "copies": copies}
+    return {
+        "environment": env,
+        "settings": _settings(folders, manifests, opts, threads, threads_rule, per_round, peer_specs),
+        "results": results,
+        "skipped": skipped,
+        "copies": copies,
+    }
 
 
 def _settings(folders, manifests, opts: BenchOptions, threads: int, threads_rule: str, per_round, peer_specs) -> dict:
-    return {"folders": [{"folder": str(f), "model": m.get("model", {}).get("arch"),
-                         "input_shape": [int(d) for d in m["input"]["shape"][1:]]}
-                        for f, m in zip(folders, manifests, strict=True)],
-            "batches": list(opts.batches), "threads": threads, "threads_rule": threads_rule,
-            # read by torch's OpenMP runtime when torch loads; PASSIVE keeps eager from
-            # collapsing with more threads than free cores (benchmarks/README.md)
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "warmup": int(opts.warmup), "iters": int(opts.iters), "rounds": len(per_round),
-            "interleaved": True, "seed": opts.seed,
-            "peers": [p.name for p in peer_specs],
-            # what the eager and peer rows are handed: on CUDA a tensor already on the GPU
-            "torch_input": "numpy on the host" if opts.device == "cpu" else "tensor resident on the device",
-            "include_copy": bool(opts.include_copy), "runner_options": opts.runner_options}
+    return {
+        "folders": [
+            {
+                "folder": str(f),
+                "model": m.get("model", {}).get("arch"),
+                "input_shape": [int(d) for d in m["input"]["shape"][1:]],
+            }
+            for f, m in zip(folders, manifests, strict=True)
+        ],
+        "batches": list(opts.batches),
+        "threads": threads,
+        "threads_rule": threads_rule,
+        # read by torch's OpenMP runtime when torch loads; PASSIVE keeps eager from
+        # collapsing with more threads than free cores (benchmarks/README.md)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "warmup": int(opts.warmup),
+        "iters": int(opts.iters),
+        "rounds": len(per_round),
+        "interleaved": True,
+        "seed": opts.seed,
+        "peers": [p.name for p in peer_specs],
+        # what the eager and peer rows are handed: on CUDA a tensor already on the GPU
+        "torch_input": "numpy on the host" if opts.device == "cpu" else "tensor resident on the device",
+        "include_copy": bool(opts.include_copy),
+        "runner_options": opts.runner_options,
+    }

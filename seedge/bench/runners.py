@@ -21,9 +21,19 @@ from seedge.verify.run import model_class_names
 from seedge.verify.shapes import check_declared_shapes
 
 
-def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], manifests: list[dict], *,
-                 device: str, threads: int, runner_options: dict, asked: bool,
-                 say: Callable[[str], None], drop: Callable[[Entry, str], None]) -> dict:
+def open_runners(
+    stack: ExitStack,
+    entries: list[Entry],
+    folders: list[Path],
+    manifests: list[dict],
+    *,
+    device: str,
+    threads: int,
+    runner_options: dict,
+    asked: bool,
+    say: Callable[[str], None],
+    drop: Callable[[Entry, str], None],
+) -> dict:
     """{entry key: entered runner} for every entry but copies; each is closed by `stack`.
 
     A runner that fails to open is the caller's answer when its backend was asked for by name
@@ -41,9 +51,17 @@ def open_runners(stack: ExitStack, entries: list[Entry], folders: list[Path], ma
             runners[e.key] = base if e.kind == "eager" else Peer(PEERS[e.art["peer"]], base, device)
             continue
         try:
-            runners[e.key] = stack.enter_context(open_artifact(folder, manifest, e.art, device=device,
-                                                               threads=threads, backend_name=e.backend,
-                                                               **runner_options.get(e.backend, {})))
+            runners[e.key] = stack.enter_context(
+                open_artifact(
+                    folder,
+                    manifest,
+                    e.art,
+                    device=device,
+                    threads=threads,
+                    backend_name=e.backend,
+                    **runner_options.get(e.backend, {}),
+                )
+            )
         except SeedgeError as err:
             if asked or isinstance(err, IntegrityError):
                 raise

@@ -22,6 +22,15 @@ from seedge.checkpoint.read import read_state_dict
 from seedge.checkpoint.remap import remap_to_model
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "PROGRAM_SUFFIX", "load_model", "load_program_module", "parse_class_names",
-    "read_sidecar", "read_state_dict", "remap_to_model", "resolve_class_names", "resolve_source", "save_checkpoint",
+    "CHECKPOINT_FORMAT",
+    "PROGRAM_SUFFIX",
+    "load_model",
+    "load_program_module",
+    "parse_class_names",
+    "read_sidecar",
+    "read_state_dict",
+    "remap_to_model",
+    "resolve_class_names",
+    "resolve_source",
+    "save_checkpoint",
 ]

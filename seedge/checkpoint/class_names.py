@@ -40,8 +40,10 @@ def check_num_classes(n: int | None) -> int | None:
     """--num-classes as given: None (read it from the checkpoint) or a count of at least 1; a 0
     would otherwise read as "not given" and be silently replaced by the checkpoint's count."""
     if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
-        raise SeedgeError(f"--num-classes {n}: a classifier has at least 1 output; give the class count or "
-                          f"leave it out to use the checkpoint's")
+        raise SeedgeError(
+            f"--num-classes {n}: a classifier has at least 1 output; give the class count or "
+            f"leave it out to use the checkpoint's"
+        )
     return n
 
 
@@ -55,8 +57,10 @@ def resolve_class_names(given, recorded, n: int, path) -> list[str]:
     if len(names) != n:
         raise SeedgeError(f"--class-names gives {len(names)} names but {path} has {n} outputs")
     if recorded and list(recorded) != generic and list(recorded) != names:
-        raise SeedgeError(f"--class-names {','.join(names[:4])}... differs from the names {path} records "
-                          f"({','.join(list(recorded)[:4])}...); drop --class-names")
+        raise SeedgeError(
+            f"--class-names {','.join(names[:4])}... differs from the names {path} records "
+            f"({','.join(list(recorded)[:4])}...); drop --class-names"
+        )
     return names
 
 

@@ -23,9 +23,12 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
         if classifier and k.startswith(classifier + ".") and sd[k].shape[1:] == target[k].shape[1:]:
             raise SeedgeError(
                 f"{path}: classifier layer '{classifier}' has {sd[k].shape[0]} outputs in the checkpoint but "
-                f"the model was built for {target[k].shape[0]} classes; pass --num-classes {sd[k].shape[0]}")
-        raise SeedgeError(f"{path}: shape mismatch for '{k}': checkpoint {tuple(sd[k].shape)} vs model "
-                          f"{tuple(target[k].shape)} ({len(mismatched)} mismatched tensors); is --model right?")
+                f"the model was built for {target[k].shape[0]} classes; pass --num-classes {sd[k].shape[0]}"
+            )
+        raise SeedgeError(
+            f"{path}: shape mismatch for '{k}': checkpoint {tuple(sd[k].shape)} vs model "
+            f"{tuple(target[k].shape)} ({len(mismatched)} mismatched tensors); is --model right?"
+        )
     _check_dtypes(sd, target, path)
     missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")]
     optional = _se_bias_keys(model)
@@ -38,8 +41,9 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
             parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise SeedgeError(f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; "
-                          f"{layout_hint(sd, target, optional)}")
+        raise SeedgeError(
+            f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; {layout_hint(sd, target, optional)}"
+        )
     model.load_state_dict({k: v for k, v in sd.items()}, strict=False)
 
 
@@ -50,9 +54,11 @@ def _check_classifier_weight(sd: dict, target: dict, classifier: str | None, pat
         return
     weight = f"{classifier}.weight"
     if weight in target and weight not in sd and any(k.startswith(classifier + ".") for k in sd):
-        raise SeedgeError(f"{path}: the classifier's weight '{weight}' is missing from the checkpoint (it holds "
-                          f"{', '.join(k for k in sd if k.startswith(classifier + '.'))}); is it a whole checkpoint "
-                          f"of this model?")
+        raise SeedgeError(
+            f"{path}: the classifier's weight '{weight}' is missing from the checkpoint (it holds "
+            f"{', '.join(k for k in sd if k.startswith(classifier + '.'))}); is it a whole checkpoint "
+            f"of this model?"
+        )
 
 
 def _check_dtypes(sd: dict, target: dict, path) -> None:
@@ -62,17 +68,24 @@ def _check_dtypes(sd: dict, target: dict, path) -> None:
     if wrong:
         k = wrong[0]
         dtype = str(sd[k].dtype).removeprefix("torch.")
-        raise SeedgeError(f"{path}: '{k}' holds {dtype} values where the model has "
-                          f"{str(target[k].dtype).removeprefix('torch.')} weights ({len(wrong)} such tensors); "
-                          f"seedge does not cast them (quantized or foreign weights?): save float weights")
+        raise SeedgeError(
+            f"{path}: '{k}' holds {dtype} values where the model has "
+            f"{str(target[k].dtype).removeprefix('torch.')} weights ({len(wrong)} such tensors); "
+            f"seedge does not cast them (quantized or foreign weights?): save float weights"
+        )
 
 
 def _se_bias_keys(model) -> set[str]:
     """State-dict keys of seedge SE biases, which a bias-less checkpoint may lack."""
     from seedge.models.layers import SqueezeExcite
 
-    return {f"{name}.{fc}.bias".lstrip(".") for name, m in model.named_modules() if isinstance(m, SqueezeExcite)
-            for fc in ("fc1", "fc2") if getattr(m, fc).bias is not None}
+    return {
+        f"{name}.{fc}.bias".lstrip(".")
+        for name, m in model.named_modules()
+        if isinstance(m, SqueezeExcite)
+        for fc in ("fc1", "fc2")
+        if getattr(m, fc).bias is not None
+    }
 
 
 def _zero_se_biases(model, sd: dict, target: dict, missing: list[str], path) -> list[str]:
@@ -97,6 +110,9 @@ def _zero_se_biases(model, sd: dict, target: dict, missing: list[str], path) -> 
                 sd[k] = torch.zeros_like(target[k])
             blocks += 1
     if blocks:
-        print(f"seedge: note: {path}: {blocks} SE blocks have no biases in the checkpoint (bias-less Linear SE, "
-              f"as senet.pytorch writes it); they load with zero biases, which computes the same", file=sys.stderr)
+        print(
+            f"seedge: note: {path}: {blocks} SE blocks have no biases in the checkpoint (bias-less Linear SE, "
+            f"as senet.pytorch writes it); they load with zero biases, which computes the same",
+            file=sys.stderr,
+        )
     return [k for k in missing if k not in sd]

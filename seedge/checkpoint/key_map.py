@@ -16,8 +16,9 @@ def _re2():
     try:
         import re2
     except ImportError:
-        raise SeedgeError("--key-map needs google-re2 (`pip install google-re2`), the linear-time regex "
-                          "engine its patterns run on") from None
+        raise SeedgeError(
+            "--key-map needs google-re2 (`pip install google-re2`), the linear-time regex engine its patterns run on"
+        ) from None
     options = re2.Options()
     options.log_errors = False
     return re2, options
@@ -41,8 +42,9 @@ def parse_key_map(items) -> list[tuple[object, str, str]]:
         try:
             rules.append((re2.compile(pattern, options), repl, str(item)))
         except re2.error as e:
-            raise SeedgeError(f"--key-map {item!r}: not a regular expression RE2 reads ({_text(e)}; "
-                              f"no lookaround or backreferences)") from None
+            raise SeedgeError(
+                f"--key-map {item!r}: not a regular expression RE2 reads ({_text(e)}; no lookaround or backreferences)"
+            ) from None
     return rules
 
 
@@ -68,6 +70,7 @@ def apply_key_map(sd: dict, rules, path) -> dict:
         out[nk], origin[nk] = v, k
     for (_, _, text), n in zip(rules, used, strict=True):
         if n == 0:
-            raise SeedgeError(f"--key-map {text!r} renames no key of {path} (its keys look like "
-                              f"{', '.join(list(sd)[:3])})")
+            raise SeedgeError(
+                f"--key-map {text!r} renames no key of {path} (its keys look like {', '.join(list(sd)[:3])})"
+            )
     return out

@@ -11,13 +11,19 @@ from seedge.errors import SeedgeError
 # Naming schemes of SE classifiers in the wild: (name, a key pattern only that scheme writes).
 KNOWN_LAYOUTS = (
     ("senet.pytorch (se.fc.0/se.fc.2 Linear SE)", re.compile(r"\.se\.fc\.[02]\.weight$")),
-    ("timm / seedge (se.fc1/se.fc2, conv_reduce/conv_expand)",
-     re.compile(r"\.se\.(fc[12]|conv_reduce|conv_expand)\.weight$")),
+    (
+        "timm / seedge (se.fc1/se.fc2, conv_reduce/conv_expand)",
+        re.compile(r"\.se\.(fc[12]|conv_reduce|conv_expand)\.weight$"),
+    ),
     ("pretrainedmodels (layer0, se_module, last_linear)", re.compile(r"^(layer0\.|last_linear\.)|\.se_module\.")),
-    ("torchvision (features.N..., SqueezeExcitation fc1/fc2, classifier.N)",
-     re.compile(r"^features\.\d+\..*\.fc[12]\.weight$|^classifier\.\d+\.weight$")),
-    ("a custom residual SE net with its SE inline (layerN.fc1/fc2 Linear, fc1/fc2 head)",
-     re.compile(r"^layer\d+\.fc[12]\.weight$")),
+    (
+        "torchvision (features.N..., SqueezeExcitation fc1/fc2, classifier.N)",
+        re.compile(r"^features\.\d+\..*\.fc[12]\.weight$|^classifier\.\d+\.weight$"),
+    ),
+    (
+        "a custom residual SE net with its SE inline (layerN.fc1/fc2 Linear, fc1/fc2 head)",
+        re.compile(r"^layer\d+\.fc[12]\.weight$"),
+    ),
 )
 
 
@@ -31,8 +37,10 @@ def layout_hint(sd: dict, target: dict, optional=frozenset()) -> str:
         shown = " ".join(f"--key-map '{r}'" for r in rules[:8])
         parts.append(f"a key map that fits: {shown}" + (f" (+{len(rules) - 8} more)" if len(rules) > 8 else ""))
     else:
-        parts.append("no renaming makes it fit: is --model right? For a checkpoint of your own class, pass "
-                     "--model-file FILE.py:CLASS")
+        parts.append(
+            "no renaming makes it fit: is --model right? For a checkpoint of your own class, pass "
+            "--model-file FILE.py:CLASS"
+        )
     return "; ".join(parts)
 
 

@@ -20,8 +20,14 @@ from seedge.errors import SeedgeError
 from seedge.fileio import sha256_file
 
 
-def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: int | None = None,
-               allow_pickle: bool = False, key_map=(), class_names=None):
+def load_model(
+    source: str | os.PathLike,
+    arch: str | None = None,
+    num_classes: int | None = None,
+    allow_pickle: bool = False,
+    key_map=(),
+    class_names=None,
+):
     """Build the model a checkpoint describes and load its weights strictly.
 
     `source` may also be a torch.export program (.pt2): it carries its own architecture.
@@ -49,17 +55,27 @@ def load_model(source: str | os.PathLike, arch: str | None = None, num_classes: 
         # A file that is no state dict at all says so first (a pickled module, TorchScript); read as
         # the user allowed, so a pickle --unsafe-pickle already opened is not refused for want of it.
         read_state_dict(path, allow_pickle=allow_pickle)
-        raise SeedgeError(f"{path}: a bare state dict does not say its architecture; pass --model ARCH "
-                          f"(see `seedge models`) or --model-file FILE.py:CLASS (your own code)")
+        raise SeedgeError(
+            f"{path}: a bare state dict does not say its architecture; pass --model ARCH "
+            f"(see `seedge models`) or --model-file FILE.py:CLASS (your own code)"
+        )
     sd = apply_key_map(read_state_dict(path, allow_pickle=allow_pickle), parse_key_map(key_map), path)
     cfg = get_config(arch)
-    n = num_classes or meta.get("num_classes") or classifier_outputs(sd, cfg.classifier) \
-        or last_linear_outputs(sd) or cfg.num_classes
+    n = (
+        num_classes
+        or meta.get("num_classes")
+        or classifier_outputs(sd, cfg.classifier)
+        or last_linear_outputs(sd)
+        or cfg.num_classes
+    )
     model = create_model(arch, num_classes=n)
     load_into(model, sd, path)
     model.eval()
-    pre = PreprocessSpec.from_dict(meta["preprocess"]) if meta.get("preprocess") \
+    pre = (
+        PreprocessSpec.from_dict(meta["preprocess"])
+        if meta.get("preprocess")
         else PreprocessSpec.from_model_cfg(model.seedge_cfg)
+    )
     info = {
         "arch": arch,
         "num_classes": n,

@@ -13,8 +13,9 @@ from seedge.fileio import atomic_target, atomic_write, sha256_file
 CHECKPOINT_FORMAT = "seedge-checkpoint"
 
 
-def save_checkpoint(model, stem: str | os.PathLike, class_names: list[str] | None = None,
-                    preprocess=None, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    model, stem: str | os.PathLike, class_names: list[str] | None = None, preprocess=None, extra: dict | None = None
+) -> Path:
     """Write `<stem>.safetensors` + `<stem>.json`. Returns the .safetensors path."""
     from safetensors.torch import save_file
 

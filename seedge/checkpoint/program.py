@@ -21,8 +21,10 @@ def load_program_module(path: str | os.PathLike):
     if len(shapes) == 1 and shapes[0] and isinstance(shapes[0][0], int):
         # The program's guards hold it to that one batch size, and a program carries no code to
         # re-export it from; export, verify and bench feed it other batches.
-        raise SeedgeError(f"{path}: this torch.export program was exported for batch {shapes[0][0]} only; "
-                          f"export it with a dynamic batch: {DYNAMIC_EXPORT}")
+        raise SeedgeError(
+            f"{path}: this torch.export program was exported for batch {shapes[0][0]} only; "
+            f"export it with a dynamic batch: {DYNAMIC_EXPORT}"
+        )
     module = program.module()
     # module() forbids train()/eval(): the program's ops were fixed when it was exported (eval-mode
     # BatchNorm, no dropout), so those calls could only flip flags nothing reads. Let them.
@@ -35,8 +37,11 @@ def load_program_module(path: str | os.PathLike):
 def input_shapes(program) -> list[tuple]:
     """The shapes of the program's user inputs (ints, and SymInts for dynamic dimensions)."""
     user_inputs = set(program.graph_signature.user_inputs)
-    return [tuple(getattr(n.meta.get("val"), "shape", ())) for n in program.graph.nodes
-            if n.op == "placeholder" and n.name in user_inputs]
+    return [
+        tuple(getattr(n.meta.get("val"), "shape", ()))
+        for n in program.graph.nodes
+        if n.op == "placeholder" and n.name in user_inputs
+    ]
 
 
 def load_program(path: Path, class_names=None):
@@ -47,18 +52,23 @@ def load_program(path: Path, class_names=None):
     program, module = load_program_module(path)
     shapes = input_shapes(program)
     if len(shapes) != 1 or len(shapes[0]) != 4 or not all(isinstance(d, int) for d in shapes[0][1:]):
-        raise SeedgeError(f"{path}: the program takes {len(shapes)} inputs of shapes {shapes}; seedge exports "
-                          f"programs with one (N, C, H, W) image input of fixed C, H, W")
+        raise SeedgeError(
+            f"{path}: the program takes {len(shapes)} inputs of shapes {shapes}; seedge exports "
+            f"programs with one (N, C, H, W) image input of fixed C, H, W"
+        )
     output = next(n for n in program.graph.nodes if n.op == "output")
     outs = output.args[0] if isinstance(output.args[0], (tuple, list)) else [output.args[0]]
     shape = tuple(getattr(outs[0].meta.get("val"), "shape", ())) if len(outs) == 1 and hasattr(outs[0], "meta") else ()
     if len(shape) != 2 or not isinstance(shape[1], int):
-        raise SeedgeError(f"{path}: the program returns {len(outs)} outputs ({shape}); seedge exports classifiers "
-                          f"that return one (N, classes) tensor of logits")
+        raise SeedgeError(
+            f"{path}: the program returns {len(outs)} outputs ({shape}); seedge exports classifiers "
+            f"that return one (N, classes) tensor of logits"
+        )
     c, h, w = (int(d) for d in shapes[0][1:])
     n = int(shape[1])
-    module.seedge_cfg = ModelConfig(input_size=(c, h, w), num_classes=n, family="pt2", classifier="",
-                                    description="torch.export program")
+    module.seedge_cfg = ModelConfig(
+        input_size=(c, h, w), num_classes=n, family="pt2", classifier="", description="torch.export program"
+    )
     module.seedge_arch = f"pt2:{path.stem}"
     info = {
         "arch": module.seedge_arch,

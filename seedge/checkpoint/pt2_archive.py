@@ -35,8 +35,10 @@ from seedge.errors import SeedgeError, message_line
 from seedge.fileio import os_error_text, read_bounded
 
 # How to write a program seedge reads: one image input whose batch is dynamic.
-DYNAMIC_EXPORT = ('torch.export.save(torch.export.export(model, (x,), dynamic_shapes={"x": {0: '
-                  'torch.export.Dim("batch")}}), "model.pt2") (name the key after forward\'s argument)')
+DYNAMIC_EXPORT = (
+    'torch.export.save(torch.export.export(model, (x,), dynamic_shapes={"x": {0: '
+    'torch.export.Dim("batch")}}), "model.pt2") (name the key after forward\'s argument)'
+)
 MODEL = "model"  # the program torch.export.save writes, and the one torch.export.load returns
 MAX_EXPR_CHARS = 4096
 MAX_PROGRAM_BYTES = 1 << 34  # read whole into memory (once, so what is checked is what torch loads)
@@ -48,11 +50,43 @@ _OP_NAMESPACES = ("aten", "prims", "higher_order", "quantized_decomposed")
 _FILE_OPS = ("aten::from_file",)
 # What a guard may use: input size methods and the functions torch's guard printer writes.
 _SIZE_METHODS = ("size", "stride", "storage_offset", "dim", "numel")
-_GUARD_FUNCTIONS = ("Max", "Min", "Abs", "floor", "ceiling", "FloorDiv", "CeilDiv", "Mod", "PythonMod", "int",
-                    "float", "abs", "min", "max", "sym_max", "sym_min", "sym_float", "sym_int")
+_GUARD_FUNCTIONS = (
+    "Max",
+    "Min",
+    "Abs",
+    "floor",
+    "ceiling",
+    "FloorDiv",
+    "CeilDiv",
+    "Mod",
+    "PythonMod",
+    "int",
+    "float",
+    "abs",
+    "min",
+    "max",
+    "sym_max",
+    "sym_min",
+    "sym_float",
+    "sym_int",
+)
 _SYMBOLS = ("Symbol", "Dummy")  # how sympy's srepr, which torch writes, spells a named symbol
-_OPERATORS = (ast.Expression, ast.keyword, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name,
-              ast.Constant, ast.Load, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+_OPERATORS = (
+    ast.Expression,
+    ast.keyword,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Call,
+    ast.Name,
+    ast.Constant,
+    ast.Load,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+)
 
 
 def load_program_bytes(path: Path):
@@ -64,16 +98,18 @@ def load_program_bytes(path: Path):
     except OSError as e:
         raise SeedgeError(f"{path}: cannot read the torch.export program ({os_error_text(e)})") from None
     if size > MAX_PROGRAM_BYTES:
-        raise SeedgeError(f"{path}: {size} bytes is more than a torch.export program seedge reads "
-                          f"({MAX_PROGRAM_BYTES} bytes)")
+        raise SeedgeError(
+            f"{path}: {size} bytes is more than a torch.export program seedge reads ({MAX_PROGRAM_BYTES} bytes)"
+        )
     data = read_bounded(path, size, "torch.export program")  # a FIFO or device is refused, not read forever
     try:
         with _quiet_torch():
             reader = PT2ArchiveReader(io.BytesIO(data))
             names = set(reader.get_file_names())
     except Exception as e:  # noqa: BLE001 - the zip reader raises RuntimeError/AssertionError/...
-        raise SeedgeError(f"{path}: not a torch.export program archive ({message_line(e, 160)}); write one "
-                          f"with {DYNAMIC_EXPORT}") from None
+        raise SeedgeError(
+            f"{path}: not a torch.export program archive ({message_line(e, 160)}); write one with {DYNAMIC_EXPORT}"
+        ) from None
     _check_parts(path, reader, names)
     return _deserialize(path, data)
 
@@ -84,20 +120,31 @@ def _check_parts(path: Path, reader, names: set[str]) -> None:
     for d in _NATIVE_DIRS:
         native = sorted(n for n in names if n.startswith(getattr(c, d)))
         if native:
-            raise _refuse(path, native[0], "holds compiled native code (an AOTInductor or other package), which "
-                                           "seedge never runs from a .pt2 source; export the program itself with "
-                                           "torch.export.save")
+            raise _refuse(
+                path,
+                native[0],
+                "holds compiled native code (an AOTInductor or other package), which "
+                "seedge never runs from a .pt2 source; export the program itself with "
+                "torch.export.save",
+            )
     models = sorted(n for n in names if n.startswith(c.MODELS_DIR))
     if models != [c.MODELS_FILENAME_FORMAT.format(MODEL)]:
-        raise SeedgeError(f"{path}: a torch.export program archive holds one program named '{MODEL}' "
-                          f"(what torch.export.save writes); this one holds {models[:5]}")
+        raise SeedgeError(
+            f"{path}: a torch.export program archive holds one program named '{MODEL}' "
+            f"(what torch.export.save writes); this one holds {models[:5]}"
+        )
     for legacy in (f"{c.WEIGHTS_DIR}{MODEL}.pt", f"{c.CONSTANTS_DIR}{MODEL}.pt"):
         if legacy in names:
-            raise _refuse(path, legacy, "is in torch's legacy pickled format; re-save the program with "
-                                        "torch.export.save from this torch")
+            raise _refuse(
+                path,
+                legacy,
+                "is in torch's legacy pickled format; re-save the program with torch.export.save from this torch",
+            )
     _check_pickle(path, reader, c.SAMPLE_INPUTS_FILENAME_FORMAT.format(MODEL))
-    for config_name, folder in ((c.WEIGHTS_CONFIG_FILENAME_FORMAT, c.WEIGHTS_DIR),
-                                (c.CONSTANTS_CONFIG_FILENAME_FORMAT, c.CONSTANTS_DIR)):
+    for config_name, folder in (
+        (c.WEIGHTS_CONFIG_FILENAME_FORMAT, c.WEIGHTS_DIR),
+        (c.CONSTANTS_CONFIG_FILENAME_FORMAT, c.CONSTANTS_DIR),
+    ):
         _check_payloads(path, reader, config_name.format(MODEL), folder, c)
     program = _read_json(path, reader, c.MODELS_FILENAME_FORMAT.format(MODEL))
     _check_expressions(path, program)
@@ -114,8 +161,11 @@ def _check_payloads(path: Path, reader, config_file: str, folder: str, c) -> Non
         meta = meta if isinstance(meta, dict) else {}
         name = str(meta.get("path_name", ""))
         if name.startswith((c.CUSTOM_OBJ_FILENAME_PREFIX, c.OPAQUE_OBJ_FILENAME_PREFIX)):
-            raise _refuse(path, folder + name, f"(constant '{fqn}') is a pickled Python object, which needs code "
-                                               f"to load; seedge reads tensors only")
+            raise _refuse(
+                path,
+                folder + name,
+                f"(constant '{fqn}') is a pickled Python object, which needs code to load; seedge reads tensors only",
+            )
         if meta.get("use_pickle"):
             _check_pickle(path, reader, folder + name)
 
@@ -133,8 +183,9 @@ def _check_pickle(path: Path, reader, part: str) -> None:
     except Exception as e:  # noqa: BLE001 - UnpicklingError and whatever a damaged pickle raises
         found = _GLOBAL.search(str(e))
         why = f"it needs {found.group(1)}" if found else message_line(e, 120)
-        raise _refuse(path, part, f"is a pickle that does not load weights-only ({why}); seedge never unpickles "
-                                  f"code from a .pt2") from None
+        raise _refuse(
+            path, part, f"is a pickle that does not load weights-only ({why}); seedge never unpickles code from a .pt2"
+        ) from None
 
 
 def _read_json(path: Path, reader, part: str) -> dict:
@@ -157,8 +208,11 @@ def _check_expressions(path: Path, doc: dict) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == "expr_str" and not _plain_expression(value):
-                    raise _refuse(path, "models/model.json", f"has a symbolic expression that is not plain "
-                                                             f"arithmetic: {str(value)[:80]!r}")
+                    raise _refuse(
+                        path,
+                        "models/model.json",
+                        f"has a symbolic expression that is not plain arithmetic: {str(value)[:80]!r}",
+                    )
                 stack.append(value)
         elif isinstance(node, list):
             stack.extend(node)
@@ -176,8 +230,11 @@ def _check_operators(path: Path, doc: dict) -> None:
             targets += [node["as_operator"]] if "as_operator" in node else []
             for target in targets:
                 if not _operator(target):
-                    raise _refuse(path, "models/model.json", f"calls {str(target)[:80]!r}, which is not a torch "
-                                                             f"operator; seedge runs only torch's own ops")
+                    raise _refuse(
+                        path,
+                        "models/model.json",
+                        f"calls {str(target)[:80]!r}, which is not a torch operator; seedge runs only torch's own ops",
+                    )
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
@@ -215,13 +272,13 @@ def _check_guards(path: Path, guards) -> None:
         raise _refuse(path, "models/model.json", "has guards_code that is not a list of expressions")
     for guard in guards:
         if not _plain_guard(guard):
-            raise _refuse(path, "models/model.json", f"has a guard that is not a comparison of input sizes: "
-                                                     f"{str(guard)[:80]!r}")
+            raise _refuse(
+                path, "models/model.json", f"has a guard that is not a comparison of input sizes: {str(guard)[:80]!r}"
+            )
 
 
 def _plain_guard(text) -> bool:
-    if not isinstance(text, str) or len(text) > MAX_EXPR_CHARS or not text.isprintable() or '"' in text \
-            or "\\" in text:
+    if not isinstance(text, str) or len(text) > MAX_EXPR_CHARS or not text.isprintable() or '"' in text or "\\" in text:
         return False
     try:
         tree = ast.parse(text, mode="eval")
@@ -231,8 +288,9 @@ def _plain_guard(text) -> bool:
         if isinstance(node, ast.Name):
             ok = node.id in ("L", "math") or node.id in _GUARD_FUNCTIONS
         elif isinstance(node, ast.Attribute):
-            ok = node.attr in _SIZE_METHODS or (isinstance(node.value, ast.Name) and node.value.id == "math"
-                                                and not node.attr.startswith("_"))
+            ok = node.attr in _SIZE_METHODS or (
+                isinstance(node.value, ast.Name) and node.value.id == "math" and not node.attr.startswith("_")
+            )
         elif isinstance(node, ast.Constant):
             ok = type(node.value) in (int, float, bool) or (isinstance(node.value, str) and node.value.isidentifier())
         elif isinstance(node, ast.Call):
@@ -251,18 +309,26 @@ def _plain_expression(text) -> bool:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    names = [n.args[0] for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-             and n.func.id in _SYMBOLS and len(n.args) == 1]
+    names = [
+        n.args[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _SYMBOLS and len(n.args) == 1
+    ]
     for node in ast.walk(tree):
         if not isinstance(node, _OPERATORS):
             return False
         if isinstance(node, ast.Name) and (node.id.startswith("_") or not node.id.isidentifier()):
             return False
-        if isinstance(node, ast.Constant) and type(node.value) not in (int, float, bool) and not (
-                isinstance(node.value, str) and node.value.isidentifier() and any(node is n for n in names)):
+        if (
+            isinstance(node, ast.Constant)
+            and type(node.value) not in (int, float, bool)
+            and not (isinstance(node.value, str) and node.value.isidentifier() and any(node is n for n in names))
+        ):
             return False  # the one string: a Symbol's name
-        if isinstance(node, ast.Call) and not (_sympy_function(node.func) and all(
-                isinstance(k.value, ast.Constant) and type(k.value.value) is bool for k in node.keywords)):
+        if isinstance(node, ast.Call) and not (
+            _sympy_function(node.func)
+            and all(isinstance(k.value, ast.Constant) and type(k.value.value) is bool for k in node.keywords)
+        ):
             return False  # sympy classes, with assumptions (positive=True) as keywords
     return True
 
@@ -286,8 +352,9 @@ def _deserialize(path: Path, data: bytes):
             contents = load_pt2(io.BytesIO(data))
         return contents.exported_programs[MODEL]
     except Exception as e:  # noqa: BLE001 - torch raises many types for files it cannot read
-        raise SeedgeError(f"{path}: not a loadable torch.export program ({message_line(e, 200)}); write one "
-                          f"with {DYNAMIC_EXPORT}") from None
+        raise SeedgeError(
+            f"{path}: not a loadable torch.export program ({message_line(e, 200)}); write one with {DYNAMIC_EXPORT}"
+        ) from None
 
 
 def _refuse(path: Path, part: str, why: str) -> SeedgeError:

@@ -31,8 +31,10 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
         raise SeedgeError(f"{path}: not a regular file, so not a checkpoint; pass a .safetensors/.pt/.pth file")
     kind = _sniff(path)
     if kind == "torchscript" and not allow_pickle:
-        raise SeedgeError(f"{path}: {TORCHSCRIPT_REFUSED}, or to read only its weights pass --unsafe-pickle (it "
-                          f"runs the file's TorchScript code: only for files you trust) with --model/--model-file")
+        raise SeedgeError(
+            f"{path}: {TORCHSCRIPT_REFUSED}, or to read only its weights pass --unsafe-pickle (it "
+            f"runs the file's TorchScript code: only for files you trust) with --model/--model-file"
+        )
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -55,10 +57,12 @@ def read_state_dict(path: str | os.PathLike, allow_pickle: bool = False) -> dict
 # Why a TorchScript archive is not exported as a model: its SE blocks cannot be found or rewritten
 # (torch.fx does not trace ScriptModules) and its eager baseline cannot be kept as a torch.export
 # program (torch.export does not take them either), so no honest export of it exists.
-TORCHSCRIPT_REFUSED = ("is a TorchScript archive (torch.jit.save): seedge exports a model from its Python code "
-                       "(torch.fx finds and rewrites the SE blocks, torch.export keeps the baseline; neither reads "
-                       "TorchScript); export from the code with seedge.export(model, input_size=...) or save a "
-                       "torch.export program (.pt2)")
+TORCHSCRIPT_REFUSED = (
+    "is a TorchScript archive (torch.jit.save): seedge exports a model from its Python code "
+    "(torch.fx finds and rewrites the SE blocks, torch.export keeps the baseline; neither reads "
+    "TorchScript); export from the code with seedge.export(model, input_size=...) or save a "
+    "torch.export program (.pt2)"
+)
 
 
 def read_pickled_module(path: Path):
@@ -89,18 +93,20 @@ def unwrap_state_dict(obj, path: Path | str = "<checkpoint>") -> dict:
         obj = obj.state_dict()
     for _ in range(3):  # wrappers can nest: {"model": {"state_dict": ...}}
         if isinstance(obj, dict) and not _is_tensor_dict(obj):
-            inner = next((obj[k] for k in _WRAPPER_KEYS if k in obj and isinstance(obj[k], (dict, torch.nn.Module))),
-                         None)
+            inner = next(
+                (obj[k] for k in _WRAPPER_KEYS if k in obj and isinstance(obj[k], (dict, torch.nn.Module))), None
+            )
             if inner is None:
                 break
             obj = inner.state_dict() if isinstance(inner, torch.nn.Module) else inner
     if not isinstance(obj, dict) or not _is_tensor_dict(obj):
-        raise SeedgeError(f"{path}: no state dict found (expected tensors, or a dict with one of "
-                          f"{', '.join(_WRAPPER_KEYS)})")
+        raise SeedgeError(
+            f"{path}: no state dict found (expected tensors, or a dict with one of {', '.join(_WRAPPER_KEYS)})"
+        )
     sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     for prefix in _PREFIXES:
         if sd and all(k.startswith(prefix) for k in sd):
-            sd = {k[len(prefix):]: v for k, v in sd.items()}
+            sd = {k[len(prefix) :]: v for k, v in sd.items()}
     return sd
 
 
@@ -165,19 +171,25 @@ def _load_failure(path: Path, kind: str, e: Exception, allow_pickle: bool) -> st
     # torch names the refused global in one of two phrasings, inside a paragraph of its own advice
     refused = re.search(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) (\S+)", text)
     if refused:
-        return (f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
-                f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust the file")
+        return (
+            f"{path}: this pickle needs arbitrary code to load ({refused.group(1)}) and was refused; "
+            f"re-save it as a plain state dict or safetensors, or pass --unsafe-pickle if you trust the file"
+        )
     if kind == "text":
         return f"{path}: is a text file, not a checkpoint; pass a .safetensors/.pt/.pth file of model weights"
     if kind == "safetensors":
         return f"{path}: looks like a safetensors file; give it the .safetensors extension"
     if allow_pickle and isinstance(e, (ModuleNotFoundError, AttributeError)):
         # A pickled module names its class by module path; a class defined in a script is "__main__.Net".
-        return (f"{path}: the pickled model's class cannot be found ({_first_line(e)}); run where its module "
-                f"imports, or save model.state_dict() and pass --model-file FILE.py:NAME")
+        return (
+            f"{path}: the pickled model's class cannot be found ({_first_line(e)}); run where its module "
+            f"imports, or save model.state_dict() and pass --model-file FILE.py:NAME"
+        )
     detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
     reason = (detail.group(1).strip() if detail else _first_line(e))[:160]
     if kind in ("pickle", "zip") and not allow_pickle:
-        return (f"{path}: a pickle the safe loader cannot read ({reason}); re-save it as a plain state dict or "
-                f"safetensors, or pass --unsafe-pickle if you trust the file (it may run code)")
+        return (
+            f"{path}: a pickle the safe loader cannot read ({reason}); re-save it as a plain state dict or "
+            f"safetensors, or pass --unsafe-pickle if you trust the file (it may run code)"
+        )
     return f"{path}: cannot read checkpoint (not a PyTorch checkpoint: {reason}); pass a .safetensors/.pt/.pth file"

@@ -33,8 +33,13 @@ def remap_to_model(sd: dict, target: dict) -> dict:
                 if cand != nk and cand in target:
                     nk = cand
                     break
-        if nk in target and v.dim() == 2 and target[nk].dim() == 4 and target[nk].shape[2:] == (1, 1) \
-                and v.numel() == target[nk].numel():
+        if (
+            nk in target
+            and v.dim() == 2
+            and target[nk].dim() == 4
+            and target[nk].shape[2:] == (1, 1)
+            and v.numel() == target[nk].numel()
+        ):
             v = v.reshape(target[nk].shape)
         out[nk] = v
     return out

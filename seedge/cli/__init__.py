@@ -40,9 +40,13 @@ _COMMAND_MODULES = (
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seedge")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Also show third-party warnings seedge hides (torch's CUDA-runtime notice, ONNX Runtime's "
-                   "initializer warnings).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also show third-party warnings seedge hides (torch's CUDA-runtime notice, ONNX Runtime's "
+    "initializer warnings).",
+)
 @click.pass_context
 def cli(ctx, verbose: bool) -> None:
     """Take Squeeze-and-Excitation classifiers from PyTorch to devices."""
@@ -97,10 +101,13 @@ def describe_error(e: BaseException) -> tuple[int, str]:
         reason = e.strerror or message_line(e)
         return 2, f"seedge: error: {where}{reason}; check the path, its permissions and free space"
     if isinstance(e, MemoryError):
-        return 2, ("seedge: error: out of memory; use a smaller --batch/--limit or fewer images "
-                   "(SEEDGE_DEBUG=1 shows where)")
-    return 1, (f"seedge: internal error: {type(e).__name__}: {message_line(e)} (a bug in seedge; re-run with "
-               f"SEEDGE_DEBUG=1 for the traceback and report it)")
+        return 2, (
+            "seedge: error: out of memory; use a smaller --batch/--limit or fewer images (SEEDGE_DEBUG=1 shows where)"
+        )
+    return 1, (
+        f"seedge: internal error: {type(e).__name__}: {message_line(e)} (a bug in seedge; re-run with "
+        f"SEEDGE_DEBUG=1 for the traceback and report it)"
+    )
 
 
 def _flat(e: BaseException) -> str:

@@ -14,42 +14,95 @@ from seedge.trust import NATIVE_FORMATS, TRUST_HELP
 
 @click.command("bench")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=str))
-@click.option("--backend", "backends", multiple=True, type=click.Choice(tuple(BACKENDS)),
-              help="Backend to time (repeatable): every artifact it reads, e.g. --backend openvino also times the "
-                   "ONNX files on OpenVINO; default: each artifact on the backend it was exported for, where "
-                   "installed. Eager torch is always timed.")
-@click.option("--device", type=click.Choice(DEVICES), default=default("device"), show_default=True,
-              help="Where to time (OpenVINO always runs on the CPU).")
-@click.option("--batch", "batch", default=",".join(map(str, default("batches"))), show_default=True,
-              help="Comma-separated batch sizes, e.g. 1,8.")
-@click.option("--threads", type=int, default=None,
-              help="Threads per runtime, eager included (default: the cores other processes leave free, "
-                   "measured just before the run).")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    type=click.Choice(tuple(BACKENDS)),
+    help="Backend to time (repeatable): every artifact it reads, e.g. --backend openvino also times the "
+    "ONNX files on OpenVINO; default: each artifact on the backend it was exported for, where "
+    "installed. Eager torch is always timed.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default=default("device"),
+    show_default=True,
+    help="Where to time (OpenVINO always runs on the CPU).",
+)
+@click.option(
+    "--batch",
+    "batch",
+    default=",".join(map(str, default("batches"))),
+    show_default=True,
+    help="Comma-separated batch sizes, e.g. 1,8.",
+)
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="Threads per runtime, eager included (default: the cores other processes leave free, "
+    "measured just before the run).",
+)
 @click.option("--warmup", type=int, default=default("warmup"), show_default=True, help="Untimed calls per runner.")
-@click.option("--iters", type=int, default=default("iters"), show_default=True,
-              help="Timed calls per runner and batch.")
-@click.option("--rounds", type=int, default=default("rounds"), show_default=True,
-              help="Interleaved rounds the timed calls are spread over.")
-@click.option("--peers", default=None, metavar="LIST",
-              help=f"Also time what a PyTorch user would run instead, beside eager FP32, with each one's parity "
-                   f"against eager: comma list of {', '.join(PEERS)}, or {ALL} (those that run on --device). "
-                   f"Off by default: torch.compile compiles once per batch size (seconds on a GPU, up to minutes "
-                   f"on a busy CPU; never timed, progress is shown).")
-@click.option("--include-copy", is_flag=True,
-              help="CUDA: also time the host-to-device copy of the input and the logits' copy back, in the "
-                   "same rounds (eager and peer rows run on an input already on the GPU).")
-@click.option("--cuda-graph", is_flag=True,
-              help="TensorRT artifacts replay each batch size as a CUDA graph (less launch overhead at small "
-                   "batches).")
-@click.option("--record/--no-record", default=True, show_default=True,
-              help="Write each folder's bench.json: the artifacts flagged slow (slower than eager, or FP16 "
-                   "slower than FP32), which the device runtime then never picks unless asked for by id, and "
-                   "each artifact's p50, by which it orders its choice (seedge.bench_record).")
+@click.option(
+    "--iters", type=int, default=default("iters"), show_default=True, help="Timed calls per runner and batch."
+)
+@click.option(
+    "--rounds",
+    type=int,
+    default=default("rounds"),
+    show_default=True,
+    help="Interleaved rounds the timed calls are spread over.",
+)
+@click.option(
+    "--peers",
+    default=None,
+    metavar="LIST",
+    help=f"Also time what a PyTorch user would run instead, beside eager FP32, with each one's parity "
+    f"against eager: comma list of {', '.join(PEERS)}, or {ALL} (those that run on --device). "
+    f"Off by default: torch.compile compiles once per batch size (seconds on a GPU, up to minutes "
+    f"on a busy CPU; never timed, progress is shown).",
+)
+@click.option(
+    "--include-copy",
+    is_flag=True,
+    help="CUDA: also time the host-to-device copy of the input and the logits' copy back, in the "
+    "same rounds (eager and peer rows run on an input already on the GPU).",
+)
+@click.option(
+    "--cuda-graph",
+    is_flag=True,
+    help="TensorRT artifacts replay each batch size as a CUDA graph (less launch overhead at small batches).",
+)
+@click.option(
+    "--record/--no-record",
+    default=True,
+    show_default=True,
+    help="Write each folder's bench.json: the artifacts flagged slow (slower than eager, or FP16 "
+    "slower than FP32), which the device runtime then never picks unless asked for by id, and "
+    "each artifact's p50, by which it orders its choice (seedge.bench_record).",
+)
 @click.option("--trust-native", is_flag=True, help=TRUST_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None, help="Write a PNG bar chart.")
-def command(folders, backends, device, batch, threads, warmup, iters, rounds, peers, include_copy, cuda_graph,
-            record, trust_native, as_json, plot_file) -> None:
+def command(
+    folders,
+    backends,
+    device,
+    batch,
+    threads,
+    warmup,
+    iters,
+    rounds,
+    peers,
+    include_copy,
+    cuda_graph,
+    record,
+    trust_native,
+    as_json,
+    plot_file,
+) -> None:
     """Time every artifact in FOLDERS (written by `seedge export`) against eager PyTorch.
 
     Several folders (e.g. exported/se_resnet18_cifar exported/resnet18_cifar) are timed in one
@@ -66,10 +119,19 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
 
         check_output_location(plot_file, "--plot", kind="file")
     with _progress(err) as report:
-        options = BenchOptions(backends=tuple(backends) or None, device=device, batches=batches, threads=threads,
-                               warmup=warmup, iters=iters, rounds=rounds, progress=report, peers=peers,
-                               include_copy=include_copy, runner_options=_runner_options(device, cuda_graph,
-                                                                                         trust_native))
+        options = BenchOptions(
+            backends=tuple(backends) or None,
+            device=device,
+            batches=batches,
+            threads=threads,
+            warmup=warmup,
+            iters=iters,
+            rounds=rounds,
+            progress=report,
+            peers=peers,
+            include_copy=include_copy,
+            runner_options=_runner_options(device, cuda_graph, trust_native),
+        )
         if len(folders) == 1:
             result = run_bench(folders[0], options)
         else:
@@ -93,8 +155,10 @@ def command(folders, backends, device, batch, threads, warmup, iters, rounds, pe
     out.print(_table(result))
     for c in result.get("copies", []):
         where = f"{_folder_name(c['folder'], result['settings'])}: " if c.get("folder") else ""
-        out.print(f"{where}host<->device copies at batch {c['batch']}: p50 {c['p50_ms']:.3f} ms "
-                  f"({c['h2d_bytes'] / 1e6:.2f} MB in, {c['d2h_bytes'] / 1e3:.1f} kB out), timed in the same rounds")
+        out.print(
+            f"{where}host<->device copies at batch {c['batch']}: p50 {c['p50_ms']:.3f} ms "
+            f"({c['h2d_bytes'] / 1e6:.2f} MB in, {c['d2h_bytes'] / 1e3:.1f} kB out), timed in the same rounds"
+        )
 
 
 def _record(folders, result: dict, err) -> None:
@@ -106,12 +170,20 @@ def _record(folders, result: dict, err) -> None:
         try:
             path = write_record(folder, result)
         except OSError as e:
-            err.print(f"[yellow]not recorded[/]: cannot write {folder}/bench.json ({e.strerror or e}); "
-                      f"the runtime will not know which artifacts were slow or their p50s")
+            err.print(
+                f"[yellow]not recorded[/]: cannot write {folder}/bench.json ({e.strerror or e}); "
+                f"the runtime will not know which artifacts were slow or their p50s"
+            )
             continue
         # the rows bench.json keeps (seedge.bench_record): no peers, no second readers
-        slow = [r["artifact"] for r in result["results"] if r.get("flag") and not r.get("peer")
-                and not r.get("artifact_backend") and r.get("folder") in (None, str(path.parent))]
+        slow = [
+            r["artifact"]
+            for r in result["results"]
+            if r.get("flag")
+            and not r.get("peer")
+            and not r.get("artifact_backend")
+            and r.get("folder") in (None, str(path.parent))
+        ]
         if slow:
             err.print(f"recorded in {path}: the runtime will not pick {', '.join(dict.fromkeys(slow))} on its own")
 
@@ -124,8 +196,9 @@ def _progress(console):
 
     @contextmanager
     def cm():
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
+        ) as bar:
             task = bar.add_task("bench", total=None)
 
             def report(done: int, total: int, label: str) -> None:
@@ -142,23 +215,50 @@ def _table(result: dict):
     env, st = result["environment"], result["settings"]
     where = env["cpu_model"] if env["device"] == "cpu" else env["gpu"]
     threads = f"{st['threads']} thread{'s' if st['threads'] != 1 else ''}"
-    table = Table(title=f"{st['model']} on {env['device']} ({where}), {threads}, "
-                        f"{st['iters']} calls in {st['rounds']} interleaved rounds\n{_load_line(env)}",
-                  caption=_caption(result))
+    table = Table(
+        title=f"{st['model']} on {env['device']} ({where}), {threads}, "
+        f"{st['iters']} calls in {st['rounds']} interleaved rounds\n{_load_line(env)}",
+        caption=_caption(result),
+    )
     several = "folders" in st
     parity = any(r.get("parity") for r in result["results"])
-    for col in ("folder",) * several + ("artifact", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
-                                        "img/s", "vs eager", "ratio range") + ("parity",) * parity + ("flag",):
-        table.add_column(col, justify="left" if col in ("folder", "artifact", "backend", "precision", "parity", "flag")
-                         else "right")
+    for col in (
+        ("folder",) * several
+        + (
+            "artifact",
+            "backend",
+            "precision",
+            "batch",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "img/s",
+            "vs eager",
+            "ratio range",
+        )
+        + ("parity",) * parity
+        + ("flag",)
+    ):
+        table.add_column(
+            col, justify="left" if col in ("folder", "artifact", "backend", "precision", "parity", "flag") else "right"
+        )
     for r in result["results"]:
         lo_hi = r.get("speedup_range")
-        table.add_row(*([_folder_name(r["folder"], st)] if several else []), r["artifact"], _backend_cell(r), str(r["precision"]), str(r["batch"]), f"{r['p50_ms']:.3f}",
-                      f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['throughput_ips']:.1f}",
-                      f"{r['speedup_vs_eager']:.2f}x", f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}x" if lo_hi else "",
-                      *([_parity_cell(r.get("parity"))] if parity else []),
-                      "[bold red]! " + ", ".join(_FLAG_WORDS.get(f, f) for f in r["flag"]) + "[/]"
-                      if r.get("flag") else "")
+        table.add_row(
+            *([_folder_name(r["folder"], st)] if several else []),
+            r["artifact"],
+            _backend_cell(r),
+            str(r["precision"]),
+            str(r["batch"]),
+            f"{r['p50_ms']:.3f}",
+            f"{r['p90_ms']:.3f}",
+            f"{r['p99_ms']:.3f}",
+            f"{r['throughput_ips']:.1f}",
+            f"{r['speedup_vs_eager']:.2f}x",
+            f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}x" if lo_hi else "",
+            *([_parity_cell(r.get("parity"))] if parity else []),
+            "[bold red]! " + ", ".join(_FLAG_WORDS.get(f, f) for f in r["flag"]) + "[/]" if r.get("flag") else "",
+        )
     return table
 
 
@@ -204,11 +304,15 @@ def _load_line(env: dict) -> str:
 
 def _caption(result: dict) -> str:
     st, env = result["settings"], result["environment"]
-    lines = [f"threads: {st.get('threads_rule', st['threads'])}; contended means {env.get('contention_rule')}",
-             "ratio range: lowest-highest of the per-round eager/artifact ratios"]
+    lines = [
+        f"threads: {st.get('threads_rule', st['threads'])}; contended means {env.get('contention_rule')}",
+        "ratio range: lowest-highest of the per-round eager/artifact ratios",
+    ]
     if st.get("peers"):
-        lines.append("peers: eager model variants a PyTorch user would run instead; parity against eager on the "
-                     "timed input, first call (compilation) not timed")
+        lines.append(
+            "peers: eager model variants a PyTorch user would run instead; parity against eager on the "
+            "timed input, first call (compilation) not timed"
+        )
     if env.get("device") != "cpu":
         lines.append(f"eager and peers: {st.get('torch_input')}; ONNX Runtime / TensorRT rows include the copies")
     return "\n".join(lines)

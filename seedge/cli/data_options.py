@@ -10,9 +10,11 @@ import click
 
 from seedge.data.splits import DEFAULT_FRACTIONS, describe_fractions
 
-_FRACTIONS_HELP = ("train,val,test fractions for a source without its own splits, e.g. 0.64,0.16,0.2 "
-                   f"(stratified, seed 0) [default: {','.join(f'{f:g}' for f in DEFAULT_FRACTIONS)}, "
-                   f"i.e. {describe_fractions(DEFAULT_FRACTIONS)}]")
+_FRACTIONS_HELP = (
+    "train,val,test fractions for a source without its own splits, e.g. 0.64,0.16,0.2 "
+    f"(stratified, seed 0) [default: {','.join(f'{f:g}' for f in DEFAULT_FRACTIONS)}, "
+    f"i.e. {describe_fractions(DEFAULT_FRACTIONS)}]"
+)
 _KEYS = ("path_column", "label_column", "split_column", "split_fractions")
 
 
@@ -22,16 +24,28 @@ def source_options(*fraction_flags: str):
     flags = fraction_flags or ("--split-fractions",)
 
     def wrap(fn):
-        for opt in reversed((
-            click.option("--path-column", metavar="NAME", help="CSV column holding the image paths "
-                                                               "[default: path/image/image_path/file...]."),
-            click.option("--label-column", metavar="NAME", help="CSV column holding the labels "
-                                                                "[default: label/class/target/y/plane/category; "
-                                                                "in a two-column file, the other column]."),
-            click.option("--split-column", metavar="NAME", help="CSV column of train/val/test per row "
-                                                                "[default: a column named split]."),
-            click.option(*flags, "split_fractions", metavar="TRAIN,VAL,TEST", help=_FRACTIONS_HELP + "."),
-        )):
+        for opt in reversed(
+            (
+                click.option(
+                    "--path-column",
+                    metavar="NAME",
+                    help="CSV column holding the image paths [default: path/image/image_path/file...].",
+                ),
+                click.option(
+                    "--label-column",
+                    metavar="NAME",
+                    help="CSV column holding the labels "
+                    "[default: label/class/target/y/plane/category; "
+                    "in a two-column file, the other column].",
+                ),
+                click.option(
+                    "--split-column",
+                    metavar="NAME",
+                    help="CSV column of train/val/test per row [default: a column named split].",
+                ),
+                click.option(*flags, "split_fractions", metavar="TRAIN,VAL,TEST", help=_FRACTIONS_HELP + "."),
+            )
+        ):
             fn = opt(fn)
         return fn
 

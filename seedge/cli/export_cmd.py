@@ -52,15 +52,21 @@ def command(source, model_file, model_args, key_map, class_names, no_passes, as_
             err.print(calib_data.notes_line(calib), markup=False, soft_wrap=True, highlight=False)
     start = time.perf_counter()
     with err.status("exporting", spinner="dots") as status:
+
         def progress(msg: str, phase: str) -> None:
             status.update(msg)
             # While inputs are still checked, a bad one must end in its one error line only.
             if phase != "check":
                 err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/dim] {msg}", highlight=False)
 
-        folder = export_model(source, options, progress=progress,
-                              model_source=ModelSource(model_file=model_file, model_args=model_args,
-                                                       key_map=tuple(key_map), class_names=class_names))
+        folder = export_model(
+            source,
+            options,
+            progress=progress,
+            model_source=ModelSource(
+                model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names
+            ),
+        )
     from seedge.artifacts import read_manifest
 
     manifest = read_manifest(folder)
@@ -85,7 +91,6 @@ def command(source, model_file, model_args, key_map, class_names, no_passes, as_
     out_console.print(export_summary_table(manifest, folder))
     if "int8_search" in manifest:
         out_console.print(max_drop_summary(manifest["int8_search"]), markup=False, highlight=False, soft_wrap=True)
-
 
 
 def cli_options(params: dict, no_passes: bool = False) -> ExportOptions:

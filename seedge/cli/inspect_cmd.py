@@ -21,15 +21,31 @@ from seedge.cli.render import to_json
 @key_map_option
 @click.option("--num-classes", type=int, help="Classifier size (default: read from the checkpoint).")
 @class_names_option
-@click.option("--img-size", default=None, metavar="S|HxW",
-              help="Input size to inspect at, as `seedge export --img-size` (default: the checkpoint's).")
-@click.option("--unsafe-pickle", is_flag=True,
-              help="Allow full unpickling (runs code from the file): only for files you trust. A pickled whole "
-                   "module (torch.save(model, ...)) is then the model itself.")
+@click.option(
+    "--img-size",
+    default=None,
+    metavar="S|HxW",
+    help="Input size to inspect at, as `seedge export --img-size` (default: the checkpoint's).",
+)
+@click.option(
+    "--unsafe-pickle",
+    is_flag=True,
+    help="Allow full unpickling (runs code from the file): only for files you trust. A pickled whole "
+    "module (torch.save(model, ...)) is then the model itself.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickle: bool, as_json: bool,
-            model_file: str | None, model_args: str | None, key_map: tuple, class_names: str | None,
-            img_size: str | None) -> None:
+def command(
+    source: str,
+    arch: str | None,
+    num_classes: int | None,
+    unsafe_pickle: bool,
+    as_json: bool,
+    model_file: str | None,
+    model_args: str | None,
+    key_map: tuple,
+    class_names: str | None,
+    img_size: str | None,
+) -> None:
     """Load SOURCE (checkpoint file, training run or torch.export program .pt2) and summarize it.
     SOURCE may also be a zoo name (see `seedge models`): its parameters, GFLOPs and SE blocks."""
     from seedge.export.options import parse_img_size
@@ -66,13 +82,19 @@ def command(source: str, arch: str | None, num_classes: int | None, unsafe_pickl
         return
     pre = summary["preprocess"]
     click.echo(f"{summary['source']}  (sha256 {summary['sha256'][:12]})")
-    click.echo(f"  arch        {summary['arch']}  ({summary['parameters'] / 1e6:.2f}M parameters, "
-               f"{summary['se_blocks']} SE blocks)")
-    click.echo(f"  classes     {summary['num_classes']}: {', '.join(summary['class_names'][:10])}"
-               + (" ..." if summary["num_classes"] > 10 else ""))
+    click.echo(
+        f"  arch        {summary['arch']}  ({summary['parameters'] / 1e6:.2f}M parameters, "
+        f"{summary['se_blocks']} SE blocks)"
+    )
+    click.echo(
+        f"  classes     {summary['num_classes']}: {', '.join(summary['class_names'][:10])}"
+        + (" ..." if summary["num_classes"] > 10 else "")
+    )
     click.echo(f"  input       {'x'.join(map(str, pre['input_size']))}, mean {pre['mean']}, std {pre['std']}")
-    click.echo(f"  SE          {len(se['canonical'])} already canonical, {len(se['rewritten'])} recognised and "
-               f"rewritten by the canonical-SE pass, {len(se['left_alone'])} SE-like left alone")
+    click.echo(
+        f"  SE          {len(se['canonical'])} already canonical, {len(se['rewritten'])} recognised and "
+        f"rewritten by the canonical-SE pass, {len(se['left_alone'])} SE-like left alone"
+    )
     for r in se["rewritten"]:
         click.echo(f"    {r['module']}  <- {', '.join(r['from'])}: {r['form']}")
     for r in se["left_alone"]:
@@ -87,8 +109,10 @@ def _at_size(loaded, preprocess, size: tuple):
     from seedge.models.input_check import check_input_size
 
     if loaded.program_file is not None and tuple(size) != tuple(preprocess.input_size[1:]):
-        raise SeedgeError(f"{loaded.program_file}: a torch.export program has a fixed input size "
-                          f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
+        raise SeedgeError(
+            f"{loaded.program_file}: a torch.export program has a fixed input size "
+            f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size"
+        )
     preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *size))
     check_input_size(loaded.model, tuple(preprocess.input_size))  # too small for the network: one line
     return preprocess
@@ -105,8 +129,11 @@ def se_summary(model, input_size: tuple) -> dict:
     example = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(0))
     _, reports = apply_passes(model, ["canonical_se"], example=example)
     details = reports[0].get("details") or {}
-    return {"canonical": canonical, "rewritten": details.get("rewritten", []),
-            "left_alone": details.get("left_alone", [])}
+    return {
+        "canonical": canonical,
+        "rewritten": details.get("rewritten", []),
+        "left_alone": details.get("left_alone", []),
+    }
 
 
 def _is_zoo_name(source: str) -> bool:

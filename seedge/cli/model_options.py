@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import click
 
-MODEL_FILE_HELP = ("Your own model: FILE.py:NAME, a class or a function that returns a torch.nn.Module; the "
-                   "checkpoint given is then its state dict. seedge IMPORTS FILE.py AND RUNS ITS CODE (and "
-                   "NAME(**model-args)), as Python would: use only files you trust.")
+MODEL_FILE_HELP = (
+    "Your own model: FILE.py:NAME, a class or a function that returns a torch.nn.Module; the "
+    "checkpoint given is then its state dict. seedge IMPORTS FILE.py AND RUNS ITS CODE (and "
+    "NAME(**model-args)), as Python would: use only files you trust."
+)
 MODEL_ARGS_HELP = "Keyword arguments for --model-file's NAME, as a JSON object, e.g. '{\"width\": 32}'."
-KEY_MAP_HELP = ("Rename the checkpoint's keys before loading: REGEX=REPLACEMENT (Python re.sub syntax, \\1 for "
-                "groups), applied in order (repeatable), e.g. --key-map '^features\\.=layer'.")
-CLASS_NAMES_HELP = ("Class names in output order, for a checkpoint that does not record them: a,b,c or a file "
-                    "with one name per line.")
+KEY_MAP_HELP = (
+    "Rename the checkpoint's keys before loading: REGEX=REPLACEMENT (Python re.sub syntax, \\1 for "
+    "groups), applied in order (repeatable), e.g. --key-map '^features\\.=layer'."
+)
+CLASS_NAMES_HELP = (
+    "Class names in output order, for a checkpoint that does not record them: a,b,c or a file with one name per line."
+)
 
 
 def model_file_options(fn):

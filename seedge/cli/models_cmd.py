@@ -18,8 +18,10 @@ def zoo_rows(names: list[str]) -> list[dict]:
     from seedge.models import model_info
     from seedge.models.torchvision_zoo import BASELINE_TAG
 
-    return [{**model_info(n), "se": BASELINE_TAG not in model_info(n)["tags"], "parameters": parameter_count(n)}
-            for n in names]
+    return [
+        {**model_info(n), "se": BASELINE_TAG not in model_info(n)["tags"], "parameters": parameter_count(n)}
+        for n in names
+    ]
 
 
 def parameter_count(name: str) -> int | None:
@@ -66,11 +68,20 @@ def command(as_json: bool, with_timm: bool) -> None:
     from rich.table import Table
 
     # Compact (no vertical rules, no padding beyond one space): the widest name still fits 80 columns.
-    table = Table(title=f"seedge model zoo ({len(infos)} models; SE no = baseline without SE)",
-                  box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    table = Table(
+        title=f"seedge model zoo ({len(infos)} models; SE no = baseline without SE)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+    )
     table.add_column("name", overflow="fold")  # a long timm name folds onto a second line, never cut
     columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
-        ("SE", "left"), ("params", "right"), ("input", "right"), ("classes", "right"), ("family", "left"))
+        ("SE", "left"),
+        ("params", "right"),
+        ("input", "right"),
+        ("classes", "right"),
+        ("family", "left"),
+    )
     for col, justify in columns:
         table.add_column(col, justify=justify, no_wrap=True)
     for i in infos:

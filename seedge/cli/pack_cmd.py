@@ -8,8 +8,13 @@ import click
 @click.command("pack")
 @click.argument("folder", type=str)
 @click.argument("artifact", type=str)
-@click.option("--out", "out", required=True, metavar="DIR2",
-              help="Folder to write (replaced if an earlier pack or export wrote it; any other folder is refused).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR2",
+    help="Folder to write (replaced if an earlier pack or export wrote it; any other folder is refused).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 def command(folder, artifact, out, as_json) -> None:
     """Copy ARTIFACT (an id such as openvino-int8) of the export FOLDER into DIR2 with only what a
@@ -28,5 +33,8 @@ def command(folder, artifact, out, as_json) -> None:
         click.echo(f"{f['bytes']:>12,}  {f['file']}")
     click.echo(f"{result['bytes']:>12,}  total in {result['folder']} ({result['artifact']})")
     if not result["raw_reference"]:
-        click.echo("note: the export has no raw reference data (reference/*.f32): the C++ runtime's self-test "
-                   "needs an export by this seedge", err=True)
+        click.echo(
+            "note: the export has no raw reference data (reference/*.f32): the C++ runtime's self-test "
+            "needs an export by this seedge",
+            err=True,
+        )

@@ -20,16 +20,40 @@ _CHUNK = 64
 @click.command("predict")
 @click.argument("folder", type=str)
 @click.argument("images", nargs=-1, required=True, type=str)
-@click.option("--top-k", "top_k", type=click.IntRange(min=1), default=1, show_default=True,
-              help="How many classes to print per image, most probable first.")
-@click.option("--artifact", "artifact_id", default=None, metavar="ID",
-              help="Run this artifact (e.g. onnx-fp32) instead of the runtime's choice.")
-@click.option("--backend", type=click.Choice(RUNTIME_BACKENDS), default=None,
-              help="Run on this backend only (the runtime's choice among its artifacts).")
-@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True,
-              help="Device to run on (OpenVINO always runs on the CPU).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Inference threads (default: the CPUs this process may use, as verify and bench).")
+@click.option(
+    "--top-k",
+    "top_k",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many classes to print per image, most probable first.",
+)
+@click.option(
+    "--artifact",
+    "artifact_id",
+    default=None,
+    metavar="ID",
+    help="Run this artifact (e.g. onnx-fp32) instead of the runtime's choice.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(RUNTIME_BACKENDS),
+    default=None,
+    help="Run on this backend only (the runtime's choice among its artifacts).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="cpu",
+    show_default=True,
+    help="Device to run on (OpenVINO always runs on the CPU).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Inference threads (default: the CPUs this process may use, as verify and bench).",
+)
 @click.option("--trust-native", is_flag=True, help=TRUST_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
 def command(folder, images, top_k, artifact_id, backend, device, threads, trust_native, as_json) -> None:
@@ -40,16 +64,21 @@ def command(folder, images, top_k, artifact_id, backend, device, threads, trust_
     from seedge.cli.render import to_json
     from seedge.runtime import Model
 
-    with Model.open(folder, backend=backend, artifact=artifact_id, device=device, threads=threads,
-                    trust_native=trust_native) as model:
+    with Model.open(
+        folder, backend=backend, artifact=artifact_id, device=device, threads=threads, trust_native=trust_native
+    ) as model:
         results = []
         for start in range(0, len(images), _CHUNK):
-            chunk = list(images[start:start + _CHUNK])
+            chunk = list(images[start : start + _CHUNK])
             for image, top in zip(chunk, model.classify(chunk, top_k=top_k), strict=True):
-                results.append({"image": image,
-                                "top_k": [{"label": name, "probability": p} for name, p in top]})
-        facts = {"folder": str(folder), "artifact": model.artifact["id"], "backend": model.backend,
-                 "precision": model.precision, "device": model.device}
+                results.append({"image": image, "top_k": [{"label": name, "probability": p} for name, p in top]})
+        facts = {
+            "folder": str(folder),
+            "artifact": model.artifact["id"],
+            "backend": model.backend,
+            "precision": model.precision,
+            "device": model.device,
+        }
     if as_json:
         click.echo(to_json({**facts, "predictions": results}))
         return

@@ -25,31 +25,62 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 
 @click.command("quantize-report")
 @click.argument("folder", type=str)
-@click.option("--data", "data_src", required=True, metavar="SRC",
-              help="Labelled data: 'digits', 'animals[,n=K]', an ImageFolder directory or a CSV of path,label rows.")
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
-              help="Split of --data to evaluate on.")
+@click.option(
+    "--data",
+    "data_src",
+    required=True,
+    metavar="SRC",
+    help="Labelled data: 'digits', 'animals[,n=K]', an ImageFolder directory or a CSV of path,label rows.",
+)
+@click.option(
+    "--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Split of --data to evaluate on."
+)
 @click.option("--limit", type=int, default=None, help="Evaluate on at most this many images.")
-@click.option("--calib", "calib_src", default=None, metavar="SRC",
-              help="Calibration data (default: the train split of --data).")
-@click.option("--calib-samples", type=int, default=default_of(ExportOptions, "calib_samples"), show_default=True,
-              help="Calibration images.")
-@click.option("--calib-method", type=click.Choice(METHODS), default=default_of(ExportOptions, "calib_method"),
-              show_default=True,
-              help="How INT8 ranges are read from the calibration images.")
-@click.option("--policy", type=click.Choice(POLICIES), default=default_of(ExportOptions, "int8_policy"),
-              show_default=True,
-              help="INT8 policy of the full model that --max-drop starts from: "
-                   + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items()) + ".")
-@click.option("--int8-cpu", type=click.Choice(INT8_CPU_CHOICES), default=default_of(ExportOptions, "int8_cpu"),
-              show_default=True,
-              help="Weight bits measured, as `seedge export --int8-cpu`: portable (7-bit), vnni (8-bit; needs a "
-                   "VNNI/AMX CPU here), auto (vnni where this CPU has VNNI/AMX, else portable).")
-@click.option("--max-drop", type=float, default=None, metavar="P",
-              help="Find the blocks to keep in float so INT8 is within P accuracy points of FP32.")
+@click.option(
+    "--calib", "calib_src", default=None, metavar="SRC", help="Calibration data (default: the train split of --data)."
+)
+@click.option(
+    "--calib-samples",
+    type=int,
+    default=default_of(ExportOptions, "calib_samples"),
+    show_default=True,
+    help="Calibration images.",
+)
+@click.option(
+    "--calib-method",
+    type=click.Choice(METHODS),
+    default=default_of(ExportOptions, "calib_method"),
+    show_default=True,
+    help="How INT8 ranges are read from the calibration images.",
+)
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default=default_of(ExportOptions, "int8_policy"),
+    show_default=True,
+    help="INT8 policy of the full model that --max-drop starts from: "
+    + "; ".join(f"{k}: {v}" for k, v in POLICY_MEANINGS.items())
+    + ".",
+)
+@click.option(
+    "--int8-cpu",
+    type=click.Choice(INT8_CPU_CHOICES),
+    default=default_of(ExportOptions, "int8_cpu"),
+    show_default=True,
+    help="Weight bits measured, as `seedge export --int8-cpu`: portable (7-bit), vnni (8-bit; needs a "
+    "VNNI/AMX CPU here), auto (vnni where this CPU has VNNI/AMX, else portable).",
+)
+@click.option(
+    "--max-drop",
+    type=float,
+    default=None,
+    metavar="P",
+    help="Find the blocks to keep in float so INT8 is within P accuracy points of FP32.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-def command(folder, data_src, split, limit, calib_src, calib_samples, calib_method, policy, int8_cpu, max_drop,
-            as_json) -> None:
+def command(
+    folder, data_src, split, limit, calib_src, calib_samples, calib_method, policy, int8_cpu, max_drop, as_json
+) -> None:
     """Per-block INT8 sensitivity of the FP32 ONNX model in FOLDER (written by `seedge export`)."""
     from rich.console import Console
 
@@ -74,24 +105,40 @@ def command(folder, data_src, split, limit, calib_src, calib_samples, calib_meth
     x, y = _arrays(manifest, data_src, split, limit)
     xc, _ = _arrays(manifest, calib_src or data_src, "train", calib_samples)
     with err.status("measuring INT8 sensitivity", spinner="dots") as status:
-        report = block_sensitivity(Path(folder) / art["file"], xc, x, require_labels(y), method=calib_method,
-                                   policy=policy, max_drop=max_drop, progress=status.update,
-                                   calib_source=f"{calib_src or data_src} (train split)", int8_cpu=int8_cpu)
+        report = block_sensitivity(
+            Path(folder) / art["file"],
+            xc,
+            x,
+            require_labels(y),
+            method=calib_method,
+            policy=policy,
+            max_drop=max_drop,
+            progress=status.update,
+            calib_source=f"{calib_src or data_src} (train split)",
+            int8_cpu=int8_cpu,
+        )
     report["folder"] = str(folder)
-    report["data"] = {"source": data_src, "split": split, "calibration_source": calib_src or data_src,
-                      "calibration_split": "train"}
+    report["data"] = {
+        "source": data_src,
+        "split": split,
+        "calibration_source": calib_src or data_src,
+        "calibration_split": "train",
+    }
     fb = report.get("fallback")
     if fb is not None:
-        fb["command"] = _export_command(manifest, folder, calib_src or data_src, calib_samples, calib_method,
-                                        policy, fb["exclude"], int8_cpu)
+        fb["command"] = _export_command(
+            manifest, folder, calib_src or data_src, calib_samples, calib_method, policy, fb["exclude"], int8_cpu
+        )
     if as_json:
         click.echo(to_json(report))
     else:
         out = Console()
         _print(report, out if out.is_terminal else Console(width=140))
     if fb is not None and not fb["met"]:
-        raise CheckFailed(f"INT8 stays {fb['final']['drop_points']:.2f} points below FP32 even with "
-                          f"{len(fb['exclude'])} blocks in float; --max-drop {max_drop} is not reachable")
+        raise CheckFailed(
+            f"INT8 stays {fb['final']['drop_points']:.2f} points below FP32 even with "
+            f"{len(fb['exclude'])} blocks in float; --max-drop {max_drop} is not reachable"
+        )
 
 
 def _check_onnx(path: Path) -> None:
@@ -103,8 +150,7 @@ def _check_onnx(path: Path) -> None:
     try:
         onnx.checker.check_model(str(path))
     except Exception as e:  # noqa: BLE001 - protobuf and the checker raise several types
-        raise SeedgeError(f"{path}: not a valid ONNX model ({message_line(e, 200)}); re-run `seedge export`") \
-            from None
+        raise SeedgeError(f"{path}: not a valid ONNX model ({message_line(e, 200)}); re-run `seedge export`") from None
 
 
 def _arrays(manifest: dict, src: str, split: str, limit: int | None):
@@ -114,13 +160,27 @@ def _arrays(manifest: dict, src: str, split: str, limit: int | None):
     from seedge.verify.run import model_class_names
 
     # Labels by name with the model's classes, as `seedge verify --data` encodes them.
-    x, y, _ = load_arrays(src, PreprocessSpec.from_dict(manifest["preprocessing"]), split, limit=limit,
-                          class_names=model_class_names(manifest), progress=True)
+    x, y, _ = load_arrays(
+        src,
+        PreprocessSpec.from_dict(manifest["preprocessing"]),
+        split,
+        limit=limit,
+        class_names=model_class_names(manifest),
+        progress=True,
+    )
     return x, y
 
 
-def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, method: str, policy: str,
-                    exclude: list[str], int8_cpu: str = "portable") -> str:
+def _export_command(
+    manifest: dict,
+    folder,
+    calib_src: str,
+    calib_samples: int,
+    method: str,
+    policy: str,
+    exclude: list[str],
+    int8_cpu: str = "portable",
+) -> str:
     folder = Path(folder)
     source = (manifest.get("model") or {}).get("source")
     formats = list(dict.fromkeys(a["format"] for a in manifest["artifacts"]))
@@ -130,8 +190,18 @@ def _export_command(manifest: dict, folder, calib_src: str, calib_samples: int, 
     parts = ["seedge", "export"]
     if source and source != "demo" and Path(source).exists():
         parts.append(str(source))
-    parts += ["--formats", ",".join(formats), "--precisions", ",".join(precisions), "--calib", calib_src,
-              "--calib-samples", str(calib_samples), "--calib-method", method]
+    parts += [
+        "--formats",
+        ",".join(formats),
+        "--precisions",
+        ",".join(precisions),
+        "--calib",
+        calib_src,
+        "--calib-samples",
+        str(calib_samples),
+        "--calib-method",
+        method,
+    ]
     if policy != default_of(ExportOptions, "int8_policy"):  # the re-export's own default
         parts += ["--int8-policy", policy]
     parts += ["--int8-cpu", int8_cpu]  # the weight bits the exclusions were measured with
@@ -149,30 +219,45 @@ def _print(report: dict, out) -> None:
     from rich.table import Table
 
     fp32, full = report["fp32"], report["int8"]
-    t = Table(title=f"INT8 sensitivity per block (only that block quantized), worst first - "
-                    f"{report['eval_samples']} images, {report['calibration_samples']} calibration images "
-                    f"({report['method']})")
+    t = Table(
+        title=f"INT8 sensitivity per block (only that block quantized), worst first - "
+        f"{report['eval_samples']} images, {report['calibration_samples']} calibration images "
+        f"({report['method']})"
+    )
     for col in ("#", "module", "accuracy", "drop (points)", "agreement", "mean |dlogit|", "max |dlogit|"):
         t.add_column(col, justify="left" if col == "module" else "right")
     for i, r in enumerate(report["blocks"], 1):
         drop = r["accuracy_drop_points"]
-        t.add_row(str(i), r["module"], _pct(r["accuracy"]), "-" if drop is None else f"{drop:.2f}",
-                  _pct(r["top1_agreement"]), f"{r['mean_abs_diff']:.4f}", f"{r['max_abs_diff']:.4f}")
+        t.add_row(
+            str(i),
+            r["module"],
+            _pct(r["accuracy"]),
+            "-" if drop is None else f"{drop:.2f}",
+            _pct(r["top1_agreement"]),
+            f"{r['mean_abs_diff']:.4f}",
+            f"{r['max_abs_diff']:.4f}",
+        )
     out.print(t)
     drop = full["accuracy_drop_points"]
-    out.print(f"FP32 accuracy {_pct(fp32['accuracy'])}; full INT8 ({full['policy']}): accuracy "
-              f"{_pct(full['accuracy'])}, drop {'-' if drop is None else f'{drop:.2f}'} points, agreement "
-              f"{_pct(full['top1_agreement'])}")
+    out.print(
+        f"FP32 accuracy {_pct(fp32['accuracy'])}; full INT8 ({full['policy']}): accuracy "
+        f"{_pct(full['accuracy'])}, drop {'-' if drop is None else f'{drop:.2f}'} points, agreement "
+        f"{_pct(full['top1_agreement'])}"
+    )
     fb = report.get("fallback")
     if fb is None:
         return
     last = fb["final"]  # the last step may be a block tried back in INT8 and refused
     if not fb["exclude"]:
-        out.print(f"INT8 is already within {fb['max_drop_points']} points of FP32 "
-                  f"({last['drop_points']:.2f}): nothing needs to stay in float.")
+        out.print(
+            f"INT8 is already within {fb['max_drop_points']} points of FP32 "
+            f"({last['drop_points']:.2f}): nothing needs to stay in float."
+        )
         return
     state = "within" if fb["met"] else "still not within"
-    out.print(f"Keeping {', '.join(fb['exclude'])} in float: drop {last['drop_points']:.2f} points, {state} "
-              f"{fb['max_drop_points']}.")
+    out.print(
+        f"Keeping {', '.join(fb['exclude'])} in float: drop {last['drop_points']:.2f} points, {state} "
+        f"{fb['max_drop_points']}."
+    )
     out.print("Re-export with:", style="bold")
     out.print(fb["command"], markup=False, soft_wrap=True)

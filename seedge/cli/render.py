@@ -50,9 +50,11 @@ def verify_table(result: dict):
     base = result["baseline"]
     samples = result.get("samples") or {}
     title = f"seedge verify: {result.get('name') or result.get('folder')}"
-    caption = (f"baseline: torch eager FP32 on {base['device']}; {samples.get('reference', 0)} reference inputs"
-               + (f" + {samples['data']} labelled images" if samples.get("data") else "")
-               + (f"; baseline accuracy {_pct(base['accuracy'])}" if base.get("accuracy") is not None else ""))
+    caption = (
+        f"baseline: torch eager FP32 on {base['device']}; {samples.get('reference', 0)} reference inputs"
+        + (f" + {samples['data']} labelled images" if samples.get("data") else "")
+        + (f"; baseline accuracy {_pct(base['accuracy'])}" if base.get("accuracy") is not None else "")
+    )
     caption += "; SQNR: logit signal-to-noise over all logits, KL(eager || artifact) softmax, mean per image"
     table = Table(title=title, caption=caption)
     table.add_column("artifact", no_wrap=True)
@@ -66,11 +68,18 @@ def verify_table(result: dict):
         if r.get("accuracy_drop_points") is not None:
             acc += f" ({0.0 - r['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
         note = r.get("note") or ""
-        table.add_row(r["id"], f"{r['backend']}/{r['device']}", _pct(r.get("top1_agreement")),
-                      _num(r.get("max_abs_diff")), _num(r.get("cosine"), ".6f"), _sqnr(r.get("sqnr_db")),
-                      _num(r.get("kl_divergence")), acc,
-                      "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
-                      f"[yellow]{note}[/]" if note else "")
+        table.add_row(
+            r["id"],
+            f"{r['backend']}/{r['device']}",
+            _pct(r.get("top1_agreement")),
+            _num(r.get("max_abs_diff")),
+            _num(r.get("cosine"), ".6f"),
+            _sqnr(r.get("sqnr_db")),
+            _num(r.get("kl_divergence")),
+            acc,
+            "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
+            f"[yellow]{note}[/]" if note else "",
+        )
     return table
 
 
@@ -97,35 +106,58 @@ def export_summary_table(manifest: dict, folder):
     from rich.table import Table
 
     table = Table(title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}")
-    for col in ("artifact", "file", "size", "build s", "top-1 agree", "max |diff|", "SQNR dB", "KL nats",
-                "accuracy", "parity"):
+    for col in (
+        "artifact",
+        "file",
+        "size",
+        "build s",
+        "top-1 agree",
+        "max |diff|",
+        "SQNR dB",
+        "KL nats",
+        "accuracy",
+        "parity",
+    ):
         table.add_column(col, justify="left" if col in ("artifact", "file", "parity") else "right")
     for a in manifest["artifacts"]:
         p = a.get("parity") or {}
         acc = _pct(p.get("accuracy"))
         if p.get("accuracy_drop_points") is not None:
             acc += f" ({0.0 - p['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
-        table.add_row(a["id"], a["file"], _size(a["bytes"]), f"{a['build'].get('seconds', 0):.1f}",
-                      _pct(p.get("top1_agreement")), _num(p.get("max_abs_diff")), _sqnr(p.get("sqnr_db")),
-                      _num(p.get("kl_divergence")), acc, "pass" if p.get("passed") else "FAIL")
+        table.add_row(
+            a["id"],
+            a["file"],
+            _size(a["bytes"]),
+            f"{a['build'].get('seconds', 0):.1f}",
+            _pct(p.get("top1_agreement")),
+            _num(p.get("max_abs_diff")),
+            _sqnr(p.get("sqnr_db")),
+            _num(p.get("kl_divergence")),
+            acc,
+            "pass" if p.get("passed") else "FAIL",
+        )
     return table
 
 
 def max_drop_summary(search: dict) -> str:
     """What `export --max-drop` chose, in one line (the manifest's int8_search record)."""
     final = search["final"]
-    return (f"--max-drop {search['max_drop_points']:g}: kept {', '.join(search['exclude']) or 'nothing'} in "
-            f"float; INT8 accuracy drop {final['drop_points']:.2f} points, agreement "
-            f"{_pct(final['top1_agreement'])} on {search['eval_samples']} validation images "
-            f"({len(search['steps'])} search steps in manifest.json int8_search)" + _mostly_float(search))
+    return (
+        f"--max-drop {search['max_drop_points']:g}: kept {', '.join(search['exclude']) or 'nothing'} in "
+        f"float; INT8 accuracy drop {final['drop_points']:.2f} points, agreement "
+        f"{_pct(final['top1_agreement'])} on {search['eval_samples']} validation images "
+        f"({len(search['steps'])} search steps in manifest.json int8_search)" + _mostly_float(search)
+    )
 
 
 def _mostly_float(search: dict) -> str:
     kept, blocks = search.get("float_blocks") or (0, 0)
     if not blocks or kept * 2 < blocks:
         return ""
-    return (f"; WARNING: {kept} of {blocks} blocks stay in float, so this INT8 artifact is mostly float and "
-            f"runs near FP32 speed: compare with fp16, or allow a larger --max-drop")
+    return (
+        f"; WARNING: {kept} of {blocks} blocks stay in float, so this INT8 artifact is mostly float and "
+        f"runs near FP32 speed: compare with fp16, or allow a larger --max-drop"
+    )
 
 
 def _size(n: float) -> str:

@@ -16,7 +16,8 @@ from seedge.train.recipes import RECIPES
 # "\b" keeps click from re-flowing the list; it is wrapped here to fit 80 columns.
 _RECIPES_EPILOG = "\b\nRecipes (--recipe NAME; options given next to it win):\n" + "\n".join(
     textwrap.fill(f"{name}: {r.about}", 78, initial_indent="  ", subsequent_indent="    ")
-    for name, r in RECIPES.items())
+    for name, r in RECIPES.items()
+)
 
 
 # The options are TrainOptions' fields (default, help, spelling, choices written there once),
@@ -64,7 +65,9 @@ def command(ctx, as_json: bool, classes: str | None, class_names: str | None, re
         click.echo(to_json(summary))
         return
     test = summary["test"]
-    click.echo(f"{summary['checkpoint']}: best epoch {summary['best_epoch']}/{summary['epochs_run']}, "
-               f"val_acc {summary['best']['val_acc']:.4f}"
-               + (f", test accuracy {test['accuracy']:.4f}" if test else "")
-               + f" ({summary['seconds']:.1f}s)")
+    click.echo(
+        f"{summary['checkpoint']}: best epoch {summary['best_epoch']}/{summary['epochs_run']}, "
+        f"val_acc {summary['best']['val_acc']:.4f}"
+        + (f", test accuracy {test['accuracy']:.4f}" if test else "")
+        + f" ({summary['seconds']:.1f}s)"
+    )

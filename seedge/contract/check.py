@@ -61,8 +61,9 @@ def check(doc: Document, value, file) -> None:
         if rule.message:
             raise SeedgeError(_fill(rule.message, {**fields, "file": str(file)}))
         text = _fill(template, fields)
-        raise SeedgeError(_fill(doc.line, {"file": str(file), "field": fields["field"], "problem": text,
-                                           "fix": doc.fix}))
+        raise SeedgeError(
+            _fill(doc.line, {"file": str(file), "field": fields["field"], "problem": text, "fix": doc.fix})
+        )
 
 
 @dataclass
@@ -197,8 +198,11 @@ def _relation_holds(rule: Rule, v, root, fields: dict) -> bool:
     if rule.kind in ("known_keys", "all_keys"):
         if not isinstance(v, dict):
             return True
-        odd = [k for k in v if k not in rule.one_of] if rule.kind == "known_keys" else \
-            [k for k in rule.one_of if k not in v]
+        odd = (
+            [k for k in v if k not in rule.one_of]
+            if rule.kind == "known_keys"
+            else [k for k in rule.one_of if k not in v]
+        )
         fields.update(key=odd[0] if odd else "")
         return not odd
     if rule.kind == "no_zero":
@@ -217,7 +221,9 @@ def _relation_holds(rule: Rule, v, root, fields: dict) -> bool:
         if not (isinstance(v, list) and isinstance(other, list) and len(other) >= 2):
             return True
         fields.update(other=_show(other[-2:]))
-        return len(v) == 2 and all(type(x) is int and type(y) is int and x >= y for x, y in zip(v, other[-2:]))
+        return len(v) == 2 and all(
+            type(x) is int and type(y) is int and x >= y for x, y in zip(v, other[-2:], strict=True)
+        )
     if rule.kind == "per_channel":
         if not (isinstance(other, list) and other and _is("positive_int", other[0])):
             return True
@@ -237,8 +243,9 @@ def _show(v) -> str:
 
 
 def _kind(v) -> str:
-    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
-            dict: "object"}.get(type(v), "null")
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean", dict: "object"}.get(
+        type(v), "null"
+    )
 
 
 def _fill(template: str, values: dict) -> str:

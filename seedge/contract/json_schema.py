@@ -73,8 +73,11 @@ def _apply(rule: Rule, node: dict, parent: dict, key: str | None) -> None:
     elif rule.kind == "all_keys":
         node["required"] = list(rule.one_of)
     if rule.kind in RELATIONS:
-        node["$comment"] = (node.get("$comment", "") + f" {rule.kind}: {RELATIONS[rule.kind]}"
-                            + (f" (other: {rule.other})" if rule.other else "")).strip()
+        node["$comment"] = (
+            node.get("$comment", "")
+            + f" {rule.kind}: {RELATIONS[rule.kind]}"
+            + (f" (other: {rule.other})" if rule.other else "")
+        ).strip()
         return
     spec = dict(_kind(rule.kind))
     if rule.kind == "list":
@@ -93,8 +96,10 @@ def _apply(rule: Rule, node: dict, parent: dict, key: str | None) -> None:
         spec = {"anyOf": [spec, {"type": "null"}]}
     if rule.when:
         sibling, value = rule.when
-        cond = {"if": {"properties": {sibling: {"const": value}}, "required": [sibling]},
-                "then": {"properties": {key: spec}, **({"required": [key]} if rule.required else {})}}
+        cond = {
+            "if": {"properties": {sibling: {"const": value}}, "required": [sibling]},
+            "then": {"properties": {key: spec}, **({"required": [key]} if rule.required else {})},
+        }
         parent.setdefault("allOf", []).append(cond)
         return
     node.setdefault("allOf", []).append(spec)
@@ -106,8 +111,11 @@ def _apply(rule: Rule, node: dict, parent: dict, key: str | None) -> None:
 
 
 def schema(doc: Document) -> dict:
-    root: dict = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": doc.name,
-                  "description": f"seedge's {doc.what}, generated from seedge.contract (the rules are the source)"}
+    root: dict = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": doc.name,
+        "description": f"seedge's {doc.what}, generated from seedge.contract (the rules are the source)",
+    }
     for rule in doc.rules:
         node, parent, key = _node(root, rule.path)
         _apply(rule, node, parent, key)

@@ -74,21 +74,21 @@ class Rule:
     path: str
     kind: str
     meaning: str
-    required: bool = False      # absent or null is refused ("is missing")
-    null_ok: bool = True        # an optional field may be null, meaning absent
-    items: str = "any"          # list: the kind of every item
-    first: str = ""             # list: the kind of item 0 where it differs (input.shape's batch)
-    min_len: int = 0            # list: at least this many items
-    max_len: int = 0            # list: at most this many (0: no bound)
-    at_most: int = 0            # list: every integer item at most this (0: no bound)
-    max_product: int = 0        # list: the product of its integer items at most this (0: no bound)
-    one_of: tuple = ()          # the values allowed (strings or integers); known_keys/all_keys: the keys
-    when: tuple = ()            # (sibling key, string value): checked only where the sibling holds it
-    keys: str = "any"           # "*" paths: what each member key must look like (KEY_KINDS)
-    other: str = ""             # relations: the related field's path
-    problem: str = ""           # the refusal, inside the document's line ("" = the kind's default)
-    message: str = ""           # a whole refusal line of its own, in place of the document's
-    key_problem: str = ""       # the refusal when a key fails `keys`
+    required: bool = False  # absent or null is refused ("is missing")
+    null_ok: bool = True  # an optional field may be null, meaning absent
+    items: str = "any"  # list: the kind of every item
+    first: str = ""  # list: the kind of item 0 where it differs (input.shape's batch)
+    min_len: int = 0  # list: at least this many items
+    max_len: int = 0  # list: at most this many (0: no bound)
+    at_most: int = 0  # list: every integer item at most this (0: no bound)
+    max_product: int = 0  # list: the product of its integer items at most this (0: no bound)
+    one_of: tuple = ()  # the values allowed (strings or integers); known_keys/all_keys: the keys
+    when: tuple = ()  # (sibling key, string value): checked only where the sibling holds it
+    keys: str = "any"  # "*" paths: what each member key must look like (KEY_KINDS)
+    other: str = ""  # relations: the related field's path
+    problem: str = ""  # the refusal, inside the document's line ("" = the kind's default)
+    message: str = ""  # a whole refusal line of its own, in place of the document's
+    key_problem: str = ""  # the refusal when a key fails `keys`
 
     def __post_init__(self):
         if self.kind not in KINDS and self.kind not in RELATIONS:
@@ -104,12 +104,12 @@ class Rule:
 class Document:
     """A file of the contract: its name, its size bound, its refusal line and its rules."""
 
-    name: str                   # "manifest.json"
-    what: str                   # "manifest": the word in size and parse refusals
+    name: str  # "manifest.json"
+    what: str  # "manifest": the word in size and parse refusals
     max_bytes: int
-    line: str                   # "{file}: ... {problem} ... {fix}"
-    fix: str                    # what the user does about a refused file
-    missing: str                # the problem of an absent required field ("": the rule's own)
+    line: str  # "{file}: ... {problem} ... {fix}"
+    fix: str  # what the user does about a refused file
+    missing: str  # the problem of an absent required field ("": the rule's own)
     rules: tuple[Rule, ...]
 
 

@@ -20,14 +20,24 @@ from seedge.data.splits import SPLIT_SEED
 from seedge.errors import SeedgeError
 from seedge.fileio import path_kind
 
-__all__ = ["Row", "SPLIT_SEED", "Samples", "Source", "SourceOptions", "load_arrays", "load_split_arrays",
-           "open_source", "parse_classes"]
+__all__ = [
+    "Row",
+    "SPLIT_SEED",
+    "Samples",
+    "Source",
+    "SourceOptions",
+    "load_arrays",
+    "load_split_arrays",
+    "open_source",
+    "parse_classes",
+]
 
-SRC_HELP = ("'digits', 'animals[,n=K]', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows")
+SRC_HELP = "'digits', 'animals[,n=K]', 'shapes[:HxW]', an ImageFolder directory or a CSV file of path,label rows"
 
 
-def open_source(src: str, root: str | Path | None = None, class_names: list[str] | None = None,
-                options: SourceOptions | None = None) -> Source:
+def open_source(
+    src: str, root: str | Path | None = None, class_names: list[str] | None = None, options: SourceOptions | None = None
+) -> Source:
     """Resolve SRC to a Source. `class_names` fixes the label order (a checkpoint's, or --classes);
     `options` names CSV columns and sets split fractions (see SourceOptions)."""
     src = str(src)
@@ -35,8 +45,9 @@ def open_source(src: str, root: str | Path | None = None, class_names: list[str]
     options = options or SourceOptions()
     is_csv = path.is_file() and path.suffix.lower() in (".csv", ".txt")
     if options.columns and not is_csv:
-        raise SeedgeError(f"{src}: {', '.join(options.columns)} appl{'ies' if len(options.columns) == 1 else 'y'} "
-                          f"to CSV sources only")
+        raise SeedgeError(
+            f"{src}: {', '.join(options.columns)} appl{'ies' if len(options.columns) == 1 else 'y'} to CSV sources only"
+        )
     if src == "digits" and not path.exists():
         from seedge.data.digits import open_digits
 

@@ -39,8 +39,10 @@ IMAGE_SHAPE = (28, 28)
 DATA_FILE = "animal_data_version_3.gz"
 LABEL_FILE = "animal_label_version_3.gz"
 MAX_BYTES = 64 * 1024 * 1024  # the files are 2.6 MB / 8 MB unpacked: anything near this is not them
-INSTALL_HINT = "animals: the dataset comes from the animal-mnist package; install it with " \
-               "`pip install --no-deps animal-mnist==0.4`"
+INSTALL_HINT = (
+    "animals: the dataset comes from the animal-mnist package; install it with "
+    "`pip install --no-deps animal-mnist==0.4`"
+)
 SRC_SYNTAX = "animals[,n=K]"
 
 
@@ -52,10 +54,12 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
     except ImportError:  # numpy < 2
         multiarray = importlib.import_module("numpy.core.multiarray")
     reconstruct = multiarray._reconstruct
-    return {("numpy.core.multiarray", "_reconstruct"): reconstruct,
-            ("numpy._core.multiarray", "_reconstruct"): reconstruct,
-            ("numpy", "ndarray"): np.ndarray,
-            ("numpy", "dtype"): np.dtype}
+    return {
+        ("numpy.core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): reconstruct,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -68,8 +72,10 @@ class _ArrayUnpickler(pickle.Unpickler):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise SeedgeError(f"{self._origin}: the pickle refers to {module}.{name}; only numpy arrays are "
-                              f"read from it (refused, nothing was run)") from None
+            raise SeedgeError(
+                f"{self._origin}: the pickle refers to {module}.{name}; only numpy arrays are "
+                f"read from it (refused, nothing was run)"
+            ) from None
 
 
 def read_pickled_array(path: str | Path) -> np.ndarray:
@@ -77,8 +83,7 @@ def read_pickled_array(path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise SeedgeError(f"{path}: {path.stat().st_size} bytes; not an animal-mnist data file "
-                              f"(they are a few MB)")
+            raise SeedgeError(f"{path}: {path.stat().st_size} bytes; not an animal-mnist data file (they are a few MB)")
         with gzip.open(path, "rb") as f:
             raw = f.read(MAX_BYTES + 1)  # bounded: a small file may still unpack to gigabytes
     except OSError as e:  # also gzip.BadGzipFile
@@ -113,8 +118,10 @@ def animals_arrays() -> tuple[np.ndarray, np.ndarray]:
     paths = {name: folder / name for name in (DATA_FILE, LABEL_FILE)}
     for p in paths.values():
         if not p.is_file():
-            raise SeedgeError(f"{p}: missing from the installed animal-mnist package; reinstall it with "
-                              f"`pip install --no-deps --force-reinstall animal-mnist==0.4`")
+            raise SeedgeError(
+                f"{p}: missing from the installed animal-mnist package; reinstall it with "
+                f"`pip install --no-deps --force-reinstall animal-mnist==0.4`"
+            )
     images = read_pickled_array(paths[DATA_FILE])
     labels = read_pickled_array(paths[LABEL_FILE])
     return check_arrays(images, labels, str(folder))
@@ -125,8 +132,10 @@ def check_arrays(images: np.ndarray, labels: np.ndarray, origin: str) -> tuple[n
     uint8 0..255 images and int64 labels; anything else is refused, not converted."""
     n = len(ANIMALS) * PER_CLASS
     if images.dtype != np.uint8 or images.shape != (n, *IMAGE_SHAPE):
-        raise SeedgeError(f"{origin}: images are {images.dtype} {images.shape}; expected uint8 "
-                          f"({n}, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]})")
+        raise SeedgeError(
+            f"{origin}: images are {images.dtype} {images.shape}; expected uint8 "
+            f"({n}, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]})"
+        )
     if labels.dtype.kind not in "iu" or labels.shape != (n,):
         raise SeedgeError(f"{origin}: labels are {labels.dtype} {labels.shape}; expected integers ({n},)")
     if labels.min() < 0 or labels.max() >= len(ANIMALS):

@@ -26,9 +26,19 @@ def load_split_arrays(samples, spec, progress: bool = False) -> np.ndarray:
     return x
 
 
-def load_arrays(src: str, preprocess, split: str = "test", limit: int | None = None, seed: int = 0, *,
-                class_names: list[str] | None = None, root=None, progress: bool = False, options=None,
-                say=None):
+def load_arrays(
+    src: str,
+    preprocess,
+    split: str = "test",
+    limit: int | None = None,
+    seed: int = 0,
+    *,
+    class_names: list[str] | None = None,
+    root=None,
+    progress: bool = False,
+    options=None,
+    say=None,
+):
     """(x float32 NCHW, y int64, class_names) for `split` of SRC, preprocessed by `preprocess`.
 
     `limit` keeps that many samples, chosen with `seed` (kept in source order).

@@ -29,8 +29,19 @@ from seedge.errors import SeedgeError
 from seedge.fileio import path_kind
 
 # Header names, compared after _key() (lower case, only letters and digits), in order of preference.
-_PATH_NAMES = ("path", "imagepath", "image", "img", "imgpath", "file", "filename", "filepath", "imagefile",
-               "imagename", "imgname")
+_PATH_NAMES = (
+    "path",
+    "imagepath",
+    "image",
+    "img",
+    "imgpath",
+    "file",
+    "filename",
+    "filepath",
+    "imagefile",
+    "imagename",
+    "imgname",
+)
 _LABEL_NAMES = ("label", "labels", "class", "classname", "classlabel", "target", "y", "plane", "category")
 _SPLIT_NAMES = ("split", "subset")
 DELIMITERS = ",;\t|"
@@ -44,18 +55,23 @@ class Columns:
     path: int
     label: int
     split: int | None
-    names: tuple[str, ...]   # header names, or "column 1".. for a file without a header
+    names: tuple[str, ...]  # header names, or "column 1".. for a file without a header
     header: bool
     delimiter: str
 
     def describe(self) -> dict:
-        return {"delimiter": self.delimiter, "header": self.header, "path_column": self.names[self.path],
-                "label_column": self.names[self.label],
-                "split_column": self.names[self.split] if self.split is not None else None}
+        return {
+            "delimiter": self.delimiter,
+            "header": self.header,
+            "path_column": self.names[self.path],
+            "label_column": self.names[self.label],
+            "split_column": self.names[self.split] if self.split is not None else None,
+        }
 
 
-def open_csv(path: Path, root: Path | None = None, class_names: list[str] | None = None,
-             options: SourceOptions | None = None) -> Source:
+def open_csv(
+    path: Path, root: Path | None = None, class_names: list[str] | None = None, options: SourceOptions | None = None
+) -> Source:
     options = options or SourceOptions()
     path = Path(path)
     if not path.is_file():  # a FIFO or device named *.csv would block the reader forever
@@ -96,8 +112,9 @@ def describe_layout(layout: dict) -> str:
     if layout.get("split_column"):
         parts.append(f"split '{layout['split_column']}'")
     where = f"split files {', '.join(layout['split_files'].values())}" if layout.get("split_files") else ""
-    return (f"columns: {', '.join(parts)} ({delim}-separated{', no header' if not layout['header'] else ''})"
-            + (f"; {where}" if where else ""))
+    return f"columns: {', '.join(parts)} ({delim}-separated{', no header' if not layout['header'] else ''})" + (
+        f"; {where}" if where else ""
+    )
 
 
 def _split_siblings(path: Path) -> dict[str, Path]:
@@ -107,7 +124,7 @@ def _split_siblings(path: Path) -> dict[str, Path]:
     i = stem.lower().index("train")
     found = {"train": path}
     for alias in (a for a in SPLIT_ALIASES if SPLIT_ALIASES[a] != "train"):
-        cand = path.with_name(stem[:i] + alias + stem[i + 5:] + path.suffix)
+        cand = path.with_name(stem[:i] + alias + stem[i + 5 :] + path.suffix)
         try:
             sibling = cand.is_file()
         except OSError:  # the sibling's name would be too long: there is none
@@ -128,8 +145,9 @@ def _regular_file(p: Path, where: str) -> bool:
     try:
         return p.is_file()
     except OSError as e:
-        raise SeedgeError(f"{where}: image path {str(p)[:80]}... cannot be used ({e.strerror or e}); "
-                          f"fix the row") from None
+        raise SeedgeError(
+            f"{where}: image path {str(p)[:80]}... cannot be used ({e.strerror or e}); fix the row"
+        ) from None
 
 
 def _read_rows(path: Path, root: Path, options: SourceOptions) -> tuple[list[tuple[Row, str | None]], Columns]:
@@ -137,8 +155,11 @@ def _read_rows(path: Path, root: Path, options: SourceOptions) -> tuple[list[tup
         with open(path, newline="", encoding="utf-8-sig") as f:
             delimiter = _sniff_delimiter(f.read(_SNIFF_BYTES))
             f.seek(0)
-            table = [(i + 1, row) for i, row in enumerate(csv.reader(f, delimiter=delimiter))
-                     if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
+            table = [
+                (i + 1, row)
+                for i, row in enumerate(csv.reader(f, delimiter=delimiter))
+                if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")
+            ]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise SeedgeError(f"{path}: cannot read CSV ({e})") from None
     if not table:
@@ -197,22 +218,27 @@ def _key(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
 
-def _pick_columns(path: Path, header: list[str] | None, first_row: list[str], options: SourceOptions,
-                  delimiter: str) -> Columns:
+def _pick_columns(
+    path: Path, header: list[str] | None, first_row: list[str], options: SourceOptions, delimiter: str
+) -> Columns:
     n = len(header) if header is not None else len(first_row)
     names = tuple(header) if header is not None else tuple(f"column {i + 1}" for i in range(max(n, 2)))
     listed = ", ".join(names)
     if header is None:
         if options.columns:
             flag = next(iter(options.columns))
-            raise SeedgeError(f"{path}: has no header row, so {flag} has no column names to match; add a header "
-                              f"row (e.g. path,label) or drop {flag}")
+            raise SeedgeError(
+                f"{path}: has no header row, so {flag} has no column names to match; add a header "
+                f"row (e.g. path,label) or drop {flag}"
+            )
         image_cols = [i for i, c in enumerate(first_row) if _is_image_name(c)]
         if n == 2 or n < 2:
             first = image_cols[0] if image_cols else 0
             return Columns(first, 1 - first if n == 2 else 1, None, names, False, delimiter)
-        raise SeedgeError(f"{path}: no header row and {n} columns ({_sample(first_row)}); add a header row naming "
-                          f"the columns (e.g. path,label) and pass --label-column if its name is not label/class")
+        raise SeedgeError(
+            f"{path}: no header row and {n} columns ({_sample(first_row)}); add a header row naming "
+            f"the columns (e.g. path,label) and pass --label-column if its name is not label/class"
+        )
     keys = [_key(c) for c in header]
 
     def by_flag(flag: str, wanted: str | None) -> int | None:
@@ -248,11 +274,15 @@ def _pick_columns(path: Path, header: list[str] | None, first_row: list[str], op
         if n == 2 and len(rest) == 1:  # path plus one other column: that one is the label
             lcol = rest[0]
         else:
-            raise SeedgeError(f"{path}: no label column among: {listed} (known names: label, class, target, y, "
-                              f"plane, category); pass --label-column NAME")
+            raise SeedgeError(
+                f"{path}: no label column among: {listed} (known names: label, class, target, y, "
+                f"plane, category); pass --label-column NAME"
+            )
     if len({pcol, lcol, scol} - {None}) < (3 if scol is not None else 2):
-        raise SeedgeError(f"{path}: path, label and split must be different columns (got "
-                          f"{names[pcol]}, {names[lcol]}{f', {names[scol]}' if scol is not None else ''})")
+        raise SeedgeError(
+            f"{path}: path, label and split must be different columns (got "
+            f"{names[pcol]}, {names[lcol]}{f', {names[scol]}' if scol is not None else ''})"
+        )
     return Columns(pcol, lcol, scol, names, True, delimiter)
 
 

@@ -64,8 +64,9 @@ def _class_images(cls_dir: Path) -> list[Path]:
     files = []
 
     def refuse(e: OSError):
-        raise SeedgeError(f"{e.filename or cls_dir}: cannot read this folder ({e.strerror or e}); "
-                          f"fix its permissions or remove it") from None
+        raise SeedgeError(
+            f"{e.filename or cls_dir}: cannot read this folder ({e.strerror or e}); fix its permissions or remove it"
+        ) from None
 
     for dirpath, dirnames, filenames in os.walk(cls_dir, followlinks=True, onerror=refuse):
         here = Path(dirpath)
@@ -74,15 +75,18 @@ def _class_images(cls_dir: Path) -> list[Path]:
             dirnames[:] = []
             continue
         seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and os.path.realpath(here / d) not in seen_dirs)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and os.path.realpath(here / d) not in seen_dirs
+        )
         for f in sorted(filenames):
             p = here / f
             if not is_image_file(Path(f)) or _hidden(here, cls_dir):
                 continue
             if os.path.exists(p) and not os.path.isfile(p):  # a FIFO or device: reading it would block
-                raise SeedgeError(f"{p}: not a regular file (a FIFO, device or folder named like an image); "
-                                  f"remove it from the data folder")
+                raise SeedgeError(
+                    f"{p}: not a regular file (a FIFO, device or folder named like an image); "
+                    f"remove it from the data folder"
+                )
             key = os.path.realpath(p)
             if key not in seen_files:
                 seen_files.add(key)

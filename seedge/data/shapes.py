@@ -104,7 +104,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def open_shapes(src: str = "shapes", class_names: list[str] | None = None, fractions=None) -> Source:
     o = parse_shapes_src(src)
-    kinds = SHAPES[:o["classes"]]
+    kinds = SHAPES[: o["classes"]]
     rows = []
     for i in range(o["n"]):
         kind = kinds[i % len(kinds)]

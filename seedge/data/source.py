@@ -42,9 +42,15 @@ class SourceOptions:
     @property
     def columns(self) -> dict[str, str]:
         """The CSV columns the user named: {"--path-column": "Image_path", ...}."""
-        return {f"--{k.replace('_', '-')}": v for k, v in (("path_column", self.path_column),
-                                                          ("label_column", self.label_column),
-                                                          ("split_column", self.split_column)) if v}
+        return {
+            f"--{k.replace('_', '-')}": v
+            for k, v in (
+                ("path_column", self.path_column),
+                ("label_column", self.label_column),
+                ("split_column", self.split_column),
+            )
+            if v
+        }
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
@@ -60,15 +66,19 @@ class SourceOptions:
         """These options, with `base`'s (e.g. a training run's) where these leave one unset."""
         if base is None:
             return self
-        return SourceOptions(**{k: getattr(self, k) if getattr(self, k) is not None else getattr(base, k)
-                                for k in ("path_column", "label_column", "split_column", "fractions")})
+        return SourceOptions(
+            **{
+                k: getattr(self, k) if getattr(self, k) is not None else getattr(base, k)
+                for k in ("path_column", "label_column", "split_column", "fractions")
+            }
+        )
 
 
 @dataclass(frozen=True)
 class Row:
-    item: object        # Path, uint8 array, or an object with .load() -> PIL image
+    item: object  # Path, uint8 array, or an object with .load() -> PIL image
     label: str
-    origin: str         # where the row came from, for error messages ("data.csv row 7", a folder)
+    origin: str  # where the row came from, for error messages ("data.csv row 7", a folder)
 
 
 @dataclass
@@ -93,12 +103,12 @@ class Samples:
 
 @dataclass
 class Source:
-    name: str                    # the SRC string as given
-    kind: str                    # digits | shapes | imagefolder | csv
+    name: str  # the SRC string as given
+    kind: str  # digits | shapes | imagefolder | csv
     class_names: list[str]
     splits: dict[str, Samples]
     notes: list[str] = field(default_factory=list)  # e.g. "test split: taken from val/ (no test/)"
-    layout: dict = field(default_factory=dict)      # how it was read, e.g. CSV columns and delimiter
+    layout: dict = field(default_factory=dict)  # how it was read, e.g. CSV columns and delimiter
 
     def split(self, name: str) -> Samples:
         key = SPLIT_ALIASES.get(name)
@@ -114,13 +124,24 @@ class Source:
         return f"data: {src or self.name}: {'; '.join(self.notes)}" if self.notes else None
 
     def describe(self) -> dict:
-        return {"source": self.name, "kind": self.kind, "class_names": list(self.class_names),
-                "splits": {k: len(v) for k, v in self.splits.items()}, "notes": list(self.notes),
-                **({"layout": dict(self.layout)} if self.layout else {})}
+        return {
+            "source": self.name,
+            "kind": self.kind,
+            "class_names": list(self.class_names),
+            "splits": {k: len(v) for k, v in self.splits.items()},
+            "notes": list(self.notes),
+            **({"layout": dict(self.layout)} if self.layout else {}),
+        }
 
 
-def build_source(name: str, kind: str, raw: dict[str, list[Row]], class_names: list[str] | None = None,
-                 split_seed: int = SPLIT_SEED, fractions: tuple[float, float, float] | None = None) -> Source:
+def build_source(
+    name: str,
+    kind: str,
+    raw: dict[str, list[Row]],
+    class_names: list[str] | None = None,
+    split_seed: int = SPLIT_SEED,
+    fractions: tuple[float, float, float] | None = None,
+) -> Source:
     """raw: {"all": rows} (split here by `fractions`, train/val/test) or any of {"train", "val", "test"}
     (explicit splits; a missing val or test is carved from train with the same fractions)."""
     notes: list[str] = []
@@ -135,8 +156,10 @@ def build_source(name: str, kind: str, raw: dict[str, list[Row]], class_names: l
     elif "train" in raw:
         if "val" not in raw and "test" not in raw:
             raw = _split_rows(raw["train"], {"val": f_val, "test": f_test}, split_seed)
-            notes.append(f"only a train split: val and test carved from it "
-                         f"({describe_fractions((f_train, f_val, f_test))}, {how})")
+            notes.append(
+                f"only a train split: val and test carved from it "
+                f"({describe_fractions((f_train, f_val, f_test))}, {how})"
+            )
         elif "val" not in raw:
             parts = _split_rows(raw["train"], {"val": f_val / (f_train + f_val)}, split_seed)
             raw = {**raw, **parts}
@@ -146,8 +169,11 @@ def build_source(name: str, kind: str, raw: dict[str, list[Row]], class_names: l
             notes.append("no test split: test uses the val split")
     elif fractions is not None:
         notes.append("--split fractions not used: the source has its own splits")
-    classes = list(class_names) if class_names else sorted_labels(
-        r.label for r in raw.get("train", [r for rows in raw.values() for r in rows]))
+    classes = (
+        list(class_names)
+        if class_names
+        else sorted_labels(r.label for r in raw.get("train", [r for rows in raw.values() for r in rows]))
+    )
     if len(set(classes)) != len(classes):
         raise SeedgeError(f"{name}: class names repeat: {', '.join(classes)}")
     index = {c: i for i, c in enumerate(classes)}
@@ -159,10 +185,16 @@ def build_source(name: str, kind: str, raw: dict[str, list[Row]], class_names: l
         for r in rows:
             if r.label not in index:
                 seen = "the given class list" if class_names else "the training split"
-                raise SeedgeError(f"{r.origin}: label '{r.label}' does not occur in {seen} "
-                                  f"(classes: {_short(classes)}); fix the label or the class list")
-        splits[part] = Samples([r.item for r in rows], np.array([index[r.label] for r in rows], dtype=np.int64),
-                               [r.origin for r in rows], part)
+                raise SeedgeError(
+                    f"{r.origin}: label '{r.label}' does not occur in {seen} "
+                    f"(classes: {_short(classes)}); fix the label or the class list"
+                )
+        splits[part] = Samples(
+            [r.item for r in rows],
+            np.array([index[r.label] for r in rows], dtype=np.int64),
+            [r.origin for r in rows],
+            part,
+        )
     return Source(name, kind, classes, splits, notes)
 
 

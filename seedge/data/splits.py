@@ -78,7 +78,7 @@ def stratified_split(labels, fractions: dict[str, float], seed: int = SPLIT_SEED
                 counts[k] -= 1
         start = 0
         for k, c in counts.items():
-            parts[k].extend(idx[start:start + c].tolist())
+            parts[k].extend(idx[start : start + c].tolist())
             start += c
         parts["train"].extend(idx[start:].tolist())
     return {k: np.array(sorted(v), dtype=np.int64) for k, v in parts.items()}

@@ -63,8 +63,16 @@ def array_dataset(x: np.ndarray, y: np.ndarray) -> TensorDataset:
     return TensorDataset(torch.from_numpy(x), torch.from_numpy(np.asarray(y, dtype=np.int64)))
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1,
-                workers: int = 0, drop_last: bool = False) -> DataLoader:
+def make_loader(
+    dataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    rank: int = 0,
+    world: int = 1,
+    workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
     """Seeded loader; with world > 1 a DistributedSampler gives each rank its shard
     (call `loader.sampler.set_epoch(epoch)` each epoch to reshuffle). `drop_last` drops the last
     incomplete batch."""
@@ -73,6 +81,13 @@ def make_loader(dataset, batch_size: int, shuffle: bool, seed: int = 0, rank: in
     if world > 1:
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
         shuffle = False
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=workers,
-                      generator=gen, drop_last=drop_last,
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        sampler=sampler,
+        num_workers=workers,
+        generator=gen,
+        drop_last=drop_last,
+        persistent_workers=workers > 0,
+    )

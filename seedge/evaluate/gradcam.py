@@ -27,8 +27,11 @@ def feature_maps(model, input_size) -> list[tuple[str, tuple]]:
     import torch
 
     order: list[tuple[str, tuple]] = []
-    hooks = [m.register_forward_hook(lambda mod, inp, out, name=name: order.append((name, _shape(out))))
-             for name, m in model.named_modules() if name]
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out, name=name: order.append((name, _shape(out))))
+        for name, m in model.named_modules()
+        if name
+    ]
     was_training = model.training
     try:
         model.eval()
@@ -48,8 +51,10 @@ def find_target_layer(model, input_size) -> str:
     big = [name for name, shape in maps if min(shape[2], shape[3]) >= MIN_SIDE]
     spatial = [name for name, shape in maps if shape[2] * shape[3] > 1]
     if not (big or spatial):
-        raise SeedgeError(f"{getattr(model, 'seedge_arch', 'model')}: no 4-D feature map with spatial extent "
-                          f"at input {tuple(input_size)}; Grad-CAM needs a convolutional stage")
+        raise SeedgeError(
+            f"{getattr(model, 'seedge_arch', 'model')}: no 4-D feature map with spatial extent "
+            f"at input {tuple(input_size)}; Grad-CAM needs a convolutional stage"
+        )
     return (big or spatial)[-1]
 
 
@@ -106,8 +111,18 @@ def gradcam(model, x: np.ndarray, target_layer: str | None = None, classes=None)
     return cam.cpu().numpy(), target.cpu().numpy()
 
 
-def save_overlays(model, x: np.ndarray, y: np.ndarray, pred: np.ndarray, spec, class_names: list[str],
-                  out_dir: Path, target_layer: str | None = None, explain=None, batch: int = 8) -> list[Path]:
+def save_overlays(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    spec,
+    class_names: list[str],
+    out_dir: Path,
+    target_layer: str | None = None,
+    explain=None,
+    batch: int = 8,
+) -> list[Path]:
     """One PNG per image: the input and its Grad-CAM overlay side by side, named
     `gradcam_<i>_true-<class>_pred-<class>.png`. The map explains `explain` (class indices, one per
     image) or, by default, the predicted class. Returns the paths."""
@@ -119,8 +134,13 @@ def save_overlays(model, x: np.ndarray, y: np.ndarray, pred: np.ndarray, spec, c
     out_dir.mkdir(parents=True, exist_ok=True)
     layer = target_layer or find_target_layer(model, x.shape[1:])
     targets = np.asarray(pred if explain is None else explain, dtype=np.int64)
-    cams = np.concatenate([gradcam(model, x[s:s + batch], layer, targets[s:s + batch])[0]
-                           for s in range(0, len(x), batch)]) if len(x) else np.zeros((0, *x.shape[2:]))
+    cams = (
+        np.concatenate(
+            [gradcam(model, x[s : s + batch], layer, targets[s : s + batch])[0] for s in range(0, len(x), batch)]
+        )
+        if len(x)
+        else np.zeros((0, *x.shape[2:]))
+    )
     jet = colormaps["jet"]
     paths = []
     for i in range(len(x)):
@@ -129,8 +149,9 @@ def save_overlays(model, x: np.ndarray, y: np.ndarray, pred: np.ndarray, spec, c
         true, said, why = (class_names[int(v)] for v in (y[i], pred[i], targets[i]))
         fig = Figure(figsize=(6, 3.2), dpi=100)
         FigureCanvasAgg(fig)
-        for k, (panel, title) in enumerate(((img, f"true: {true}"),
-                                            (overlay, f"pred: {said}  (Grad-CAM of {why} at {layer})"))):
+        for k, (panel, title) in enumerate(
+            ((img, f"true: {true}"), (overlay, f"pred: {said}  (Grad-CAM of {why} at {layer})"))
+        ):
             ax = fig.add_subplot(1, 2, k + 1)
             ax.imshow(panel, interpolation="nearest")
             ax.set_title(title, fontsize=8)

@@ -34,24 +34,42 @@ def classification_metrics(y_true, y_pred, class_names: list[str] | None = None,
     present = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
     if y_true.size == 0:
         nan = float("nan")
-        return {"samples": 0, "accuracy": nan, "precision_macro": nan, "recall_macro": nan, "f1_macro": nan,
-                "precision_weighted": nan, "recall_weighted": nan, "f1_weighted": nan, "class_names": names,
-                "per_class": [], "confusion_matrix": [[0] * n_classes for _ in range(n_classes)]}
+        return {
+            "samples": 0,
+            "accuracy": nan,
+            "precision_macro": nan,
+            "recall_macro": nan,
+            "f1_macro": nan,
+            "precision_weighted": nan,
+            "recall_weighted": nan,
+            "f1_weighted": nan,
+            "class_names": names,
+            "per_class": [],
+            "confusion_matrix": [[0] * n_classes for _ in range(n_classes)],
+        }
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     averages = {}
     for average in ("macro", "weighted"):
-        ap, ar, af, _ = precision_recall_fscore_support(y_true, y_pred, labels=present, average=average,
-                                                        zero_division=0)
-        averages.update({f"precision_{average}": float(ap), f"recall_{average}": float(ar),
-                         f"f1_{average}": float(af)})
+        ap, ar, af, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=present, average=average, zero_division=0
+        )
+        averages.update({f"precision_{average}": float(ap), f"recall_{average}": float(ar), f"f1_{average}": float(af)})
     cm = confusion_matrix(y_true, y_pred, labels=labels)
     result = {
         "samples": int(y_true.size),
         "accuracy": float((y_true == y_pred).mean()),
         **averages,
         "class_names": names,
-        "per_class": [{"class": names[i], "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                       "support": int(s[i])} for i in labels],
+        "per_class": [
+            {
+                "class": names[i],
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
+            for i in labels
+        ],
         "confusion_matrix": cm.astype(int).tolist(),
     }
     if scores is not None:
@@ -80,5 +98,8 @@ def roc_metrics(y_true: np.ndarray, scores, names: list[str], per_class: list[di
         weights.append(int(positive.sum()))
     if not aucs:
         return {"roc_auc_macro": None, "roc_auc_weighted": None, "roc_curves": {}}
-    return {"roc_auc_macro": float(np.mean(aucs)), "roc_auc_weighted": float(np.average(aucs, weights=weights)),
-            "roc_curves": curves}
+    return {
+        "roc_auc_macro": float(np.mean(aucs)),
+        "roc_auc_weighted": float(np.average(aucs, weights=weights)),
+        "roc_curves": curves,
+    }

@@ -42,8 +42,15 @@ def confusion_figure(cm, class_names: list[str], title: str = ""):
         for i in range(n):
             for j in range(n):
                 if cm[i, j] or n <= 25:  # zeros left blank in big matrices: the counts that matter stand out
-                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=font - 1 if n > 25 else 7,
-                            color="white" if cm[i, j] > thresh else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(cm[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=font - 1 if n > 25 else 7,
+                        color="white" if cm[i, j] > thresh else "black",
+                    )
     fig.tight_layout()
     return fig
 
@@ -82,4 +89,4 @@ def _save(fig, path) -> Path:
 
 
 def _short(name: str) -> str:
-    return name if len(name) <= MAX_LABEL else name[:MAX_LABEL - 1] + "…"
+    return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"

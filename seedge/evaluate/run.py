@@ -28,7 +28,7 @@ def predict(model, x: np.ndarray, batch_size: int = 256, device: str = "cpu") ->
     out = []
     with torch.no_grad():
         for s in range(0, len(x), batch_size):
-            out.append(model(torch.from_numpy(x[s:s + batch_size]).to(device)).float().cpu().numpy())
+            out.append(model(torch.from_numpy(x[s : s + batch_size]).to(device)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.seedge_cfg.num_classes), np.float32)
 
 
@@ -39,12 +39,25 @@ def default_out_dir(checkpoint: str | Path, split: str) -> Path:
     return resolve_source(checkpoint).parent / f"eval-{split}"
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: str = "test",
-                        limit: int | None = None, batch_size: int = 256, gradcam: int = 0,
-                        out: str | Path | None = None, data_root=None, arch: str | None = None,
-                        allow_pickle: bool = False, device: str = "cpu", save_png: bool = True,
-                        data_options=None, gradcam_class: str | None = None, gradcam_layer: str | None = None,
-                        say: Callable[[str], None] | None = None, class_names=None) -> dict:
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data: str | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    batch_size: int = 256,
+    gradcam: int = 0,
+    out: str | Path | None = None,
+    data_root=None,
+    arch: str | None = None,
+    allow_pickle: bool = False,
+    device: str = "cpu",
+    save_png: bool = True,
+    data_options=None,
+    gradcam_class: str | None = None,
+    gradcam_layer: str | None = None,
+    say: Callable[[str], None] | None = None,
+    class_names=None,
+) -> dict:
     """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
     files written (confusion-matrix and ROC PNGs, metrics.json, Grad-CAM PNGs).
 
@@ -82,16 +95,23 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
     pred = logits.argmax(1)
     result = classification_metrics(y, pred, names, scores=probs)
     curves = result.pop("roc_curves")
-    result = {"checkpoint": info["source"], "arch": info["arch"], "data": str(data), "split": split, **result,
-              "roc_curves": curves}
+    result = {
+        "checkpoint": info["source"],
+        "arch": info["arch"],
+        "data": str(data),
+        "split": split,
+        **result,
+        "roc_curves": curves,
+    }
     files: dict = {}
     if save_png or gradcam:
         out_dir = Path(out) if out else default_out_dir(checkpoint, split)
         out_dir.mkdir(parents=True, exist_ok=True)
         title = f"{info['arch']} on {data} ({split})"
         if save_png:
-            files["confusion_matrix_png"] = str(save_confusion_png(result["confusion_matrix"], names,
-                                                                   out_dir / "confusion_matrix.png", title=title))
+            files["confusion_matrix_png"] = str(
+                save_confusion_png(result["confusion_matrix"], names, out_dir / "confusion_matrix.png", title=title)
+            )
             if curves:
                 aucs = {c["class"]: c["auc"] for c in result["per_class"] if c.get("auc") is not None}
                 files["roc_png"] = str(save_roc_png(curves, aucs, out_dir / "roc.png", title=title))
@@ -103,8 +123,12 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | None = None, split: 
             explain = None if explain_class is None else np.full(len(idx), explain_class)
             paths = save_overlays(model, x[idx], y[idx], pred[idx], spec, names, out_dir / "gradcam", layer, explain)
             files["gradcam"] = [str(p) for p in paths]
-            result["gradcam"] = {"layer": layer, "class": gradcam_class, "per_class": gradcam,
-                                 "explains": gradcam_class or "the predicted class"}
+            result["gradcam"] = {
+                "layer": layer,
+                "class": gradcam_class,
+                "per_class": gradcam,
+                "explains": gradcam_class or "the predicted class",
+            }
         result["files"] = files
         (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
         files["metrics_json"] = str(out_dir / "metrics.json")
@@ -122,8 +146,10 @@ def _class_index(name: str | None, names: list[str]) -> int | None:
     if name is None:
         return None
     if name not in names:
-        raise SeedgeError(f"--gradcam-class {name!r}: not one of the model's classes "
-                          f"({', '.join(names[:20])}{', ...' if len(names) > 20 else ''})")
+        raise SeedgeError(
+            f"--gradcam-class {name!r}: not one of the model's classes "
+            f"({', '.join(names[:20])}{', ...' if len(names) > 20 else ''})"
+        )
     return names.index(name)
 
 

@@ -16,8 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def export(model_or_source=None, *, input_size=None, example_input=None, class_names=None, preprocessing=None,
-           model_file=None, model_args=None, key_map=(), progress=None, **options) -> Path:
+def export(
+    model_or_source=None,
+    *,
+    input_size=None,
+    example_input=None,
+    class_names=None,
+    preprocessing=None,
+    model_file=None,
+    model_args=None,
+    key_map=(),
+    progress=None,
+    **options,
+) -> Path:
     """Export, verify and publish; returns the published folder (OUT/NAME).
 
     input_size: (C, H, W) the model is fed (a live module needs it, or `example_input`, a tensor
@@ -35,8 +46,14 @@ def export(model_or_source=None, *, input_size=None, example_input=None, class_n
     opts = export_options(model_or_source, **options)
     if example_input is not None:
         input_size = _example_size(example_input, input_size)
-    spec = ModelSource(model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names,
-                       input_size=tuple(input_size) if input_size is not None else None, preprocessing=preprocessing)
+    spec = ModelSource(
+        model_file=model_file,
+        model_args=model_args,
+        key_map=tuple(key_map),
+        class_names=class_names,
+        input_size=tuple(input_size) if input_size is not None else None,
+        preprocessing=preprocessing,
+    )
     return export_model(model_or_source, opts, model_source=spec, progress=progress)
 
 
@@ -51,8 +68,9 @@ def export_options(model_or_source=None, **options):
     from seedge.options import checked_keywords
 
     if not (model_or_source is None or is_live(model_or_source) or isinstance(model_or_source, (str, os.PathLike))):
-        raise SeedgeError(f"seedge.export takes a torch.nn.Module or a checkpoint path, not a "
-                          f"{type(model_or_source).__name__}")
+        raise SeedgeError(
+            f"seedge.export takes a torch.nn.Module or a checkpoint path, not a {type(model_or_source).__name__}"
+        )
     return ExportOptions(**checked_keywords(ExportOptions, options, "seedge.export"))
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from seedge.backends.table import backend as backend_facts
 from seedge.backends.table import hardware_needs
@@ -25,10 +25,10 @@ from seedge.export.context import Built, ExportContext
 # below is registered for it, and reported as skipped otherwise.
 FORMATS = (
     "torchscript",  # model.ts (+ model.pt2, a torch.export program)
-    "onnx",         # model.onnx, model.fp16.onnx, model.int8.onnx (explicit Q/DQ)
-    "openvino",     # OpenVINO IR: openvino/*.xml + .bin
-    "tensorrt",     # TensorRT engines: tensorrt/*.plan, built on the GPU they will run on
-    "inductor",     # AOTInductor package: model.inductor.pt2, compiled for the export's --device
+    "onnx",  # model.onnx, model.fp16.onnx, model.int8.onnx (explicit Q/DQ)
+    "openvino",  # OpenVINO IR: openvino/*.xml + .bin
+    "tensorrt",  # TensorRT engines: tensorrt/*.plan, built on the GPU they will run on
+    "inductor",  # AOTInductor package: model.inductor.pt2, compiled for the export's --device
 )
 PRECISIONS = ("fp32", "fp16", "int8")  # fp16/int8 live in the graph: FP16 tensors, explicit Q/DQ
 
@@ -37,9 +37,9 @@ PRECISIONS = ("fp32", "fp16", "int8")  # fp16/int8 live in the graph: FP16 tenso
 class Builder:
     format: str
     precision: str
-    backend: str                       # a key of the backend table: who runs (and verifies) the artifact
+    backend: str  # a key of the backend table: who runs (and verifies) the artifact
     fn: Callable[[ExportContext], Built]
-    modules: tuple[str, ...] = ()      # seedge modules that back it (may be missing in a checkout)
+    modules: tuple[str, ...] = ()  # seedge modules that back it (may be missing in a checkout)
     packages: tuple[tuple[str, str], ...] = ()  # (import name, pip extra) it needs beyond its backend's
 
     @property
@@ -50,14 +50,19 @@ class Builder:
         """Raise now, before any export work, if this builder cannot run here."""
         for mod in self.modules:
             if importlib.util.find_spec(mod) is None:
-                raise SeedgeError(f"{self.id}: this seedge has no {mod} module to build it; "
-                                  f"choose other --formats/--precisions")
+                raise SeedgeError(
+                    f"{self.id}: this seedge has no {mod} module to build it; choose other --formats/--precisions"
+                )
         facts = backend_facts(self.backend)
         needs = ((facts.package, facts.extra),) if facts.extra else ()
         for package, extra in needs + self.packages:
             if importlib.util.find_spec(package) is None:
-                raise MissingBackend(self.format, extra, f"`import {package}` fails; needed for {self.id}",
-                                     needs=hardware_needs(self.backend))
+                raise MissingBackend(
+                    self.format,
+                    extra,
+                    f"`import {package}` fails; needed for {self.id}",
+                    needs=hardware_needs(self.backend),
+                )
 
     def build(self, ctx: ExportContext) -> Built:
         self.preflight()
@@ -69,8 +74,9 @@ class Builder:
 BUILDERS: dict[tuple[str, str], Builder] = {}
 
 
-def register_builder(fmt: str, precision: str, backend: str, modules: tuple[str, ...] = (),
-                     packages: tuple[tuple[str, str], ...] = ()):
+def register_builder(
+    fmt: str, precision: str, backend: str, modules: tuple[str, ...] = (), packages: tuple[tuple[str, str], ...] = ()
+):
     """Decorator: register `fn(ctx) -> Built` for (fmt, precision). Duplicates raise."""
 
     def wrap(fn: Callable[[ExportContext], Built]) -> Callable[[ExportContext], Built]:
@@ -99,6 +105,7 @@ def _backing(module: str, attr: str):
 
 
 # --- shared products (computed once per run through ctx.shared) ---------------------------------
+
 
 def onnx_fp32(ctx: ExportContext) -> Built:
     """The FP32 ONNX graph every other ONNX-derived artifact starts from (model.onnx)."""
@@ -152,17 +159,30 @@ def _make_onnx_int8(ctx: ExportContext, target: str, name: str) -> Built:
     src = ctx.stage / onnx_fp32(ctx).file
     dst = ctx.intermediate(name)
     o = ctx.options
-    facts = quantize(src, dst, ctx.calibration(), method=o.calib_method, policy=o.int8_policy,
-                     exclude=tuple(o.exclude), source=ctx.calib_source or "calibration data", target=target,
-                     int8_cpu=o.int8_cpu)
+    facts = quantize(
+        src,
+        dst,
+        ctx.calibration(),
+        method=o.calib_method,
+        policy=o.int8_policy,
+        exclude=tuple(o.exclude),
+        source=ctx.calib_source or "calibration data",
+        target=target,
+        int8_cpu=o.int8_cpu,
+    )
     _ensure_metadata(dst, ctx.metadata)
     return Built(name, {"calibration": _calib_facts(ctx), **dict(facts or {})})
 
 
 def _calib_facts(ctx: ExportContext) -> dict:
     o = ctx.options
-    return {"source": ctx.calib_source, "samples": int(len(ctx.calibration())), "method": o.calib_method,
-            "policy": o.int8_policy, "exclude": list(o.exclude)}
+    return {
+        "source": ctx.calib_source,
+        "samples": int(len(ctx.calibration())),
+        "method": o.calib_method,
+        "policy": o.int8_policy,
+        "exclude": list(o.exclude),
+    }
 
 
 def _ensure_metadata(path, metadata: dict) -> None:
@@ -181,16 +201,19 @@ def _ensure_metadata(path, metadata: dict) -> None:
 
 # --- TorchScript ---------------------------------------------------------------------------------
 
+
 @register_builder("torchscript", "fp32", backend="torchscript")
 def build_torchscript_fp32(ctx: ExportContext) -> Built:
     from seedge.export.torchscript_export import PT2_FILE, TORCHSCRIPT_FILE, export_torchscript
 
-    facts = export_torchscript(ctx.model, ctx.path(TORCHSCRIPT_FILE), ctx.input_shape, pt2=ctx.options.pt2,
-                               pt2_path=ctx.path(PT2_FILE))
+    facts = export_torchscript(
+        ctx.model, ctx.path(TORCHSCRIPT_FILE), ctx.input_shape, pt2=ctx.options.pt2, pt2_path=ctx.path(PT2_FILE)
+    )
     return Built(TORCHSCRIPT_FILE, facts)
 
 
 # --- ONNX (run by ONNX Runtime) ------------------------------------------------------------------
+
 
 @register_builder("onnx", "fp32", backend="onnxruntime")
 def build_onnx_fp32(ctx: ExportContext) -> Built:
@@ -209,6 +232,7 @@ def build_onnx_int8(ctx: ExportContext) -> Built:
 
 # --- OpenVINO IR ---------------------------------------------------------------------------------
 
+
 @register_builder("openvino", "fp32", backend="openvino")
 def build_openvino_fp32(ctx: ExportContext) -> Built:
     return _openvino_ir(ctx, "fp32", "openvino/model.xml")
@@ -224,8 +248,10 @@ def build_openvino_fp16(ctx: ExportContext) -> Built:
     chosen = choose_fp16_execution(ctx.stage / built.file, _eager_logits(ctx, x) if x is not None else None, x)
     # timed_threads: the thread count the candidates were timed at (only when they were timed).
     timed = {"timed_threads": chosen["timed_threads"]} if "timed_threads" in chosen else {}
-    return Built(built.file, {**built.build, "inference_precision": chosen["inference_precision"],
-                              **timed, "execution_choice": chosen})
+    return Built(
+        built.file,
+        {**built.build, "inference_precision": chosen["inference_precision"], **timed, "execution_choice": chosen},
+    )
 
 
 def _verify_inputs(ctx: ExportContext):
@@ -255,8 +281,9 @@ def _openvino_ir(ctx: ExportContext, precision: str, rel: str) -> Built:
     return Built(rel, export_openvino(src, ctx.path(rel), precision, rt_info=ctx.metadata))
 
 
-@register_builder("openvino", "int8", backend="openvino", modules=("seedge.quantize.openvino_int8",),
-                  packages=(("nncf", "openvino"),))
+@register_builder(
+    "openvino", "int8", backend="openvino", modules=("seedge.quantize.openvino_int8",), packages=(("nncf", "openvino"),)
+)
 def build_openvino_int8(ctx: ExportContext) -> Built:
     build = _backing("seedge.quantize.openvino_int8", "build_openvino_int8")
     rel = "openvino/model.int8.xml"
@@ -265,10 +292,22 @@ def build_openvino_int8(ctx: ExportContext) -> Built:
     o = ctx.options
     # Held-out labelled images (when the export has them) judge the candidate routes better
     # than the calibration images do.
-    facts = dict(build(src, qdq, ctx.path(rel), ctx.calibration(), method=o.calib_method,
-                       policy=o.int8_policy, exclude=tuple(o.exclude), rt_info=ctx.metadata,
-                       eval_data=ctx.eval_data, source=ctx.calib_source or "calibration data",
-                       int8_cpu=o.int8_cpu) or {})
+    facts = dict(
+        build(
+            src,
+            qdq,
+            ctx.path(rel),
+            ctx.calibration(),
+            method=o.calib_method,
+            policy=o.int8_policy,
+            exclude=tuple(o.exclude),
+            rt_info=ctx.metadata,
+            eval_data=ctx.eval_data,
+            source=ctx.calib_source or "calibration data",
+            int8_cpu=o.int8_cpu,
+        )
+        or {}
+    )
     # The float parts around the INT8 kernels run in an explicitly chosen precision (the
     # builder measures and records it), never silently in the CPU's bf16 default.
     facts.setdefault("inference_precision", "f32")
@@ -309,9 +348,11 @@ def build_tensorrt_int8(ctx: ExportContext) -> Built:
 # and slower, and INT8 in inductor needs PT2E quantization, a second quantizer beside the Q/DQ one.
 # `--formats inductor --precisions fp16` is reported as skipped ("no fp16 builder for inductor").
 
+
 @register_builder("inductor", "fp32", backend="inductor", modules=("seedge.export.inductor_export",))
 def build_inductor_fp32(ctx: ExportContext) -> Built:
     from seedge.export.inductor_export import INDUCTOR_FILE, export_inductor
 
-    return Built(INDUCTOR_FILE, export_inductor(ctx.model, ctx.path(INDUCTOR_FILE), ctx.input_shape,
-                                                device=ctx.options.device))
+    return Built(
+        INDUCTOR_FILE, export_inductor(ctx.model, ctx.path(INDUCTOR_FILE), ctx.input_shape, device=ctx.options.device)
+    )

@@ -33,14 +33,14 @@ class Built(NamedTuple):
 @dataclass
 class ExportContext:
     stage: Path
-    model: object                      # the eval-mode model after passes (what exporters trace)
-    info: dict                         # from seedge.checkpoint.load_model (+ "name")
+    model: object  # the eval-mode model after passes (what exporters trace)
+    info: dict  # from seedge.checkpoint.load_model (+ "name")
     preprocess: PreprocessSpec
     options: ExportOptions
-    metadata: dict[str, str]           # seedge model info for ONNX metadata_props / OpenVINO rt_info
-    calib_source: str | None = None    # resolved calibration data source (may come from the checkpoint)
-    calib: object = None               # calibration inputs, float32 NCHW numpy (INT8 only)
-    eval_data: tuple | None = None     # held-out (x, labels) from the data source, when there is one
+    metadata: dict[str, str]  # seedge model info for ONNX metadata_props / OpenVINO rt_info
+    calib_source: str | None = None  # resolved calibration data source (may come from the checkpoint)
+    calib: object = None  # calibration inputs, float32 NCHW numpy (INT8 only)
+    eval_data: tuple | None = None  # held-out (x, labels) from the data source, when there is one
     _cache: dict = field(default_factory=dict)
     intermediates: set[str] = field(default_factory=set)
 

@@ -33,7 +33,7 @@ SUFFIX = "raw"  # in ids (onnx-fp32-raw) and file names (model.raw.onnx)
 class Embedding:
     """What the user asked for: the device image's channel order, and a softmax inside or not."""
 
-    color_order: str   # "RGB" or "BGR"
+    color_order: str  # "RGB" or "BGR"
     softmax: bool = False
 
 
@@ -60,14 +60,18 @@ def check_embedding(opts: ExportOptions, builders) -> ExportOptions:
 
     if opts.embed_preprocess is None:
         if opts.embed_softmax:
-            raise SeedgeError("--embed-softmax goes with --embed-preprocess rgb|bgr (the softmax is added to the "
-                              "artifacts with the preprocessing inside)")
+            raise SeedgeError(
+                "--embed-softmax goes with --embed-preprocess rgb|bgr (the softmax is added to the "
+                "artifacts with the preprocessing inside)"
+            )
         return opts
     order = check_color_order(opts.embed_preprocess)
     if not any(can_embed(b.format) for b in builders):
         built = ", ".join(sorted({b.format for b in builders}))
-        raise SeedgeError(f"--embed-preprocess: none of the formats built ({built}) can take the preprocessing "
-                          f"inside; add onnx, openvino or tensorrt to --formats")
+        raise SeedgeError(
+            f"--embed-preprocess: none of the formats built ({built}) can take the preprocessing "
+            f"inside; add onnx, openvino or tensorrt to --formats"
+        )
     return replace(opts, embed_preprocess=order)
 
 
@@ -84,8 +88,15 @@ def embedded_entry(builder, built: Built, ctx: ExportContext) -> dict:
     sibling = build_embedded(builder.format, builder.precision, built, ctx, how)
     facts = dict(sibling.build)
     facts["seconds"] = round(time.perf_counter() - start, 3)
-    entry = art.artifact_entry(embedded_id(builder.id), builder.format, builder.precision, sibling.file, ctx.stage,
-                               builder.backend, {k: v for k, v in facts.items() if k not in ("input", "softmax")})
+    entry = art.artifact_entry(
+        embedded_id(builder.id),
+        builder.format,
+        builder.precision,
+        sibling.file,
+        ctx.stage,
+        builder.backend,
+        {k: v for k, v in facts.items() if k not in ("input", "softmax")},
+    )
     entry["input"] = facts["input"]
     if how.softmax:
         entry["output"] = {"name": "probabilities", "softmax": True}
@@ -126,8 +137,9 @@ def _tensorrt(precision: str, built: Built, ctx: ExportContext, how: Embedding) 
     build_engine = _backing("seedge.export.tensorrt_export", "build_engine")
     source = built.build["onnx_source"]  # the ONNX graph the plain engine was built from
     src_rel = _raw_name(source)
-    facts = embed_preprocess(ctx.stage / source, ctx.intermediate(src_rel), ctx.preprocess, how.color_order,
-                             how.softmax)
+    facts = embed_preprocess(
+        ctx.stage / source, ctx.intermediate(src_rel), ctx.preprocess, how.color_order, how.softmax
+    )
     rel = _raw_name(built.file)
     # the plain engine's batch profile (--batch), so the two run the same batch sizes
     engine = dict(build_engine(ctx.stage / src_rel, ctx.path(rel), precision, batch=ctx.options.tensorrt_batch) or {})
@@ -175,6 +187,13 @@ def embed_openvino(xml: str | Path, dst: str | Path, spec, how: Embedding) -> di
     dst = Path(dst)
     ov.save_model(model, str(dst), compress_to_fp16=False)  # weights stay as the built IR stored them
     bin_path = dst.with_suffix(".bin")
-    return {"embedded_from": Path(xml).name, "openvino": ov.get_version(), "weights_file": bin_path.name,
-            "weights_sha256": sha256_file(bin_path), "weights_bytes": bin_path.stat().st_size,
-            "input_shape": str(model.inputs[0].get_partial_shape()), "input": facts, "softmax": how.softmax}
+    return {
+        "embedded_from": Path(xml).name,
+        "openvino": ov.get_version(),
+        "weights_file": bin_path.name,
+        "weights_sha256": sha256_file(bin_path),
+        "weights_bytes": bin_path.stat().st_size,
+        "input_shape": str(model.inputs[0].get_partial_shape()),
+        "input": facts,
+        "softmax": how.softmax,
+    }

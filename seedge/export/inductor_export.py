@@ -59,8 +59,9 @@ def export_inductor(model, path: str | Path, input_shape: tuple[int, int, int], 
     with _quiet(), torch.no_grad(), _fp32_on_cuda(torch, family):
         try:
             program = torch.export.export(module, (example,), dynamic_shapes=({0: batch},))
-            torch._inductor.aoti_compile_and_package(program, package_path=str(path),
-                                                     inductor_configs=dict(INDUCTOR_CONFIGS))
+            torch._inductor.aoti_compile_and_package(
+                program, package_path=str(path), inductor_configs=dict(INDUCTOR_CONFIGS)
+            )
             # Unpacked in a folder of seedge's own, gone afterwards even when the load fails.
             with tempfile.TemporaryDirectory(prefix="seedge-aoti-") as unpacked, temp_root(unpacked):
                 compiled = torch._inductor.aoti_load_package(str(path))
@@ -68,12 +69,20 @@ def export_inductor(model, path: str | Path, input_shape: tuple[int, int, int], 
                 metadata = dict(compiled.get_metadata())
         except Exception as e:  # noqa: BLE001 - export/inductor/the C++ compiler raise many types
             path.unlink(missing_ok=True)
-            raise SeedgeError(f"AOTInductor compile of {getattr(model, 'seedge_arch', 'the model')} for {family} "
-                              f"failed: {message_line(e)[:300]}") from None
-    facts = {"method": "torch._inductor.aoti_compile_and_package", "torch": torch.__version__,
-             "device": family, "machine": platform.machine(), "inductor_configs": dict(INDUCTOR_CONFIGS),
-             "dynamic_batch": {"min": 1, "max": MAX_BATCH}, "compile_max_abs_diff": diff,
-             **package_facts(metadata)}
+            raise SeedgeError(
+                f"AOTInductor compile of {getattr(model, 'seedge_arch', 'the model')} for {family} "
+                f"failed: {message_line(e)[:300]}"
+            ) from None
+    facts = {
+        "method": "torch._inductor.aoti_compile_and_package",
+        "torch": torch.__version__,
+        "device": family,
+        "machine": platform.machine(),
+        "inductor_configs": dict(INDUCTOR_CONFIGS),
+        "dynamic_batch": {"min": 1, "max": MAX_BATCH},
+        "compile_max_abs_diff": diff,
+        **package_facts(metadata),
+    }
     if family == "cuda":
         facts["gpu"] = torch.cuda.get_device_name(dev)
         facts["compute_capability"] = "{}.{}".format(*torch.cuda.get_device_capability(dev))
@@ -89,9 +98,11 @@ def _require_compiler() -> None:
     cxx = config.cpp.cxx  # inductor's own setting ($CXX when torch was imported, else g++)
     names = [c for c in (cxx if isinstance(cxx, (list, tuple)) else (cxx,)) if c]
     if not any(shutil.which(c) for c in names):
-        raise SeedgeError(f"AOTInductor needs a C++ compiler to build a CPU package and "
-                          f"'{' or '.join(names) or 'g++'}' is not on PATH; install g++ (or set CXX), "
-                          f"or leave inductor out of --formats")
+        raise SeedgeError(
+            f"AOTInductor needs a C++ compiler to build a CPU package and "
+            f"'{' or '.join(names) or 'g++'}' is not on PATH; install g++ (or set CXX), "
+            f"or leave inductor out of --formats"
+        )
 
 
 class _fp32_on_cuda:

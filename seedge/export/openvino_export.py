@@ -19,8 +19,9 @@ from pathlib import Path
 INFERENCE_PRECISION = {"fp32": "f32", "fp16": "f32"}
 
 
-def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str = "fp32",
-                    rt_info: dict | None = None) -> dict:
+def export_openvino(
+    onnx_path: str | Path, xml_path: str | Path, precision: str = "fp32", rt_info: dict | None = None
+) -> dict:
     """Convert `onnx_path` to an IR at `xml_path` (+ .bin). Returns build facts."""
     import openvino as ov
 
@@ -36,8 +37,7 @@ def export_openvino(onnx_path: str | Path, xml_path: str | Path, precision: str 
     except ImportError as e:  # the ONNX frontend ships with openvino; a broken install lands here
         raise MissingBackend("openvino", "openvino", str(e)) from None
     except Exception as e:  # noqa: BLE001
-        raise SeedgeError(f"{onnx_path}: OpenVINO could not convert the ONNX graph: "
-                          f"{message_line(e, 300)}") from None
+        raise SeedgeError(f"{onnx_path}: OpenVINO could not convert the ONNX graph: {message_line(e, 300)}") from None
     for key, value in (rt_info or {}).items():
         model.set_rt_info(str(value), ["seedge", _rt_key(key)])
     ov.save_model(model, str(xml_path), compress_to_fp16=(precision == "fp16"))

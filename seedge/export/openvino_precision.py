@@ -37,8 +37,13 @@ def cpu_sixteen_bit_precisions() -> list[str]:
     return [hint for hint, cap in SIXTEEN_BIT if cap in caps]
 
 
-def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, eval_x: np.ndarray | None,
-                          threads: int | None = None, candidates: list[str] | None = None) -> dict:
+def choose_fp16_execution(
+    xml_path: str | Path,
+    ref_logits: np.ndarray | None,
+    eval_x: np.ndarray | None,
+    threads: int | None = None,
+    candidates: list[str] | None = None,
+) -> dict:
     """Build facts: `inference_precision` plus every candidate's parity and batch-1 p50.
 
     `eval_x`: the images verify will check (reference inputs + labelled data);
@@ -56,8 +61,10 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
     if not sixteen:
         return {"inference_precision": "f32", "why": "this CPU offers no 16-bit float execution to OpenVINO"}
     if eval_x is None or len(eval_x) == 0 or ref_logits is None:
-        return {"inference_precision": "f32",
-                "why": f"no labelled verification images to prove {'/'.join(sixteen)} parity on; kept f32"}
+        return {
+            "inference_precision": "f32",
+            "why": f"no labelled verification images to prove {'/'.join(sixteen)} parity on; kept f32",
+        }
     bar = thresholds_for("fp16")["min_agreement"] or 0.0
     strict_agreement = 1.0 - (1.0 - bar) * MARGIN
     results: list[dict] = []
@@ -68,20 +75,35 @@ def choose_fp16_execution(xml_path: str | Path, ref_logits: np.ndarray | None, e
             # The same batching verify uses, so the answers judged here are the ones verify will see.
             m = compare(ref_logits, run_batched(runner, runner.input_name, eval_x, DEFAULT_BATCH))
             ok, reason = passed(m, "fp16", {"min_agreement": strict_agreement} if prec != "f32" else None)
-            results.append({"inference_precision": prec, "top1_agreement": m["top1_agreement"],
-                            "max_abs_diff": m["max_abs_diff"], "parity": "pass" if ok else reason})
+            results.append(
+                {
+                    "inference_precision": prec,
+                    "top1_agreement": m["top1_agreement"],
+                    "max_abs_diff": m["max_abs_diff"],
+                    "parity": "pass" if ok else reason,
+                }
+            )
             calls[prec] = measure.infer_call(runner, eval_x[:1])  # batch 1, as the device serves one image
         p50 = measure.interleaved_p50_ms(calls, rounds=20)
     for r in results:
         r["p50_ms_batch1"] = round(p50[r["inference_precision"]], 4)
     f32 = results[0]
-    fast = [r for r in results[1:] if r["parity"] == "pass"
-            and r["p50_ms_batch1"] < f32["p50_ms_batch1"] * (1 - LATENCY_NOISE)]
+    fast = [
+        r
+        for r in results[1:]
+        if r["parity"] == "pass" and r["p50_ms_batch1"] < f32["p50_ms_batch1"] * (1 - LATENCY_NOISE)
+    ]
     best = min(fast, key=lambda r: r["p50_ms_batch1"]) if fast else f32
-    why = (f"{best['inference_precision']}: fastest at batch 1 ({best['p50_ms_batch1']:.3f} ms vs f32 "
-           f"{f32['p50_ms_batch1']:.3f} ms) with fp16 parity (agreement >= {strict_agreement:.2%}) "
-           f"on {len(eval_x)} images"
-           if best is not f32 else "f32: no 16-bit precision both passed fp16 parity and beat f32 by "
-                                   f"more than {LATENCY_NOISE:.0%}")
-    return {"inference_precision": best["inference_precision"], "why": why, "candidates": results,
-            "timed_threads": threads}
+    why = (
+        f"{best['inference_precision']}: fastest at batch 1 ({best['p50_ms_batch1']:.3f} ms vs f32 "
+        f"{f32['p50_ms_batch1']:.3f} ms) with fp16 parity (agreement >= {strict_agreement:.2%}) "
+        f"on {len(eval_x)} images"
+        if best is not f32
+        else f"f32: no 16-bit precision both passed fp16 parity and beat f32 by more than {LATENCY_NOISE:.0%}"
+    )
+    return {
+        "inference_precision": best["inference_precision"],
+        "why": why,
+        "candidates": results,
+        "timed_threads": threads,
+    }

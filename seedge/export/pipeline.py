@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 DEMO_NAME = "demo"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Distributions whose versions go into the manifest (read from metadata: nothing is imported).
-_TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "onnxslim", "tensorrt", "timm",
-          "seedge")
+_TOOLS = ("torch", "torchvision", "onnx", "onnxruntime", "openvino", "nncf", "onnxslim", "tensorrt", "timm", "seedge")
 
 # progress(message, phase): phase "check" while bad input can still stop the export (nothing
 # written yet), "build" once the staging folder is being filled.
@@ -43,8 +42,13 @@ Progress = Callable[[str, str], None]
 Say = Callable[[str], None]
 
 
-def export_model(source=None, options: ExportOptions | None = None, *, model_source: ModelSource | None = None,
-                 progress: Progress | None = None) -> Path:
+def export_model(
+    source=None,
+    options: ExportOptions | None = None,
+    *,
+    model_source: ModelSource | None = None,
+    progress: Progress | None = None,
+) -> Path:
     """Export `source` (checkpoint file, training run dir, .pt2 program, a live torch.nn.Module, or
     None for the demo model) with `options` (seedge.export.options.ExportOptions: every choice,
     its default and meaning; None: all defaults).
@@ -70,8 +74,10 @@ def export_model(source=None, options: ExportOptions | None = None, *, model_sou
     # Where the export goes is checked before minutes of loading and building.
     _check_out(out, name)
     if source is None and arch and not random_weights:
-        raise SeedgeError(f"--model {arch} without SOURCE: pass the checkpoint to export (a file or a training "
-                          f"run), or --random-weights to export the zoo model untrained")
+        raise SeedgeError(
+            f"--model {arch} without SOURCE: pass the checkpoint to export (a file or a training "
+            f"run), or --random-weights to export the zoo model untrained"
+        )
     if random_weights:
         from seedge.export.random_weights import merged_thresholds, random_weight_checkpoint
 
@@ -93,17 +99,17 @@ class _Prepared:
     """Everything loaded and checked before the first byte is written."""
 
     name: str
-    model: object                 # the eager FP32 model as loaded (the baseline)
-    passed_model: object          # after passes (what the exporters see)
+    model: object  # the eager FP32 model as loaded (the baseline)
+    passed_model: object  # after passes (what the exporters see)
     pass_reports: list
     info: dict
     preprocess: PreprocessSpec
     trained_on: str | None
     data_source: str | None
-    data: tuple | None            # (x, y or None, class_names) test images, or None
+    data: tuple | None  # (x, y or None, class_names) test images, or None
     data_note: str | None
-    calibration: object           # float32 NCHW, INT8 only
-    loaded: Loaded                # the source as loaded: the baseline is stored from it
+    calibration: object  # float32 NCHW, INT8 only
+    loaded: Loaded  # the source as loaded: the baseline is stored from it
 
 
 def _prepare(source, opts: ExportOptions, builders, say: Say, model_source: ModelSource) -> _Prepared:
@@ -115,20 +121,25 @@ def _prepare(source, opts: ExportOptions, builders, say: Say, model_source: Mode
     needs_calib = any(b.precision == "int8" for b in builders)
     if needs_calib and not (opts.calib or trained_on):
         what = f"{path}: the checkpoint does not record" if not is_live(path) else "a live module does not say"
-        raise SeedgeError(f"INT8 needs calibration images and {what} its training data; pass --calib SRC "
-                          f"(digits, an ImageFolder or a CSV)")
+        raise SeedgeError(
+            f"INT8 needs calibration images and {what} its training data; pass --calib SRC "
+            f"(digits, an ImageFolder or a CSV)"
+        )
     loaded = load_source(path, opts.arch, opts.num_classes, model_source, allow_pickle=opts.allow_pickle)
     model, info = loaded.model, loaded.info
     if source is None:
         info["source"] = DEMO_NAME
-    name = opts.name or (DEMO_NAME if source is None else
-                         check_name(info.get("name") or info["arch"].replace("/", "_")))
+    name = opts.name or (
+        DEMO_NAME if source is None else check_name(info.get("name") or info["arch"].replace("/", "_"))
+    )
     _check_target(Path(opts.out) / name)
     preprocess = info["preprocess"]
     if opts.img_size:
         if loaded.program_file is not None and tuple(opts.img_size) != tuple(preprocess.input_size[1:]):
-            raise SeedgeError(f"{path}: a torch.export program has a fixed input size "
-                              f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size")
+            raise SeedgeError(
+                f"{path}: a torch.export program has a fixed input size "
+                f"{'x'.join(map(str, preprocess.input_size[1:]))}; drop --img-size"
+            )
         preprocess = replace(preprocess, input_size=(preprocess.input_size[0], *opts.img_size))
         from seedge.models.input_check import check_input_size
 
@@ -143,12 +154,14 @@ def _prepare(source, opts: ExportOptions, builders, say: Say, model_source: Mode
     passed_model, reports = _apply_passes(model, preprocess, opts, say)
     # INT8 --exclude names the modules of the graph that gets quantized: the model after passes.
     _check_exclude(passed_model, opts.exclude, reports)
-    return _Prepared(name, model, passed_model, reports, info, preprocess, trained_on, data_source, data, note,
-                     calibration, loaded)
+    return _Prepared(
+        name, model, passed_model, reports, info, preprocess, trained_on, data_source, data, note, calibration, loaded
+    )
 
 
-def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds,
-                          step: Say, max_drop: float | None = None) -> Path:
+def _stage_verify_publish(
+    p: _Prepared, builders, skipped, opts: ExportOptions, out, thresholds, step: Say, max_drop: float | None = None
+) -> Path:
     from seedge import artifacts as art
     from seedge import publishing
     from seedge.export.reference import write_reference
@@ -156,29 +169,49 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
 
     with publishing.staging(out, p.name) as stage:
         step("saving the eager FP32 baseline")
-        baseline = save_baseline(p.loaded, stage, p.info["class_names"], p.preprocess,
-                                 extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]})
+        baseline = save_baseline(
+            p.loaded,
+            stage,
+            p.info["class_names"],
+            p.preprocess,
+            extra={"exported_from": p.info["source"], "source_sha256": p.info["source_sha256"]},
+        )
         step("writing reference.npz")
         x, y = (p.data[0], p.data[1]) if p.data else (None, None)
         c, h, w = p.preprocess.input_size
-        ref = write_reference(stage / art.REFERENCE, p.model, (c, h, w),
-                              opts.reference_samples, opts.seed, x, y,
-                              pixels_spec=p.preprocess if opts.embed_preprocess else None)
+        ref = write_reference(
+            stage / art.REFERENCE,
+            p.model,
+            (c, h, w),
+            opts.reference_samples,
+            opts.seed,
+            x,
+            y,
+            pixels_spec=p.preprocess if opts.embed_preprocess else None,
+        )
         manifest = _new_manifest(p.name, p.model, p.info, p.preprocess, baseline, p.trained_on)
         manifest["passes"] = p.pass_reports
         manifest["reference"] = {**ref, **({"note": p.data_note} if p.data_note else {})}
         manifest["skipped"] = skipped
-        ctx = ExportContext(stage=stage, model=p.passed_model, info=p.info, preprocess=p.preprocess, options=opts,
-                            metadata=model_metadata(p.info, p.preprocess, p.pass_reports),
-                            calib_source=p.data_source, calib=p.calibration,
-                            eval_data=(x, y) if x is not None else None)
+        ctx = ExportContext(
+            stage=stage,
+            model=p.passed_model,
+            info=p.info,
+            preprocess=p.preprocess,
+            options=opts,
+            metadata=model_metadata(p.info, p.preprocess, p.pass_reports),
+            calib_source=p.data_source,
+            calib=p.calibration,
+            eval_data=(x, y) if x is not None else None,
+        )
         if max_drop is not None:  # every INT8 builder then keeps the blocks it found in float
             ctx.options = _search_max_drop(ctx, max_drop, thresholds, manifest, step)
         for b in builders:
             step(f"building {b.id}")
             built = _build(b, ctx)
-            manifest["artifacts"].append(art.artifact_entry(b.id, b.format, b.precision, built.file, stage,
-                                                            b.backend, built.build))
+            manifest["artifacts"].append(
+                art.artifact_entry(b.id, b.format, b.precision, built.file, stage, b.backend, built.build)
+            )
             if ctx.options.embed_preprocess and can_embed(b.format):
                 step(f"building {embedded_id(b.id)}")
                 manifest["artifacts"].append(embedded_entry(b, built, ctx))
@@ -186,19 +219,26 @@ def _stage_verify_publish(p: _Prepared, builders, skipped, opts: ExportOptions, 
 
         step("verifying")
         labelled = p.data if p.data and p.data[1] is not None else None
-        report = verify_artifacts(stage, manifest, data=labelled, device=opts.device, thresholds=thresholds,
-                                  on_step=lambda label: step(f"verifying {label}"))
+        report = verify_artifacts(
+            stage,
+            manifest,
+            data=labelled,
+            device=opts.device,
+            thresholds=thresholds,
+            on_step=lambda label: step(f"verifying {label}"),
+        )
         failed = _record_parity(manifest, report, p.data_source if labelled else None)
         if failed:
-            raise CheckFailed("not published, parity failed for " + "; ".join(
-                f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed))
+            raise CheckFailed(
+                "not published, parity failed for "
+                + "; ".join(f"{r['id']}: {r.get('reason') or 'failed'}" for r in failed)
+            )
         art.write_manifest(stage, manifest)
         step(_publish_note(Path(out) / p.name))
         return publishing.publish(stage, out, p.name)
 
 
-def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, manifest: dict,
-                     step: Say) -> ExportOptions:
+def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, manifest: dict, step: Say) -> ExportOptions:
     """Find the blocks INT8 keeps in float for --max-drop (recorded in the manifest); the options
     every INT8 builder then uses. The search also aims at the int8 agreement gate verify applies."""
     from seedge.export.builders import onnx_fp32
@@ -210,17 +250,25 @@ def _search_max_drop(ctx: ExportContext, max_drop: float, thresholds: dict, mani
     # export_model's check_labelled refused --max-drop without labelled data, so the images are here.
     assert ctx.eval_data is not None
     eval_x, eval_y = ctx.eval_data
-    record = search_exclusions(ctx.stage / onnx_fp32(ctx).file, ctx.calibration(), eval_x, eval_y, max_drop,
-                               method=o.calib_method, policy=o.int8_policy, exclude=o.exclude,
-                               min_agreement=thresholds_for("int8", thresholds.get("int8"))["min_agreement"],
-                               int8_cpu=o.int8_cpu,
-                               progress=lambda msg: step(f"--max-drop: {msg}"))
+    record = search_exclusions(
+        ctx.stage / onnx_fp32(ctx).file,
+        ctx.calibration(),
+        eval_x,
+        eval_y,
+        max_drop,
+        method=o.calib_method,
+        policy=o.int8_policy,
+        exclude=o.exclude,
+        min_agreement=thresholds_for("int8", thresholds.get("int8"))["min_agreement"],
+        int8_cpu=o.int8_cpu,
+        progress=lambda msg: step(f"--max-drop: {msg}"),
+    )
     manifest["int8_search"] = record
     return replace(o, exclude=tuple(o.exclude) + tuple(record["exclude"]))
 
 
 def _publish_note(target: Path) -> str:
-    """"publishing", and what it replaces: a re-export never replaces an earlier one silently."""
+    """ "publishing", and what it replaces: a re-export never replaces an earlier one silently."""
     from seedge.artifacts import MANIFEST
 
     if not (target / MANIFEST).is_file():
@@ -235,6 +283,7 @@ def _publish_note(target: Path) -> str:
 
 
 # --- options -----------------------------------------------------------------------------------
+
 
 def _int8_cpu_target(opts: ExportOptions, builders: list[Builder]) -> str:
     """--int8-cpu resolved (auto -> vnni/portable; vnni on a CPU without VNNI/AMX is bad input)
@@ -257,8 +306,10 @@ def plan_builders(opts: ExportOptions) -> tuple[list[Builder], list[dict]]:
             else:
                 builders.append(b)
     if not builders:
-        raise SeedgeError(f"nothing to build: no builder for {', '.join(s['id'] for s in skipped)}; "
-                          f"available: {', '.join(b.id for b in BUILDERS.values())}")
+        raise SeedgeError(
+            f"nothing to build: no builder for {', '.join(s['id'] for s in skipped)}; "
+            f"available: {', '.join(b.id for b in BUILDERS.values())}"
+        )
     for b in builders:
         b.preflight()
     return builders, skipped
@@ -272,8 +323,10 @@ def check_device(device: str) -> str:
         import torch
 
         if not torch.cuda.is_available():
-            raise SeedgeError(f"--device {device}: no CUDA GPU is visible to PyTorch here (torch {torch.__version__}); "
-                              f"use --device cpu")
+            raise SeedgeError(
+                f"--device {device}: no CUDA GPU is visible to PyTorch here (torch {torch.__version__}); "
+                f"use --device cpu"
+            )
     return device
 
 
@@ -324,6 +377,7 @@ def recorded_data(meta: dict | None) -> str | None:
 
 # --- steps -------------------------------------------------------------------------------------
 
+
 def _resolve(source) -> tuple[Path, dict | None]:
     """(checkpoint path, its seedge sidecar or None); a live module stays as it is."""
     from seedge.checkpoint import read_sidecar, resolve_source
@@ -349,11 +403,13 @@ def _check_exclude(model, exclude: tuple[str, ...], reports: Sequence[dict] = ()
         rewritten = [r for rep in reports for r in (rep.get("details") or {}).get("rewritten", [])]
         home = next((r["module"] for r in rewritten if bad[0] in r["from"]), None)
         if home:
-            raise SeedgeError(f"--exclude {bad[0]}: the canonical-SE pass made it part of SE block '{home}'; "
-                              f"pass --exclude {home}")
+            raise SeedgeError(
+                f"--exclude {bad[0]}: the canonical-SE pass made it part of SE block '{home}'; pass --exclude {home}"
+            )
         sample = ", ".join(sorted(names, key=len)[:6])
-        raise SeedgeError(f"--exclude {bad[0]}: no such module in {model.seedge_arch} (e.g. {sample}); "
-                          f"names are PyTorch module paths")
+        raise SeedgeError(
+            f"--exclude {bad[0]}: no such module in {model.seedge_arch} (e.g. {sample}); names are PyTorch module paths"
+        )
 
 
 def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: Say):
@@ -372,8 +428,15 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
     say(f"loading {src} (test split)")
     try:
         limit = max(opts.verify_samples, opts.reference_samples)
-        x, y, classes = load_arrays(src, preprocess, split="test", limit=limit, seed=opts.seed,
-                                    class_names=specific_class_names(info), options=opts.data_options)
+        x, y, classes = load_arrays(
+            src,
+            preprocess,
+            split="test",
+            limit=limit,
+            seed=opts.seed,
+            class_names=specific_class_names(info),
+            options=opts.data_options,
+        )
     except SeedgeError as e:
         if required:
             raise
@@ -381,8 +444,9 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
     if len(x) == 0:
         return None, f"{src} has no test images; reference inputs are random"
     try:  # labels by name: the data's classes moved onto the model's outputs
-        mapping = check_class_names({"model": {"class_names": info["class_names"],
-                                               "num_classes": info["num_classes"]}}, classes)
+        mapping = check_class_names(
+            {"model": {"class_names": info["class_names"], "num_classes": info["num_classes"]}}, classes
+        )
     except SeedgeError as e:
         return (x, None, classes), f"labels of {src} not used: {e}"
     # x is not empty, so its source names at least one class: check_class_names gave an index array.
@@ -394,8 +458,15 @@ def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Say):
     from seedge.data import load_arrays
 
     say(f"loading {src} (calibration, {opts.calib_samples} images)")
-    x, _, _ = load_arrays(src, preprocess, split="train", limit=opts.calib_samples, seed=opts.seed,
-                          class_names=specific_class_names(info), options=opts.data_options)
+    x, _, _ = load_arrays(
+        src,
+        preprocess,
+        split="train",
+        limit=opts.calib_samples,
+        seed=opts.seed,
+        class_names=specific_class_names(info),
+        options=opts.data_options,
+    )
     if len(x) == 0:
         raise SeedgeError(f"{src}: no training images to calibrate on")
     return x
@@ -410,8 +481,9 @@ def _apply_passes(model, preprocess, opts: ExportOptions, say: Say):
 
     say("applying passes")
     example = torch.randn(2, *preprocess.input_size, generator=torch.Generator().manual_seed(opts.seed))
-    new_model, reports = apply_passes(model, None if opts.passes is None else list(opts.passes), example=example,
-                                      count_nodes=opts.count_nodes)
+    new_model, reports = apply_passes(
+        model, None if opts.passes is None else list(opts.passes), example=example, count_nodes=opts.count_nodes
+    )
     return new_model.eval(), reports
 
 
@@ -438,13 +510,17 @@ def _record_parity(manifest: dict, report: dict, data_source: str | None) -> lis
     skip = {"id", "format", "precision", "backend", "runner", "thresholds_source"}
     for a in manifest["artifacts"]:
         a["parity"] = {k: v for k, v in rows.get(a["id"], {}).items() if k not in skip}
-    manifest["verification"] = {"device": report.get("device"), "samples": report.get("samples"),
-                                "data": data_source, "baseline": {k: v for k, v in report["baseline"].items()
-                                                                  if k != "runner"}}
+    manifest["verification"] = {
+        "device": report.get("device"),
+        "samples": report.get("samples"),
+        "data": data_source,
+        "baseline": {k: v for k, v in report["baseline"].items() if k != "runner"},
+    }
     return [r for r in report["artifacts"] if not r.get("passed")]
 
 
 # --- manifest pieces ----------------------------------------------------------------------------
+
 
 def _new_manifest(name: str, model, info: dict, preprocess, baseline: dict, trained_on: str | None) -> dict:
     """`baseline`: the entry seedge.export.source.save_baseline returned."""
@@ -452,9 +528,15 @@ def _new_manifest(name: str, model, info: dict, preprocess, baseline: dict, trai
 
     c, h, w = preprocess.input_size
     n = info["num_classes"]
-    model_facts = {"arch": info["arch"], "num_classes": n, "class_names": list(info["class_names"]),
-                   "source": info["source"], "source_sha256": info["source_sha256"],
-                   "params": int(sum(p.numel() for p in model.parameters())), "trained_on": trained_on}
+    model_facts = {
+        "arch": info["arch"],
+        "num_classes": n,
+        "class_names": list(info["class_names"]),
+        "source": info["source"],
+        "source_sha256": info["source_sha256"],
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "trained_on": trained_on,
+    }
     if info.get("code"):  # the architecture came from the user's code (module, class; file and args if given)
         model_facts["code"] = info["code"]
     if info.get("random_weights"):
@@ -462,10 +544,14 @@ def _new_manifest(name: str, model, info: dict, preprocess, baseline: dict, trai
 
         model_facts["random_weights"] = {"note": RANDOM_WEIGHT_NOTE}
     return art.new_manifest(
-        name, model_facts,
+        name,
+        model_facts,
         input_spec={"name": "input", "shape": ["batch", c, h, w], "dtype": "float32", "layout": "NCHW"},
         output_spec={"name": "logits", "shape": ["batch", n], "dtype": "float32"},
-        preprocessing=preprocess.to_dict(), baseline=baseline, tools=tool_versions())
+        preprocessing=preprocess.to_dict(),
+        baseline=baseline,
+        tools=tool_versions(),
+    )
 
 
 def model_metadata(info: dict, preprocess, pass_reports: list[dict]) -> dict[str, str]:

@@ -22,9 +22,11 @@ RANDOM_WEIGHT_THRESHOLDS = {
     "fp16": {"min_agreement": None, "min_cosine": 0.99},
     "int8": {"min_agreement": None, "max_accuracy_drop": None, "min_cosine": 0.9},
 }
-RANDOM_WEIGHT_NOTE = ("random weights: fp16/int8 parity is gated on logit cosine, not top-1 agreement or accuracy "
-                      "(random logits are near-uniform; their top-1 is meaningless); export a trained "
-                      "checkpoint for accuracy parity")
+RANDOM_WEIGHT_NOTE = (
+    "random weights: fp16/int8 parity is gated on logit cosine, not top-1 agreement or accuracy "
+    "(random logits are near-uniform; their top-1 is meaningless); export a trained "
+    "checkpoint for accuracy parity"
+)
 
 
 def cache_root() -> Path:
@@ -50,8 +52,9 @@ def random_weight_checkpoint(arch: str, num_classes: int | None = None, seed: in
         return weights
     torch.manual_seed(seed)
     model = create_model(arch, num_classes=n).eval()
-    return save_checkpoint(model, folder / "model", class_names=[str(i) for i in range(n)],
-                           extra={"random_weights": {"seed": seed}})
+    return save_checkpoint(
+        model, folder / "model", class_names=[str(i) for i in range(n)], extra={"random_weights": {"seed": seed}}
+    )
 
 
 def merged_thresholds(thresholds: dict | None) -> dict:

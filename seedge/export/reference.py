@@ -20,8 +20,13 @@ import numpy as np
 DEFAULT_SAMPLES = 16
 
 
-def reference_inputs(input_shape: tuple[int, int, int], n: int = DEFAULT_SAMPLES, seed: int = 0,
-                     data: np.ndarray | None = None, labels: np.ndarray | None = None):
+def reference_inputs(
+    input_shape: tuple[int, int, int],
+    n: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    data: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+):
     """(x float32 NCHW, labels or None, origin) -- the first `n` rows of `data` if given, else noise."""
     if data is not None and len(data):
         x = np.ascontiguousarray(data[:n], dtype=np.float32)
@@ -38,13 +43,20 @@ def eager_logits(model, x: np.ndarray, batch: int = 64) -> np.ndarray:
     outs = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            outs.append(model(torch.from_numpy(x[i:i + batch])).float().numpy())
+            outs.append(model(torch.from_numpy(x[i : i + batch])).float().numpy())
     return np.concatenate(outs).astype(np.float32)
 
 
-def write_reference(path: str | Path, model, input_shape: tuple[int, int, int], n: int = DEFAULT_SAMPLES,
-                    seed: int = 0, data: np.ndarray | None = None, labels: np.ndarray | None = None,
-                    pixels_spec=None) -> dict:
+def write_reference(
+    path: str | Path,
+    model,
+    input_shape: tuple[int, int, int],
+    n: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    data: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    pixels_spec=None,
+) -> dict:
     """Write reference.npz ("input", "logits", and "labels" when known); returns facts for the manifest.
 
     pixels_spec: the preprocessing spec when the export has artifacts with the preprocessing
@@ -65,14 +77,24 @@ def write_reference(path: str | Path, model, input_shape: tuple[int, int, int], 
     if y is not None:
         arrays["labels"] = y
     np.savez(path, **arrays)
-    return {"file": Path(path).name, "samples": int(len(x)), "inputs": origin, "seed": seed,
-            "labelled": y is not None, "raw": write_raw_reference(Path(path).parent, arrays)}
+    return {
+        "file": Path(path).name,
+        "samples": int(len(x)),
+        "inputs": origin,
+        "seed": seed,
+        "labelled": y is not None,
+        "raw": write_raw_reference(Path(path).parent, arrays),
+    }
 
 
 # name -> (file under RAW_DIR, little-endian dtype, the manifest's dtype name)
 RAW_DIR = "reference"
-RAW_FILES = {"input": ("input.f32", "<f4", "float32"), "logits": ("logits.f32", "<f4", "float32"),
-             "labels": ("labels.i64", "<i8", "int64"), "pixels": ("pixels.u8", "|u1", "uint8")}
+RAW_FILES = {
+    "input": ("input.f32", "<f4", "float32"),
+    "logits": ("logits.f32", "<f4", "float32"),
+    "labels": ("labels.i64", "<i8", "int64"),
+    "pixels": ("pixels.u8", "|u1", "uint8"),
+}
 
 
 def write_raw_reference(folder: str | Path, arrays: dict) -> dict:
@@ -88,6 +110,11 @@ def write_raw_reference(folder: str | Path, arrays: dict) -> dict:
             continue
         a = np.ascontiguousarray(arrays[name], dtype=dtype)
         a.tofile(out / file)
-        raw[name] = {"file": f"{RAW_DIR}/{file}", "dtype": dtype_name, "byte_order": "little",
-                     "shape": [int(d) for d in a.shape], "sha256": sha256_file(out / file)}
+        raw[name] = {
+            "file": f"{RAW_DIR}/{file}",
+            "dtype": dtype_name,
+            "byte_order": "little",
+            "shape": [int(d) for d in a.shape],
+            "sha256": sha256_file(out / file),
+        }
     return raw

@@ -24,8 +24,14 @@ import warnings
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from seedge.errors import SeedgeError
+
+if TYPE_CHECKING:
+    import torch
+
+    from seedge.preprocess import PreprocessSpec
 
 BASELINE_PROGRAM = "baseline.pt2"
 
@@ -34,20 +40,20 @@ BASELINE_PROGRAM = "baseline.pt2"
 class ModelSource:
     """How to turn SOURCE into a model when it does not say so itself."""
 
-    model_file: str | None = None      # FILE.py:NAME, a class or factory of the user's
-    model_args: object = None          # JSON text or dict of keyword arguments for it
-    key_map: tuple[str, ...] = ()      # REGEX=REPLACEMENT renames of the checkpoint's keys
-    class_names: object = None         # list, "a,b,c" or a file: the classes in output order
-    input_size: tuple | None = None    # (C, H, W) of a live module
-    preprocessing: object = None       # PreprocessSpec or its dict, for a live module or a .pt2
+    model_file: str | None = None  # FILE.py:NAME, a class or factory of the user's
+    model_args: object = None  # JSON text or dict of keyword arguments for it
+    key_map: tuple[str, ...] = ()  # REGEX=REPLACEMENT renames of the checkpoint's keys
+    class_names: object = None  # list, "a,b,c" or a file: the classes in output order
+    input_size: tuple | None = None  # (C, H, W) of a live module
+    preprocessing: PreprocessSpec | dict | None = None  # PreprocessSpec or its dict, for a live module or a .pt2
 
 
 @dataclass
 class Loaded:
-    model: object                      # the eager FP32 model, eval mode, with seedge_cfg / seedge_arch
-    info: dict                         # arch, num_classes, class_names, preprocess, source, source_sha256
-    program_file: Path | None = None   # a .pt2 source: it is the baseline as it is
-    program: object = None             # torch.export program of a user model (made by baseline_program)
+    model: torch.nn.Module  # the eager FP32 model, eval mode, with seedge_cfg / seedge_arch
+    info: dict  # arch, num_classes, class_names, preprocess, source, source_sha256
+    program_file: Path | None = None  # a .pt2 source: it is the baseline as it is
+    program: Any = None  # torch.export program of a user model (made by baseline_program)
 
 
 def is_live(source) -> bool:
@@ -58,8 +64,9 @@ def is_live(source) -> bool:
     return isinstance(source, torch.nn.Module)
 
 
-def load_source(source, arch: str | None, num_classes: int | None, spec: ModelSource,
-                allow_pickle: bool = False) -> Loaded:
+def load_source(
+    source, arch: str | None, num_classes: int | None, spec: ModelSource, allow_pickle: bool = False
+) -> Loaded:
     """Load `source` (a resolved checkpoint path, a .pt2 path, or a live module)."""
     from seedge.checkpoint import PROGRAM_SUFFIX, load_model
     from seedge.models.user import is_user_arch, register_model_file, split_user_arch
@@ -74,16 +81,26 @@ def load_source(source, arch: str | None, num_classes: int | None, spec: ModelSo
         if arch:
             raise SeedgeError("give --model ARCH (the zoo) or --model-file FILE.py:NAME (your code), not both")
         arch = register_model_file(spec.model_file, spec.model_args)
-    model, info = load_model(source, arch=arch, num_classes=num_classes, allow_pickle=allow_pickle,
-                             key_map=spec.key_map, class_names=spec.class_names)
+    model, info = load_model(
+        source,
+        arch=arch,
+        num_classes=num_classes,
+        allow_pickle=allow_pickle,
+        key_map=spec.key_map,
+        class_names=spec.class_names,
+    )
     if spec.preprocessing is not None:
         info["preprocess"] = _preprocess(spec.preprocessing, tuple(info["preprocess"].input_size))
     path = Path(info["source"])
     if is_user_arch(info["arch"]):
         module, cls = split_user_arch(info["arch"])
         info["name"] = cls
-        info["code"] = {"module": module, "class": cls, "file": str(spec.model_file or "").rpartition(":")[0],
-                        "args": _args(spec.model_args)}
+        info["code"] = {
+            "module": module,
+            "class": cls,
+            "file": str(spec.model_file or "").rpartition(":")[0],
+            "args": _args(spec.model_args),
+        }
         if info.get("pickled_module"):  # the architecture came from the pickle, not from a --model-file
             info["code"]["pickle"] = str(path)
     return Loaded(model, info, program_file=path if path.suffix == PROGRAM_SUFFIX else None)
@@ -111,14 +128,18 @@ def _live(module, spec: ModelSource) -> Loaded:
 
     size = spec.input_size
     if size is None and spec.preprocessing is not None:
-        size = tuple((spec.preprocessing if isinstance(spec.preprocessing, dict)
-                      else spec.preprocessing.to_dict())["input_size"])
+        size = tuple(
+            (spec.preprocessing if isinstance(spec.preprocessing, dict) else spec.preprocessing.to_dict())["input_size"]
+        )
     if size is None:
         raise SeedgeError("seedge.export(module): give input_size=(C, H, W) or example_input=<a tensor>")
     model = adopt(module, size)
     cfg = model.seedge_cfg
-    pre = _preprocess(spec.preprocessing, cfg.input_size) if spec.preprocessing is not None \
+    pre = (
+        _preprocess(spec.preprocessing, cfg.input_size)
+        if spec.preprocessing is not None
         else PreprocessSpec.from_model_cfg(cfg)
+    )
     n = cfg.num_classes
     arch = model.seedge_arch
     module_name, cls = split_user_arch(arch)
@@ -172,14 +193,18 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
             got, want = program.module()(example), model(example)
     except Exception as e:  # noqa: BLE001 - torch.export raises many types; one line says which
         lines = str(e).strip().splitlines()
-        raise SeedgeError(f"{loaded.info['arch']}: torch.export cannot capture the model "
-                          f"({(lines[0] if lines else type(e).__name__)[:240]}); seedge stores a user model's "
-                          f"eager baseline as a torch.export program, so that verify and bench run it without "
-                          f"your code") from None
+        raise SeedgeError(
+            f"{loaded.info['arch']}: torch.export cannot capture the model "
+            f"({(lines[0] if lines else type(e).__name__)[:240]}); seedge stores a user model's "
+            f"eager baseline as a torch.export program, so that verify and bench run it without "
+            f"your code"
+        ) from None
     scale = max(float(want.abs().max()), 1e-12)
     if float((got - want).abs().max()) > 1e-5 * scale:
-        raise SeedgeError(f"{loaded.info['arch']}: its torch.export program does not give the model's logits; "
-                          f"the eager baseline cannot be stored")
+        raise SeedgeError(
+            f"{loaded.info['arch']}: its torch.export program does not give the model's logits; "
+            f"the eager baseline cannot be stored"
+        )
     loaded.program = program
 
 
@@ -204,12 +229,19 @@ def save_baseline(loaded: Loaded, stage: Path, class_names, preprocess, extra: d
     if rebuilt_by_zoo(loaded.info):
         from seedge.checkpoint import save_checkpoint
 
-        weights = save_checkpoint(loaded.model, stage / "model", class_names=class_names, preprocess=preprocess,
-                                  extra=extra)
+        weights = save_checkpoint(
+            loaded.model, stage / "model", class_names=class_names, preprocess=preprocess, extra=extra
+        )
         sidecar = weights.with_suffix(".json")
-        return {"file": weights.name, "sidecar": sidecar.name, "sha256": fileio.sha256_file(weights),
-                # the sidecar rebuilds the baseline (arch, classes): hashed so verify/bench hold it too
-                "sidecar_sha256": fileio.sha256_file(sidecar), "format": "safetensors", "precision": "fp32"}
+        return {
+            "file": weights.name,
+            "sidecar": sidecar.name,
+            "sha256": fileio.sha256_file(weights),
+            # the sidecar rebuilds the baseline (arch, classes): hashed so verify/bench hold it too
+            "sidecar_sha256": fileio.sha256_file(sidecar),
+            "format": "safetensors",
+            "precision": "fp32",
+        }
     path = stage / BASELINE_PROGRAM
     if loaded.program_file is not None:
         shutil.copyfile(loaded.program_file, path)

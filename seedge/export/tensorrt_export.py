@@ -66,8 +66,7 @@ def parse_batch_profile(batches) -> tuple[int, int, int]:
     except ValueError:
         sizes = []
     if not sizes or sizes[0] < 1:
-        raise SeedgeError(f"TensorRT batch profile {batches!r}: give positive batch sizes, e.g. 1,8,64 "
-                          f"(min, opt, max)")
+        raise SeedgeError(f"TensorRT batch profile {batches!r}: give positive batch sizes, e.g. 1,8,64 (min, opt, max)")
     return sizes[0], sizes[len(sizes) // 2], sizes[-1]
 
 
@@ -110,8 +109,7 @@ def onnx_graph_facts(onnx_path: str | Path) -> dict:
     qdq = sum(n.op_type in _QDQ_OPS for n in g.node)
     fp16_tensors = sum(t.data_type == f16 for t in g.initializer)
     fp16_tensors += sum(vi.type.tensor_type.elem_type == f16 for vi in list(g.value_info) + list(g.output))
-    fp16_tensors += sum(n.op_type == "Cast" and any(a.name == "to" and a.i == f16 for a in n.attribute)
-                        for n in g.node)
+    fp16_tensors += sum(n.op_type == "Cast" and any(a.name == "to" and a.i == f16 for a in n.attribute) for n in g.node)
     init_names = {t.name for t in g.initializer}
     inputs = [i for i in g.input if i.name not in init_names]
     shape = []
@@ -119,14 +117,30 @@ def onnx_graph_facts(onnx_path: str | Path) -> dict:
         for d in inputs[0].type.tensor_type.shape.dim:
             shape.append(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1)
     precision = "int8" if qdq else ("fp16" if fp16_tensors else "fp32")
-    return {"precision": precision, "qdq_nodes": qdq, "fp16_tensors": fp16_tensors,
-            "input": inputs[0].name if inputs else None, "input_shape": shape, "num_inputs": len(inputs)}
+    return {
+        "precision": precision,
+        "qdq_nodes": qdq,
+        "fp16_tensors": fp16_tensors,
+        "input": inputs[0].name if inputs else None,
+        "input_shape": shape,
+        "num_inputs": len(inputs),
+    }
 
 
-def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, min_batch: int | None = None,
-                 opt_batch: int | None = None, max_batch: int | None = None, workspace_gb: float = 4.0,
-                 route: str = "auto", device: str = "cuda", progress: bool = True, batch=None,
-                 timing_cache: bool = True) -> dict:
+def build_engine(
+    onnx_path: str | Path,
+    plan_path: str | Path,
+    precision: str,
+    min_batch: int | None = None,
+    opt_batch: int | None = None,
+    max_batch: int | None = None,
+    workspace_gb: float = 4.0,
+    route: str = "auto",
+    device: str = "cuda",
+    progress: bool = True,
+    batch=None,
+    timing_cache: bool = True,
+) -> dict:
     """Build `plan_path` from `onnx_path`; returns the build facts for the manifest entry and
     writes them beside the engine (facts_path).
 
@@ -161,9 +175,11 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
     cache_facts = _use_timing_cache(config, plan_path, cache_key) if timing_cache else None
     if progress:
         _watch_phases(trt, config, say)
-        say(f"tensorrt: building {precision} engine from {onnx_path.name} on {gpu['gpu']} "
+        say(
+            f"tensorrt: building {precision} engine from {onnx_path.name} on {gpu['gpu']} "
             f"(sm {gpu['compute_capability']}, TensorRT {trt.__version__}, {route_name}, "
-            f"batch {min_batch}..{max_batch})")
+            f"batch {min_batch}..{max_batch})"
+        )
     data, seconds = _serialize(builder, network, config, logger, onnx_path, precision)
     _write_atomic(plan_path, data)
     if cache_facts is not None:
@@ -198,8 +214,7 @@ def build_engine(onnx_path: str | Path, plan_path: str | Path, precision: str, m
     return facts
 
 
-def _batch_range(batch, min_batch: int | None, opt_batch: int | None,
-                 max_batch: int | None) -> tuple[int, int, int]:
+def _batch_range(batch, min_batch: int | None, opt_batch: int | None, max_batch: int | None) -> tuple[int, int, int]:
     """(min, opt, max) from `batch` or from the three numbers, the missing ones from DEFAULT_PROFILE
     (kept inside the given range); build_engine's docstring says which wins."""
     if batch is not None:
@@ -225,8 +240,10 @@ def _flags_route(trt, route: str, precision: str) -> bool:
     """Whether precision comes from builder flags (route "flags") rather than from the graph;
     refuses "flags" on a TensorRT without them (11 and later)."""
     if route == "flags" and not hasattr(trt.BuilderFlag, "FP16"):
-        raise SeedgeError(f"TensorRT {trt.__version__} has no FP16/INT8 builder flags (removed in TensorRT 11); "
-                          f"use route='strongly_typed' with {_ONNX_FILE_FOR[precision]}")
+        raise SeedgeError(
+            f"TensorRT {trt.__version__} has no FP16/INT8 builder flags (removed in TensorRT 11); "
+            f"use route='strongly_typed' with {_ONNX_FILE_FOR[precision]}"
+        )
     return route == "flags"
 
 
@@ -275,8 +292,10 @@ def _serialize(builder, network, config, logger, onnx_path: Path, precision: str
     serialized = builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - t0
     if serialized is None:
-        raise SeedgeError(f"{onnx_path}: TensorRT could not build a {precision} engine: "
-                          f"{logger.last_error() or 'no detail (see TensorRT log)'}")
+        raise SeedgeError(
+            f"{onnx_path}: TensorRT could not build a {precision} engine: "
+            f"{logger.last_error() or 'no detail (see TensorRT log)'}"
+        )
     return memoryview(serialized), seconds
 
 
@@ -295,8 +314,11 @@ def _use_timing_cache(config, plan_path: Path, key: str) -> dict:
     where = None
     if reused_from is not None:
         where = "this export" if reused_from.parent == plan_path.parent else "the previous export"
-    return {"file": f"{plan_path.parent.name}/{timing_cache_file(plan_path, key).name}", "key": key,
-            "reused_from": where}
+    return {
+        "file": f"{plan_path.parent.name}/{timing_cache_file(plan_path, key).name}",
+        "key": key,
+        "reused_from": where,
+    }
 
 
 def _save_timing_cache(config, path: Path) -> int:
@@ -311,10 +333,14 @@ def _check_args(onnx_path: Path, precision, min_batch, opt_batch, max_batch, wor
         raise SeedgeError(f"TensorRT precision '{precision}' is not one of {', '.join(PRECISIONS)}")
     if route not in ROUTES:
         raise SeedgeError(f"TensorRT route '{route}' is not one of {', '.join(ROUTES)}")
-    if not all(isinstance(b, int) for b in (min_batch, opt_batch, max_batch)) or \
-            not 1 <= min_batch <= opt_batch <= max_batch:
-        raise SeedgeError(f"TensorRT batch profile min {min_batch}, opt {opt_batch}, max {max_batch} is invalid; "
-                          f"need integers with 1 <= min <= opt <= max")
+    if (
+        not all(isinstance(b, int) for b in (min_batch, opt_batch, max_batch))
+        or not 1 <= min_batch <= opt_batch <= max_batch
+    ):
+        raise SeedgeError(
+            f"TensorRT batch profile min {min_batch}, opt {opt_batch}, max {max_batch} is invalid; "
+            f"need integers with 1 <= min <= opt <= max"
+        )
     if not workspace_gb > 0:
         raise SeedgeError(f"TensorRT workspace {workspace_gb} GB must be positive")
     if not onnx_path.is_file():
@@ -344,8 +370,9 @@ def _add_profile(builder, network, config, onnx_path: Path, min_batch, opt_batch
     inp = network.get_input(0)
     shape = [int(d) for d in inp.shape]
     if any(d < 0 for d in shape[1:]):
-        raise SeedgeError(f"{onnx_path}: input '{inp.name}' has dynamic non-batch dims {shape}; "
-                          f"export with fixed C/H/W")
+        raise SeedgeError(
+            f"{onnx_path}: input '{inp.name}' has dynamic non-batch dims {shape}; export with fixed C/H/W"
+        )
     if shape[0] >= 0:  # static batch: the engine runs exactly that batch
         return {"input": inp.name, "min": shape, "opt": shape, "max": shape, "dynamic_batch": False}
     rest = shape[1:]
@@ -409,6 +436,8 @@ def batch_profile_option(batch, formats) -> tuple[int, int, int] | None:
     if batch is None:
         return None
     if "tensorrt" not in tuple(formats):
-        raise SeedgeError(f"--batch {batch}: sets the batch profile of TensorRT engines, and --formats has no "
-                          f"tensorrt; add it or leave --batch out (the other formats run any batch size)")
+        raise SeedgeError(
+            f"--batch {batch}: sets the batch profile of TensorRT engines, and --formats has no "
+            f"tensorrt; add it or leave --batch out (the other formats run any batch size)"
+        )
     return parse_batch_profile(batch)

@@ -20,8 +20,9 @@ TORCHSCRIPT_FILE = "model.ts"
 PT2_FILE = "model.pt2"
 
 
-def export_torchscript(model, path: str | Path, input_shape: tuple[int, int, int], pt2: bool = True,
-                       pt2_path: str | Path | None = None) -> dict:
+def export_torchscript(
+    model, path: str | Path, input_shape: tuple[int, int, int], pt2: bool = True, pt2_path: str | Path | None = None
+) -> dict:
     """Trace `model` (eval mode) to `path`; optionally also save a torch.export program.
 
     Returns build facts: {"method": "torch.jit.trace", "pt2": {...}}.
@@ -37,8 +38,9 @@ def export_torchscript(model, path: str | Path, input_shape: tuple[int, int, int
             traced = torch.jit.trace(model, example, check_trace=False)
             traced = torch.jit.freeze(traced)
         except Exception as e:  # noqa: BLE001 - tracing raises many types; report one line
-            raise SeedgeError(f"TorchScript trace of {getattr(model, 'seedge_arch', 'model')} failed: "
-                              f"{_first_line(e)}") from None
+            raise SeedgeError(
+                f"TorchScript trace of {getattr(model, 'seedge_arch', 'model')} failed: {_first_line(e)}"
+            ) from None
         # One check against eager at another batch size catches shapes the tracer baked in.
         probe = torch.randn(3, *input_shape, generator=torch.Generator().manual_seed(1))
         diff = float((traced(probe) - model(probe)).abs().max())

@@ -39,12 +39,16 @@ def check_input_size(model, input_size: tuple, what: str = "--img-size") -> None
     while side <= _LIMIT and not runs_at(model, (c, side, side)):
         side *= 2
     if side > _LIMIT:
-        raise SeedgeError(f"{arch} does not run at input {h}x{w} (nor at any size up to {_LIMIT}); "
-                          f"check the model's input channels ({c}) and its configuration")
+        raise SeedgeError(
+            f"{arch} does not run at input {h}x{w} (nor at any size up to {_LIMIT}); "
+            f"check the model's input channels ({c}) and its configuration"
+        )
     min_h = _smallest(lambda v: runs_at(model, (c, v, side)), 0, side)
     min_w = _smallest(lambda v: runs_at(model, (c, side, v)), 0, side)
-    raise SeedgeError(f"{what} {h}x{w} is too small for {arch}: its strides and pooling need at least "
-                      f"{min_h}x{min_w}; use {what} {max(h, min_h)}x{max(w, min_w)} or more")
+    raise SeedgeError(
+        f"{what} {h}x{w} is too small for {arch}: its strides and pooling need at least "
+        f"{min_h}x{min_w}; use {what} {max(h, min_h)}x{max(w, min_w)} or more"
+    )
 
 
 def _smallest(ok, low: int, high: int) -> int:

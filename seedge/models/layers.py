@@ -15,8 +15,7 @@ from torch import nn
 class SqueezeExcite(nn.Module):
     """Channel attention: x * gate(fc2(act(fc1(mean_hw(x)))))."""
 
-    def __init__(self, channels: int, hidden: int, act: type[nn.Module] = nn.ReLU,
-                 gate: type[nn.Module] = nn.Sigmoid):
+    def __init__(self, channels: int, hidden: int, act: type[nn.Module] = nn.ReLU, gate: type[nn.Module] = nn.Sigmoid):
         super().__init__()
         self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=True)
         self.act = act(inplace=True) if act in (nn.ReLU, nn.SiLU, nn.Hardswish) else act()
@@ -32,8 +31,9 @@ class SqueezeExcite(nn.Module):
         return x * self.scale(x)
 
 
-def se_residual(out: torch.Tensor, shortcut: torch.Tensor, se: SqueezeExcite, act: nn.Module,
-                fused: bool) -> torch.Tensor:
+def se_residual(
+    out: torch.Tensor, shortcut: torch.Tensor, se: SqueezeExcite, act: nn.Module, fused: bool
+) -> torch.Tensor:
     """The tail of a residual SE block: act(se(out) + shortcut).
 
     `fused` (set by the `fuse_se_residual` pass) writes scale + add as one addcmul, an

@@ -72,8 +72,10 @@ def get_config(name: str) -> ModelConfig:
     _ensure_timm(name)
     if name not in _REGISTRY:
         if name.startswith(USER_TAG + ":"):
-            raise SeedgeError(f"model '{name}' comes from your own code, which seedge does not keep: pass "
-                              f"--model-file FILE.py:{name.rsplit('.', 1)[-1]} (the file that defines it)")
+            raise SeedgeError(
+                f"model '{name}' comes from your own code, which seedge does not keep: pass "
+                f"--model-file FILE.py:{name.rsplit('.', 1)[-1]} (the file that defines it)"
+            )
         raise SeedgeError(f"unknown model '{name}': run `seedge models` to list the registered names")
     return _REGISTRY[name].cfg
 
@@ -95,8 +97,7 @@ def list_models(include_timm: bool = False) -> list[str]:
         _ensure_timm("timm/")
     # timm's ~180 names stay out unless asked for, also once an earlier `timm/` lookup in this
     # process registered them (else `seedge models` would list, and count, them all).
-    return sorted(n for n, e in _REGISTRY.items()
-                  if USER_TAG not in e.tags and (include_timm or "timm" not in e.tags))
+    return sorted(n for n, e in _REGISTRY.items() if USER_TAG not in e.tags and (include_timm or "timm" not in e.tags))
 
 
 def model_info(name: str) -> dict:

@@ -60,22 +60,37 @@ class ResSENet(nn.Module):
         super().__init__()
         stages = []
         for kind, cin, cout, stride, p in LAYER_TABLE:
-            block = ResidualSEBlock(cin, cout, stride, reduction) if kind == "residual_se" \
+            block = (
+                ResidualSEBlock(cin, cout, stride, reduction)
+                if kind == "residual_se"
                 else NormalConvBlock(cin, cout, stride)
+            )
             stages.append(nn.Sequential(block, nn.MaxPool2d(2), nn.Dropout2d(p)))
         self.features = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
-            nn.Linear(512, 256), nn.LeakyReLU(0.01, inplace=True), nn.Dropout(0.6), nn.Linear(256, num_classes),
+            nn.Linear(512, 256),
+            nn.LeakyReLU(0.01, inplace=True),
+            nn.Dropout(0.6),
+            nn.Linear(256, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(x)).flatten(1))
 
 
-@register_model("res_se_net", ModelConfig(
-    # The seed feeds ToTensor() output unnormalized: mean 0, std 1.
-    input_size=(3, 245, 457), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), num_classes=2, family="res_se_net",
-    classifier="classifier.3", description="Custom residual SE net (alternating Res-SE / plain conv blocks)"))
+@register_model(
+    "res_se_net",
+    ModelConfig(
+        # The seed feeds ToTensor() output unnormalized: mean 0, std 1.
+        input_size=(3, 245, 457),
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        num_classes=2,
+        family="res_se_net",
+        classifier="classifier.3",
+        description="Custom residual SE net (alternating Res-SE / plain conv blocks)",
+    ),
+)
 def res_se_net(num_classes: int = 2, **cfg) -> ResSENet:
     return ResSENet(num_classes=num_classes, **cfg)

@@ -20,8 +20,9 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 class SEBasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 reduction: int = 16):
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, reduction: int = 16
+    ):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -42,8 +43,9 @@ class SEBasicBlock(nn.Module):
 class SEBottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 reduction: int = 16):
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, reduction: int = 16
+    ):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -65,8 +67,16 @@ class SEBottleneck(nn.Module):
 
 
 class SEResNet(nn.Module):
-    def __init__(self, block, layers: list[int], num_classes: int = 1000, reduction: int = 16,
-                 cifar_stem: bool = False, width: int = 64, dropout: float = 0.0):
+    def __init__(
+        self,
+        block,
+        layers: list[int],
+        num_classes: int = 1000,
+        reduction: int = 16,
+        cifar_stem: bool = False,
+        width: int = 64,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.inplanes = width
         if cifar_stem:  # 3x3 stride-1 stem and no max-pool: 32x32 input keeps its resolution
@@ -125,8 +135,10 @@ _DEPTHS = {
 def _register_depth(depth: int) -> None:
     block, layers = _DEPTHS[depth]
 
-    @register_model(f"se_resnet{depth}", ModelConfig(family="se_resnet", classifier="fc",
-                                                      description=f"SE-ResNet-{depth}, reduction 16"))
+    @register_model(
+        f"se_resnet{depth}",
+        ModelConfig(family="se_resnet", classifier="fc", description=f"SE-ResNet-{depth}, reduction 16"),
+    )
     def build(num_classes: int = 1000, **cfg) -> SEResNet:
         return SEResNet(block, layers, num_classes=num_classes, **cfg)
 
@@ -135,17 +147,35 @@ for _d in _DEPTHS:
     _register_depth(_d)
 
 
-@register_model("se_resnet18_cifar", ModelConfig(
-    input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, num_classes=10, family="se_resnet",
-    classifier="fc", description="SE-ResNet-18 for 32x32 input: 3x3 stem, no max-pool"))
+@register_model(
+    "se_resnet18_cifar",
+    ModelConfig(
+        input_size=(3, 32, 32),
+        mean=CIFAR_MEAN,
+        std=CIFAR_STD,
+        num_classes=10,
+        family="se_resnet",
+        classifier="fc",
+        description="SE-ResNet-18 for 32x32 input: 3x3 stem, no max-pool",
+    ),
+)
 def se_resnet18_cifar(num_classes: int = 10, **cfg) -> SEResNet:
     return SEResNet(SEBasicBlock, [2, 2, 2, 2], num_classes=num_classes, cifar_stem=True, **cfg)
 
 
-@register_model("se_resnet10_cifar_tiny", ModelConfig(
-    input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, num_classes=10, family="se_resnet",
-    classifier="fc", description="Small SE-ResNet for 32x32 input (width 16, one block per stage): "
-                                 "the demo model, trains in minutes on a CPU"))
+@register_model(
+    "se_resnet10_cifar_tiny",
+    ModelConfig(
+        input_size=(3, 32, 32),
+        mean=CIFAR_MEAN,
+        std=CIFAR_STD,
+        num_classes=10,
+        family="se_resnet",
+        classifier="fc",
+        description="Small SE-ResNet for 32x32 input (width 16, one block per stage): "
+        "the demo model, trains in minutes on a CPU",
+    ),
+)
 def se_resnet10_cifar_tiny(num_classes: int = 10, **cfg) -> SEResNet:
     cfg = {"width": 16, "reduction": 4, **cfg}
     return SEResNet(SEBasicBlock, [1, 1, 1, 1], num_classes=num_classes, cifar_stem=True, **cfg)

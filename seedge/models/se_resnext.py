@@ -20,8 +20,16 @@ from seedge.models.registry import ModelConfig, register_model
 class SEResNeXtBottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, groups: int, reduction: int, stride: int = 1,
-                 downsample: nn.Module | None = None, base_width: int = 4):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        groups: int,
+        reduction: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        base_width: int = 4,
+    ):
         super().__init__()
         width = math.floor(planes * (base_width / 64)) * groups
         self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
@@ -44,16 +52,27 @@ class SEResNeXtBottleneck(nn.Module):
 
 
 class SEResNeXt(nn.Module):
-    def __init__(self, layers: list[int], groups: int = 32, reduction: int = 16, num_classes: int = 1000,
-                 base_width: int = 4, dropout: float = 0.0):
+    def __init__(
+        self,
+        layers: list[int],
+        groups: int = 32,
+        reduction: int = 16,
+        num_classes: int = 1000,
+        base_width: int = 4,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.inplanes = 64
-        self.layer0 = nn.Sequential(OrderedDict([
-            ("conv1", nn.Conv2d(3, 64, 7, 2, 3, bias=False)),
-            ("bn1", nn.BatchNorm2d(64)),
-            ("relu1", nn.ReLU(inplace=True)),
-            ("pool", nn.MaxPool2d(3, stride=2, ceil_mode=True)),
-        ]))
+        self.layer0 = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv1", nn.Conv2d(3, 64, 7, 2, 3, bias=False)),
+                    ("bn1", nn.BatchNorm2d(64)),
+                    ("relu1", nn.ReLU(inplace=True)),
+                    ("pool", nn.MaxPool2d(3, stride=2, ceil_mode=True)),
+                ]
+            )
+        )
         kw = dict(groups=groups, reduction=reduction, base_width=base_width)
         self.layer1 = self._make_layer(64, layers[0], 1, **kw)
         self.layer2 = self._make_layer(128, layers[1], 2, **kw)
@@ -85,8 +104,13 @@ class SEResNeXt(nn.Module):
         return self.last_linear(self.dropout(x))
 
 
-@register_model("se_resnext50_32x4d", ModelConfig(
-    family="se_resnext", classifier="last_linear",
-    description="SE-ResNeXt-50 32x4d, pretrainedmodels / timm legacy key layout"))
+@register_model(
+    "se_resnext50_32x4d",
+    ModelConfig(
+        family="se_resnext",
+        classifier="last_linear",
+        description="SE-ResNeXt-50 32x4d, pretrainedmodels / timm legacy key layout",
+    ),
+)
 def se_resnext50_32x4d(num_classes: int = 1000, **cfg) -> SEResNeXt:
     return SEResNeXt([3, 4, 6, 3], num_classes=num_classes, **cfg)

@@ -45,7 +45,16 @@ def zoo_summary(arch: str, num_classes: int | None = None, input_size: tuple | N
     except (RuntimeError, NotImplementedError):  # e.g. RegNet computes its widths with tensors: build it for real
         model = create_model(arch, num_classes=num_classes)
         flops = count_flops(model, size)
-    return {"arch": arch, "family": info["family"], "description": info["description"],
-            "num_classes": model.seedge_cfg.num_classes, "input_size": list(size),
-            "mean": list(info["mean"]), "std": list(info["std"]), "parameters": count_params(model),
-            "gflops": round(flops / 1e9, 4), "gmacs": round(flops / 2e9, 4), "se_blocks": count_se_blocks(model)}
+    return {
+        "arch": arch,
+        "family": info["family"],
+        "description": info["description"],
+        "num_classes": model.seedge_cfg.num_classes,
+        "input_size": list(size),
+        "mean": list(info["mean"]),
+        "std": list(info["std"]),
+        "parameters": count_params(model),
+        "gflops": round(flops / 1e9, 4),
+        "gmacs": round(flops / 2e9, 4),
+        "se_blocks": count_se_blocks(model),
+    }

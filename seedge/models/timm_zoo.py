@@ -32,9 +32,14 @@ def _register_one(timm, name: str) -> None:
     except Exception:  # noqa: BLE001 - timm has no cfg for some names; fall back to ImageNet defaults
         pcfg = {}
     size = tuple(pcfg.get("input_size") or (3, 224, 224))
-    cfg = ModelConfig(input_size=size, mean=tuple(pcfg.get("mean", IMAGENET_MEAN)),
-                      std=tuple(pcfg.get("std", IMAGENET_STD)), family="timm",
-                      classifier=pcfg.get("classifier", "fc") or "fc", description=f"timm {name}")
+    cfg = ModelConfig(
+        input_size=size,
+        mean=tuple(pcfg.get("mean", IMAGENET_MEAN)),
+        std=tuple(pcfg.get("std", IMAGENET_STD)),
+        family="timm",
+        classifier=pcfg.get("classifier", "fc") or "fc",
+        description=f"timm {name}",
+    )
 
     @register_model(f"timm/{name}", cfg, tags=("timm",))
     def build(num_classes: int = 1000, **kw):

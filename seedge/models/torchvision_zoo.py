@@ -39,13 +39,24 @@ _TORCHVISION_SE = {
     "regnet_y_128gf": (224, "fc"),
 }
 
-def _register(name: str, side: int, classifier: str) -> None:
-    family = "mobilenet_v3" if name.startswith("mobilenet") else ("regnet_y" if name.startswith("regnet")
-                                                                   else "efficientnet")
 
-    @register_model(name, ModelConfig(input_size=(3, side, side), family=family, classifier=classifier,
-                                      description=f"torchvision {name} (SqueezeExcitation)"),
-                    tags=("torchvision",))
+def _register(name: str, side: int, classifier: str) -> None:
+    family = (
+        "mobilenet_v3"
+        if name.startswith("mobilenet")
+        else ("regnet_y" if name.startswith("regnet") else "efficientnet")
+    )
+
+    @register_model(
+        name,
+        ModelConfig(
+            input_size=(3, side, side),
+            family=family,
+            classifier=classifier,
+            description=f"torchvision {name} (SqueezeExcitation)",
+        ),
+        tags=("torchvision",),
+    )
     def build(num_classes: int = 1000, **cfg):
         import torchvision.models as tvm
 
@@ -57,9 +68,11 @@ for _name, (_side, _cls) in _TORCHVISION_SE.items():
 
 
 def _register_baseline(name: str) -> None:
-    @register_model(name, ModelConfig(family="resnet", classifier="fc",
-                                      description=f"torchvision {name}, no SE (baseline)"),
-                    tags=("torchvision", BASELINE_TAG))
+    @register_model(
+        name,
+        ModelConfig(family="resnet", classifier="fc", description=f"torchvision {name}, no SE (baseline)"),
+        tags=("torchvision", BASELINE_TAG),
+    )
     def build(num_classes: int = 1000, **cfg):
         import torchvision.models as tvm
 
@@ -70,10 +83,20 @@ for _name in ("resnet18", "resnet34", "resnet50"):
     _register_baseline(_name)
 
 
-@register_model("resnet18_cifar", ModelConfig(
-    input_size=(3, 32, 32), mean=CIFAR_MEAN, std=CIFAR_STD, num_classes=10, family="resnet", classifier="fc",
-    description="torchvision ResNet-18 for 32x32 input: 3x3 stem, no max-pool, no SE (baseline of "
-                "se_resnet18_cifar)"), tags=("torchvision", BASELINE_TAG))
+@register_model(
+    "resnet18_cifar",
+    ModelConfig(
+        input_size=(3, 32, 32),
+        mean=CIFAR_MEAN,
+        std=CIFAR_STD,
+        num_classes=10,
+        family="resnet",
+        classifier="fc",
+        description="torchvision ResNet-18 for 32x32 input: 3x3 stem, no max-pool, no SE (baseline of "
+        "se_resnet18_cifar)",
+    ),
+    tags=("torchvision", BASELINE_TAG),
+)
 def resnet18_cifar(num_classes: int = 10, **cfg):
     import torchvision.models as tvm
     from torch import nn

@@ -40,17 +40,20 @@ def user_arch(model) -> str:
 
 def split_user_arch(arch: str) -> tuple[str, str]:
     """'user:pkg.mod.Net' -> ('pkg.mod', 'Net')."""
-    module, _, name = arch[len(USER_PREFIX):].rpartition(".")
+    module, _, name = arch[len(USER_PREFIX) :].rpartition(".")
     return module, name
 
 
 # --- --model-file FILE.py:NAME, --model-args JSON -------------------------------------------------
 
+
 def parse_model_file(spec: str) -> tuple[Path, str]:
     path, sep, name = str(spec).rpartition(":")
     if not sep or not path or not name.isidentifier():
-        raise SeedgeError(f"--model-file {spec!r}: give FILE.py:NAME, e.g. mynet.py:MyNet (NAME is a class or a "
-                          f"function that returns the model)")
+        raise SeedgeError(
+            f"--model-file {spec!r}: give FILE.py:NAME, e.g. mynet.py:MyNet (NAME is a class or a "
+            f"function that returns the model)"
+        )
     p = Path(path)
     if p.suffix != ".py":
         raise SeedgeError(f"--model-file {spec!r}: {p} is not a .py file")
@@ -68,8 +71,9 @@ def parse_model_args(value) -> dict:
     try:
         args = json.loads(value)
     except json.JSONDecodeError as e:
-        raise SeedgeError(f"--model-args {value!r}: not JSON ({e.msg}); give an object such as "
-                          f"'{{\"width\": 32}}'") from None
+        raise SeedgeError(
+            f"--model-args {value!r}: not JSON ({e.msg}); give an object such as '{{\"width\": 32}}'"
+        ) from None
     if not isinstance(args, dict):
         raise SeedgeError(f"--model-args {value!r}: give a JSON object of keyword arguments, e.g. '{{\"width\": 32}}'")
     return args
@@ -112,11 +116,19 @@ def load_factory(spec: str):
     if factory is None or not callable(factory):
         import torch.nn as nn
 
-        found = sorted(n for n, v in vars(module).items() if not n.startswith("_") and (
-            (inspect.isclass(v) and issubclass(v, nn.Module) and v.__module__ == module.__name__)
-            or (inspect.isfunction(v) and v.__module__ == module.__name__)))
-        raise SeedgeError(f"{path}: defines no class or function '{name}'"
-                          + (f" (it defines {', '.join(found[:8])})" if found else ""))
+        found = sorted(
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and (
+                (inspect.isclass(v) and issubclass(v, nn.Module) and v.__module__ == module.__name__)
+                or (inspect.isfunction(v) and v.__module__ == module.__name__)
+            )
+        )
+        raise SeedgeError(
+            f"{path}: defines no class or function '{name}'"
+            + (f" (it defines {', '.join(found[:8])})" if found else "")
+        )
     return factory, module.__name__, name
 
 
@@ -140,11 +152,14 @@ def build(factory, args: dict, num_classes: int | None = None, where: str = "mod
         model = factory(**kwargs)
     except (Exception, SystemExit) as e:  # noqa: BLE001 - the user's code may raise anything, exit(0) too
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise SeedgeError(f"{where}: {getattr(factory, '__name__', 'NAME')}({shown}) failed ({_message(e)}); "
-                          f"check --model-args") from None
+        raise SeedgeError(
+            f"{where}: {getattr(factory, '__name__', 'NAME')}({shown}) failed ({_message(e)}); check --model-args"
+        ) from None
     if not isinstance(model, nn.Module):
-        raise SeedgeError(f"{where}: {getattr(factory, '__name__', 'NAME')}(...) returned a "
-                          f"{type(model).__name__}, not a torch.nn.Module")
+        raise SeedgeError(
+            f"{where}: {getattr(factory, '__name__', 'NAME')}(...) returned a "
+            f"{type(model).__name__}, not a torch.nn.Module"
+        )
     if num_classes is not None and kwargs.get("num_classes") is None:
         head = classifier_name(model)
         layer: Any = model.get_submodule(head) if head else None  # the classifier: a Linear
@@ -179,11 +194,18 @@ def config_for(model, input_size=None, mean=None, std=None, num_classes: int | N
     head = classifier_name(model)
     if num_classes is None:
         num_classes = model.get_submodule(head).out_features if head else 1
-    c, h, w = (int(v) for v in input_size) if input_size is not None \
-        else (input_channels(model), DEFAULT_SIDE, DEFAULT_SIDE)  # adopt() checked it is (C, H, W)
-    return ModelConfig(input_size=(c, h, w), mean=tuple(mean or IMAGENET_MEAN), std=tuple(std or IMAGENET_STD),
-                       num_classes=int(num_classes), family="user", classifier=head,
-                       description="from the user's own code")
+    c, h, w = (
+        (int(v) for v in input_size) if input_size is not None else (input_channels(model), DEFAULT_SIDE, DEFAULT_SIDE)
+    )  # adopt() checked it is (C, H, W)
+    return ModelConfig(
+        input_size=(c, h, w),
+        mean=tuple(mean or IMAGENET_MEAN),
+        std=tuple(std or IMAGENET_STD),
+        num_classes=int(num_classes),
+        family="user",
+        classifier=head,
+        description="from the user's own code",
+    )
 
 
 def register_model_file(spec: str, model_args=None) -> str:
@@ -220,12 +242,15 @@ def adopt(model, input_size, mean=None, std=None):
         with torch.no_grad():
             out = work(x)
     except Exception as e:  # noqa: BLE001
-        raise SeedgeError(f"{type(model).__name__}: a forward pass on a 1x{'x'.join(map(str, size))} input failed "
-                          f"({_message(e)}); is input_size right?") from None
+        raise SeedgeError(
+            f"{type(model).__name__}: a forward pass on a 1x{'x'.join(map(str, size))} input failed "
+            f"({_message(e)}); is input_size right?"
+        ) from None
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         what = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
-        raise SeedgeError(f"{type(model).__name__}: returns {what}; an exported classifier returns one (N, classes) "
-                          f"tensor of logits")
+        raise SeedgeError(
+            f"{type(model).__name__}: returns {what}; an exported classifier returns one (N, classes) tensor of logits"
+        )
     work.seedge_cfg = config_for(work, size, mean, std, num_classes=int(out.shape[1]))
     work.seedge_arch = user_arch(model)
     return work

@@ -21,8 +21,14 @@ OUTPUT_NAME = "logits"
 DEFAULT_OPSET = 18
 
 
-def export_onnx(model, path: str | Path, input_shape: tuple[int, int, int], opset: int = DEFAULT_OPSET,
-                dynamic_batch: bool = True, metadata: dict | None = None) -> Path:
+def export_onnx(
+    model,
+    path: str | Path,
+    input_shape: tuple[int, int, int],
+    opset: int = DEFAULT_OPSET,
+    dynamic_batch: bool = True,
+    metadata: dict | None = None,
+) -> Path:
     """Export `model` (eval mode) to `path`; returns the path. Raises SeedgeError on failure."""
     import onnx
     import torch
@@ -35,12 +41,21 @@ def export_onnx(model, path: str | Path, input_shape: tuple[int, int, int], opse
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         try:
-            program = torch.onnx.export(model, (example,), dynamo=True, input_names=[INPUT_NAME],
-                                         output_names=[OUTPUT_NAME], dynamic_shapes=dynamic_shapes,
-                                         opset_version=opset, verbose=False)
+            program = torch.onnx.export(
+                model,
+                (example,),
+                dynamo=True,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=dynamic_shapes,
+                opset_version=opset,
+                verbose=False,
+            )
         except Exception as e:  # noqa: BLE001 - torch raises many types; report one line
-            raise SeedgeError(f"ONNX export of {getattr(model, 'seedge_arch', 'model')} failed: "
-                              f"{str(e).strip().splitlines()[0][:300]}") from None
+            raise SeedgeError(
+                f"ONNX export of {getattr(model, 'seedge_arch', 'model')} failed: "
+                f"{str(e).strip().splitlines()[0][:300]}"
+            ) from None
     assert program is not None  # dynamo=True always returns the ONNXProgram (None is the legacy exporter's)
     program.save(str(path))
     proto = onnx.load(str(path))

@@ -35,9 +35,14 @@ def embed_preprocess(src: str | Path, dst: str | Path, spec, color_order: str, s
     facts = embedded_input(spec, color_order)
     graph_input = model.graph.input[0]
     prefix = _prefix_model(model, graph_input, spec, facts["color_order"], INPUT_NAME)
-    merged = compose.merge_models(prefix, model, io_map=[(f"{PREFIX}out", graph_input.name)],
-                                  producer_name=model.producer_name, producer_version=model.producer_version,
-                                  doc_string=model.doc_string)
+    merged = compose.merge_models(
+        prefix,
+        model,
+        io_map=[(f"{PREFIX}out", graph_input.name)],
+        producer_name=model.producer_name,
+        producer_version=model.producer_version,
+        doc_string=model.doc_string,
+    )
     del merged.metadata_props[:]
     merged.metadata_props.extend(model.metadata_props)  # seedge's model info, as the built graph had it
     if softmax:
@@ -67,29 +72,40 @@ def _prefix_model(model, graph_input, spec, color_order: str, input_name: str):
     }
     nodes = [
         helper.make_node("Cast", [input_name], [f"{PREFIX}float"], to=TensorProto.FLOAT, name=f"{PREFIX}cast"),
-        helper.make_node("Transpose", [f"{PREFIX}float"], [f"{PREFIX}nchw"], perm=[0, 3, 1, 2],
-                         name=f"{PREFIX}to_nchw"),
+        helper.make_node(
+            "Transpose", [f"{PREFIX}float"], [f"{PREFIX}nchw"], perm=[0, 3, 1, 2], name=f"{PREFIX}to_nchw"
+        ),
         helper.make_node("Mul", [f"{PREFIX}nchw", f"{PREFIX}scale"], [f"{PREFIX}scaled"], name=f"{PREFIX}scale"),
     ]
     last = f"{PREFIX}scaled"
     if c == 3 and color_order != network_order(d):
         consts["reverse"] = np.asarray([2, 1, 0], np.int64)
-        nodes.append(helper.make_node("Gather", [last, f"{PREFIX}reverse"], [f"{PREFIX}reordered"], axis=1,
-                                      name=f"{PREFIX}reorder"))
+        nodes.append(
+            helper.make_node(
+                "Gather", [last, f"{PREFIX}reverse"], [f"{PREFIX}reordered"], axis=1, name=f"{PREFIX}reorder"
+            )
+        )
         last = f"{PREFIX}reordered"
     nodes += [
         helper.make_node("Sub", [last, f"{PREFIX}mean"], [f"{PREFIX}centered"], name=f"{PREFIX}mean"),
-        helper.make_node("Div", [f"{PREFIX}centered", f"{PREFIX}std"],
-                         [f"{PREFIX}normalized" if want != TensorProto.FLOAT else f"{PREFIX}out"], name=f"{PREFIX}std"),
+        helper.make_node(
+            "Div",
+            [f"{PREFIX}centered", f"{PREFIX}std"],
+            [f"{PREFIX}normalized" if want != TensorProto.FLOAT else f"{PREFIX}out"],
+            name=f"{PREFIX}std",
+        ),
     ]
     if want != TensorProto.FLOAT:  # e.g. an FP16 graph: its input type, after normalizing in float32
-        nodes.append(helper.make_node("Cast", [f"{PREFIX}normalized"], [f"{PREFIX}out"], to=want,
-                                      name=f"{PREFIX}cast_out"))
+        nodes.append(
+            helper.make_node("Cast", [f"{PREFIX}normalized"], [f"{PREFIX}out"], to=want, name=f"{PREFIX}cast_out")
+        )
     graph = helper.make_graph(
-        nodes, "seedge_preprocess",
+        nodes,
+        "seedge_preprocess",
         [helper.make_tensor_value_info(input_name, TensorProto.UINT8, [batch, h, w, c])],
         [helper.make_tensor_value_info(f"{PREFIX}out", want, [batch, c, h, w])],
-        initializer=[numpy_helper.from_array(v, f"{PREFIX}{k}") for k, v in consts.items()])
+        initializer=[numpy_helper.from_array(v, f"{PREFIX}{k}") for k, v in consts.items()],
+    )
     default = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     prefix = helper.make_model(graph, opset_imports=[helper.make_opsetid("", default)])
     prefix.ir_version = model.ir_version

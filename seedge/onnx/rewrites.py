@@ -22,8 +22,13 @@ def _constant_values(proto) -> dict[str, np.ndarray]:
     from onnx import numpy_helper
 
     values = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
-    values.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in proto.graph.node
-                   if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"})
+    values.update(
+        {
+            n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+            for n in proto.graph.node
+            if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"
+        }
+    )
     return values
 
 
@@ -42,8 +47,11 @@ def reducemean_to_global_pool_proto(proto) -> int:
     for n in proto.graph.node:
         if n.op_type != "ReduceMean" or ranks.get(n.input[0]) != 4:
             continue
-        axes = values.get(n.input[1]) if len(n.input) > 1 and n.input[1] else next(
-            (np.array(a.ints) for a in n.attribute if a.name == "axes"), None)
+        axes = (
+            values.get(n.input[1])
+            if len(n.input) > 1 and n.input[1]
+            else next((np.array(a.ints) for a in n.attribute if a.name == "axes"), None)
+        )
         keep = next((a.i for a in n.attribute if a.name == "keepdims"), 1)
         noop = next((a.i for a in n.attribute if a.name == "noop_with_empty_axes"), 0)
         if axes is None or noop or keep != 1 or sorted(int(a) % 4 for a in np.ravel(axes)) != [2, 3]:

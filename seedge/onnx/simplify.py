@@ -35,8 +35,10 @@ def simplify_onnx(path: str | Path) -> dict:
         _check(slim, original)
     except Exception as e:  # noqa: BLE001 - simplification is optional: keep the original, say why
         lines = str(e).strip().splitlines()
-        facts.update(applied=False, warning=f"onnxslim failed, graph kept as exported: "
-                                            f"{(lines[0] if lines else type(e).__name__)[:300]}")
+        facts.update(
+            applied=False,
+            warning=f"onnxslim failed, graph kept as exported: {(lines[0] if lines else type(e).__name__)[:300]}",
+        )
         return facts
     with atomic_target(path) as tmp:
         onnx.save(slim, str(tmp))

@@ -48,11 +48,14 @@ VERIFY_TOLERANCE = 1e-5
 _NEUTRAL = (nn.Identity, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
-PATTERN = ("mean over H,W -> 1x1 conv|Linear -> activation -> 1x1 conv|Linear -> sigmoid|hard-sigmoid -> "
-           "multiply with the block input")
+PATTERN = (
+    "mean over H,W -> 1x1 conv|Linear -> activation -> 1x1 conv|Linear -> sigmoid|hard-sigmoid -> "
+    "multiply with the block input"
+)
 
 
 # --- which modules own computation ---------------------------------------------------------------
+
 
 def _is_torch_layer(m: nn.Module) -> bool:
     """A layer or container from torch.nn itself (its forward is torch's, not the user's)."""
@@ -93,6 +96,7 @@ class _OwnForward(fx.Tracer):
 
 # --- one forward of the example: inputs of each block, and which blocks act like an SE -----------
 
+
 class _Watch(TorchFunctionMode):
     """Records, per block, whether its own forward squeezed over H,W and scaled channels."""
 
@@ -118,8 +122,13 @@ class _Watch(TorchFunctionMode):
 
 def _global_mean(args, out) -> bool:
     x = args[0] if args else None
-    return (isinstance(x, torch.Tensor) and isinstance(out, torch.Tensor) and x.dim() == 4
-            and x.shape[2] * x.shape[3] > 1 and out.numel() == x.shape[0] * x.shape[1])
+    return (
+        isinstance(x, torch.Tensor)
+        and isinstance(out, torch.Tensor)
+        and x.dim() == 4
+        and x.shape[2] * x.shape[3] > 1
+        and out.numel() == x.shape[0] * x.shape[1]
+    )
 
 
 def _per_channel(t: torch.Tensor) -> bool:
@@ -147,9 +156,11 @@ def _observe(model: nn.Module, example, wanted: set[str]):
             stack.append(path)
             if path in wanted and path not in inputs:
                 # clone: later in-place ops must not change what the block received
-                inputs[path] = (tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args),
-                                {k: v.detach().clone() if isinstance(v, torch.Tensor) else v
-                                 for k, v in kwargs.items()})
+                inputs[path] = (
+                    tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args),
+                    {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()},
+                )
+
         return hook
 
     def post(mod, args, out):
@@ -171,6 +182,7 @@ def _observe(model: nn.Module, example, wanted: set[str]):
 
 
 # --- rewriting one block ----------------------------------------------------------------------------
+
 
 class _Recorder(fx.Interpreter):
     def __init__(self, gm: fx.GraphModule, want: set):
@@ -231,8 +243,11 @@ def _erase_unused(graph: fx.Graph, candidates: set) -> None:
     while changed:
         changed = False
         for n in reversed(list(graph.nodes)):
-            if not n.users and n.op not in ("output", "placeholder") and (
-                    n in candidates or is_metadata(n) or n.op == "get_attr"):
+            if (
+                not n.users
+                and n.op not in ("output", "placeholder")
+                and (n in candidates or is_metadata(n) or n.op == "get_attr")
+            ):
                 graph.erase_node(n)
                 changed = True
 
@@ -242,8 +257,11 @@ def _whole_forward(gm: fx.GraphModule, m: SEMatch) -> bool:
     nodes = list(gm.graph.nodes)
     placeholders = [n for n in nodes if n.op == "placeholder"]
     output = next(n for n in nodes if n.op == "output")
-    rest = [n for n in nodes if n.op not in ("placeholder", "output") and n is not m.mul
-            and n not in m.body and not is_metadata(n)]
+    rest = [
+        n
+        for n in nodes
+        if n.op not in ("placeholder", "output") and n is not m.mul and n not in m.body and not is_metadata(n)
+    ]
     return placeholders == [m.x] and output.args[0] is m.mul and not rest
 
 
@@ -270,10 +288,18 @@ def _new_name(gm: fx.GraphModule, m: SEMatch, call: fx.Node, mul_path: str) -> s
     if prefix and str(m.squeeze.target).startswith(prefix + ".") and not _exists(gm, prefix):
         return prefix
     # In an exported program: the SE class that ran the multiply, if nothing else ran inside it.
-    if mul_path and not _exists(gm, mul_path) and not any(
-            (p == mul_path or p.startswith(mul_path + ".")) for p in
-            (stack_path(n) for n in gm.graph.nodes
-             if n is not call and n.op not in ("placeholder", "output", "get_attr") and not is_metadata(n))):
+    if (
+        mul_path
+        and not _exists(gm, mul_path)
+        and not any(
+            (p == mul_path or p.startswith(mul_path + "."))
+            for p in (
+                stack_path(n)
+                for n in gm.graph.nodes
+                if n is not call and n.op not in ("placeholder", "output", "get_attr") and not is_metadata(n)
+            )
+        )
+    ):
         return mul_path
     return _free_path(gm, f"{mul_path}.se" if mul_path else "se")
 
@@ -338,13 +364,17 @@ def _rewrite(path: str, owner: nn.Module, call: tuple):
         if ok:
             verified.append((m, canonical))
         else:
-            misses.append(f"the chain {' -> '.join(m.form)} ending in '{m.mul.name}' was not replaced: the "
-                          f"canonical module differs by {rel:.3g} of the output scale")
+            misses.append(
+                f"the chain {' -> '.join(m.form)} ending in '{m.mul.name}' was not replaced: the "
+                f"canonical module differs by {rel:.3g} of the output scale"
+            )
     if not verified:
         return None, [], misses
     # The user's layers each rewrite replaced (leaves only: `se` is implied by `se.fc.0`).
-    sources = {id(m): [_qualified(path, t) for t in m.modules
-                       if not any(u.startswith(t + ".") for u in m.modules)] for m, _ in verified}
+    sources = {
+        id(m): [_qualified(path, t) for t in m.modules if not any(u.startswith(t + ".") for u in m.modules)]
+        for m, _ in verified
+    }
     if len(verified) == 1 and _whole_forward(gm, verified[0][0]):
         m, canonical = verified[0]
         return canonical, [{"module": path, "from": sources[id(m)], "form": " -> ".join(m.form)}], misses
@@ -360,6 +390,7 @@ def _rewrite(path: str, owner: nn.Module, call: tuple):
 
 
 # --- module-level fallback, for forwards fx cannot trace ------------------------------------------------
+
 
 def _is_global_avg(m: nn.Module) -> bool:
     return isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size in (1, (1, 1))
@@ -383,8 +414,17 @@ def se_parts(module: nn.Module):
             norms.append(m)
         elif _is_global_avg(m) or isinstance(m, _NEUTRAL):
             continue
-        elif isinstance(m, (nn.Conv2d, nn.Linear, nn.modules.pooling._AvgPoolNd,
-                            nn.modules.pooling._MaxPoolNd, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d)):
+        elif isinstance(
+            m,
+            (
+                nn.Conv2d,
+                nn.Linear,
+                nn.modules.pooling._AvgPoolNd,
+                nn.modules.pooling._MaxPoolNd,
+                nn.AdaptiveMaxPool2d,
+                nn.AdaptiveAvgPool2d,
+            ),
+        ):
             return None
         else:
             acts.append(m)
@@ -402,8 +442,9 @@ def to_canonical(module: nn.Module) -> SqueezeExcite | None:
     if parts is None:
         return None
     reduce, norm, act, expand, gate = parts
-    if norm is not None and (isinstance(norm, nn.BatchNorm1d) != isinstance(reduce, nn.Linear)
-                             or norm.running_mean is None):
+    if norm is not None and (
+        isinstance(norm, nn.BatchNorm1d) != isinstance(reduce, nn.Linear) or norm.running_mean is None
+    ):
         return None
     channels, hidden = io_features(reduce)
     se = SqueezeExcite(channels, hidden)
@@ -423,17 +464,29 @@ def _module_level(path: str, owner: nn.Module, args: tuple, reason: str):
     if not ok:
         return None, [], [reason, f"as a whole it is not the canonical SE (differs by {rel:.3g})"]
     names = [n for n, m in owner.named_modules() if is_1x1(m)]
-    return canonical, [{"module": path, "from": [_qualified(path, n) for n in names],
-                        "form": f"module-level: {reason}; the module's output equals the canonical SE's"}], []
+    return (
+        canonical,
+        [
+            {
+                "module": path,
+                "from": [_qualified(path, n) for n in names],
+                "form": f"module-level: {reason}; the module's output equals the canonical SE's",
+            }
+        ],
+        [],
+    )
 
 
 # --- the pass -------------------------------------------------------------------------------------------
 
+
 @register_pass("canonical_se")
 def canonical_se(model: nn.Module, example) -> PassResult:
-    owners = [(p, m) for p, m in _post_order(model)
-              if _owns_forward(m, model) and not isinstance(m, SqueezeExcite)
-              and (m is model or len(_own_layers(m)) >= 2)]
+    owners = [
+        (p, m)
+        for p, m in _post_order(model)
+        if _owns_forward(m, model) and not isinstance(m, SqueezeExcite) and (m is model or len(_own_layers(m)) >= 2)
+    ]
     inputs, se_like = _observe(model, example, {p for p, _ in owners})
     root, rewritten, reasons, done = model, [], {}, set()
     for path, owner in owners:
@@ -457,5 +510,6 @@ def canonical_se(model: nn.Module, example) -> PassResult:
             continue
         why = reasons.get(path) or [f"its forward is not the pattern {PATTERN}"]
         left.append({"module": path or "(model)", "reason": "; ".join(dict.fromkeys(why))[:600]})
-    return PassResult(len(rewritten), details={"rewritten": rewritten, "left_alone": left},
-                      model=None if root is model else root)
+    return PassResult(
+        len(rewritten), details={"rewritten": rewritten, "left_alone": left}, model=None if root is model else root
+    )

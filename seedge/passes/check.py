@@ -77,8 +77,11 @@ def float64_recheck(model, earlier_passes, pass_fn, example, before, after) -> d
         ref = _flat(m64(x64))
         m64, _ = run_pass(pass_fn, m64, x64)
         out = _flat(m64(x64))
-    return {"rel_diff_fp64": _rel(out, ref)[1], "fp32_error_before": _rel(_flat(before), ref)[1],
-            "fp32_error_after": _rel(_flat(after), ref)[1]}
+    return {
+        "rel_diff_fp64": _rel(out, ref)[1],
+        "fp32_error_before": _rel(_flat(before), ref)[1],
+        "fp32_error_after": _rel(_flat(after), ref)[1],
+    }
 
 
 def check_pass(name: str, before, after, recheck=None, tolerance: float = REL_TOLERANCE) -> dict:
@@ -89,23 +92,26 @@ def check_pass(name: str, before, after, recheck=None, tolerance: float = REL_TO
     """
     b, a = _flat(before), _flat(after)
     if a.shape != b.shape:
-        raise CheckFailed(f"pass '{name}' changed the model's output shape "
-                          f"({tuple(b.shape)} -> {tuple(a.shape)})")
+        raise CheckFailed(f"pass '{name}' changed the model's output shape ({tuple(b.shape)} -> {tuple(a.shape)})")
     if not bool(a.isfinite().all()):
         raise CheckFailed(f"pass '{name}' made the model's outputs non-finite (NaN/Inf)")
     max_abs, rel = _rel(a, b)
     result = {"max_abs_diff": max_abs, "rel_diff": rel, "fp64": None}
     if rel <= tolerance:
         return result
-    msg = (f"pass '{name}' changed the logits: max abs diff {max_abs:.3g} is {rel:.3g} of the logit "
-           f"scale {float(b.abs().max()):.3g} (allowed {tolerance:g})")
+    msg = (
+        f"pass '{name}' changed the logits: max abs diff {max_abs:.3g} is {rel:.3g} of the logit "
+        f"scale {float(b.abs().max()):.3g} (allowed {tolerance:g})"
+    )
     if recheck is not None:
         fp64 = recheck()
         if fp64["rel_diff_fp64"] <= FP64_EXACT and fp64["fp32_error_after"] <= 2 * fp64["fp32_error_before"]:
             return {**result, "fp64": fp64}
-        msg += (f"; in float64 the pass moves them by {fp64['rel_diff_fp64']:.3g} (exact would be "
-                f"<= {FP64_EXACT:g}), FP32 error vs float64 {fp64['fp32_error_before']:.3g} before, "
-                f"{fp64['fp32_error_after']:.3g} after")
+        msg += (
+            f"; in float64 the pass moves them by {fp64['rel_diff_fp64']:.3g} (exact would be "
+            f"<= {FP64_EXACT:g}), FP32 error vs float64 {fp64['fp32_error_before']:.3g} before, "
+            f"{fp64['fp32_error_after']:.3g} after"
+        )
     raise CheckFailed(msg + "; drop the pass or fix it")
 
 

@@ -72,8 +72,9 @@ def _fuse(layer: Any, bn: Any) -> nn.Module:
     import copy
 
     fused = copy.deepcopy(layer)
-    fused.weight, fused.bias = fuse_conv_bn_weights(layer.weight, layer.bias, bn.running_mean,
-                                                    bn.running_var, bn.eps, bn.weight, bn.bias)
+    fused.weight, fused.bias = fuse_conv_bn_weights(
+        layer.weight, layer.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias
+    )
     return fused
 
 
@@ -90,7 +91,7 @@ class _Uses(TorchFunctionMode):
         if getattr(func, "__name__", "") not in _METADATA and self.watched:
             owner = self.stack[-1] if self.stack else ""
             for a in (*args, *kwargs.values()):
-                for t in (a if isinstance(a, (list, tuple)) else (a,)):
+                for t in a if isinstance(a, (list, tuple)) else (a,):
                     # `watched` holds the tensors alive, so an id match is that very tensor.
                     if isinstance(t, torch.Tensor) and id(t) in self.watched:
                         self.uses[id(t)].append(owner)
@@ -113,6 +114,7 @@ def find_pairs(model: nn.Module, example) -> list[tuple[str, str]]:
             calls[name] += 1
             if name in bn_names and args and isinstance(args[0], torch.Tensor):
                 bn_input[name] = (id(args[0]), len(args[0].shape))
+
         return hook
 
     def post(name):
@@ -120,6 +122,7 @@ def find_pairs(model: nn.Module, example) -> list[tuple[str, str]]:
             stack.pop()
             if name in layer_names and isinstance(out, torch.Tensor):
                 produced[id(out)], producer[id(out)] = out, name
+
         return hook
 
     layer_names = {n for n, m in mods.items() if _foldable_layer(m)}

@@ -39,6 +39,7 @@ def run_pass(fn: PassFn, model, example):
     new = getattr(result, "model", None)
     return (model if new is None else new).eval(), result
 
+
 DEFAULT_PASSES = ["drop_dropout", "fold_bn", "canonical_se", "fuse_se_residual"]
 
 _PASSES: dict[str, PassFn] = {}
@@ -71,8 +72,9 @@ def _default_example(model):
 
     cfg = getattr(model, "seedge_cfg", None)
     if cfg is None:
-        raise SeedgeError("apply_passes: the model has no seedge_cfg to take an input size from; "
-                          "pass example=<an input tensor>")
+        raise SeedgeError(
+            "apply_passes: the model has no seedge_cfg to take an input size from; pass example=<an input tensor>"
+        )
     gen = torch.Generator().manual_seed(0)
     param = next(model.parameters(), None)
     x = torch.randn(2, *cfg.input_size, generator=gen)
@@ -96,8 +98,9 @@ def apply_passes(model, names: list[str] | None = None, example=None, count_node
     names = list(DEFAULT_PASSES if names is None else names)
     unknown = [n for n in names if n not in _PASSES]
     if unknown:
-        raise SeedgeError(f"unknown pass {', '.join(repr(n) for n in unknown)}: "
-                          f"known passes are {', '.join(list_passes())}")
+        raise SeedgeError(
+            f"unknown pass {', '.join(repr(n) for n in unknown)}: known passes are {', '.join(list_passes())}"
+        )
     work = copy.deepcopy(model).eval()
     example = _default_example(work) if example is None else example
     with strict_fp32():
@@ -123,12 +126,18 @@ def _run_checked(original, work, names: list[str], example, count_nodes: bool):
         with torch.no_grad():
             after = work(example)
         # Only if FP32 rounding exceeds the bound: replay the passes so far in float64 (check.py).
-        recheck = functools.partial(float64_recheck, original, [_PASSES[n] for n in names[:i]], fn,
-                                    example, before, after)
+        recheck = functools.partial(
+            float64_recheck, original, [_PASSES[n] for n in names[:i]], fn, example, before, after
+        )
         diff = check_pass(name, before, after, recheck)  # raises CheckFailed naming the pass
         counts_after = (onnx_node_counts(work, example) if changed else counts) if count_nodes else None
-        report = {"name": name, "changed": changed, **diff,
-                  "onnx_nodes_before": counts, "onnx_nodes_after": counts_after}
+        report = {
+            "name": name,
+            "changed": changed,
+            **diff,
+            "onnx_nodes_before": counts,
+            "onnx_nodes_after": counts_after,
+        }
         if getattr(result, "details", None) is not None:
             report["details"] = result.details
         reports.append(report)

@@ -38,24 +38,54 @@ from seedge.models.layers import SqueezeExcite
 _aten = torch.ops.aten
 
 # Ops that only rearrange a tensor's elements (the chain may pass through any number of them).
-_SHAPE_METHODS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "expand", "expand_as",
-                  "contiguous", "view_as", "reshape_as"}
+_SHAPE_METHODS = {
+    "view",
+    "reshape",
+    "flatten",
+    "unflatten",
+    "unsqueeze",
+    "squeeze",
+    "expand",
+    "expand_as",
+    "contiguous",
+    "view_as",
+    "reshape_as",
+}
 _SHAPE_FUNCTIONS = {torch.flatten, torch.reshape, torch.unsqueeze, torch.squeeze}
-_SHAPE_ATEN = {_aten.view, _aten.reshape, _aten._unsafe_view, _aten.unsqueeze, _aten.squeeze, _aten.expand,
-               _aten.expand_as, _aten.flatten, _aten.clone, _aten.contiguous, _aten.alias}
+_SHAPE_ATEN = {
+    _aten.view,
+    _aten.reshape,
+    _aten._unsafe_view,
+    _aten.unsqueeze,
+    _aten.squeeze,
+    _aten.expand,
+    _aten.expand_as,
+    _aten.flatten,
+    _aten.clone,
+    _aten.contiguous,
+    _aten.alias,
+}
 _SHAPE_MODULES = (nn.Flatten, nn.Unflatten, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
 
 # Activation functions -> an equivalent module (act(x) elementwise: (N, h) and (N, h, 1, 1) agree).
 _ACT_FUNCTIONS = {
-    F.relu: lambda a, k: nn.ReLU(), torch.relu: lambda a, k: nn.ReLU(), F.relu_: lambda a, k: nn.ReLU(),
-    torch.relu_: lambda a, k: nn.ReLU(), F.relu6: lambda a, k: nn.ReLU6(), F.silu: lambda a, k: nn.SiLU(),
-    F.hardswish: lambda a, k: nn.Hardswish(), F.mish: lambda a, k: nn.Mish(),
+    F.relu: lambda a, k: nn.ReLU(),
+    torch.relu: lambda a, k: nn.ReLU(),
+    F.relu_: lambda a, k: nn.ReLU(),
+    torch.relu_: lambda a, k: nn.ReLU(),
+    F.relu6: lambda a, k: nn.ReLU6(),
+    F.silu: lambda a, k: nn.SiLU(),
+    F.hardswish: lambda a, k: nn.Hardswish(),
+    F.mish: lambda a, k: nn.Mish(),
     F.gelu: lambda a, k: nn.GELU(approximate=k.get("approximate", "none")),
     F.leaky_relu: lambda a, k: nn.LeakyReLU(a[1] if len(a) > 1 else k.get("negative_slope", 0.01)),
     F.elu: lambda a, k: nn.ELU(a[1] if len(a) > 1 else k.get("alpha", 1.0)),
-    _aten.relu.default: lambda a, k: nn.ReLU(), _aten.relu_.default: lambda a, k: nn.ReLU(),
-    _aten.silu.default: lambda a, k: nn.SiLU(), _aten.silu_.default: lambda a, k: nn.SiLU(),
-    _aten.hardswish.default: lambda a, k: nn.Hardswish(), _aten.hardswish_.default: lambda a, k: nn.Hardswish(),
+    _aten.relu.default: lambda a, k: nn.ReLU(),
+    _aten.relu_.default: lambda a, k: nn.ReLU(),
+    _aten.silu.default: lambda a, k: nn.SiLU(),
+    _aten.silu_.default: lambda a, k: nn.SiLU(),
+    _aten.hardswish.default: lambda a, k: nn.Hardswish(),
+    _aten.hardswish_.default: lambda a, k: nn.Hardswish(),
     _aten.gelu.default: lambda a, k: nn.GELU(approximate=k.get("approximate", "none")),
     _aten.leaky_relu.default: lambda a, k: nn.LeakyReLU(a[1] if len(a) > 1 else 0.01),
     _aten.relu6.default: lambda a, k: nn.ReLU6(),
@@ -76,17 +106,17 @@ _METADATA_METHODS = {"size", "dim"}
 class SEMatch:
     """One squeeze-and-excitation chain in a graph, and the pieces of its canonical form."""
 
-    x: fx.Node                       # the block input (squeezed, then multiplied by the gate)
-    mul: fx.Node                     # the multiply that applies the gate
-    squeeze: fx.Node                 # the global mean over H,W (the chain's first node)
-    reduce: nn.Module                # Linear or 1x1 Conv2d, C -> h
-    norm: nn.Module | None           # BatchNorm on h, folded into reduce
+    x: fx.Node  # the block input (squeezed, then multiplied by the gate)
+    mul: fx.Node  # the multiply that applies the gate
+    squeeze: fx.Node  # the global mean over H,W (the chain's first node)
+    reduce: nn.Module  # Linear or 1x1 Conv2d, C -> h
+    norm: nn.Module | None  # BatchNorm on h, folded into reduce
     act: nn.Module
-    expand: nn.Module                # h -> C
-    gate: nn.Module                  # nn.Sigmoid or nn.Hardsigmoid (or the user's equivalent module)
-    body: list[fx.Node] = field(default_factory=list)    # nodes strictly between x and mul
-    modules: list[str] = field(default_factory=list)     # the modules the chain ran, in forward order
-    form: list[str] = field(default_factory=list)        # what each step was, for the report
+    expand: nn.Module  # h -> C
+    gate: nn.Module  # nn.Sigmoid or nn.Hardsigmoid (or the user's equivalent module)
+    body: list[fx.Node] = field(default_factory=list)  # nodes strictly between x and mul
+    modules: list[str] = field(default_factory=list)  # the modules the chain ran, in forward order
+    form: list[str] = field(default_factory=list)  # what each step was, for the report
 
     def canonical(self) -> SqueezeExcite:
         """seedge's SqueezeExcite computing the same function (fresh weights copied, not shared)."""
@@ -99,11 +129,18 @@ class SEMatch:
 
 # --- layer helpers (shared with canonical_se's module-level fallback) ------------------------------
 
+
 def is_1x1(m: nn.Module) -> bool:
     if type(m) is nn.Linear:
         return True
-    return (type(m) is nn.Conv2d and m.kernel_size == (1, 1) and m.stride == (1, 1) and m.groups == 1
-            and m.padding in ((0, 0), "valid") and m.dilation == (1, 1))
+    return (
+        type(m) is nn.Conv2d
+        and m.kernel_size == (1, 1)
+        and m.stride == (1, 1)
+        and m.groups == 1
+        and m.padding in ((0, 0), "valid")
+        and m.dilation == (1, 1)
+    )
 
 
 def io_features(m: Any) -> tuple[int, int]:
@@ -125,7 +162,7 @@ def as_conv1x1(layer: Any, norm: Any) -> nn.Conv2d:
 
 
 def gate_kind(module: nn.Module) -> str | None:
-    """"sigmoid" / "hardsigmoid" if a parameter-free module computes that function, else None."""
+    """ "sigmoid" / "hardsigmoid" if a parameter-free module computes that function, else None."""
     if isinstance(module, nn.Sigmoid):
         return "sigmoid"
     if isinstance(module, nn.Hardsigmoid):
@@ -147,6 +184,7 @@ def gate_kind(module: nn.Module) -> str | None:
 
 
 # --- matching -----------------------------------------------------------------------------------
+
 
 def _module(gm: nn.Module, node: fx.Node) -> nn.Module | None:
     if node.op != "call_module":
@@ -240,12 +278,20 @@ def _gate(gm, node, body: list):
             return m, type(m).__name__, node.args[0]
         # The user's own gate class (h_sigmoid ...) becomes torch's: exporters know that one.
         return (nn.Sigmoid() if kind == "sigmoid" else nn.Hardsigmoid()), f"{type(m).__name__} ({kind})", node.args[0]
-    if node.op == "call_function" and node.target in _SIGMOIDS or node.op == "call_method" and node.target in (
-            "sigmoid", "sigmoid_"):
+    if (
+        node.op == "call_function"
+        and node.target in _SIGMOIDS
+        or node.op == "call_method"
+        and node.target in ("sigmoid", "sigmoid_")
+    ):
         body.append(node)
         return nn.Sigmoid(), "sigmoid", node.args[0]
-    if node.op == "call_function" and node.target in _HARD_SIGMOIDS or node.op == "call_method" and node.target in (
-            "hardsigmoid",):
+    if (
+        node.op == "call_function"
+        and node.target in _HARD_SIGMOIDS
+        or node.op == "call_method"
+        and node.target in ("hardsigmoid",)
+    ):
         body.append(node)
         return nn.Hardsigmoid(), "hardsigmoid", node.args[0]
     written = _written_hard_sigmoid(gm, node)
@@ -273,8 +319,10 @@ def _written_hard_sigmoid(gm, node):
     if node.op != "call_function" or len(node.args) < 2 or not isinstance(node.args[0], fx.Node):
         return None
     scale = node.args[1]
-    if not ((node.target in _DIVS and scale == 6)
-            or (node.target in _SCALAR_MULS and isinstance(scale, float) and abs(scale - 1 / 6) < 1e-9)):
+    if not (
+        (node.target in _DIVS and scale == 6)
+        or (node.target in _SCALAR_MULS and isinstance(scale, float) and abs(scale - 1 / 6) < 1e-9)
+    ):
         return None
     clip = node.args[0]
     if not _is_relu6(gm, clip) or not isinstance(clip.args[0], fx.Node):
@@ -306,9 +354,12 @@ def _linear(gm, node, body: list):
     elif node.target in (F.conv2d, _aten.conv2d.default):
         w, b = _fetch(gm, _arg(node, 1, "weight")), _arg(node, 2, "bias")
         bias = _fetch(gm, b)
-        plain = (_arg(node, 3, "stride", 1) in (1, (1, 1), [1, 1])
-                 and _arg(node, 4, "padding", 0) in (0, (0, 0), [0, 0])
-                 and _arg(node, 5, "dilation", 1) in (1, (1, 1), [1, 1]) and _arg(node, 6, "groups", 1) == 1)
+        plain = (
+            _arg(node, 3, "stride", 1) in (1, (1, 1), [1, 1])
+            and _arg(node, 4, "padding", 0) in (0, (0, 0), [0, 0])
+            and _arg(node, 5, "dilation", 1) in (1, (1, 1), [1, 1])
+            and _arg(node, 6, "groups", 1) == 1
+        )
         if w is None or w.dim() != 4 or tuple(w.shape[2:]) != (1, 1) or not plain or (b is not None and bias is None):
             return None
         layer = nn.Conv2d(w.shape[1], w.shape[0], 1, bias=bias is not None).to(w.device, w.dtype)
@@ -329,10 +380,24 @@ def _act(gm, node, body: list):
     m = _module(gm, node)
     if m is not None:
         params_ok = isinstance(m, nn.PReLU) or not any(True for _ in m.parameters())
-        if params_ok and not any(m.children()) and not isinstance(m, _SHAPE_MODULES) and not is_1x1(m) \
-                and not isinstance(m, (nn.modules.pooling._AvgPoolNd, nn.modules.pooling._MaxPoolNd,
-                                       nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
-                                       nn.modules.batchnorm._BatchNorm, nn.Conv2d, nn.Linear)):
+        if (
+            params_ok
+            and not any(m.children())
+            and not isinstance(m, _SHAPE_MODULES)
+            and not is_1x1(m)
+            and not isinstance(
+                m,
+                (
+                    nn.modules.pooling._AvgPoolNd,
+                    nn.modules.pooling._MaxPoolNd,
+                    nn.modules.pooling._AdaptiveAvgPoolNd,
+                    nn.modules.pooling._AdaptiveMaxPoolNd,
+                    nn.modules.batchnorm._BatchNorm,
+                    nn.Conv2d,
+                    nn.Linear,
+                ),
+            )
+        ):
             body.append(node)
             return m, node.args[0]
         return None
@@ -366,15 +431,19 @@ def _squeeze(gm, node, body: list):
             body.append(node)
             return node.args[0], "AdaptiveAvgPool2d(1)"
         return None
-    if node.op == "call_function" and node.target in (F.adaptive_avg_pool2d, torch._C._nn.adaptive_avg_pool2d,
-                                                      _aten.adaptive_avg_pool2d.default,
-                                                      _aten._adaptive_avg_pool2d.default):
+    if node.op == "call_function" and node.target in (
+        F.adaptive_avg_pool2d,
+        torch._C._nn.adaptive_avg_pool2d,
+        _aten.adaptive_avg_pool2d.default,
+        _aten._adaptive_avg_pool2d.default,
+    ):
         if _arg(node, 1, "output_size") in (1, (1, 1), [1, 1]):
             body.append(node)
             return node.args[0], "adaptive_avg_pool2d(1)"
         return None
     is_mean = (node.op == "call_method" and node.target == "mean") or (
-        node.op == "call_function" and node.target in (torch.mean, _aten.mean.dim))
+        node.op == "call_function" and node.target in (torch.mean, _aten.mean.dim)
+    )
     if not is_mean:
         return None
     dims = _spatial_dims(_arg(node, 1, "dim"))
@@ -383,9 +452,15 @@ def _squeeze(gm, node, body: list):
         return node.args[0], "mean(H,W)"
     # Two single-dim means (x.mean(3).mean(2), x.mean(-1).mean(-1)): the value check confirms the dims.
     inner = node.args[0]
-    if dims is not None and len(dims) == 1 and isinstance(inner, fx.Node) and (
+    if (
+        dims is not None
+        and len(dims) == 1
+        and isinstance(inner, fx.Node)
+        and (
             (inner.op == "call_method" and inner.target == "mean")
-            or (inner.op == "call_function" and inner.target in (torch.mean, _aten.mean.dim))):
+            or (inner.op == "call_function" and inner.target in (torch.mean, _aten.mean.dim))
+        )
+    ):
         inner_dims = _spatial_dims(_arg(inner, 1, "dim"))
         if inner_dims is not None and len(inner_dims) == 1:
             body.extend([node, inner])
@@ -395,9 +470,11 @@ def _squeeze(gm, node, body: list):
 
 def _norm(gm, node, body: list):
     m = _module(gm, node) if isinstance(node, fx.Node) else None
-    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and type(m).forward in (nn.BatchNorm1d.forward,
-                                                                                nn.BatchNorm2d.forward) \
-            and m.running_mean is not None:
+    if (
+        isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))
+        and type(m).forward in (nn.BatchNorm1d.forward, nn.BatchNorm2d.forward)
+        and m.running_mean is not None
+    ):
         body.append(node)
         return m, node.args[0]
     return None
@@ -445,8 +522,9 @@ def _match_side(gm, mul: fx.Node, x, g) -> SEMatch | tuple[int, str]:
     (c, h), (h2, c2) = io_features(reduce_mod), io_features(expand_mod)
     if h != h2 or c != c2:
         return 7, f"layer sizes do not chain: {c}->{h} then {h2}->{c2}"
-    if norm_mod is not None and (norm_mod.num_features != h
-                                 or isinstance(norm_mod, nn.BatchNorm1d) != isinstance(reduce_mod, nn.Linear)):
+    if norm_mod is not None and (
+        norm_mod.num_features != h or isinstance(norm_mod, nn.BatchNorm1d) != isinstance(reduce_mod, nn.Linear)
+    ):
         return 7, "the BatchNorm between the two layers does not fit them"
     inside = set(body) | {mul}
     for node in body:
@@ -454,12 +532,30 @@ def _match_side(gm, mul: fx.Node, x, g) -> SEMatch | tuple[int, str]:
         if leaks:
             return 8, f"{_describe(gm, node)} is also used outside the SE chain (by {_describe(gm, leaks[0])})"
     modules = [str(n.target) for n in reversed(body) if n.op == "call_module"]
-    form = [squeeze_form, _step(reduce_mod), *(["BatchNorm"] if norm_mod is not None else []),
-            type(act_mod).__name__, _step(expand_mod), gate_form, "multiply"]
+    form = [
+        squeeze_form,
+        _step(reduce_mod),
+        *(["BatchNorm"] if norm_mod is not None else []),
+        type(act_mod).__name__,
+        _step(expand_mod),
+        gate_form,
+        "multiply",
+    ]
     # Exported programs call no modules; their nodes remember which module ran them.
     modules += [p for p in (stack_path(n) for n in reversed(body) if n.op != "call_module") if p]
-    return SEMatch(x=x, mul=mul, squeeze=squeeze_node, reduce=reduce_mod, norm=norm_mod, act=act_mod,
-                   expand=expand_mod, gate=gate_mod, body=body, modules=list(dict.fromkeys(modules)), form=form)
+    return SEMatch(
+        x=x,
+        mul=mul,
+        squeeze=squeeze_node,
+        reduce=reduce_mod,
+        norm=norm_mod,
+        act=act_mod,
+        expand=expand_mod,
+        gate=gate_mod,
+        body=body,
+        modules=list(dict.fromkeys(modules)),
+        form=form,
+    )
 
 
 def stack_path(node: fx.Node) -> str:

@@ -34,8 +34,10 @@ def decode(image, origin: str = ""):
             raise SeedgeError(f"preprocessing: image file not found: the path is empty{_listed(origin)}")
         return open_image(Path(image), origin)
     if not (hasattr(image, "convert") and hasattr(image, "mode")):
-        raise SeedgeError(f"preprocessing: cannot read an image from a value of type {type(image).__name__}; "
-                          f"give a file path, a PIL image or a uint8 HxW / HxWxC array")
+        raise SeedgeError(
+            f"preprocessing: cannot read an image from a value of type {type(image).__name__}; "
+            f"give a file path, a PIL image or a uint8 HxW / HxWxC array"
+        )
     if 0 in tuple(image.size):
         raise SeedgeError(f"preprocessing: the PIL image is empty ({image.size[0]}x{image.size[1]} pixels)")
     return to_rgb(image)
@@ -63,12 +65,15 @@ def open_image(path: Path, origin: str = ""):
                 img.load()
                 return to_rgb(img, str(path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise SeedgeError(f"{path}: image too large to decode safely (a decompression bomb? {_bomb_size(e)}, "
-                          f"limit {Image.MAX_IMAGE_PIXELS} pixels){where}; replace or remove it") from None
+        raise SeedgeError(
+            f"{path}: image too large to decode safely (a decompression bomb? {_bomb_size(e)}, "
+            f"limit {Image.MAX_IMAGE_PIXELS} pixels){where}; replace or remove it"
+        ) from None
     except (OSError, ValueError, SyntaxError) as e:  # PIL.UnidentifiedImageError is an OSError
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SeedgeError(f"{path}: cannot read image (not a readable image file: {msg}){where}; "
-                          f"replace or remove it") from None
+        raise SeedgeError(
+            f"{path}: cannot read image (not a readable image file: {msg}){where}; replace or remove it"
+        ) from None
 
 
 def _bomb_size(e: Exception) -> str:
@@ -83,8 +88,10 @@ def to_rgb(img, where: str = "preprocessing"):
         a = np.asarray(img, dtype=np.float64)
         bad = int(a.size - np.count_nonzero(np.isfinite(a)))
         if bad:
-            raise SeedgeError(f"{where}: float image holds {bad} NaN/Inf pixels of {a.size}; no brightness "
-                              f"scale fits them: replace them (e.g. with 0) or remove the image")
+            raise SeedgeError(
+                f"{where}: float image holds {bad} NaN/Inf pixels of {a.size}; no brightness "
+                f"scale fits them: replace them (e.g. with 0) or remove the image"
+            )
         hi = 65535.0 if img.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
         if img.mode == "F":  # [min(0, lo), max(1, hi)] -> 0..255: a [0, 1] image keeps its scale
             lo, hi = float(a.min(initial=0)), float(a.max(initial=1))
@@ -101,8 +108,10 @@ def check_uint8_array(arr: np.ndarray) -> np.ndarray:
     """An image array must be uint8 HxW or HxWxC with C in 1, 3, 4; anything else is refused here
     rather than misread (a float array is most likely an already preprocessed tensor)."""
     if arr.dtype != np.uint8:
-        raise SeedgeError(f"preprocessing: image arrays must be uint8 HxW or HxWxC, got {arr.dtype}; "
-                          f"pass preprocessed float32 tensors as one NCHW array")
+        raise SeedgeError(
+            f"preprocessing: image arrays must be uint8 HxW or HxWxC, got {arr.dtype}; "
+            f"pass preprocessed float32 tensors as one NCHW array"
+        )
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
         raise SeedgeError(f"preprocessing: image array of shape {arr.shape} is not HxW or HxWxC (C in 1, 3, 4)")
     if 0 in arr.shape[:2]:  # resizing nothing gives no pixels a model's answer could be about
@@ -115,6 +124,8 @@ def pil():
     try:
         from PIL import Image
     except ImportError:
-        raise SeedgeError("decoding or resizing images needs Pillow (`pip install pillow`); or pass uint8 "
-                          "arrays already at the model's input size") from None
+        raise SeedgeError(
+            "decoding or resizing images needs Pillow (`pip install pillow`); or pass uint8 "
+            "arrays already at the model's input size"
+        ) from None
     return Image

@@ -20,7 +20,7 @@ from seedge.errors import SeedgeError
 from seedge.preprocess.spec import spec_dict
 
 COLOR_ORDERS = ("RGB", "BGR")  # the device buffer's channel order (--embed-preprocess rgb|bgr)
-INPUT_NAME = "image"           # the graph input of an embedded artifact
+INPUT_NAME = "image"  # the graph input of an embedded artifact
 
 
 def embedded_input(spec, color_order: str) -> dict:
@@ -28,12 +28,21 @@ def embedded_input(spec, color_order: str) -> dict:
     d = spec_dict(spec)
     c, h, w = (int(v) for v in d["input_size"])
     order = check_color_order(color_order) if c == 3 else "L"
-    return {"name": INPUT_NAME, "dtype": "uint8", "layout": "NHWC", "color_order": order,
-            "shape": ["batch", h, w, c],
-            # what the graph does before the network, in this order (seedge.preprocess.normalize)
-            "inside": ["cast float32", f"* {d.get('scale', 1.0 / 255.0)}",
-                       *(["reverse channels"] if c == 3 and order != network_order(d) else []),
-                       "(x - mean) / std", "NHWC -> NCHW"]}
+    return {
+        "name": INPUT_NAME,
+        "dtype": "uint8",
+        "layout": "NHWC",
+        "color_order": order,
+        "shape": ["batch", h, w, c],
+        # what the graph does before the network, in this order (seedge.preprocess.normalize)
+        "inside": [
+            "cast float32",
+            f"* {d.get('scale', 1.0 / 255.0)}",
+            *(["reverse channels"] if c == 3 and order != network_order(d) else []),
+            "(x - mean) / std",
+            "NHWC -> NCHW",
+        ],
+    }
 
 
 def check_color_order(value: str) -> str:
@@ -105,6 +114,8 @@ def random_pixels(n: int, spec, seed: int = 0) -> np.ndarray:
 
 
 def _not_pixels(where: str) -> SeedgeError:
-    return SeedgeError(f"{where}: these float inputs are not images preprocessed by this model's spec, so the "
-                       f"artifact with the preprocessing inside cannot be fed the same pixels; pass images "
-                       f"(or data read by seedge), or choose an artifact without embedded preprocessing")
+    return SeedgeError(
+        f"{where}: these float inputs are not images preprocessed by this model's spec, so the "
+        f"artifact with the preprocessing inside cannot be fed the same pixels; pass images "
+        f"(or data read by seedge), or choose an artifact without embedded preprocessing"
+    )

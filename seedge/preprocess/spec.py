@@ -14,7 +14,7 @@ from seedge.errors import SeedgeError
 @dataclass(frozen=True)
 class PreprocessSpec:
     input_size: tuple[int, int, int] = (3, 224, 224)  # C, H, W fed to the network
-    resize: tuple[int, int] | None = None             # (H, W) before cropping; None: straight to input size
+    resize: tuple[int, int] | None = None  # (H, W) before cropping; None: straight to input size
     mean: tuple[float, ...] = (0.485, 0.456, 0.406)
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     color_order: str = "RGB"

@@ -29,16 +29,19 @@ def check_max_drop(max_drop: float | None, precisions) -> None:
     if not np.isfinite(max_drop) or max_drop < 0:
         raise SeedgeError(f"--max-drop {max_drop}: give 0 or more accuracy points")
     if "int8" not in tuple(precisions):
-        raise SeedgeError(f"--max-drop {max_drop:g} searches which blocks INT8 keeps in float: "
-                          f"add int8 to --precisions")
+        raise SeedgeError(
+            f"--max-drop {max_drop:g} searches which blocks INT8 keeps in float: add int8 to --precisions"
+        )
 
 
 def check_labelled(max_drop: float, labelled: bool, data_source: str | None) -> None:
     """Without labelled validation images there is no accuracy drop to measure: one line, exit 2."""
     if not labelled:
         what = f"{data_source} gave no labels of the model's classes" if data_source else "no data was given"
-        raise SeedgeError(f"--max-drop {max_drop:g} cannot search without labelled validation images ({what}); "
-                          f"pass --calib SRC with labels (digits, an ImageFolder or a CSV of path,label rows)")
+        raise SeedgeError(
+            f"--max-drop {max_drop:g} cannot search without labelled validation images ({what}); "
+            f"pass --calib SRC with labels (digits, an ImageFolder or a CSV of path,label rows)"
+        )
 
 
 def max_drop_thresholds(max_drop: float, thresholds: dict | None) -> dict:
@@ -49,10 +52,19 @@ def max_drop_thresholds(max_drop: float, thresholds: dict | None) -> dict:
     return {**(thresholds or {}), "int8": int8}
 
 
-def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray,
-                      max_drop: float, method: str = DEFAULT_METHOD, policy: str = DEFAULT_POLICY, exclude=(),
-                      min_agreement: float | None = None,
-                      progress: Callable[[str], None] | None = None, int8_cpu: str = "auto") -> dict:
+def search_exclusions(
+    model_onnx: str | Path,
+    calib: np.ndarray,
+    eval_x: np.ndarray,
+    eval_y: np.ndarray,
+    max_drop: float,
+    method: str = DEFAULT_METHOD,
+    policy: str = DEFAULT_POLICY,
+    exclude=(),
+    min_agreement: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    int8_cpu: str = "auto",
+) -> dict:
     """The manifest's `int8_search` record: the modules to keep in float (besides `exclude`) and how
     they were found. Raises CheckFailed when even every candidate block in float misses `max_drop`.
 
@@ -64,9 +76,19 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
     y = require_labels(eval_y)
     if y is None:
         raise SeedgeError(f"--max-drop {max_drop:g} needs labelled validation images; the data has none")
-    report = block_sensitivity(model_onnx, calib, eval_x, y, method=method, policy=policy, max_drop=max_drop,
-                               progress=progress, exclude=tuple(exclude), min_agreement=min_agreement,
-                               int8_cpu=int8_cpu)
+    report = block_sensitivity(
+        model_onnx,
+        calib,
+        eval_x,
+        y,
+        method=method,
+        policy=policy,
+        max_drop=max_drop,
+        progress=progress,
+        exclude=tuple(exclude),
+        min_agreement=min_agreement,
+        int8_cpu=int8_cpu,
+    )
     fb = report["fallback"]
     record = {
         "max_drop_points": float(max_drop),
@@ -77,8 +99,9 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
         "final": fb["final"],
         "fp32_accuracy": report["fp32"]["accuracy"],
         "steps": fb["steps"],
-        "ranking": [{k: b[k] for k in ("module", "accuracy_drop_points", "top1_agreement", "sqnr_db")}
-                    for b in report["blocks"]],
+        "ranking": [
+            {k: b[k] for k in ("module", "accuracy_drop_points", "top1_agreement", "sqnr_db")} for b in report["blocks"]
+        ],
         # blocks kept in float out of the candidate blocks: near 1, the "INT8" artifact is mostly
         # float and runs near FP32 speed, which the summary says rather than letting it pass quietly
         "float_blocks": [len(fb["exclude"]), len(report["blocks"])],
@@ -91,9 +114,14 @@ def search_exclusions(model_onnx: str | Path, calib: np.ndarray, eval_x: np.ndar
     }
     if not fb["met"]:
         final = fb["final"]
-        agree = "" if min_agreement is None else (f" and {final['top1_agreement']:.2%} top-1 agreement "
-                                                  f"(the int8 gate is {min_agreement:.2%})")
-        raise CheckFailed(f"--max-drop {max_drop:g} not reachable: INT8 stays {final['drop_points']:.2f} points "
-                          f"below FP32{agree} even with all {len(fb['exclude'])} candidate blocks in float; "
-                          f"nothing was published: allow a larger drop or export fp32/fp16")
+        agree = (
+            ""
+            if min_agreement is None
+            else (f" and {final['top1_agreement']:.2%} top-1 agreement (the int8 gate is {min_agreement:.2%})")
+        )
+        raise CheckFailed(
+            f"--max-drop {max_drop:g} not reachable: INT8 stays {final['drop_points']:.2f} points "
+            f"below FP32{agree} even with all {len(fb['exclude'])} candidate blocks in float; "
+            f"nothing was published: allow a larger drop or export fp32/fp16"
+        )
     return record

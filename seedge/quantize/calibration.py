@@ -25,13 +25,13 @@ import numpy as np
 from seedge.errors import SeedgeError
 from seedge.fileio import cache_root
 
-MIN_SAMPLES = 8          # fewer images than this give ranges that are mostly noise
-CALIB_BATCH = 16         # images per calibration inference (the exported models have a dynamic batch)
+MIN_SAMPLES = 8  # fewer images than this give ranges that are mostly noise
+CALIB_BATCH = 16  # images per calibration inference (the exported models have a dynamic batch)
 # How a tensor's range is read from the calibration images (ONNX Runtime's CalibrationMethod
 # of the same name); the CLI's --calib-method choices come from here.
 METHODS = (
-    "minmax",      # smallest and largest value seen
-    "entropy",     # the histogram clip that loses the least information (KL divergence)
+    "minmax",  # smallest and largest value seen
+    "entropy",  # the histogram clip that loses the least information (KL divergence)
     "percentile",  # the 99.999th percentile of |x|: rare outliers do not stretch the range
 )
 DEFAULT_METHOD = "minmax"  # every quantizer's and --calib-method's default
@@ -49,8 +49,13 @@ def dataset_sha256(x: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def validate_calib(calib, input_shape: tuple[int, int, int], samples: int | None = None,
-                   min_samples: int = MIN_SAMPLES, source: str = "calibration data") -> np.ndarray:
+def validate_calib(
+    calib,
+    input_shape: tuple[int, int, int],
+    samples: int | None = None,
+    min_samples: int = MIN_SAMPLES,
+    source: str = "calibration data",
+) -> np.ndarray:
     """Check that `calib` is a preprocessed float NCHW batch that fits the model; return the images used.
 
     `input_shape` is the model's (C, H, W). With `samples`, that many images are drawn (a fixed
@@ -59,21 +64,27 @@ def validate_calib(calib, input_shape: tuple[int, int, int], samples: int | None
     """
     c, h, w = (int(v) for v in input_shape)
     if not isinstance(calib, np.ndarray):
-        raise SeedgeError(f"{source}: expected a numpy array of preprocessed images (N, {c}, {h}, {w}), "
-                          f"got {type(calib).__name__}")
+        raise SeedgeError(
+            f"{source}: expected a numpy array of preprocessed images (N, {c}, {h}, {w}), got {type(calib).__name__}"
+        )
     if calib.ndim != 4:
-        raise SeedgeError(f"{source}: expected preprocessed images shaped (N, {c}, {h}, {w}), got shape "
-                          f"{tuple(calib.shape)}; pass a batch in NCHW layout")
+        raise SeedgeError(
+            f"{source}: expected preprocessed images shaped (N, {c}, {h}, {w}), got shape "
+            f"{tuple(calib.shape)}; pass a batch in NCHW layout"
+        )
     if not np.issubdtype(calib.dtype, np.floating):
-        raise SeedgeError(f"{source}: images are {calib.dtype}, not float; apply the model's preprocessing "
-                          f"(scale, mean/std) before calibrating")
+        raise SeedgeError(
+            f"{source}: images are {calib.dtype}, not float; apply the model's preprocessing "
+            f"(scale, mean/std) before calibrating"
+        )
     n, cc, hh, ww = calib.shape
     if cc != c:
         hint = "; is the layout NHWC?" if calib.shape[3] == c else "; convert to the model's color mode"
         raise SeedgeError(f"{source}: images have {cc} channels but the model expects {c}{hint}")
     if (hh, ww) != (h, w):
-        raise SeedgeError(f"{source}: images are {hh}x{ww} but the model expects {h}x{w}; resize them with "
-                          f"the model's preprocessing")
+        raise SeedgeError(
+            f"{source}: images are {hh}x{ww} but the model expects {h}x{w}; resize them with the model's preprocessing"
+        )
     if samples is not None and samples < min_samples:
         raise SeedgeError(f"{source}: {samples} calibration samples requested; use at least {min_samples}")
     need = max(min_samples, samples or 0)
@@ -99,8 +110,9 @@ def model_input(proto) -> tuple[str, tuple[int, int, int]]:
     dims = inputs[0].type.tensor_type.shape.dim
     chw = tuple(d.dim_value for d in dims[1:])
     if len(chw) != 3 or not all(chw):
-        raise SeedgeError(f"model input '{inputs[0].name}' has no fixed (C, H, W) shape; export with a fixed "
-                          f"image size")
+        raise SeedgeError(
+            f"model input '{inputs[0].name}' has no fixed (C, H, W) shape; export with a fixed image size"
+        )
     return inputs[0].name, chw
 
 
@@ -117,7 +129,7 @@ def make_reader(input_name: str, x: np.ndarray, batch: int = CALIB_BATCH):
             if self._pos >= self._stop:
                 return None
             end = min(self._pos + batch, self._stop)
-            feed = {input_name: x[self._pos:end]}
+            feed = {input_name: x[self._pos : end]}
             self._pos = end
             return feed
 

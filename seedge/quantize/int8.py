@@ -56,8 +56,8 @@ from seedge.quantize import policy as pol
 
 # target -> (activation type, symmetric activations); weights are QInt8 symmetric per channel.
 _ACTIVATIONS = {
-    "cpu": ("uint8", False),      # ONNX Runtime and OpenVINO on a CPU (U8S8 kernels)
-    "tensorrt": ("int8", True),   # TensorRT's explicit-precision networks: zero points 0
+    "cpu": ("uint8", False),  # ONNX Runtime and OpenVINO on a CPU (U8S8 kernels)
+    "tensorrt": ("int8", True),  # TensorRT's explicit-precision networks: zero points 0
 }
 TARGETS = tuple(_ACTIVATIONS)
 
@@ -67,13 +67,13 @@ class Prepared:
     """An FP32 model ready for quantize_static: pre-processed, inspected, hashed."""
 
     src: Path
-    path: Path             # the pre-processed copy (lives in the caller's temporary folder)
-    proto: object          # its ModelProto
+    path: Path  # the pre-processed copy (lives in the caller's temporary folder)
+    proto: object  # its ModelProto
     info: pol.GraphInfo
     input_name: str
     chw: tuple[int, int, int]
-    sha256: str            # of `src`: the calibration cache key
-    metadata: dict         # src's model-level metadata_props
+    sha256: str  # of `src`: the calibration cache key
+    metadata: dict  # src's model-level metadata_props
 
 
 def prepare(src, workdir) -> Prepared:
@@ -93,14 +93,32 @@ def prepare(src, workdir) -> Prepared:
     pre_proto = onnx.load(str(pre))
     if pol.name_unnamed_nodes(pre_proto):  # quantize_static picks nodes by name
         onnx.save(pre_proto, str(pre))
-    return Prepared(src=src, path=pre, proto=pre_proto, info=pol.analyze(pre_proto), input_name=input_name,
-                    chw=chw, sha256=sha256_file(src), metadata={p.key: p.value for p in proto.metadata_props})
+    return Prepared(
+        src=src,
+        path=pre,
+        proto=pre_proto,
+        info=pol.analyze(pre_proto),
+        input_name=input_name,
+        chw=chw,
+        sha256=sha256_file(src),
+        metadata={p.key: p.value for p in proto.metadata_props},
+    )
 
 
-def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = cal.DEFAULT_METHOD, policy: str = pol.DEFAULT_POLICY,
-                       exclude=(), per_channel: bool = True, samples: int | None = None,
-                       target: str = "cpu", source: str = "calibration data", use_cache: bool = True,
-                       int8_cpu: str | None = "auto") -> dict:
+def quantize_onnx_int8(
+    src,
+    dst,
+    calib: np.ndarray,
+    method: str = cal.DEFAULT_METHOD,
+    policy: str = pol.DEFAULT_POLICY,
+    exclude=(),
+    per_channel: bool = True,
+    samples: int | None = None,
+    target: str = "cpu",
+    source: str = "calibration data",
+    use_cache: bool = True,
+    int8_cpu: str | None = "auto",
+) -> dict:
     """Write an explicit Q/DQ INT8 copy of the FP32 ONNX model `src` to `dst`; return build facts.
 
     calib: preprocessed float32 NCHW images (the model's own preprocessing), at least
@@ -121,14 +139,33 @@ def quantize_onnx_int8(src, dst, calib: np.ndarray, method: str = cal.DEFAULT_ME
     x = cal.validate_calib(calib, cal.model_input(onnx.load(str(src)))[1], samples=samples, source=source)
     with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp:
         prep = prepare(src, tmp)
-        return quantize_prepared(prep, dst, x, method=method, policy=policy, exclude=exclude,
-                                 per_channel=per_channel, target=target, use_cache=use_cache, int8_cpu=int8_cpu)
+        return quantize_prepared(
+            prep,
+            dst,
+            x,
+            method=method,
+            policy=policy,
+            exclude=exclude,
+            per_channel=per_channel,
+            target=target,
+            use_cache=use_cache,
+            int8_cpu=int8_cpu,
+        )
 
 
-def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = cal.DEFAULT_METHOD,
-                      policy: str = pol.DEFAULT_POLICY, exclude=(), per_channel: bool = True, target: str = "cpu",
-                      nodes_to_quantize=None, use_cache: bool = True,
-                      int8_cpu: str | None = "auto") -> dict:
+def quantize_prepared(
+    prep: Prepared,
+    dst,
+    x: np.ndarray,
+    method: str = cal.DEFAULT_METHOD,
+    policy: str = pol.DEFAULT_POLICY,
+    exclude=(),
+    per_channel: bool = True,
+    target: str = "cpu",
+    nodes_to_quantize=None,
+    use_cache: bool = True,
+    int8_cpu: str | None = "auto",
+) -> dict:
     """quantize_static on a prepared model with validated calibration images `x`.
 
     nodes_to_quantize: ONNX node names; when given, only these are quantized (the
@@ -145,9 +182,19 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = cal.DEFA
     cache = cal.cache_path(prep.sha256, data_sha, method) if use_cache else None
     cache_hit = bool(cache and cache.is_file())
     float_out_ops = _output_producer_ops(prep.proto)
-    out = _quantize_static(prep, x, plan, method=method, per_channel=per_channel, target=target,
-                           weight_bits=weight_bits, nodes_to_quantize=nodes_to_quantize,
-                           cache=cache, cache_hit=cache_hit, float_out_ops=float_out_ops)
+    out = _quantize_static(
+        prep,
+        x,
+        plan,
+        method=method,
+        per_channel=per_channel,
+        target=target,
+        weight_bits=weight_bits,
+        nodes_to_quantize=nodes_to_quantize,
+        cache=cache,
+        cache_hit=cache_hit,
+        float_out_ops=float_out_ops,
+    )
     facts = {
         "tool": "onnxruntime.quantization.quantize_static",
         "onnxruntime": _ort_version(),
@@ -182,9 +229,20 @@ def quantize_prepared(prep: Prepared, dst, x: np.ndarray, method: str = cal.DEFA
     return facts
 
 
-def _quantize_static(prep: Prepared, x: np.ndarray, plan: pol.QuantPlan, *, method: str, per_channel: bool,
-                     target: str, weight_bits: int, nodes_to_quantize, cache: Path | None, cache_hit: bool,
-                     float_out_ops: list[str]):
+def _quantize_static(
+    prep: Prepared,
+    x: np.ndarray,
+    plan: pol.QuantPlan,
+    *,
+    method: str,
+    per_channel: bool,
+    target: str,
+    weight_bits: int,
+    nodes_to_quantize,
+    cache: Path | None,
+    cache_hit: bool,
+    float_out_ops: list[str],
+):
     """ONNX Runtime's quantize_static on `prep` as the module docstring says; returns the Q/DQ
     ModelProto. On a calibration cache hit it reads the ranges from `cache`, not from `x`."""
     import onnx
@@ -201,14 +259,20 @@ def _quantize_static(prep: Prepared, x: np.ndarray, plan: pol.QuantPlan, *, meth
     with tempfile.TemporaryDirectory(prefix="seedge-int8-") as tmp, _quiet():
         out_tmp = Path(tmp) / "int8.onnx"
         quantize_static(
-            str(prep.path), str(out_tmp), cal.make_reader(prep.input_name, x) if not cache_hit else None,
-            quant_format=QuantFormat.QDQ, per_channel=per_channel, reduce_range=weight_bits == 7,
+            str(prep.path),
+            str(out_tmp),
+            cal.make_reader(prep.input_name, x) if not cache_hit else None,
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel,
+            reduce_range=weight_bits == 7,
             activation_type=QuantType.QUInt8 if activation_type == "uint8" else QuantType.QInt8,
             weight_type=QuantType.QInt8,
             nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize else None,
             nodes_to_exclude=plan.nodes_to_exclude or None,
             calibrate_method=_ort_method(method),
-            extra_options=extra, calibration_cache_path=str(cache) if cache else None)
+            extra_options=extra,
+            calibration_cache_path=str(cache) if cache else None,
+        )
         return onnx.load(str(out_tmp))
 
 
@@ -219,8 +283,15 @@ def _save_int8(out, dst: Path, prep: Prepared, plan: pol.QuantPlan, *, method: s
     from seedge.onnx.convert import set_metadata
 
     meta = dict(prep.metadata)
-    meta.update({"seedge.precision": "int8", "seedge.int8.policy": plan.policy, "seedge.int8.method": method,
-                 "seedge.int8.target": target, "seedge.int8.excluded_modules": ",".join(plan.excluded_modules)})
+    meta.update(
+        {
+            "seedge.precision": "int8",
+            "seedge.int8.policy": plan.policy,
+            "seedge.int8.method": method,
+            "seedge.int8.target": target,
+            "seedge.int8.excluded_modules": ",".join(plan.excluded_modules),
+        }
+    )
     set_metadata(out, meta)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(dst) as tmp_dst:

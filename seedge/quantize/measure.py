@@ -55,8 +55,9 @@ def infer_call(runner, x: np.ndarray) -> Callable[[], object]:
     return lambda: runner.infer(feed)
 
 
-def interleaved_p50_ms(calls: dict[str, Callable[[], object]], rounds: int = 30, per_round: int = 5,
-                       warmup: int = 10) -> dict[str, float]:
+def interleaved_p50_ms(
+    calls: dict[str, Callable[[], object]], rounds: int = 30, per_round: int = 5, warmup: int = 10
+) -> dict[str, float]:
     """Median per-call latency (ms) of each callable, timed in seedge.bench's interleaved rounds."""
     from seedge.bench.interleave import interleaved
 

@@ -40,16 +40,27 @@ ROUTES = ("qdq", "nncf")
 FLOAT_PRECISIONS = ("f32", "bf16")
 AGREEMENT_TOLERANCE = 0.005  # candidates this close to the best agreement compete on latency
 MAX_SQNR_GAP_DB = 20 * np.log10(1.5)  # ... and whose logit SQNR is this close to the best (RMS error 1.5x)
-LATENCY_NOISE = 0.05          # latencies this close count as equal
+LATENCY_NOISE = 0.05  # latencies this close count as equal
 MAX_EVAL = 512
 
 
-def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, method: str = cal.DEFAULT_METHOD,
-                        policy: str = pol.DEFAULT_POLICY, exclude=(), rt_info: dict | None = None,
-                        eval_data: tuple[np.ndarray, np.ndarray | None] | np.ndarray | None = None,
-                        routes=ROUTES, float_precisions=FLOAT_PRECISIONS, threads: int | None = None,
-                        samples: int | None = None, source: str = "calibration data",
-                        int8_cpu: str = "auto") -> dict:
+def build_openvino_int8(
+    src_onnx_fp32,
+    qdq_onnx,
+    dst_xml,
+    calib: np.ndarray,
+    method: str = cal.DEFAULT_METHOD,
+    policy: str = pol.DEFAULT_POLICY,
+    exclude=(),
+    rt_info: dict | None = None,
+    eval_data: tuple[np.ndarray, np.ndarray | None] | np.ndarray | None = None,
+    routes=ROUTES,
+    float_precisions=FLOAT_PRECISIONS,
+    threads: int | None = None,
+    samples: int | None = None,
+    source: str = "calibration data",
+    int8_cpu: str = "auto",
+) -> dict:
     """Write the better OpenVINO INT8 IR to `dst_xml` (+ .bin); return build facts.
 
     int8_cpu: the INT8 CPU target (seedge.backends.cpu_features): auto | portable | vnni. The
@@ -78,18 +89,28 @@ def build_openvino_int8(src_onnx_fp32, qdq_onnx, dst_xml, calib: np.ndarray, met
     ref = measure.ort_logits(src_onnx_fp32, ex, threads)
 
     models: dict[str, Any] = {}
-    facts: dict = {"int8_cpu": int8_cpu, "weight_bits": WEIGHT_BITS[int8_cpu],
-                   "openvino": ov.get_version(), "policy": policy, "exclude": list(exclude),
-                   "eval_images": int(len(ex)), "eval_source": "held-out" if eval_data is not None else "calibration"}
+    facts: dict = {
+        "int8_cpu": int8_cpu,
+        "weight_bits": WEIGHT_BITS[int8_cpu],
+        "openvino": ov.get_version(),
+        "policy": policy,
+        "exclude": list(exclude),
+        "eval_images": int(len(ex)),
+        "eval_source": "held-out" if eval_data is not None else "calibration",
+    }
     if "qdq" in routes:
         models["qdq"] = ov.convert_model(str(qdq_onnx))
     if "nncf" in routes:
-        models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude,
-                                                           int8_cpu)
+        models["nncf"], facts["nncf"] = _nncf_quantize(src_onnx_fp32, proto, x, method, policy, exclude, int8_cpu)
     candidates = _measure_candidates(models, float_precisions, threads, ex, ey, ref)
     best = _choose(candidates)
-    facts.update(route=best["route"], inference_precision=best["inference_precision"],
-                 why=_why(best, candidates), candidates=candidates, timed_threads=threads)
+    facts.update(
+        route=best["route"],
+        inference_precision=best["inference_precision"],
+        why=_why(best, candidates),
+        candidates=candidates,
+        timed_threads=threads,
+    )
     facts["fake_quantize_nodes"] = _save_kept(models[best["route"]], best, rt_info, dst_xml)
     facts["seconds"] = round(time.perf_counter() - t0, 2)
     return facts
@@ -102,8 +123,9 @@ def _check_routes(routes: tuple, qdq_onnx) -> None:
         raise SeedgeError(f"{qdq_onnx}: Q/DQ ONNX model not found (build onnx-int8 first)")
 
 
-def _measure_candidates(models: dict[str, Any], float_precisions, threads: int, ex: np.ndarray,
-                        ey: np.ndarray | None, ref: np.ndarray) -> list[dict]:
+def _measure_candidates(
+    models: dict[str, Any], float_precisions, threads: int, ex: np.ndarray, ey: np.ndarray | None, ref: np.ndarray
+) -> list[dict]:
     """Every (route, float precision) candidate's answers compared with the FP32 logits `ref`,
     and its batch-1 p50 latency (`p50_ms_batch1`), all timed in one interleaved run."""
     import openvino as ov
@@ -122,11 +144,20 @@ def _measure_candidates(models: dict[str, Any], float_precisions, threads: int, 
                 key = f"{route}/{prec}"
                 out = measure.logits(runner, ex)
                 m = compare(ref, out, ey)
-                candidates.append({"route": route, "inference_precision": prec, "key": key,
-                                   "top1_agreement": m["top1_agreement"], "max_abs_diff": m["max_abs_diff"],
-                                   "mean_abs_diff": float(np.abs(out - ref).mean()),
-                                   "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"],
-                                   "accuracy": m["accuracy"], "baseline_accuracy": m["baseline_accuracy"]})
+                candidates.append(
+                    {
+                        "route": route,
+                        "inference_precision": prec,
+                        "key": key,
+                        "top1_agreement": m["top1_agreement"],
+                        "max_abs_diff": m["max_abs_diff"],
+                        "mean_abs_diff": float(np.abs(out - ref).mean()),
+                        "sqnr_db": m["sqnr_db"],
+                        "kl_divergence": m["kl_divergence"],
+                        "accuracy": m["accuracy"],
+                        "baseline_accuracy": m["baseline_accuracy"],
+                    }
+                )
                 calls[key] = measure.infer_call(runner, ex[:1])  # batch 1: the runner compiles it static
         p50 = measure.interleaved_p50_ms(calls, rounds=40)
     for c in candidates:
@@ -173,8 +204,11 @@ def _choose(candidates: list[dict]) -> dict:
     agreeing = [c for c in candidates if (c["top1_agreement"] or 0.0) >= top - AGREEMENT_TOLERANCE]
     best_sqnr = max((c["sqnr_db"] for c in candidates if c["sqnr_db"] is not None), default=None)
     # The least-noise candidate may agree less than the best: then judge among those that agree.
-    close = [c for c in agreeing if best_sqnr is not None and c["sqnr_db"] is not None
-             and c["sqnr_db"] >= best_sqnr - MAX_SQNR_GAP_DB - 1e-9] or agreeing
+    close = [
+        c
+        for c in agreeing
+        if best_sqnr is not None and c["sqnr_db"] is not None and c["sqnr_db"] >= best_sqnr - MAX_SQNR_GAP_DB - 1e-9
+    ] or agreeing
     fastest = min(c["p50_ms_batch1"] for c in close)
     # Within the timing noise, prefer f32 float parts (exact, like the FP32 artifacts) and
     # the Q/DQ route (the same graph and ranges as onnx-int8).
@@ -186,17 +220,22 @@ def _choose(candidates: list[dict]) -> dict:
 def _why(best: dict, candidates: list[dict]) -> str:
     def say(c):
         sqnr = "-" if c["sqnr_db"] is None else f"{c['sqnr_db']:.1f} dB"
-        return (f"{c['route']}/{c['inference_precision']}: agreement {c['top1_agreement']:.4f}, SQNR {sqnr}, "
-                f"mean |dlogit| {c['mean_abs_diff']:.4f}, batch-1 p50 {c['p50_ms_batch1']:.3f} ms")
+        return (
+            f"{c['route']}/{c['inference_precision']}: agreement {c['top1_agreement']:.4f}, SQNR {sqnr}, "
+            f"mean |dlogit| {c['mean_abs_diff']:.4f}, batch-1 p50 {c['p50_ms_batch1']:.3f} ms"
+        )
 
     others = "; ".join(say(c) for c in candidates if c is not best)
-    return (f"kept {say(best)}: the fastest (within {LATENCY_NOISE:.0%}; ties go to f32 and the Q/DQ graph) of "
-            f"the candidates as accurate as the best (agreement within {AGREEMENT_TOLERANCE}, logit SQNR "
-            f"within {MAX_SQNR_GAP_DB:.1f} dB); others: {others}")
+    return (
+        f"kept {say(best)}: the fastest (within {LATENCY_NOISE:.0%}; ties go to f32 and the Q/DQ graph) of "
+        f"the candidates as accurate as the best (agreement within {AGREEMENT_TOLERANCE}, logit SQNR "
+        f"within {MAX_SQNR_GAP_DB:.1f} dB); others: {others}"
+    )
 
 
-def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, policy: str,
-                   exclude, int8_cpu: str) -> tuple[object, dict]:
+def _nncf_quantize(
+    src_onnx_fp32: Path, proto, x: np.ndarray, method: str, policy: str, exclude, int8_cpu: str
+) -> tuple[object, dict]:
     """nncf.quantize on the FP32 OpenVINO model, with settings chosen by measurement on the demo model.
 
     - activation ranges: plain min/max over the calibration set for method "minmax" (NNCF's
@@ -227,27 +266,46 @@ def _nncf_quantize(src_onnx_fp32: Path, proto, x: np.ndarray, method: str, polic
     # ONNX node names survive conversion: an op is named like its node, or "<node>/..." for
     # the pieces a node was split into (a Conv becomes Convolution + bias Add).
     wanted = set(onnx_names)
-    keep_float = sorted(op.get_friendly_name() for op in model.get_ops()
-                        if op.get_friendly_name() in wanted or op.get_friendly_name().split("/")[0] in wanted)
-    estimator = {"minmax": RangeEstimatorParametersSet.MINMAX,
-                 "percentile": RangeEstimatorParametersSet.MEAN_QUANTILE}.get(method)
+    keep_float = sorted(
+        op.get_friendly_name()
+        for op in model.get_ops()
+        if op.get_friendly_name() in wanted or op.get_friendly_name().split("/")[0] in wanted
+    )
+    estimator = {
+        "minmax": RangeEstimatorParametersSet.MINMAX,
+        "percentile": RangeEstimatorParametersSet.MEAN_QUANTILE,
+    }.get(method)
     vnni = int8_cpu == "vnni"
     adv = AdvancedQuantizationParameters(
         disable_bias_correction=True,
         overflow_fix=OverflowFix.DISABLE if vnni else OverflowFix.ENABLE,
-        **({"activations_range_estimator_params": estimator} if estimator else {}))
+        **({"activations_range_estimator_params": estimator} if estimator else {}),
+    )
     kwargs = {"ignored_scope": nncf.IgnoredScope(names=keep_float, validate=False)} if keep_float else {}
     batch = 16
-    dataset = nncf.Dataset([x[i:i + batch] for i in range(0, len(x), batch)])
+    dataset = nncf.Dataset([x[i : i + batch] for i in range(0, len(x), batch)])
     with _quiet():
-        q = nncf.quantize(model, dataset, subset_size=len(x), target_device=nncf.TargetDevice.CPU,
-                          preset=nncf.QuantizationPreset.MIXED, advanced_parameters=adv, **kwargs)
-    facts = {"version": nncf.__version__, "subset_size": int(len(x)), "preset": "mixed",
-             "activation_ranges": "min/max" if method == "minmax" else
-             ("mean quantile" if method == "percentile" else "NNCF default (mean min/max)"),
-             "bias_correction": False, "overflow_fix": "disable" if vnni else "enable",
-             "ignored_ops": keep_float,
-             "ignored_patterns": "NNCF defaults (its SE_BLOCK pattern leaves the ReduceMean and Multiply in float)"}
+        q = nncf.quantize(
+            model,
+            dataset,
+            subset_size=len(x),
+            target_device=nncf.TargetDevice.CPU,
+            preset=nncf.QuantizationPreset.MIXED,
+            advanced_parameters=adv,
+            **kwargs,
+        )
+    facts = {
+        "version": nncf.__version__,
+        "subset_size": int(len(x)),
+        "preset": "mixed",
+        "activation_ranges": "min/max"
+        if method == "minmax"
+        else ("mean quantile" if method == "percentile" else "NNCF default (mean min/max)"),
+        "bias_correction": False,
+        "overflow_fix": "disable" if vnni else "enable",
+        "ignored_ops": keep_float,
+        "ignored_patterns": "NNCF defaults (its SE_BLOCK pattern leaves the ReduceMean and Multiply in float)",
+    }
     return q, facts
 
 

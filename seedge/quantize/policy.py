@@ -57,29 +57,45 @@ POOL_OPS = {"ReduceMean", "GlobalAveragePool"}
 LINEAR_OPS = {"Conv", "Gemm", "MatMul"}
 # Ops that may sit between the pool and the gate (activations, bias adds, reshapes of the
 # Linear-based SE flavours); anything else means this sigmoid is not an SE gate.
-_PATH_OPS = LINEAR_OPS | POOL_OPS | GATE_OPS | {
-    "Relu", "Clip", "PRelu", "LeakyRelu", "HardSwish", "Mul", "Add", "Reshape", "Flatten",
-    "Squeeze", "Unsqueeze", "Identity"}
+_PATH_OPS = (
+    LINEAR_OPS
+    | POOL_OPS
+    | GATE_OPS
+    | {
+        "Relu",
+        "Clip",
+        "PRelu",
+        "LeakyRelu",
+        "HardSwish",
+        "Mul",
+        "Add",
+        "Reshape",
+        "Flatten",
+        "Squeeze",
+        "Unsqueeze",
+        "Identity",
+    }
+)
 _MAX_PATH = 16
 TOP = "(top)"  # unit name for nodes outside any named module
 
 
 @dataclass
 class SEGate:
-    module: str                    # PyTorch module of the SE block, e.g. "layer3.0.se" ("" if unknown)
-    path: list[str]                # node names from the pool to the gate, inclusive
-    gate_output: str               # tensor holding the gate (the Sigmoid/HardSigmoid output)
-    muls: list[str]                # the Mul node(s) that apply the gate
+    module: str  # PyTorch module of the SE block, e.g. "layer3.0.se" ("" if unknown)
+    path: list[str]  # node names from the pool to the gate, inclusive
+    gate_output: str  # tensor holding the gate (the Sigmoid/HardSigmoid output)
+    muls: list[str]  # the Mul node(s) that apply the gate
 
 
 @dataclass
 class QuantPlan:
-    policy: str                                    # resolved: se-float, se-range or all
+    policy: str  # resolved: se-float, se-range or all
     nodes_to_exclude: list[str] = field(default_factory=list)
     tensor_overrides: dict = field(default_factory=dict)
     excluded_modules: list[str] = field(default_factory=list)
     se_gates: list[SEGate] = field(default_factory=list)
-    input_conv: str | None = None                  # the first Conv's module ("node name" if unscoped), kept float
+    input_conv: str | None = None  # the first Conv's module ("node name" if unscoped), kept float
 
 
 def resolve_policy(policy: str) -> str:
@@ -107,9 +123,9 @@ def node_scopes(node) -> list[str]:
 
 @dataclass
 class GraphInfo:
-    scopes: dict[str, list[str]]   # node name -> module path, outermost first
+    scopes: dict[str, list[str]]  # node name -> module path, outermost first
     gates: list[SEGate]
-    scope_source: str              # "metadata" or "parameter names"
+    scope_source: str  # "metadata" or "parameter names"
 
 
 def analyze(proto) -> GraphInfo:

@@ -35,17 +35,42 @@ from seedge.quantize import policy as pol
 
 # A block with none of these has nothing quantize_static would change (a lone Relu's Q/DQ
 # is folded away, Reshape only passes its input's quantization through).
-_QUANTIZED_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "ReduceMean", "GlobalAveragePool", "Mul", "Add",
-                  "Sigmoid", "HardSigmoid", "AveragePool", "MaxPool", "Concat", "HardSwish"}
+_QUANTIZED_OPS = {
+    "Conv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "ReduceMean",
+    "GlobalAveragePool",
+    "Mul",
+    "Add",
+    "Sigmoid",
+    "HardSigmoid",
+    "AveragePool",
+    "MaxPool",
+    "Concat",
+    "HardSwish",
+}
 
 Progress = Callable[[str], None]
 
 
-def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y: np.ndarray | None = None,
-                      method: str = cal.DEFAULT_METHOD, policy: str = pol.DEFAULT_POLICY, max_drop: float | None = None,
-                      calib_samples: int | None = None, threads: int | None = None,
-                      progress: Progress | None = None, calib_source: str = "calibration data",
-                      exclude=(), min_agreement: float | None = None, int8_cpu: str = "auto") -> dict:
+def block_sensitivity(
+    model_onnx,
+    calib: np.ndarray,
+    eval_x: np.ndarray,
+    eval_y: np.ndarray | None = None,
+    method: str = cal.DEFAULT_METHOD,
+    policy: str = pol.DEFAULT_POLICY,
+    max_drop: float | None = None,
+    calib_samples: int | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    calib_source: str = "calibration data",
+    exclude=(),
+    min_agreement: float | None = None,
+    int8_cpu: str = "auto",
+) -> dict:
     """Rank blocks by how much quantizing only them costs; optionally find float blocks for `max_drop`.
 
     Returns {"fp32": metrics, "int8": metrics of the full model under `policy`,
@@ -82,23 +107,35 @@ def block_sensitivity(model_onnx, calib: np.ndarray, eval_x: np.ndarray, eval_y:
         fp32 = _metrics(ref, ref, ey)
         say("calibrating and building the full INT8 model")
         exclude = list(exclude)
-        full_facts = q8.quantize_prepared(prep, tmp / "full.onnx", x, method=method, policy=policy,
-                                          exclude=exclude, int8_cpu=int8_cpu)
+        full_facts = q8.quantize_prepared(
+            prep, tmp / "full.onnx", x, method=method, policy=policy, exclude=exclude, int8_cpu=int8_cpu
+        )
         full = {**evaluate(tmp / "full.onnx"), "policy": full_facts["policy_resolved"]}
 
-        units = {u: nodes for u, nodes in pol.block_units(prep.proto, prep.info).items()
-                 if _quantizable(prep.proto, nodes) and not _inside(u, exclude)}
+        units = {
+            u: nodes
+            for u, nodes in pol.block_units(prep.proto, prep.info).items()
+            if _quantizable(prep.proto, nodes) and not _inside(u, exclude)
+        }
         rows = []
         for i, (unit, nodes) in enumerate(units.items(), 1):
             say(f"[{i}/{len(units)}] only {unit} in INT8")
             path = tmp / f"unit{i}.onnx"
-            q8.quantize_prepared(prep, path, x, method=method, policy="all", nodes_to_quantize=nodes,
-                                 int8_cpu=int8_cpu)
+            q8.quantize_prepared(prep, path, x, method=method, policy="all", nodes_to_quantize=nodes, int8_cpu=int8_cpu)
             rows.append({"module": unit, "nodes": len(nodes), **evaluate(path)})
         rows.sort(key=_badness, reverse=True)
-        report = {"model": str(model_onnx), "method": method, "int8_cpu": int8_cpu, "calibration_samples": int(len(x)),
-                  "eval_samples": int(len(ex)), "labelled": ey is not None, "module_names_from":
-                  prep.info.scope_source, "fp32": fp32, "int8": full, "blocks": rows}
+        report = {
+            "model": str(model_onnx),
+            "method": method,
+            "int8_cpu": int8_cpu,
+            "calibration_samples": int(len(x)),
+            "eval_samples": int(len(ex)),
+            "labelled": ey is not None,
+            "module_names_from": prep.info.scope_source,
+            "fp32": fp32,
+            "int8": full,
+            "blocks": rows,
+        }
         if max_drop is not None:
             build = _Builder(prep, x, tmp, method, policy, exclude, evaluate, int8_cpu)
             report["fallback"] = _greedy(build, rows, full, fp32, _Bound(float(max_drop), min_agreement), say)
@@ -116,8 +153,15 @@ class _Builder:
     def __call__(self, floats: list[str]) -> dict:
         self.count += 1
         path = self.tmp / f"fallback{self.count}.onnx"
-        q8.quantize_prepared(self.prep, path, self.x, method=self.method, policy=self.policy,
-                             exclude=self.base + floats, int8_cpu=self.int8_cpu)
+        q8.quantize_prepared(
+            self.prep,
+            path,
+            self.x,
+            method=self.method,
+            policy=self.policy,
+            exclude=self.base + floats,
+            int8_cpu=self.int8_cpu,
+        )
         return self.evaluate(path)
 
 
@@ -129,7 +173,8 @@ class _Bound:
 
     def met(self, step: dict) -> bool:
         return step["drop_points"] <= self.max_drop and (
-            self.min_agreement is None or (step["top1_agreement"] or 0.0) >= self.min_agreement)
+            self.min_agreement is None or (step["top1_agreement"] or 0.0) >= self.min_agreement
+        )
 
 
 def _greedy(build: _Builder, rows, full, fp32, bound: _Bound, say) -> dict:
@@ -141,8 +186,9 @@ def _greedy(build: _Builder, rows, full, fp32, bound: _Bound, say) -> dict:
     exclude: list[str] = []
     while not bound.met(steps[-1]) and candidates:
         exclude.append(candidates.pop(0))
-        steps.append({"action": "float", "module": exclude[-1], "exclude": list(exclude),
-                      **_drop_of(build(exclude), fp32)})
+        steps.append(
+            {"action": "float", "module": exclude[-1], "exclude": list(exclude), **_drop_of(build(exclude), fp32)}
+        )
         say(f"step {len(steps) - 1}: {exclude[-1]} to float -> {_said(steps[-1])}")
     best = steps[-1]
     if bound.met(best):
@@ -152,12 +198,20 @@ def _greedy(build: _Builder, rows, full, fp32, bound: _Bound, say) -> dict:
             step = {"action": "int8", "module": module, "exclude": trial, **_drop_of(build(trial), fp32)}
             step["kept"] = bound.met(step)
             steps.append(step)
-            say(f"step {len(steps) - 1}: {module} back to INT8 -> {_said(step)}"
-                f"{'' if step['kept'] else ' (over the bound: stays float)'}")
+            say(
+                f"step {len(steps) - 1}: {module} back to INT8 -> {_said(step)}"
+                f"{'' if step['kept'] else ' (over the bound: stays float)'}"
+            )
             if step["kept"]:
                 best = step
-    return {"max_drop_points": bound.max_drop, "min_agreement": bound.min_agreement, "met": bound.met(best),
-            "exclude": best["exclude"], "final": {k: best[k] for k in _MEASURES}, "steps": steps}
+    return {
+        "max_drop_points": bound.max_drop,
+        "min_agreement": bound.min_agreement,
+        "met": bound.met(best),
+        "exclude": best["exclude"],
+        "final": {k: best[k] for k in _MEASURES},
+        "steps": steps,
+    }
 
 
 _MEASURES = ("drop_points", "drop_of", "accuracy", "top1_agreement", "sqnr_db", "kl_divergence")
@@ -165,9 +219,11 @@ _MEASURES = ("drop_points", "drop_of", "accuracy", "top1_agreement", "sqnr_db", 
 
 def _said(step: dict) -> str:
     agree = step["top1_agreement"]
-    return (f"{step['drop_of']} drop {step['drop_points']:.2f} points, agreement "
-            f"{'-' if agree is None else f'{agree:.2%}'}, SQNR "
-            f"{'-' if step['sqnr_db'] is None else format(step['sqnr_db'], '.1f')} dB")
+    return (
+        f"{step['drop_of']} drop {step['drop_points']:.2f} points, agreement "
+        f"{'-' if agree is None else f'{agree:.2%}'}, SQNR "
+        f"{'-' if step['sqnr_db'] is None else format(step['sqnr_db'], '.1f')} dB"
+    )
 
 
 def _drop_of(m: dict, fp32: dict) -> dict:
@@ -175,25 +231,40 @@ def _drop_of(m: dict, fp32: dict) -> dict:
         drop, unit = (fp32["accuracy"] - m["accuracy"]) * 100.0, "accuracy"
     else:
         drop, unit = (1.0 - m["top1_agreement"]) * 100.0, "disagreement"
-    return {"drop_points": round(drop, 4), "drop_of": unit, "accuracy": m["accuracy"],
-            "top1_agreement": m["top1_agreement"], "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"]}
+    return {
+        "drop_points": round(drop, 4),
+        "drop_of": unit,
+        "accuracy": m["accuracy"],
+        "top1_agreement": m["top1_agreement"],
+        "sqnr_db": m["sqnr_db"],
+        "kl_divergence": m["kl_divergence"],
+    }
 
 
 def _metrics(ref: np.ndarray, out: np.ndarray, labels) -> dict:
     from seedge.verify.parity import compare
 
     m = compare(ref, out, labels)
-    return {"top1_agreement": m["top1_agreement"], "accuracy": m["accuracy"],
-            "accuracy_drop_points": m["accuracy_drop_points"], "mean_abs_diff": float(np.abs(out - ref).mean()),
-            "max_abs_diff": m["max_abs_diff"], "sqnr_db": m["sqnr_db"], "kl_divergence": m["kl_divergence"]}
+    return {
+        "top1_agreement": m["top1_agreement"],
+        "accuracy": m["accuracy"],
+        "accuracy_drop_points": m["accuracy_drop_points"],
+        "mean_abs_diff": float(np.abs(out - ref).mean()),
+        "max_abs_diff": m["max_abs_diff"],
+        "sqnr_db": m["sqnr_db"],
+        "kl_divergence": m["kl_divergence"],
+    }
 
 
 def _badness(row: dict) -> tuple:
     """Sort key, larger is worse: accuracy drop, then disagreement, then logit noise (lower SQNR)."""
     # An accuracy gain from quantization noise is noise, not merit: it ranks like no change.
-    return (max(row["accuracy_drop_points"] or 0.0, 0.0), 1.0 - (row["top1_agreement"] or 0.0),
-            # Non-finite logits have no SQNR: the worst noise.
-            float("inf") if row["sqnr_db"] is None else -row["sqnr_db"])
+    return (
+        max(row["accuracy_drop_points"] or 0.0, 0.0),
+        1.0 - (row["top1_agreement"] or 0.0),
+        # Non-finite logits have no SQNR: the worst noise.
+        float("inf") if row["sqnr_db"] is None else -row["sqnr_db"],
+    )
 
 
 def _inside(unit: str, modules) -> bool:

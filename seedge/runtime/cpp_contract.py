@@ -51,11 +51,24 @@ def _rule(r: Rule) -> str:
     problem = r.problem or DEFAULT_PROBLEMS.get(r.kind, "")
     when = r.when or ("", "")
     fields = [
-        _c(r.path), f"Kind::{_camel(r.kind)}", str(r.required).lower(), str(r.null_ok).lower(),
-        f"Kind::{_camel(r.items)}", f"Kind::{_camel(r.first or r.items)}", str(r.min_len), str(r.max_len),
-        f"{r.at_most}ll", f"{r.max_product}ll",
-        _c("|".join(str(v) for v in r.one_of)), _c(when[0]), _c(when[1]), f"KeyKind::{_camel(r.keys)}",
-        _c(r.other), _c(problem), _c(r.message), _c(r.key_problem),
+        _c(r.path),
+        f"Kind::{_camel(r.kind)}",
+        str(r.required).lower(),
+        str(r.null_ok).lower(),
+        f"Kind::{_camel(r.items)}",
+        f"Kind::{_camel(r.first or r.items)}",
+        str(r.min_len),
+        str(r.max_len),
+        f"{r.at_most}ll",
+        f"{r.max_product}ll",
+        _c("|".join(str(v) for v in r.one_of)),
+        _c(when[0]),
+        _c(when[1]),
+        f"KeyKind::{_camel(r.keys)}",
+        _c(r.other),
+        _c(problem),
+        _c(r.message),
+        _c(r.key_problem),
     ]
     return "    {" + ", ".join(fields) + "},  // " + r.meaning.replace("\n", " ")[:80]
 
@@ -63,9 +76,12 @@ def _rule(r: Rule) -> str:
 def _document(var: str, doc) -> list[str]:
     lines = [f"inline constexpr Rule k{var}Rules[] = {{"]
     lines += [_rule(r) for r in doc.rules]
-    lines += ["};",
-              f"inline constexpr Document k{var}{{{_c(doc.name)}, {_c(doc.what)}, {doc.max_bytes}u, {_c(doc.line)}, "
-              f"{_c(doc.fix)}, {_c(doc.missing)}, k{var}Rules, sizeof k{var}Rules / sizeof k{var}Rules[0]}};", ""]
+    lines += [
+        "};",
+        f"inline constexpr Document k{var}{{{_c(doc.name)}, {_c(doc.what)}, {doc.max_bytes}u, {_c(doc.line)}, "
+        f"{_c(doc.fix)}, {_c(doc.missing)}, k{var}Rules, sizeof k{var}Rules / sizeof k{var}Rules[0]}};",
+        "",
+    ]
     return lines
 
 
@@ -121,8 +137,11 @@ def header() -> str:
         "// seedge.verify.parity.DEFAULT_THRESHOLDS, in its order; set=false: not checked (None).",
         "struct Threshold { const char* precision; const char* name; bool set; double value; };",
         "inline constexpr Threshold kDefaultThresholds[] = {",
-        *(f"    {{{_c(prec)}, {_c(k)}, {str(v is not None).lower()}, {repr(float(v or 0.0))}}},"
-          for prec, t in DEFAULT_THRESHOLDS.items() for k, v in t.items()),
+        *(
+            f"    {{{_c(prec)}, {_c(k)}, {str(v is not None).lower()}, {repr(float(v or 0.0))}}},"
+            for prec, t in DEFAULT_THRESHOLDS.items()
+            for k, v in t.items()
+        ),
         "};",
         "",
         "}  // namespace seedge::contract",

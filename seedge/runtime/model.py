@@ -41,8 +41,14 @@ from seedge.verify.shapes import check_declared_shapes
 RUNTIME_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.torch_free)
 
 
-def candidates(manifest: dict, backend: str | None = None, artifact: str | None = None,
-               device: str = "cpu", slow: dict | None = None, p50: dict | None = None) -> list[tuple[dict, str]]:
+def candidates(
+    manifest: dict,
+    backend: str | None = None,
+    artifact: str | None = None,
+    device: str = "cpu",
+    slow: dict | None = None,
+    p50: dict | None = None,
+) -> list[tuple[dict, str]]:
     """(artifact entry, backend) pairs to try, best first, by the rule in seedge.bench_record's
     docstring (the C++ runtime's candidates() follows it too). An explicit `artifact` is the only
     candidate; an explicit `backend` keeps only artifacts it can read. Artifacts whose recorded
@@ -57,18 +63,25 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
         entry = artifacts.find_artifact(manifest, artifact)
         use = backend or entry["backend"]
         if use not in RUNTIME_BACKENDS or not reads(use, entry):
-            raise SeedgeError(f"artifact '{artifact}' ({entry['format']}) cannot run on the runtime's "
-                              f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}")
+            raise SeedgeError(
+                f"artifact '{artifact}' ({entry['format']}) cannot run on the runtime's "
+                f"'{use}' backend; runtime backends: {', '.join(RUNTIME_BACKENDS)}"
+            )
         return [(entry, use)]
     # An artifact this CPU refuses (8-bit INT8 weights without VNNI/AMX) is no candidate at all, so
     # its p50 orders no group (as in the C++ runtime); Model.open's NeedsVnni catch stays a backstop.
     refused = [a for a in manifest.get("artifacts", []) if refuses(a.get("build"))]
-    usable = [a for a in manifest.get("artifacts", []) if (a.get("parity") or {}).get("passed", True)
-              and not refuses(a.get("build"))]
+    usable = [
+        a
+        for a in manifest.get("artifacts", [])
+        if (a.get("parity") or {}).get("passed", True) and not refuses(a.get("build"))
+    ]
     if slow and usable and all(a["id"] in slow for a in usable):
         why = "; ".join(f"{k}: " + ", ".join(v) for k, v in slow.items())
-        raise SeedgeError(f"{manifest.get('name', 'folder')}: `seedge bench` flagged every artifact slow on "
-                          f"{family} ({why}); pass artifact= to run one anyway, or bench again")
+        raise SeedgeError(
+            f"{manifest.get('name', 'folder')}: `seedge bench` flagged every artifact slow on "
+            f"{family} ({why}); pass artifact= to run one anyway, or bench again"
+        )
     usable = [a for a in usable if a["id"] not in (slow or {})]
     # An artifact with the preprocessing inside comes before its plain sibling: exported on purpose
     # for the device, it takes uint8 pixels (a quarter of the float input) and normalizes in-graph.
@@ -80,28 +93,35 @@ def candidates(manifest: dict, backend: str | None = None, artifact: str | None 
         own = [a for a in usable if a["precision"] == precision and a["backend"] == want_backend]
         members = [(a, want_backend) for a in own]
         if backend is not None:  # e.g. openvino asked, only an ONNX file of this precision exists
-            members += [(a, backend) for a in usable if a["precision"] == precision
-                        and a["backend"] != backend and reads(backend, a)]
+            members += [
+                (a, backend)
+                for a in usable
+                if a["precision"] == precision and a["backend"] != backend and reads(backend, a)
+            ]
         # Only the group's own artifacts count: the others' p50 was taken on another backend.
-        measured = [p50[a["id"]] for a in own if a["id"] in (p50 or {})]
+        timed = p50 or {}
+        measured = [timed[a["id"]] for a in own if a["id"] in timed]
         groups.append((min(measured, default=math.inf), members))
     groups.sort(key=lambda g: g[0])  # stable: ties and unmeasured groups keep the static order
     order = [m for _, members in groups for m in members]
     if not order:
         have = ", ".join(f"{a['id']} ({a['backend']})" for a in manifest.get("artifacts", [])) or "none"
         want = f"backend '{backend}'" if backend else "the runtime's backends"
-        raise SeedgeError(f"{manifest.get('name', 'folder')}: no artifact for {want} on {family} "
-                          f"(artifacts: {have}); export one or pass artifact={_refusal(refused)}")
+        raise SeedgeError(
+            f"{manifest.get('name', 'folder')}: no artifact for {want} on {family} "
+            f"(artifacts: {have}); export one or pass artifact={_refusal(refused)}"
+        )
     return order
 
 
 def _refusal(refused: list[dict]) -> str:
-    """"; <why the first refused artifact cannot run here>" (the C++ runtime's words), or ""."""
+    """ "; <why the first refused artifact cannot run here>" (the C++ runtime's words), or ""."""
     return f"; {refusal(refused[0]['id'], refused[0].get('build'))}" if refused else ""
 
 
-def folder_candidates(folder: Path, manifest: dict, backend: str | None = None, artifact: str | None = None,
-                      device: str = "cpu") -> tuple[list[tuple[dict, str]], dict, dict | None]:
+def folder_candidates(
+    folder: Path, manifest: dict, backend: str | None = None, artifact: str | None = None, device: str = "cpu"
+) -> tuple[list[tuple[dict, str]], dict, dict | None]:
     """candidates() with what the folder's bench.json says for `device`'s family: (the order,
     the artifacts passed over as slow, bench_record.timings). A contended bench's p50s are not
     used for the order (a busy machine's numbers mislead); its flags are."""
@@ -120,13 +140,15 @@ def order_note(measured: dict | None, family: str, explicit: bool, entry: dict, 
     elif measured is None:
         rule = f"static preference (no p50 from seedge bench on {family})"
     elif measured["contended"]:
-        rule = (f"static preference (seedge bench {measured['measured']} on {family} was contended: "
-                f"its p50s are not used)")
+        rule = (
+            f"static preference (seedge bench {measured['measured']} on {family} was contended: its p50s are not used)"
+        )
     else:
         rule = f"measured p50 at batch {measured['batch']} by seedge bench {measured['measured']}"
-    known = measured is not None and use == entry["backend"]
-    return {"rule": rule, "batch": measured["batch"] if measured else None,
-            "p50_ms": measured["p50_ms"].get(entry["id"]) if known else None}
+    if measured is None:
+        return {"rule": rule, "batch": None, "p50_ms": None}
+    known = use == entry["backend"]
+    return {"rule": rule, "batch": measured["batch"], "p50_ms": measured["p50_ms"].get(entry["id"]) if known else None}
 
 
 class Model:
@@ -152,8 +174,15 @@ class Model:
         return self.artifact["precision"]
 
     @classmethod
-    def open(cls, folder, backend: str | None = None, artifact: str | None = None, device: str = "cpu",
-             threads: int | None = None, trust_native: bool = False) -> "Model":
+    def open(
+        cls,
+        folder,
+        backend: str | None = None,
+        artifact: str | None = None,
+        device: str = "cpu",
+        threads: int | None = None,
+        trust_native: bool = False,
+    ) -> Model:
         """Open the best artifact of `folder` this machine can run (the rule in seedge.bench_record:
         the folder's last uncontended `seedge bench` p50s, else the backend table's
         RUNTIME_PREFERENCE); an explicit `artifact` id or `backend` narrows the choice. The
@@ -167,8 +196,9 @@ class Model:
         for entry, use in order:
             runner = None
             try:
-                runner = open_artifact(folder, manifest, entry, device=device, threads=threads, backend_name=use,
-                                       trust_native=trust_native)
+                runner = open_artifact(
+                    folder, manifest, entry, device=device, threads=threads, backend_name=use, trust_native=trust_native
+                )
                 runner.__enter__()
             except Unavailable as e:  # library or device support missing here: try the next one
                 if runner is not None:
@@ -204,8 +234,9 @@ class Model:
         if is_image_like(inputs):
             inputs = [inputs]
         if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
-            raise SeedgeError(f"input of type {type(inputs).__name__} is not an image, a list of images "
-                              f"or a float32 NCHW array")
+            raise SeedgeError(
+                f"input of type {type(inputs).__name__} is not an image, a list of images or a float32 NCHW array"
+            )
         if self.takes_pixels:
             return pixels_for(self.artifact, self._pixels(list(inputs)))
         return preprocess_batch(inputs, self.preprocessing)
@@ -214,8 +245,10 @@ class Model:
         """A uint8 NHWC batch, as the artifact takes it (its color order), at the input size."""
         c, h, w = self.input_size
         if tuple(x.shape[1:]) != (h, w, c) or x.shape[0] < 1:
-            raise SeedgeError(f"uint8 batch of shape {list(x.shape)} is not (N, {h}, {w}, {c}) pixels, which "
-                              f"artifact {self.artifact['id']} takes")
+            raise SeedgeError(
+                f"uint8 batch of shape {list(x.shape)} is not (N, {h}, {w}, {c}) pixels, which "
+                f"artifact {self.artifact['id']} takes"
+            )
         return np.ascontiguousarray(x)
 
     def _pixels(self, images: list) -> np.ndarray:
@@ -229,19 +262,24 @@ class Model:
         """A preprocessed tensor: float, (N,) C, H, W of the model's input size, finite."""
         want = ", ".join(map(str, self.input_size))
         if x.dtype.kind != "f":
-            hint = ("a uint8 array is an image only as HxW or HxWxC; pass a list of them"
-                    if x.dtype == np.uint8 else "pass images, or preprocessed float32 NCHW")
-            raise SeedgeError(f"input array of dtype {x.dtype} and shape {list(x.shape)} is not a float tensor; "
-                              f"{hint}")
+            hint = (
+                "a uint8 array is an image only as HxW or HxWxC; pass a list of them"
+                if x.dtype == np.uint8
+                else "pass images, or preprocessed float32 NCHW"
+            )
+            raise SeedgeError(f"input array of dtype {x.dtype} and shape {list(x.shape)} is not a float tensor; {hint}")
         if x.ndim == 3:
             x = x[None]
         if x.ndim != 4 or tuple(x.shape[1:]) != self.input_size or x.shape[0] < 1:
-            raise SeedgeError(f"input tensor of shape {list(x.shape)} is not (N, {want}); pass images or "
-                              f"preprocessed NCHW float32")
+            raise SeedgeError(
+                f"input tensor of shape {list(x.shape)} is not (N, {want}); pass images or preprocessed NCHW float32"
+            )
         x = np.ascontiguousarray(x, dtype=np.float32)
         if not np.isfinite(x).all():
-            raise SeedgeError(f"input tensor holds {int((~np.isfinite(x)).sum())} NaN/Inf values; "
-                              f"a model's answer to them means nothing")
+            raise SeedgeError(
+                f"input tensor holds {int((~np.isfinite(x)).sum())} NaN/Inf values; "
+                f"a model's answer to them means nothing"
+            )
         return x
 
     def predict(self, inputs) -> np.ndarray:
@@ -252,8 +290,15 @@ class Model:
             raise SeedgeError(f"{self.folder}: the model is closed")
         # Each call's width is checked against the class list (as the C++ runtime checks it), so
         # no label is ever read past the list of a folder whose manifest and artifact disagree.
-        logits = run_batched(self._runner, self._runner.input_name, x, self._batch, self._fixed_batch,
-                             len(self.class_names), f"artifact '{self.artifact['id']}'")
+        logits = run_batched(
+            self._runner,
+            self._runner.input_name,
+            x,
+            self._batch,
+            self._fixed_batch,
+            len(self.class_names),
+            f"artifact '{self.artifact['id']}'",
+        )
         return np.asarray(logits, dtype=np.float32)
 
     def classify(self, images, top_k: int = 1):
@@ -281,9 +326,11 @@ class Model:
         names no class: refused instead of ranked."""
         bad = ~np.isfinite(probs).all(axis=1)
         if bad.any():
-            raise SeedgeError(f"artifact '{self.artifact['id']}' gave non-finite outputs (NaN or Inf) for "
-                              f"{int(bad.sum())} of {len(probs)} inputs; no class can be named (inputs far "
-                              f"outside the preprocessed range overflow the model)")
+            raise SeedgeError(
+                f"artifact '{self.artifact['id']}' gave non-finite outputs (NaN or Inf) for "
+                f"{int(bad.sum())} of {len(probs)} inputs; no class can be named (inputs far "
+                f"outside the preprocessed range overflow the model)"
+            )
 
     def _class_name(self, i: int) -> str:
         return self.class_names[i] if i < len(self.class_names) else str(i)
@@ -315,36 +362,55 @@ class Model:
         got = self.predict(x)
         seconds = time.perf_counter() - t0
         if got.shape != expected.shape:
-            raise SeedgeError(f"{path}: stored logits have shape {list(expected.shape)}, the artifact gives "
-                              f"{list(got.shape)}; re-run `seedge export`")
+            raise SeedgeError(
+                f"{path}: stored logits have shape {list(expected.shape)}, the artifact gives "
+                f"{list(got.shape)}; re-run `seedge export`"
+            )
         metrics = compare(expected, got, labels)
         ok, reason = judge(metrics, gates)
-        return {"artifact": self.artifact["id"], "backend": self.backend, "precision": self.precision,
-                "device": self.device, **metrics, "thresholds": gates, "thresholds_source": source,
-                "passed": ok, "reason": reason, "seconds": round(seconds, 4)}
+        return {
+            "artifact": self.artifact["id"],
+            "backend": self.backend,
+            "precision": self.precision,
+            "device": self.device,
+            **metrics,
+            "thresholds": gates,
+            "thresholds_source": source,
+            "passed": ok,
+            "reason": reason,
+            "seconds": round(seconds, 4),
+        }
 
     # ------------------------------------------------------------------ lifecycle
 
     def describe(self) -> dict:
         """The artifact and the runner's own description: the same settings `seedge bench` reports."""
         gates, source = self.thresholds()
-        return {"folder": str(self.folder), "artifact": self.artifact["id"], "file": self.artifact["file"],
-                "backend": self.backend, "precision": self.precision, "device": self.device,
-                "input_size": list(self.input_size), "classes": len(self.class_names),
-                "runner": self._runner.describe() if self._runner is not None else None,
-                # artifacts not chosen because the folder's last `seedge bench` flagged them slow
-                "passed_over_as_slow": dict(self.passed_over),
-                # how the choice was ordered, and the chosen artifact's p50 then if bench measured it
-                "order": dict(self.order),
-                # the gates self_test() judges by, and whether the export recorded them
-                "thresholds": gates, "thresholds_source": source}
+        return {
+            "folder": str(self.folder),
+            "artifact": self.artifact["id"],
+            "file": self.artifact["file"],
+            "backend": self.backend,
+            "precision": self.precision,
+            "device": self.device,
+            "input_size": list(self.input_size),
+            "classes": len(self.class_names),
+            "runner": self._runner.describe() if self._runner is not None else None,
+            # artifacts not chosen because the folder's last `seedge bench` flagged them slow
+            "passed_over_as_slow": dict(self.passed_over),
+            # how the choice was ordered, and the chosen artifact's p50 then if bench measured it
+            "order": dict(self.order),
+            # the gates self_test() judges by, and whether the export recorded them
+            "thresholds": gates,
+            "thresholds_source": source,
+        }
 
     def close(self) -> None:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
 
-    def __enter__(self) -> "Model":
+    def __enter__(self) -> Model:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -48,8 +48,9 @@ def _copy(src: Path, dst: Path, out: Path, rel: str) -> None:
     except OSError as e:
         if e.filename == str(src) and e.filename2 is None and e.errno in (errno.ENOENT, errno.EACCES):
             raise  # reading the source failed: the error names it already
-        raise SeedgeError(f"--out {out}: cannot write {rel} there ({fileio.os_error_text(e)}); free space "
-                          f"or choose another --out") from None
+        raise SeedgeError(
+            f"--out {out}: cannot write {rel} there ({fileio.os_error_text(e)}); free space or choose another --out"
+        ) from None
 
 
 def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
@@ -65,8 +66,10 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
     publishing.check_output_location(out, "--out")
     publishing.check_replaceable(out)
 
-    art_files = [p.relative_to(folder).as_posix()
-                 for p in artifacts.artifact_files(folder, entry["file"], f"artifact '{artifact_id}'")]
+    art_files = [
+        p.relative_to(folder).as_posix()
+        for p in artifacts.artifact_files(folder, entry["file"], f"artifact '{artifact_id}'")
+    ]
     refs = reference_files(folder, manifest)
     for rel in refs:
         artifacts.contained_file(folder, rel, "reference.file")
@@ -74,12 +77,17 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
 
     reduced = copy.deepcopy(manifest)
     reduced["artifacts"] = [entry]
-    reduced["packed"] = {"from": manifest["name"], "artifact": artifact_id, "created": fileio.now_iso(),
-                         "baseline_included": False}
+    reduced["packed"] = {
+        "from": manifest["name"],
+        "artifact": artifact_id,
+        "created": fileio.now_iso(),
+        "baseline_included": False,
+    }
     if reduced.get("reference") and "raw" in reduced["reference"]:
         # Only the raw arrays that were copied are named.
-        reduced["reference"]["raw"] = {k: v for k, v in reduced["reference"]["raw"].items()
-                                       if isinstance(v, dict) and v.get("file") in refs}
+        reduced["reference"]["raw"] = {
+            k: v for k, v in reduced["reference"]["raw"].items() if isinstance(v, dict) and v.get("file") in refs
+        }
 
     with publishing.staging(out.parent, out.name) as stage:
         for rel in wanted:
@@ -93,5 +101,11 @@ def pack(folder: str | Path, artifact_id: str, out: str | Path) -> dict:
     left_out = sorted({a["file"] for a in manifest["artifacts"] if a["id"] != artifact_id} - listed)
     left_out.append(manifest["baseline"]["file"])
     raw = (reduced.get("reference") or {}).get("raw") or {}
-    return {"folder": str(out), "artifact": artifact_id, "files": files, "bytes": sum(f["bytes"] for f in files),
-            "raw_reference": "input" in raw and "logits" in raw, "left_out": left_out}
+    return {
+        "folder": str(out),
+        "artifact": artifact_id,
+        "files": files,
+        "bytes": sum(f["bytes"] for f in files),
+        "raw_reference": "input" in raw and "logits" in raw,
+        "left_out": left_out,
+    }

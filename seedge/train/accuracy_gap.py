@@ -23,6 +23,8 @@ def accuracy_gap_warning(train_acc: float, val_acc: float, num_classes: int) -> 
         return None
     chance = 100.0 / max(1, int(num_classes))
     near_chance = f" (chance is {chance:.1f} %)" if val_acc * 100 < 2 * chance else ""
-    return (f"warning: training accuracy {train_acc:.1%} but validation {val_acc:.1%}{near_chance}: "
-            f"the model does not generalize; with BatchNorm statistics recalibrated, suspect overfitting "
-            f"(more data, augmentation, fewer epochs) or validation images that differ from the training ones")
+    return (
+        f"warning: training accuracy {train_acc:.1%} but validation {val_acc:.1%}{near_chance}: "
+        f"the model does not generalize; with BatchNorm statistics recalibrated, suspect overfitting "
+        f"(more data, augmentation, fewer epochs) or validation images that differ from the training ones"
+    )

@@ -30,8 +30,9 @@ def has_batchnorm(model) -> bool:
     return any(isinstance(m, _BatchNorm) and m.track_running_stats for m in model.modules())
 
 
-def recalibrate_batchnorm(model, dataset, batch_size: int, device: str, seed: int = 0,
-                          max_images: int = RECALIBRATION_IMAGES) -> int:
+def recalibrate_batchnorm(
+    model, dataset, batch_size: int, device: str, seed: int = 0, max_images: int = RECALIBRATION_IMAGES
+) -> int:
     """Recompute the running mean/var of every BatchNorm in `model` over up to `max_images`
     images of `dataset` (items are (image tensor, label)); returns the images used (0: the
     model has no BatchNorm with running statistics). The model's train/eval mode is kept."""

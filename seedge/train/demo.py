@@ -25,11 +25,24 @@ DEMO_ARCH = "se_resnet10_cifar_tiny"
 # Measured on 2 shared CPU cores: see the training report in history.json (seconds, test accuracy).
 # TrainOptions keywords (values of several types); kept a plain dict so recipe_key hashes its JSON.
 DEMO_RECIPE: dict[str, Any] = {
-    "data": "digits", "model": DEMO_ARCH, "img_size": (32, 32), "epochs": 10, "batch_size": 64,
-    "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-4, "scheduler": "step", "step_size": 7, "gamma": 0.1,
-    "patience": 0, "monitor": "val_loss", "augment": "crop", "seed": 0,
+    "data": "digits",
+    "model": DEMO_ARCH,
+    "img_size": (32, 32),
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "lr": 3e-3,
+    "weight_decay": 1e-4,
+    "scheduler": "step",
+    "step_size": 7,
+    "gamma": 0.1,
+    "patience": 0,
+    "monitor": "val_loss",
+    "augment": "crop",
+    "seed": 0,
     # One thread on the CPU: identical weights everywhere, and no OpenMP slowdown on busy machines.
-    "device": "cpu", "threads": 1,
+    "device": "cpu",
+    "threads": 1,
 }
 
 
@@ -77,10 +90,17 @@ def _train_into(folder: Path, progress: bool) -> dict:
     if progress:
         from rich.console import Console
 
-        Console(stderr=True).print(f"seedge: training the demo model ({DEMO_ARCH} on digits) on first use; "
-                                   f"cached in {demo_dir()}", markup=False, soft_wrap=True)
-    opts = TrainOptions(**{**DEMO_RECIPE, "img_size": tuple(DEMO_RECIPE["img_size"])}, out=str(folder),
-                        progress=progress, extra={"demo": {"recipe_key": recipe_key()}})
+        Console(stderr=True).print(
+            f"seedge: training the demo model ({DEMO_ARCH} on digits) on first use; cached in {demo_dir()}",
+            markup=False,
+            soft_wrap=True,
+        )
+    opts = TrainOptions(
+        **{**DEMO_RECIPE, "img_size": tuple(DEMO_RECIPE["img_size"])},
+        out=str(folder),
+        progress=progress,
+        extra={"demo": {"recipe_key": recipe_key()}},
+    )
     return train(opts)
 
 

@@ -21,8 +21,8 @@ from seedge.errors import SeedgeError
 
 @dataclass
 class InitClasses:
-    names: list[str] | None    # the checkpoint's classes, in its output order; None: unknown
-    given: bool                # named by --class-names (labels must be among them)
+    names: list[str] | None  # the checkpoint's classes, in its output order; None: unknown
+    given: bool  # named by --class-names (labels must be among them)
 
 
 def init_classes(init: str, given, allow_pickle: bool = False) -> InitClasses:

@@ -46,8 +46,12 @@ def seed_everything(seed: int) -> None:
 def _validate(o: TrainOptions) -> None:
     if not o.data:
         raise SeedgeError("--data is required: digits, an ImageFolder directory or a CSV of path,label rows")
-    for name, value, low in (("epochs", o.epochs, 1), ("batch-size", o.batch_size, 1), ("patience", o.patience, 0),
-                             ("workers", o.workers, 0)):
+    for name, value, low in (
+        ("epochs", o.epochs, 1),
+        ("batch-size", o.batch_size, 1),
+        ("patience", o.patience, 0),
+        ("workers", o.workers, 0),
+    ):
         if value < low:
             raise SeedgeError(f"--{name} must be at least {low}, got {value}")
     if not o.lr > 0:
@@ -59,14 +63,17 @@ def _validate(o: TrainOptions) -> None:
     if not 0 < o.gamma <= 1:
         raise SeedgeError(f"--gamma must be in (0, 1], got {o.gamma}")
     if not 0 <= o.warmup_epochs < o.epochs:
-        raise SeedgeError(f"--warmup-epochs must be 0 or more and less than --epochs ({o.epochs}), "
-                          f"got {o.warmup_epochs}")
+        raise SeedgeError(
+            f"--warmup-epochs must be 0 or more and less than --epochs ({o.epochs}), got {o.warmup_epochs}"
+        )
     from seedge.train.recipes import resolve_scheduler
 
     resolve_scheduler(o.scheduler, o.optimizer)
     if o.init_class_names is not None and not o.init:
-        raise SeedgeError("--class-names names the classes of the --init checkpoint; without --init give the "
-                          "classes to train with --classes")
+        raise SeedgeError(
+            "--class-names names the classes of the --init checkpoint; without --init give the "
+            "classes to train with --classes"
+        )
     if o.limit is not None and o.limit < 2:
         raise SeedgeError(f"--limit must be at least 2, got {o.limit}")
 
@@ -82,8 +89,10 @@ def check_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         return
     if is_seedge_export(run_dir):
-        raise SeedgeError(f"--out {run_dir}: is a seedge export folder; training would overwrite its baseline "
-                          f"model and break its sha256 check; choose another --out")
+        raise SeedgeError(
+            f"--out {run_dir}: is a seedge export folder; training would overwrite its baseline "
+            f"model and break its sha256 check; choose another --out"
+        )
     if not any(run_dir.iterdir()):
         return
     try:
@@ -91,9 +100,11 @@ def check_run_dir(run_dir: Path) -> None:
     except SeedgeError:  # a model.json that is not seedge's
         meta = None
     if (meta or {}).get("format") != CHECKPOINT_FORMAT or "training" not in (meta or {}):
-        raise SeedgeError(f"--out {run_dir}: is not empty and not a seedge training run (no model.json written "
-                          f"by `seedge train`); training writes model.safetensors/model.json/history.json there, "
-                          f"so choose a new or empty --out")
+        raise SeedgeError(
+            f"--out {run_dir}: is not empty and not a seedge training run (no model.json written "
+            f"by `seedge train`); training writes model.safetensors/model.json/history.json there, "
+            f"so choose a new or empty --out"
+        )
 
 
 def next_run_dir(base: Path, claim: bool = True) -> Path:
@@ -131,16 +142,16 @@ class _Run:
     model: torch.nn.Module
     spec: PreprocessSpec
     init_info: dict | None
-    train_ds: Any                 # seedge.data.torch_data.ImageDataset
+    train_ds: Any  # seedge.data.torch_data.ImageDataset
     val: tuple[np.ndarray, np.ndarray]  # (x, labels) decoded once
-    loader: Any                   # torch DataLoader
-    net: torch.nn.Module          # the model, or its DistributedDataParallel wrapper
+    loader: Any  # torch DataLoader
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
     optimizer: torch.optim.Optimizer
     schedule: LRSchedule
     criterion: torch.nn.Module
     stopper: EarlyStopping
     recipe: dict
-    board: Any = None             # TensorBoard SummaryWriter or None
+    board: Any = None  # TensorBoard SummaryWriter or None
     history: list[dict] = field(default_factory=list)
     best_state: dict | None = None
     step_no: int = 0
@@ -196,8 +207,9 @@ def _open_data(o: TrainOptions, dist, log: TrainLog):
     test_s = source.splits.get("test")
     test_s = test_s.limit(o.limit, o.seed) if test_s is not None else None
     if len(val_s) == 0:
-        raise SeedgeError(f"{o.data}: the validation split is empty; add images (at least ~10 per class) "
-                          f"or provide a val split")
+        raise SeedgeError(
+            f"{o.data}: the validation split is empty; add images (at least ~10 per class) or provide a val split"
+        )
     return arch, run_dir, source, (train_s, val_s, test_s), new_head
 
 
@@ -237,40 +249,90 @@ def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
     log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
     x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
     if init_info:
-        log.line(f"init: weights from {init_info['source']}"
-                 + (f", new '{init_info['classifier']}' head for {len(classes)} classes"
-                    if init_info["head_replaced"] else ""))
+        log.line(
+            f"init: weights from {init_info['source']}"
+            + (
+                f", new '{init_info['classifier']}' head for {len(classes)} classes"
+                if init_info["head_replaced"]
+                else ""
+            )
+        )
     torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
     per_rank = -(-len(train_ds) // dist.world)
     if per_rank < 2:
-        raise SeedgeError(f"{o.data}: {len(train_ds)} training images for {dist.world} process(es); "
-                          f"BatchNorm needs at least 2 per process")
+        raise SeedgeError(
+            f"{o.data}: {len(train_ds)} training images for {dist.world} process(es); "
+            f"BatchNorm needs at least 2 per process"
+        )
     # BatchNorm cannot train on a last batch of one image: drop that one image per epoch.
-    loader = make_loader(train_ds, o.batch_size, shuffle=True, seed=o.seed, rank=dist.rank,
-                         world=dist.world, workers=o.workers, drop_last=per_rank % o.batch_size == 1)
+    loader = make_loader(
+        train_ds,
+        o.batch_size,
+        shuffle=True,
+        seed=o.seed,
+        rank=dist.rank,
+        world=dist.world,
+        workers=o.workers,
+        drop_last=per_rank % o.batch_size == 1,
+    )
     net = model
     if dist.enabled:
         net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None)
+            model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None
+        )
     optimizer = make_optimizer(net.parameters(), o.optimizer, o.lr, o.weight_decay, o.momentum)
-    schedule = LRSchedule(optimizer, resolve_scheduler(o.scheduler, o.optimizer), o.epochs, o.step_size,
-                          o.gamma, o.warmup_epochs, plateau_patience=max(1, o.patience // 2) if o.patience else 5,
-                          monitor=o.monitor)
+    schedule = LRSchedule(
+        optimizer,
+        resolve_scheduler(o.scheduler, o.optimizer),
+        o.epochs,
+        o.step_size,
+        o.gamma,
+        o.warmup_epochs,
+        plateau_patience=max(1, o.patience // 2) if o.patience else 5,
+        monitor=o.monitor,
+    )
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
     stopper = EarlyStopping(o.monitor, o.patience)
     recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
-    recipe.update(arch=arch, augment=augment, world_size=dist.world, device=dist.device,
-                  img_size=list(spec.input_size[1:]), scheduler=schedule.kind,
-                  data_options=o.data_options.to_dict() if o.data_options else {})
-    log.line(f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
-             f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
-             f"{o.optimizer} lr {o.lr:g} ({schedule.describe()}), weight decay {o.weight_decay:g}, "
-             f"{f'early stopping {o.patience}' if o.patience else 'no early stopping'}, augment {augment}"
-             f"{f', {dist.world} processes' if dist.enabled else ''}"
-             f"{f', recipe {o.recipe}' if o.recipe else ''}")
-    return _Run(o, dist, log, arch, run_dir, source, (train_s, val_s, test_s), model, spec, init_info, train_ds,
-                (x_val, y_val), loader, net, optimizer, schedule, criterion, stopper, recipe,
-                board=_open_tensorboard(o.tensorboard, log) if dist.is_main else None)
+    recipe.update(
+        arch=arch,
+        augment=augment,
+        world_size=dist.world,
+        device=dist.device,
+        img_size=list(spec.input_size[1:]),
+        scheduler=schedule.kind,
+        data_options=o.data_options.to_dict() if o.data_options else {},
+    )
+    log.line(
+        f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
+        f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "
+        f"{o.optimizer} lr {o.lr:g} ({schedule.describe()}), weight decay {o.weight_decay:g}, "
+        f"{f'early stopping {o.patience}' if o.patience else 'no early stopping'}, augment {augment}"
+        f"{f', {dist.world} processes' if dist.enabled else ''}"
+        f"{f', recipe {o.recipe}' if o.recipe else ''}"
+    )
+    return _Run(
+        o,
+        dist,
+        log,
+        arch,
+        run_dir,
+        source,
+        (train_s, val_s, test_s),
+        model,
+        spec,
+        init_info,
+        train_ds,
+        (x_val, y_val),
+        loader,
+        net,
+        optimizer,
+        schedule,
+        criterion,
+        stopper,
+        recipe,
+        board=_open_tensorboard(o.tensorboard, log) if dist.is_main else None,
+    )
 
 
 def _fit_one_epoch(run: _Run, epoch: int) -> list[float]:
@@ -317,9 +379,17 @@ def _epoch(run: _Run, epoch: int) -> bool:
     vl, va = evaluate_arrays(run.model, *run.val, run.criterion, dist, o.batch_size)
     run.schedule.step(vl, va)
     is_best = run.stopper.update(epoch, vl, va)
-    row = {"epoch": epoch, "lr": lr, "train_loss": tl / tn, "train_acc": tc / tn, "val_loss": vl,
-           "val_acc": va, "seconds": round(time.perf_counter() - t0, 3), "best": is_best,
-           "bn_recalibration_images": bn_images}
+    row = {
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": tl / tn,
+        "train_acc": tc / tn,
+        "val_loss": vl,
+        "val_acc": va,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "best": is_best,
+        "bn_recalibration_images": bn_images,
+    }
     gap = accuracy_gap_warning(row["train_acc"], va, len(run.source.class_names))
     if gap:
         row["warning"] = gap
@@ -330,8 +400,9 @@ def _epoch(run: _Run, epoch: int) -> bool:
         if dist.is_main:
             _save(run, None)
     if run.stopper.should_stop:
-        log.line(f"early stop: no {o.monitor} improvement for {o.patience} epochs "
-                 f"(best epoch {run.stopper.best_epoch})")
+        log.line(
+            f"early stop: no {o.monitor} improvement for {o.patience} epochs (best epoch {run.stopper.best_epoch})"
+        )
         return True
     return False
 
@@ -342,9 +413,11 @@ def _log_epoch(run: _Run, row: dict, gap: str | None) -> None:
         for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
             run.board.add_scalar(key.replace("_", "/", 1) if "_" in key else key, row[key], row["epoch"])
         run.board.flush()
-    run.log.line(f"epoch {row['epoch']:>3}/{run.o.epochs}  loss {row['train_loss']:.4f}  "
-                 f"acc {row['train_acc']:.4f}  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}  "
-                 f"lr {row['lr']:.1e}  {row['seconds']:.1f}s{'  *best' if row['best'] else ''}")
+    run.log.line(
+        f"epoch {row['epoch']:>3}/{run.o.epochs}  loss {row['train_loss']:.4f}  "
+        f"acc {row['train_acc']:.4f}  val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}  "
+        f"lr {row['lr']:.1e}  {row['seconds']:.1f}s{'  *best' if row['best'] else ''}"
+    )
     if gap and not any("warning" in h for h in run.history[:-1]):  # said once; every row records it
         run.log.line(gap)
 
@@ -366,18 +439,29 @@ def _finish(run: _Run, t_start: float) -> dict:
         test = {"loss": tl_, "accuracy": ta_, "samples": len(test_s)}
     seconds = round(time.perf_counter() - t_start, 2)
     summary = {
-        "run_dir": str(run.run_dir), "checkpoint": str(run.run_dir / "model.safetensors"), "arch": run.arch,
-        "num_classes": len(classes), "class_names": classes, "epochs_run": len(history),
-        "best_epoch": stopper.best_epoch, "best": history[stopper.best_epoch - 1], "test": test,
-        "stopped_early": len(history) < o.epochs, "seconds": seconds, **agreement,
+        "run_dir": str(run.run_dir),
+        "checkpoint": str(run.run_dir / "model.safetensors"),
+        "arch": run.arch,
+        "num_classes": len(classes),
+        "class_names": classes,
+        "epochs_run": len(history),
+        "best_epoch": stopper.best_epoch,
+        "best": history[stopper.best_epoch - 1],
+        "test": test,
+        "stopped_early": len(history) < o.epochs,
+        "seconds": seconds,
+        **agreement,
     }
     if dist.is_main:
         _save(run, test, seconds=seconds, world_size=dist.world, ranks_agree=agreement["ranks_agree"])
-        _write_json(run.run_dir / "history.json", {**summary, "recipe": run.recipe, "data": run.source.describe(),
-                                                   "epochs": history})
+        _write_json(
+            run.run_dir / "history.json",
+            {**summary, "recipe": run.recipe, "data": run.source.describe(), "epochs": history},
+        )
         if test is not None:
-            run.log.line(f"test: accuracy {test['accuracy']:.4f} on {test['samples']} images (best epoch "
-                         f"{stopper.best_epoch})")
+            run.log.line(
+                f"test: accuracy {test['accuracy']:.4f} on {test['samples']} images (best epoch {stopper.best_epoch})"
+            )
         run.log.line(f"saved {run.run_dir / 'model.safetensors'} in {seconds:.1f}s")
     if not agreement["ranks_agree"]:
         raise CheckFailed(f"distributed ranks ended with different weights: {agreement['hashes']}")
@@ -408,7 +492,7 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_
     loss_sum = correct = 0.0
     with torch.no_grad():
         for s in range(0, len(idx), batch_size):
-            b = idx[s:s + batch_size]
+            b = idx[s : s + batch_size]
             xb = torch.from_numpy(x[b]).to(dist.device)
             yb = torch.from_numpy(np.asarray(y[b], dtype=np.int64)).to(dist.device)
             logits = model(xb)
@@ -420,11 +504,22 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray, criterion, dist, batch_
 
 def _meta(o, recipe, source, stopper, history, test, init_info) -> dict:
     best = history[stopper.best_epoch - 1]
-    return {**o.extra, "training": {
-        "data": o.data, "data_kind": source.kind, "data_notes": source.notes,
-        "data_options": o.data_options.to_dict() if o.data_options else {}, "best_epoch": stopper.best_epoch,
-        "epochs_run": len(history), "val_loss": best["val_loss"], "val_acc": best["val_acc"],
-        "test_accuracy": test["accuracy"] if test else None, "init": init_info, "recipe": recipe}}
+    return {
+        **o.extra,
+        "training": {
+            "data": o.data,
+            "data_kind": source.kind,
+            "data_notes": source.notes,
+            "data_options": o.data_options.to_dict() if o.data_options else {},
+            "best_epoch": stopper.best_epoch,
+            "epochs_run": len(history),
+            "val_loss": best["val_loss"],
+            "val_acc": best["val_acc"],
+            "test_accuracy": test["accuracy"] if test else None,
+            "init": init_info,
+            "recipe": recipe,
+        },
+    }
 
 
 def _save(run: _Run, test: dict | None, **training) -> None:
@@ -434,8 +529,9 @@ def _save(run: _Run, test: dict | None, **training) -> None:
 
     meta = _meta(run.o, run.recipe, run.source, run.stopper, run.history, test, run.init_info)
     meta["training"].update(training)
-    save_checkpoint(run.model, run.run_dir / "model", class_names=run.source.class_names, preprocess=run.spec,
-                    extra=meta)
+    save_checkpoint(
+        run.model, run.run_dir / "model", class_names=run.source.class_names, preprocess=run.spec, extra=meta
+    )
 
 
 def _write_json(path: Path, obj) -> None:

@@ -36,9 +36,15 @@ class TrainLog:
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                          console=self.console, transient=True) as p:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=self.console,
+                transient=True,
+            ) as p:
                 task = p.add_task(description, total=total, status="")
 
                 def advance(loss: float | None = None) -> None:
@@ -60,8 +66,10 @@ class TrainLog:
                 return
             last = now
             left = (now - start) / done * (total - done)
-            self.line(f"  {description}: {done}/{total}{f', loss {loss:.4f}' if loss is not None else ''}, "
-                      f"{_duration(now - start)} elapsed, ~{_duration(left)} left")
+            self.line(
+                f"  {description}: {done}/{total}{f', loss {loss:.4f}' if loss is not None else ''}, "
+                f"{_duration(now - start)} elapsed, ~{_duration(left)} left"
+            )
 
         return advance
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from seedge.errors import SeedgeError, unknown
 
-OPTIMIZERS = ("adam", "sgd")       # torch.optim.Adam (coupled L2 weight decay) / SGD with momentum
+OPTIMIZERS = ("adam", "sgd")  # torch.optim.Adam (coupled L2 weight decay) / SGD with momentum
 MONITORS = ("val_loss", "val_acc")  # the validation metric that picks the best epoch and stops early
 SCHEDULER_MEANINGS = {
     "auto": "step for sgd, none for adam",
@@ -23,7 +23,7 @@ SCHEDULER_MEANINGS = {
     "step": "multiply by --gamma every --step-size epochs (StepLR; --step-size 0: never)",
     "cosine": "cosine decay towards 0 over the epochs after warm-up",
     "plateau": "multiply by --gamma when the monitored metric has not improved for max(1, --patience/2) "
-               "epochs, 5 without early stopping (ReduceLROnPlateau)",
+    "epochs, 5 without early stopping (ReduceLROnPlateau)",
 }
 SCHEDULERS = tuple(SCHEDULER_MEANINGS)
 AUTO_SCHEDULER = {"sgd": "step", "adam": "none"}
@@ -40,26 +40,71 @@ class Recipe:
 # The seeds' recipes as the seed documents state them; values they leave open keep seedge's
 # defaults (and `about` says which were chosen here). Flags given next to --recipe win.
 RECIPES = {
-    "seed000": Recipe({"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-4, "batch_size": 64, "epochs": 200,
-                       "patience": 20, "scheduler": "none", "augment": "full"},
-                      "Res-SE net (res_se_net, 245x457): Adam lr 1e-3, weight decay 1e-4, batch 64, 200 epochs, "
-                      "early stopping 20, flips/rotation/jitter/affine augmentation"),
-    "seed001": Recipe({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 256,
-                       "epochs": 100, "scheduler": "step", "step_size": 30, "gamma": 0.1, "patience": 0},
-                      "SE-ResNet paper schedule (its seed states no recipe): SGD momentum 0.9, lr 0.1 at batch 256 "
-                      "(the paper: 0.6 at 1024), weight decay 1e-4, x0.1 every 30 epochs, 100 epochs"),
-    "seed002": Recipe({"optimizer": "sgd", "lr": 1e-3, "momentum": 0.9, "scheduler": "step", "step_size": 7,
-                       "gamma": 0.1, "patience": 5, "epochs": 25, "split_fractions": (0.64, 0.16, 0.2)},
-                      "SENet ultrasound (CSV Image_path,Plane): SGD lr 1e-3 momentum 0.9, StepLR(7, 0.1), early "
-                      "stopping 5, split 64/16/20 (25 epochs chosen here: the seed leaves it open)"),
-    "seed003": Recipe({"optimizer": "adam", "lr": 1e-3, "scheduler": "none", "patience": 10, "epochs": 50,
-                       "monitor": "val_acc"},
-                      "SE-ResNet18 vs ResNet18 brain MRI (four-class ImageFolder): Adam, no schedule, early "
-                      "stopping and best checkpoint on validation accuracy (patience 10, 50 epochs chosen here)"),
-    "seed004": Recipe({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "batch_size": 128,
-                       "epochs": 20, "scheduler": "cosine", "augment": "cifar", "patience": 0},
-                      "SE-ResNet18 on CIFAR-10 (se_resnet18_cifar, 32x32): random crop + flip, 20 epochs; SGD 0.1 "
-                      "momentum 0.9, weight decay 5e-4, cosine: the usual CIFAR recipe (the seed names none)"),
+    "seed000": Recipe(
+        {
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "batch_size": 64,
+            "epochs": 200,
+            "patience": 20,
+            "scheduler": "none",
+            "augment": "full",
+        },
+        "Res-SE net (res_se_net, 245x457): Adam lr 1e-3, weight decay 1e-4, batch 64, 200 epochs, "
+        "early stopping 20, flips/rotation/jitter/affine augmentation",
+    ),
+    "seed001": Recipe(
+        {
+            "optimizer": "sgd",
+            "lr": 0.1,
+            "momentum": 0.9,
+            "weight_decay": 1e-4,
+            "batch_size": 256,
+            "epochs": 100,
+            "scheduler": "step",
+            "step_size": 30,
+            "gamma": 0.1,
+            "patience": 0,
+        },
+        "SE-ResNet paper schedule (its seed states no recipe): SGD momentum 0.9, lr 0.1 at batch 256 "
+        "(the paper: 0.6 at 1024), weight decay 1e-4, x0.1 every 30 epochs, 100 epochs",
+    ),
+    "seed002": Recipe(
+        {
+            "optimizer": "sgd",
+            "lr": 1e-3,
+            "momentum": 0.9,
+            "scheduler": "step",
+            "step_size": 7,
+            "gamma": 0.1,
+            "patience": 5,
+            "epochs": 25,
+            "split_fractions": (0.64, 0.16, 0.2),
+        },
+        "SENet ultrasound (CSV Image_path,Plane): SGD lr 1e-3 momentum 0.9, StepLR(7, 0.1), early "
+        "stopping 5, split 64/16/20 (25 epochs chosen here: the seed leaves it open)",
+    ),
+    "seed003": Recipe(
+        {"optimizer": "adam", "lr": 1e-3, "scheduler": "none", "patience": 10, "epochs": 50, "monitor": "val_acc"},
+        "SE-ResNet18 vs ResNet18 brain MRI (four-class ImageFolder): Adam, no schedule, early "
+        "stopping and best checkpoint on validation accuracy (patience 10, 50 epochs chosen here)",
+    ),
+    "seed004": Recipe(
+        {
+            "optimizer": "sgd",
+            "lr": 0.1,
+            "momentum": 0.9,
+            "weight_decay": 5e-4,
+            "batch_size": 128,
+            "epochs": 20,
+            "scheduler": "cosine",
+            "augment": "cifar",
+            "patience": 0,
+        },
+        "SE-ResNet18 on CIFAR-10 (se_resnet18_cifar, 32x32): random crop + flip, 20 epochs; SGD 0.1 "
+        "momentum 0.9, weight decay 5e-4, cosine: the usual CIFAR recipe (the seed names none)",
+    ),
 }
 
 
@@ -93,8 +138,17 @@ class LRSchedule:
     """The learning rate per epoch: `warmup_epochs` of linear warm-up (base * e / (warmup + 1) in
     epoch e), then `kind`. Call `step(val_loss, val_acc)` once after every epoch."""
 
-    def __init__(self, optimizer, kind: str, epochs: int, step_size: int = 7, gamma: float = 0.1,
-                 warmup_epochs: int = 0, plateau_patience: int = 2, monitor: str = "val_loss"):
+    def __init__(
+        self,
+        optimizer,
+        kind: str,
+        epochs: int,
+        step_size: int = 7,
+        gamma: float = 0.1,
+        warmup_epochs: int = 0,
+        plateau_patience: int = 2,
+        monitor: str = "val_loss",
+    ):
         import torch
 
         if step_size < 0:
@@ -102,8 +156,9 @@ class LRSchedule:
         if not 0 < gamma <= 1:
             raise SeedgeError(f"--gamma must be in (0, 1], got {gamma}")
         if not 0 <= warmup_epochs < epochs:
-            raise SeedgeError(f"--warmup-epochs must be 0 or more and less than --epochs ({epochs}), "
-                              f"got {warmup_epochs}")
+            raise SeedgeError(
+                f"--warmup-epochs must be 0 or more and less than --epochs ({epochs}), got {warmup_epochs}"
+            )
         self.kind, self.epochs, self.warmup = kind, epochs, warmup_epochs
         self.step_size, self.gamma = step_size, gamma
         self.optimizer = optimizer
@@ -111,7 +166,8 @@ class LRSchedule:
         if kind == "plateau":
             mode: Literal["min", "max"] = "min" if monitor == "val_loss" else "max"
             self._make_plateau = lambda: torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode=mode, factor=gamma, patience=plateau_patience)
+                optimizer, mode=mode, factor=gamma, patience=plateau_patience
+            )
             # warm-up by hand; ReduceLROnPlateau takes over at the full rate
             self.lambda_lr = torch.optim.lr_scheduler.LambdaLR(optimizer, self._warmup_factor)
         else:
@@ -140,9 +196,12 @@ class LRSchedule:
         self.lambda_lr.step()
 
     def describe(self) -> str:
-        what = {"none": "constant lr", "step": f"StepLR({self.step_size}, {self.gamma:g})" if self.step_size
-                else "constant lr (--step-size 0)", "cosine": "cosine decay",
-                "plateau": f"ReduceLROnPlateau(x{self.gamma:g})"}[self.kind]
+        what = {
+            "none": "constant lr",
+            "step": f"StepLR({self.step_size}, {self.gamma:g})" if self.step_size else "constant lr (--step-size 0)",
+            "cosine": "cosine decay",
+            "plateau": f"ReduceLROnPlateau(x{self.gamma:g})",
+        }[self.kind]
         return what + (f" after {self.warmup} warm-up epochs" if self.warmup else "")
 
 
@@ -192,18 +251,24 @@ def load_init_weights(model, source, allow_pickle: bool = False, new_head: bool 
     sd = remap_to_model(read_state_dict(path, allow_pickle=allow_pickle), target)
     head = model.seedge_cfg.classifier
     head_keys = [k for k in sd if k.startswith(head + ".")]
-    replaced = (new_head and bool(head_keys)) or any(k in target and sd[k].shape != target[k].shape
-                                                     for k in head_keys)
+    replaced = (new_head and bool(head_keys)) or any(k in target and sd[k].shape != target[k].shape for k in head_keys)
     if replaced:
         sd = {k: v for k, v in sd.items() if k not in head_keys}
     mismatched = [k for k in sd if k in target and sd[k].shape != target[k].shape]
     unexpected = [k for k in sd if k not in target]
-    missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")
-               and not (replaced and k.startswith(head + "."))]
+    missing = [
+        k
+        for k in target
+        if k not in sd and not k.endswith("num_batches_tracked") and not (replaced and k.startswith(head + "."))
+    ]
     if mismatched or unexpected or missing:
-        what = (f"shape mismatch for '{mismatched[0]}'" if mismatched else
-                f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})" if unexpected else
-                f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+        what = (
+            f"shape mismatch for '{mismatched[0]}'"
+            if mismatched
+            else f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})"
+            if unexpected
+            else f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})"
+        )
         raise SeedgeError(f"{path}: --init weights do not fit {model.seedge_arch}: {what}; is --model right?")
     model.load_state_dict(sd, strict=False)
     return {"source": str(path), "head_replaced": replaced, "classifier": head}

@@ -55,7 +55,7 @@ DEFAULT_THRESHOLDS["bf16"] = dict(DEFAULT_THRESHOLDS["fp16"])
 
 
 # float32 has a 24-bit significand: noise below 2**-24 of the signal is rounding, not error.
-SQNR_CEILING_DB = float(20 * np.log10(2.0 ** 24))
+SQNR_CEILING_DB = float(20 * np.log10(2.0**24))
 
 
 def sqnr_db(ref_logits, logits) -> float:
@@ -89,8 +89,7 @@ def _log_softmax(a: np.ndarray) -> np.ndarray:
 def thresholds_for(precision: str, overrides: dict | None = None) -> dict:
     """The thresholds for `precision`, with `overrides` (same keys) applied on top."""
     if precision not in DEFAULT_THRESHOLDS:
-        raise SeedgeError(f"no parity thresholds for precision '{precision}'; "
-                          f"known: {', '.join(DEFAULT_THRESHOLDS)}")
+        raise SeedgeError(f"no parity thresholds for precision '{precision}'; known: {', '.join(DEFAULT_THRESHOLDS)}")
     return _apply(DEFAULT_THRESHOLDS[precision], overrides)
 
 
@@ -184,8 +183,12 @@ def compare(ref_logits, logits, labels=None) -> dict:
         if has.any():
             ref_acc = float((ref_top[has] == y[has]).mean())
             acc = float((out_top[has] == y[has]).mean())
-            metrics.update(labelled=int(has.sum()), accuracy=acc, baseline_accuracy=ref_acc,
-                           accuracy_drop_points=(ref_acc - acc) * 100.0)
+            metrics.update(
+                labelled=int(has.sum()),
+                accuracy=acc,
+                baseline_accuracy=ref_acc,
+                accuracy_drop_points=(ref_acc - acc) * 100.0,
+            )
     return metrics
 
 

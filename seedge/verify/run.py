@@ -8,8 +8,8 @@ error. Reads a folder and a manifest, never a live object from the export stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -36,8 +36,10 @@ def load_reference(folder: Path, manifest: dict) -> np.ndarray:
 def _check_input_shape(x: np.ndarray, manifest: dict, where) -> None:
     expected = [d for d in (manifest.get("input") or {}).get("shape", [])[1:]]
     if x.ndim != 4 or (expected and list(x.shape[1:]) != expected):
-        raise SeedgeError(f"{where}: inputs have shape {list(x.shape)}, the model takes "
-                          f"[batch, {', '.join(map(str, expected))}]; check --data and the preprocessing")
+        raise SeedgeError(
+            f"{where}: inputs have shape {list(x.shape)}, the model takes "
+            f"[batch, {', '.join(map(str, expected))}]; check --data and the preprocessing"
+        )
 
 
 def model_class_names(manifest: dict) -> list[str]:
@@ -62,8 +64,10 @@ def check_class_names(manifest: dict, class_names: list[str] | None) -> np.ndarr
     unknown = [str(c) for c in class_names if str(c) not in index]
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise SeedgeError(f"the data's class '{unknown[0]}'{more} is not one of the model's classes "
-                          f"({_short(names)}); labels are matched by name: pass data with the model's classes")
+        raise SeedgeError(
+            f"the data's class '{unknown[0]}'{more} is not one of the model's classes "
+            f"({_short(names)}); labels are matched by name: pass data with the model's classes"
+        )
     return np.array([index[str(c)] for c in class_names], dtype=np.int64)
 
 
@@ -71,14 +75,21 @@ def _short(names: list[str], n: int = 10) -> str:
     return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
 
 
-def run_batched(runner, name: str, x: np.ndarray, batch: int, fixed_batch: int | None = None,
-                classes: int | None = None, where: str = "artifact") -> np.ndarray:
+def run_batched(
+    runner,
+    name: str,
+    x: np.ndarray,
+    batch: int,
+    fixed_batch: int | None = None,
+    classes: int | None = None,
+    where: str = "artifact",
+) -> np.ndarray:
     """Logits for `x`, `batch` rows at a time; a fixed-batch model gets its last batch padded.
     `classes`: the width each call's logits must have (outputs.check_width), named as `where`."""
     outs = []
     step = fixed_batch or batch
     for i in range(0, len(x), step):
-        chunk = x[i:i + step]
+        chunk = x[i : i + step]
         n = len(chunk)
         if fixed_batch and n < fixed_batch:
             chunk = np.concatenate([chunk, np.zeros((fixed_batch - n, *chunk.shape[1:]), chunk.dtype)])
@@ -92,15 +103,20 @@ def _select(manifest: dict, artifacts, backends=None) -> list[tuple[dict, str]]:
     `backends`, on every named backend that reads its format (`--backend openvino` verifies the
     ONNX files on OpenVINO too: a second reader needs no builder). A named backend that reads none
     of the artifacts is a SeedgeError."""
-    arts = list(manifest.get("artifacts") or []) if artifacts is None else [
-        find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
+    arts = (
+        list(manifest.get("artifacts") or [])
+        if artifacts is None
+        else [find_artifact(manifest, a) if isinstance(a, str) else a for a in artifacts]
+    )
     if not backends:
         return [(a, a["backend"]) for a in arts]
     for name in dict.fromkeys(backends):
         if not any(reads(name, a) for a in arts):
-            raise SeedgeError(f"--backend {name!r}: none of the artifacts to verify is in a format it reads "
-                              f"({', '.join(backend(name).reads)}; formats there: "
-                              f"{', '.join(sorted({a['format'] for a in arts})) or 'none'})")
+            raise SeedgeError(
+                f"--backend {name!r}: none of the artifacts to verify is in a format it reads "
+                f"({', '.join(backend(name).reads)}; formats there: "
+                f"{', '.join(sorted({a['format'] for a in arts})) or 'none'})"
+            )
     return [(a, name) for a in arts for name in dict.fromkeys(backends) if reads(name, a)]
 
 
@@ -114,7 +130,7 @@ def batching(manifest: dict, artifact: dict) -> tuple[int | None, int]:
 
 
 def precision_note(desc: dict) -> str | None:
-    """"bf16 (CPU default)" when a runner computed in something other than FP32."""
+    """ "bf16 (CPU default)" when a runner computed in something other than FP32."""
     actual = desc.get("inference_precision")
     if not actual or actual == "f32":
         return None
@@ -124,10 +140,18 @@ def precision_note(desc: dict) -> str | None:
     return f"{actual} (requested)" if requested == actual else f"{actual} (requested {requested})"
 
 
-def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=None, device: str = "cpu",
-                     thresholds: dict[str, dict] | None = None, threads: int | None = None,
-                     on_step: Callable[[str], None] | None = None, backends=None,
-                     trust_native: bool = False) -> dict:
+def verify_artifacts(
+    folder: str | Path,
+    manifest: dict,
+    artifacts=None,
+    data=None,
+    device: str = "cpu",
+    thresholds: dict[str, dict] | None = None,
+    threads: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+    backends=None,
+    trust_native: bool = False,
+) -> dict:
     """Run the baseline and each artifact; return the DESIGN's verify document.
 
     artifacts: ids or manifest entries (None: all). data: (x, y) or (x, y, class_names),
@@ -144,14 +168,16 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     folder = Path(folder)
     pairs = _select(manifest, artifacts, backends)
     if not pairs:  # exit 0 would say "all passed" about nothing
-        raise SeedgeError(f"{folder}: the manifest lists no artifacts, so there is nothing to verify; "
-                          f"re-run `seedge export`")
+        raise SeedgeError(
+            f"{folder}: the manifest lists no artifacts, so there is nothing to verify; re-run `seedge export`"
+        )
     check_raw_reference(folder, manifest)
     check_baseline_sidecar(folder, manifest)
     selected = [a for a, _ in pairs]
     # Every gate is read (and a malformed one refused) before anything runs.
-    gates = [with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"]))
-             for a in selected]
+    gates = [
+        with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"])) for a in selected
+    ]
     input_name = (manifest.get("input") or {}).get("name", "input")
     reference = read_reference(folder, manifest)
     x_ref = np.asarray(reference["input"], dtype=np.float32)
@@ -166,8 +192,9 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
         mapping = check_class_names(manifest, data[2]) if len(data) > 2 else None
         if mapping is not None:  # labels index the data's classes: move them onto the model's outputs
             if len(yd) and (yd.min() < 0 or yd.max() >= len(mapping)):
-                raise SeedgeError(f"data: labels run from {yd.min()} to {yd.max()} but the data has "
-                                  f"{len(mapping)} classes")
+                raise SeedgeError(
+                    f"data: labels run from {yd.min()} to {yd.max()} but the data has {len(mapping)} classes"
+                )
             yd = mapping[yd]
         x, y, n_data = np.concatenate([x_ref, xd]), np.concatenate([y, yd]), len(xd)
 
@@ -180,11 +207,18 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     base_metrics = compare(base, base, y)
     recorded = reference.get("logits")
     baseline = {
-        "backend": "torch", "device": device, "precision": "fp32",
-        "accuracy": base_metrics["accuracy"], "samples": len(x), "labelled": base_metrics["labelled"],
+        "backend": "torch",
+        "device": device,
+        "precision": "fp32",
+        "accuracy": base_metrics["accuracy"],
+        "samples": len(x),
+        "labelled": base_metrics["labelled"],
         # The eager model re-run here against the logits recorded at export time.
-        "reference_max_abs_diff": (float(np.abs(base[:len(x_ref)] - recorded).max())
-                                   if recorded is not None and recorded.shape == base[:len(x_ref)].shape else None),
+        "reference_max_abs_diff": (
+            float(np.abs(base[: len(x_ref)] - recorded).max())
+            if recorded is not None and recorded.shape == base[: len(x_ref)].shape
+            else None
+        ),
         "runner": base_desc,
     }
 
@@ -195,10 +229,13 @@ def verify_artifacts(folder: str | Path, manifest: dict, artifacts=None, data=No
     for (art, reader), gate in zip(pairs, gates, strict=True):
         if on_step:
             on_step(art["id"] if reader == art["backend"] else f"{art['id']} on {reader}")
-        feed = pixels_for(art, pixels) if takes_pixels(art) else x
+        feed = pixels_for(art, pixels) if takes_pixels(art) and pixels is not None else x
         expected = softmax(base) if gives_probabilities(art) else base
-        rows.append(_verify_one(folder, manifest, (art, reader), feed, y, expected, device, gate, threads,
-                                input_name, trust_native))
+        rows.append(
+            _verify_one(
+                folder, manifest, (art, reader), feed, y, expected, device, gate, threads, input_name, trust_native
+            )
+        )
     return {
         "folder": str(folder),
         "name": manifest.get("name"),
@@ -233,20 +270,31 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
     art, reader = pair
     dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
-    with open_artifact(folder, manifest, art, device=dev, threads=threads, backend_name=reader,
-                       trust_native=trust_native) as runner:
+    with open_artifact(
+        folder, manifest, art, device=dev, threads=threads, backend_name=reader, trust_native=trust_native
+    ) as runner:
         check_declared_shapes(runner, manifest, art, len(model_class_names(manifest)))
-        logits = run_batched(runner, input_name, x, batch, fixed, len(model_class_names(manifest)),
-                             f"artifact '{art['id']}'")
+        logits = run_batched(
+            runner, input_name, x, batch, fixed, len(model_class_names(manifest)), f"artifact '{art['id']}'"
+        )
         desc = runner.describe()
     metrics = compare(base, logits, y)
     ok, reason = judge(metrics, gate[0])
     note = precision_note(desc)
     if note and not ok:
         reason += f"; ran in {note}"
-    row = {"id": art["id"], "format": art["format"], "precision": art["precision"],
-           "backend": reader, "device": dev, **metrics, "thresholds": gate[0], "thresholds_source": gate[1],
-           "passed": ok, "reason": reason}
+    row = {
+        "id": art["id"],
+        "format": art["format"],
+        "precision": art["precision"],
+        "backend": reader,
+        "device": dev,
+        **metrics,
+        "thresholds": gate[0],
+        "thresholds_source": gate[1],
+        "passed": ok,
+        "reason": reason,
+    }
     if reader != art["backend"]:  # a second reader: the same file, judged by the same recorded gates
         row["artifact_backend"] = art["backend"]
     if "inference_precision" in desc:

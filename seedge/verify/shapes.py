@@ -24,8 +24,10 @@ def check_width(logits, classes: int, where: str) -> np.ndarray:
     out = np.asarray(logits)
     if out.ndim != 2 or out.shape[1] != classes:
         width = out.shape[1] if out.ndim == 2 else f"shape {list(out.shape)} of"
-        raise SeedgeError(f"{where}: gives {width} outputs per image but the manifest names {classes} classes "
-                          f"(model.num_classes / class_names); {_FIX}")
+        raise SeedgeError(
+            f"{where}: gives {width} outputs per image but the manifest names {classes} classes "
+            f"(model.num_classes / class_names); {_FIX}"
+        )
     return out
 
 
@@ -36,8 +38,10 @@ def check_declared_shapes(runner, manifest: dict, artifact: dict, classes: int) 
     `classes` outputs, so a folder whose parts disagree is refused when it is opened."""
     out = runner.declared_output_shape()
     if out and len(out) == 2 and out[1] is not None and out[1] != classes:
-        raise SeedgeError(f"artifact '{artifact['id']}': gives {out[1]} outputs per image but the manifest names "
-                          f"{classes} classes (model.num_classes / class_names); {_FIX}")
+        raise SeedgeError(
+            f"artifact '{artifact['id']}': gives {out[1]} outputs per image but the manifest names "
+            f"{classes} classes (model.num_classes / class_names); {_FIX}"
+        )
     declared = runner.declared_input_shape()
     if not declared or len(declared) != 4:
         return
@@ -45,5 +49,7 @@ def check_declared_shapes(runner, manifest: dict, artifact: dict, classes: int) 
     want = [h, w, c] if takes_pixels(artifact) else [c, h, w]
     if any(d is not None and d != v for d, v in zip(declared[1:], want, strict=True)):
         shown = ["?" if d is None else d for d in declared[1:]]
-        raise SeedgeError(f"artifact '{artifact['id']}': takes input {shown} but the manifest says {want} "
-                          f"(input.shape / preprocessing.input_size); {_FIX}")
+        raise SeedgeError(
+            f"artifact '{artifact['id']}': takes input {shown} but the manifest says {want} "
+            f"(input.shape / preprocessing.input_size); {_FIX}"
+        )

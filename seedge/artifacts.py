@@ -3,7 +3,7 @@
 Where folders are written (ownership, writable locations, staging, locks, atomic publish) is
 seedge.publishing.
 
-The manifest is the only contract between stages (DESIGN.md): verify, bench and the
+The manifest is the only contract between stages (ARCHITECTURE.md, "The contract"): verify, bench and the
 runtime read a directory, never a live object. Layout:
 
     manifest.json      written last; schema below

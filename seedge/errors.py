@@ -1,4 +1,4 @@
-"""Error types that map onto the CLI's exit codes (DESIGN.md: 1 check failed, 2 bad input)."""
+"""Error types that map onto the CLI's exit codes (1 a check failed, 2 bad input; README "Using it")."""
 
 import re
 from collections.abc import Iterable

@@ -7,7 +7,7 @@ runs right after the same neighbour), gets one untimed re-warm call (another run
 had the CPU and its caches) and then its share of timed calls, with the garbage collector
 off so no collection pause lands inside a timed call. A slow minute on a shared machine
 therefore hits every callable alike, and ratios of their medians, taken round by round
-(`round_p50_ms`), hold even when the absolute numbers drift (DESIGN.md, Benchmarks).
+(`round_p50_ms`), hold even when the absolute numbers drift (benchmarks/README.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`run_bench`: latency of every artifact in an exported folder against eager PyTorch.
 
-How a run goes (DESIGN.md, Benchmarks):
+How a run goes:
 1. check everything the caller asked for (folder, backends, device, batches: BenchOptions.checked)
    and raise SeedgeError before any work;
 2. plan (seedge.bench.plan): the eager baseline, the peers and the (artifact, backend) pairs to

@@ -1,6 +1,6 @@
 """Timing primitives: warm-up, one `perf_counter_ns` sample per call, percentile stats.
 
-Each call is timed on its own (DESIGN.md, Benchmarks), so the percentiles describe the
+Each call is timed on its own, so the percentiles describe the
 latency a caller sees. On CUDA the device is synchronized before the clock starts and
 before it stops, so queued kernels are never counted against the wrong call; runners
 return host arrays, which already waits for the result, and the explicit synchronize

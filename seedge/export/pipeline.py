@@ -1,6 +1,6 @@
 """`export_model`: checkpoint -> passes -> artifacts -> verified, published `exported/<name>/`.
 
-Order (DESIGN.md data flow): validate every option and load everything that can be bad
+Order (ARCHITECTURE.md, "The flow"): validate every option and load everything that can be bad
 input (checkpoint, data) before anything is written; then, in a staging folder: the eager
 FP32 baseline (model.safetensors + model.json), reference.npz, one artifact per
 (format, precision) through the builder registry, verification of every artifact against

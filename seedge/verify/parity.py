@@ -1,6 +1,6 @@
 """Parity of an artifact's logits with the eager FP32 model's, and the pass/fail rule.
 
-Metrics (DESIGN.md): top-1 agreement, max abs logit diff, cosine similarity (mean of the
+Metrics: top-1 agreement, max abs logit diff, cosine similarity (mean of the
 per-row cosines), accuracy against labels where labels exist. Also the max abs diff
 relative to the logit scale (max |reference logit|), since 1e-3 means little on logits
 in the hundreds and a lot on logits near 1e-2. Non-finite outputs make `finite` False

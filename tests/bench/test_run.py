@@ -1,6 +1,6 @@
 """seedge.bench and `seedge bench`: result structure, JSON-only stdout, PNG plot, bad input.
 
-No timed assertions (DESIGN.md): only that the numbers exist, are positive and finite,
+No timed assertions (speed is for benchmarks/): only that the numbers exist, are positive and finite,
 and that the speedups are computed against the eager run of the same benchmark.
 """
 

@@ -1,4 +1,4 @@
-// Recursive-descent JSON reader (see include/seedge/json.hpp for why it is self-written).
+// Recursive-descent JSON reader (see json.hpp beside it for why it is self-written).
 
 #include "json.hpp"
 

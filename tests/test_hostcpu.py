@@ -118,4 +118,17 @@ def test_cpp_cpu_verdict_equals_pythons(cpp_build, monkeypatch):
         monkeypatch.setenv(hostcpu.NO_VNNI_ENV, switch)
         out = subprocess.run([str(cpp_build / "seedge_cpu")], capture_output=True, text=True, timeout=60)
         want = "yes" if hostcpu.has_vnni() else "no"
-        assert out.stdout.split() == ["vnni", want], f"SEEDGE_CPU_NO_VNNI={switch!r}: {out.stderr}"
+        assert out.stdout.split()[:2] == ["vnni", want], f"SEEDGE_CPU_NO_VNNI={switch!r}: {out.stderr}"
+
+
+@pytest.mark.slow
+def test_cpp_thread_rule_equals_pythons(cpp_build):
+    # The C++ runtime pins as many threads as Python's runners do when none is given: the CPUs in
+    # this process's affinity mask, also when the mask is narrower than the machine.
+    tool = str(cpp_build / "seedge_cpu")
+    out = subprocess.run([tool], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split()[2:] == ["threads", str(hostcpu.default_threads())], out.stdout
+    one = sorted(os.sched_getaffinity(0))[:1]
+    pinned = subprocess.run([tool], capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: os.sched_setaffinity(0, one))
+    assert pinned.stdout.split()[2:] == ["threads", "1"], pinned.stdout

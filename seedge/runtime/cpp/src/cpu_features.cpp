@@ -16,8 +16,12 @@
 //
 // SEEDGE_CPU_NO_VNNI=1 (a test/diagnostic switch, read by Python alike) answers "no" on a CPU
 // that has VNNI, to see what an AVX2-only device does.
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <thread>
 #include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -74,6 +78,13 @@ std::string int8_cpu_refusal(const Artifact& artifact) {
     if (artifact.int8_cpu != "vnni" || cpu_has_vnni()) return "";
     return artifact.id + ": built for CPUs with VNNI (8-bit INT8 weights saturate on this CPU's U8S8 kernels); "
            "export with --int8-cpu portable for it";
+}
+
+int default_threads() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace seedge

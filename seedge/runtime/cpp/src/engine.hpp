@@ -43,6 +43,9 @@ std::unique_ptr<Engine> open_tensorrt(const EngineSpec& spec);
 
 // Whether this CPU has AVX512-VNNI, AVX-VNNI or AMX-INT8 (false with SEEDGE_CPU_NO_VNNI=1 set).
 bool cpu_has_vnni();
+// seedge.hostcpu.default_threads with no load measured: the CPUs this process may run on
+// (its affinity mask). tests/test_hostcpu.py compares it with Python's through seedge_cpu.
+int default_threads();
 // Why `artifact` must not run on this CPU (its build facts say int8_cpu "vnni" and the CPU has
 // no VNNI/AMX: 8-bit weights saturate), or "" when it may (seedge/backends/cpu_features.py).
 std::string int8_cpu_refusal(const Artifact& artifact);

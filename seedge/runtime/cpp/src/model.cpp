@@ -8,8 +8,6 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
-#include <sched.h>
-#include <thread>
 
 #include <seedge_contract.hpp>
 
@@ -26,13 +24,6 @@ namespace seedge {
 namespace {
 
 constexpr std::size_t kDefaultBatch = 64;  // seedge.verify.run.DEFAULT_BATCH
-
-// seedge.hostcpu.default_threads: the CPUs this process may run on.
-int default_threads() {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-    return std::max(1u, std::thread::hardware_concurrency());
-}
 
 bool little_endian() {
     const std::uint16_t one = 1;

@@ -74,12 +74,12 @@ class Prepared:
     chw: tuple[int, int, int]
     sha256: str  # of `src`: the calibration cache key
     metadata: dict  # src's model-level metadata_props
+    pre_process: dict  # which quant_pre_process steps ran (see _pre_process)
 
 
 def prepare(src, workdir) -> Prepared:
     """Pre-process `src` into `workdir` (ONNX Runtime's quant_pre_process)."""
     import onnx
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from seedge.fileio import sha256_file
 
@@ -89,7 +89,7 @@ def prepare(src, workdir) -> Prepared:
     proto = onnx.load(str(src))
     input_name, chw = cal.model_input(proto)
     pre = Path(workdir) / "pre.onnx"
-    quant_pre_process(str(src), str(pre))
+    pre_facts = _pre_process(src, pre)
     pre_proto = onnx.load(str(pre))
     if pol.name_unnamed_nodes(pre_proto):  # quantize_static picks nodes by name
         onnx.save(pre_proto, str(pre))
@@ -102,6 +102,45 @@ def prepare(src, workdir) -> Prepared:
         chw=chw,
         sha256=sha256_file(src),
         metadata={p.key: p.value for p in proto.metadata_props},
+        pre_process=pre_facts,
+    )
+
+
+# quant_pre_process steps, fullest first: ORT's symbolic shape inference leaves some outputs without a
+# shape (ReduceMax, in timm's add_maxpool SE and CBAM's channel gate) and then fails at the next Mul or
+# Add ("TypeError: object of type 'NoneType' has no len()" / "... is not iterable"), so on failure the
+# next rung drops that step;
+# the last keeps only ONNX's own shape inference. Each rung yields the same function (these steps
+# annotate shapes or fuse nodes, never change the arithmetic), and parity judges the result anyway.
+_PRE_PROCESS_STEPS: tuple[tuple[str, dict[str, bool]], ...] = (
+    ("full", {}),
+    ("symbolic shape inference skipped", {"skip_symbolic_shape": True}),
+    (
+        "symbolic shape inference and ORT graph optimization skipped",
+        {"skip_symbolic_shape": True, "skip_optimization": True},
+    ),
+)
+
+
+def _pre_process(src: Path, pre: Path) -> dict:
+    """Run quant_pre_process on `src` into `pre`, dropping steps it fails on; the build facts
+    (`skipped`: the steps left out, `reason`: the error that made each rung fail)."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    reasons = []
+    for label, skip in _PRE_PROCESS_STEPS:
+        try:
+            with _quiet():
+                quant_pre_process(str(src), str(pre), **skip)
+        except Exception as e:  # noqa: BLE001 - any failure of ORT's tooling: try the next rung
+            reasons.append(f"{label}: {type(e).__name__}: {e}".strip())
+            continue
+        if not skip:
+            return {"skipped": []}
+        return {"skipped": [k.removeprefix("skip_") for k in skip], "reason": "; ".join(reasons)}
+    raise SeedgeError(
+        f"{src.name}: ONNX Runtime's quantization pre-processing failed at every step ({'; '.join(reasons)}); "
+        "INT8 cannot be built for this graph: export without int8"
     )
 
 
@@ -219,6 +258,7 @@ def quantize_prepared(
         "gate_range_overrides": sorted(plan.tensor_overrides),
         "float_output_op_types": float_out_ops,
         "module_names_from": prep.info.scope_source,
+        "pre_process": prep.pre_process,
         "quantize_linear_nodes": sum(n.op_type == "QuantizeLinear" for n in out.graph.node),
         "dequantize_linear_nodes": sum(n.op_type == "DequantizeLinear" for n in out.graph.node),
         "seconds": round(time.perf_counter() - t0, 2),

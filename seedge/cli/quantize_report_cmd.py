@@ -37,7 +37,12 @@ from seedge.quantize.policy import POLICIES, POLICY_MEANINGS
 )
 @click.option("--limit", type=int, default=None, help="Evaluate on at most this many images.")
 @click.option(
-    "--calib", "calib_src", default=None, metavar="SRC", help="Calibration data (default: the train split of --data)."
+    "--calib",
+    "calib_src",
+    default=None,
+    metavar="SRC",
+    help="Calibration images: any folder of images (labels optional), a CSV or a built-in source "
+    "(default: the train split of --data).",
 )
 @click.option(
     "--calib-samples",
@@ -103,7 +108,7 @@ def command(
     onnx_path = check_integrity(Path(folder), art)
     _check_onnx(onnx_path)
     x, y = _arrays(manifest, data_src, split, limit)
-    xc, _ = _arrays(manifest, calib_src or data_src, "train", calib_samples)
+    xc = _calibration(manifest, calib_src or data_src, calib_samples)
     with err.status("measuring INT8 sensitivity", spinner="dots") as status:
         report = block_sensitivity(
             Path(folder) / art["file"],
@@ -169,6 +174,14 @@ def _arrays(manifest: dict, src: str, split: str, limit: int | None):
         progress=True,
     )
     return x, y
+
+
+def _calibration(manifest: dict, src: str, limit: int | None):
+    """Calibration images of SRC (labels not needed: a flat folder or any class names will do)."""
+    from seedge.data.calibration import calibration_images
+    from seedge.preprocess import PreprocessSpec
+
+    return calibration_images(src, PreprocessSpec.from_dict(manifest["preprocessing"]), limit, 0)
 
 
 def _export_command(

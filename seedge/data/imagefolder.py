@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from seedge.data.images import is_image_file
+from seedge.data.images import IMAGE_EXTENSIONS, is_image_file
 from seedge.data.source import Row, Source, build_source
 from seedge.data.splits import SPLIT_ALIASES
 from seedge.errors import SeedgeError
@@ -34,6 +34,21 @@ def open_imagefolder(root: Path, class_names: list[str] | None = None, fractions
     else:
         raw["all"] = _scan_classes(root)
     return build_source(str(root), "imagefolder", raw, class_names, fractions=fractions)
+
+
+def is_flat_image_folder(root: Path) -> bool:
+    """A folder with images and no visible sub-folder: a pool of unlabelled images."""
+    root = Path(root)
+    return root.is_dir() and not _visible_dirs(root)
+
+
+def image_pool(root: Path) -> list[Path]:
+    """Every image under `root` (sub-folders too, hidden ones skipped, links followed once):
+    images without labels, e.g. for calibration."""
+    files = _class_images(Path(root))
+    if not files:
+        raise SeedgeError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} files)")
+    return files
 
 
 def _visible_dirs(folder: Path) -> list[Path]:

@@ -61,7 +61,8 @@ class ExportOptions:
     )
     calib: str | None = option(
         None,
-        "INT8 calibration (and reference) images: 'digits', 'animals', an ImageFolder or a CSV. "
+        "INT8 calibration (and reference) images: any folder of images (labels optional: flat, or class folders "
+        "of any names), a CSV, 'digits' or 'animals'. "
         "Default: the data the checkpoint was trained on, when it records it.",
         metavar="SRC",
     )

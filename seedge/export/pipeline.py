@@ -438,6 +438,8 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
             options=opts.data_options,
         )
     except SeedgeError as e:
+        if src == opts.calib:  # --calib needs no labels (a flat folder, other class names): its images still serve
+            return _unlabelled_reference(src, preprocess, opts, e)
         if required:
             raise
         return None, f"training data {src} not readable here ({e}); reference inputs are random"
@@ -454,22 +456,23 @@ def _load_data(src, preprocess, info, opts: ExportOptions, required: bool, say: 
     return (x, mapping[y], list(info["class_names"])), None
 
 
+def _unlabelled_reference(src, preprocess, opts: ExportOptions, why: SeedgeError):
+    from seedge.data.calibration import calibration_images
+
+    limit = max(opts.verify_samples, opts.reference_samples)
+    x = calibration_images(src, preprocess, limit, opts.seed, split="test", options=opts.data_options)
+    from seedge.data.imagefolder import is_flat_image_folder
+
+    why_text = "a folder of images without labels" if is_flat_image_folder(src) else str(why)
+    return (x, None, None), f"labels of {src} not used ({why_text}); its images are the reference inputs"
+
+
 def _load_calibration(src, preprocess, info, opts: ExportOptions, say: Say):
-    from seedge.data import load_arrays
+    from seedge.data.calibration import calibration_images
 
     say(f"loading {src} (calibration, {opts.calib_samples} images)")
-    x, _, _ = load_arrays(
-        src,
-        preprocess,
-        split="train",
-        limit=opts.calib_samples,
-        seed=opts.seed,
-        class_names=specific_class_names(info),
-        options=opts.data_options,
-    )
-    if len(x) == 0:
-        raise SeedgeError(f"{src}: no training images to calibrate on")
-    return x
+    # Images only: labels (and whether they name the model's classes) do not matter to calibration.
+    return calibration_images(src, preprocess, opts.calib_samples, opts.seed, options=opts.data_options)
 
 
 def _apply_passes(model, preprocess, opts: ExportOptions, say: Say):

@@ -233,6 +233,8 @@ def publish(stage: Path, out_root: str | os.PathLike, name: str) -> Path:
     stage, out_root = Path(stage), Path(out_root)
     if not (stage / MANIFEST).is_file():
         raise RuntimeError("publish called before the manifest was written")
+    if _TERMINATED:  # a SIGTERM whose SystemExit was swallowed (raised inside a finalizer) still stops it
+        raise SystemExit(_TERMINATED[0])
     if stage in _LOCKED_STAGES:
         return _swap(stage, out_root, name)
     with output_lock(out_root, name):
@@ -287,21 +289,30 @@ def output_lock(out_root: str | os.PathLike, name: str, wait: float | None = Non
     return exclusive_lock(out_root / f".{name}.lock", wait, busy)
 
 
+# The exit code of a SIGTERM received while a staging block ran (empty: none), see _terminate_raises.
+_TERMINATED: list[int] = []
+
+
 @contextmanager
 def _terminate_raises():
     """While the block runs, SIGTERM raises SystemExit(143) in the main thread, so `finally`
     clauses (staging removal, lock release) run as they do for Ctrl-C; the previous handler is
-    restored after. A second SIGTERM during the clean-up is ignored, so the clean-up finishes."""
+    restored after. A second SIGTERM during the clean-up is ignored, so the clean-up finishes.
+    The signal is also remembered (_TERMINATED), and publish refuses to publish after it: Python
+    swallows an exception raised while a finalizer (__del__, a weakref callback) runs, so the
+    SystemExit alone can be lost and the export would publish and exit 0 (seen once under load)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     fired = False
+    _TERMINATED.clear()
 
     def handler(signum, _frame):
         nonlocal fired
         if fired:
             return
         fired = True
+        _TERMINATED.append(128 + signum)
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, handler)

@@ -289,3 +289,22 @@ def test_a_bug_is_one_internal_error_line_and_seedge_debug_shows_the_traceback(t
 
     with pytest.raises(TypeError, match="NoneType"):  # the traceback the user asked for
         main(["verify", str(tmp_path)])
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed exit, on purpose
+def test_a_sigterm_swallowed_by_a_finalizer_still_stops_the_publish(tmp_path):
+    # Python drops an exception raised while a finalizer runs ("Exception ignored in ..."), so the
+    # SystemExit of the SIGTERM handler can be lost when the signal lands inside a __del__; the
+    # export then went on and published with exit 0 (CI, under load). publish must refuse.
+    class KillsWhileFinalized:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(SystemExit) as stopped:
+        with publishing.staging(tmp_path / "out", "m") as stage:
+            (stage / artifacts.MANIFEST).write_text("{}")
+            obj = KillsWhileFinalized()
+            del obj  # the handler's SystemExit is raised inside __del__ and swallowed there
+            publishing.publish(stage, tmp_path / "out", "m")
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert not (tmp_path / "out" / "m").exists()

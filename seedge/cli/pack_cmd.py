@@ -15,17 +15,27 @@ import click
     metavar="DIR2",
     help="Folder to write (replaced if an earlier pack or export wrote it; any other folder is refused).",
 )
+@click.option(
+    "--reference-samples",
+    "reference_samples",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Reference images to keep for the self-test (default: 4; all the export has when N is larger).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
-def command(folder, artifact, out, as_json) -> None:
+def command(folder, artifact, out, reference_samples, as_json) -> None:
     """Copy ARTIFACT (an id such as openvino-int8) of the export FOLDER into DIR2 with only what a
-    device needs: the artifact's files, the manifest reduced to that entry, the reference data.
+    device needs: the artifact's files, the manifest reduced to that entry, the first few reference
+    images (--reference-samples) with their eager logits.
 
     The other artifacts and the eager baseline are left out; seedge.runtime and the C++ runtime
     open DIR2 as they open the full export."""
     from seedge.cli.render import to_json
-    from seedge.runtime.pack import pack
+    from seedge.runtime.pack import DEFAULT_REFERENCE_SAMPLES, pack
 
-    result = pack(folder, artifact, out)
+    n = DEFAULT_REFERENCE_SAMPLES if reference_samples is None else reference_samples
+    result = pack(folder, artifact, out, reference_samples=n)
     if as_json:
         click.echo(to_json(result))
         return

@@ -43,6 +43,19 @@ def _sqnr(v) -> str:
     return f">={SQNR_CEILING_DB:.0f}" if v >= SQNR_CEILING_DB else f"{v:.1f}"
 
 
+# After max |diff| and SQNR of an artifact with a softmax inside (--embed-softmax): they were
+# measured on its probabilities against the eager model's softmax, not on logits.
+PROBABILITY_MARK = " (p)"
+PROBABILITY_NOTE = (
+    f"{PROBABILITY_MARK.strip()}: max |diff| and SQNR measured on probabilities (a softmax inside the artifact), "
+    "not logits"
+)
+
+
+def _on_probabilities(on_probabilities: bool, cell: str) -> str:
+    return cell + PROBABILITY_MARK if on_probabilities and cell != "-" else cell
+
+
 def verify_table(result: dict):
     """A rich Table: one row per artifact, the baseline's accuracy in the caption."""
     from rich.table import Table
@@ -56,6 +69,8 @@ def verify_table(result: dict):
         + (f"; baseline accuracy {_pct(base['accuracy'])}" if base.get("accuracy") is not None else "")
     )
     caption += "; SQNR: logit signal-to-noise over all logits, KL(eager || artifact) softmax, mean per image"
+    if any(r.get("compared_on") == "probabilities" for r in result["artifacts"]):
+        caption += "; " + PROBABILITY_NOTE
     table = Table(title=title, caption=caption)
     table.add_column("artifact", no_wrap=True)
     table.add_column("runs on", no_wrap=True)
@@ -68,13 +83,14 @@ def verify_table(result: dict):
         if r.get("accuracy_drop_points") is not None:
             acc += f" ({0.0 - r['accuracy_drop_points'] + 0.0:+.2f})"  # + 0.0: no "-0.00"
         note = r.get("note") or ""
+        probs = r.get("compared_on") == "probabilities"
         table.add_row(
             r["id"],
             f"{r['backend']}/{r['device']}",
             _pct(r.get("top1_agreement")),
-            _num(r.get("max_abs_diff")),
+            _on_probabilities(probs, _num(r.get("max_abs_diff"))),
             _num(r.get("cosine"), ".6f"),
-            _sqnr(r.get("sqnr_db")),
+            _on_probabilities(probs, _sqnr(r.get("sqnr_db"))),
             _num(r.get("kl_divergence")),
             acc,
             "[green]pass[/]" if r["passed"] else "[red]FAIL[/]",
@@ -105,7 +121,13 @@ def export_summary_table(manifest: dict, folder):
     """One row per artifact of a finished export: file, size, build time and its parity record."""
     from rich.table import Table
 
-    table = Table(title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}")
+    from seedge.preprocess.pixels import gives_probabilities
+
+    any_probs = any(gives_probabilities(a) for a in manifest["artifacts"])
+    table = Table(
+        title=f"{manifest['name']}: {manifest['model']['arch']} -> {folder}",
+        caption=PROBABILITY_NOTE if any_probs else None,
+    )
     for col in (
         "artifact",
         "file",
@@ -130,8 +152,8 @@ def export_summary_table(manifest: dict, folder):
             _size(a["bytes"]),
             f"{a['build'].get('seconds', 0):.1f}",
             _pct(p.get("top1_agreement")),
-            _num(p.get("max_abs_diff")),
-            _sqnr(p.get("sqnr_db")),
+            _on_probabilities(gives_probabilities(a), _num(p.get("max_abs_diff"))),
+            _on_probabilities(gives_probabilities(a), _sqnr(p.get("sqnr_db"))),
             _num(p.get("kl_divergence")),
             acc,
             "pass" if p.get("passed") else "FAIL",

@@ -468,6 +468,13 @@ def _finish(run: _Run, t_start: float) -> dict:
     return summary
 
 
+# The extra pyproject.toml defines for it (README names it too).
+TENSORBOARD_MISSING = (
+    "tensorboard: not installed (pip install -e '.[tensorboard]' in the seedge checkout, or "
+    "pip install tensorboard); --tensorboard ignored"
+)
+
+
 def _open_tensorboard(logdir: str | None, log: TrainLog):
     """A SummaryWriter on `logdir`, or None (not asked for, or tensorboard not installed: one line says so)."""
     if not logdir:
@@ -475,7 +482,7 @@ def _open_tensorboard(logdir: str | None, log: TrainLog):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # torch's writer needs the tensorboard package
-        log.line("tensorboard: not installed (pip install tensorboard); --tensorboard ignored")
+        log.line(TENSORBOARD_MISSING)
         return None
     log.line(f"tensorboard: logging to {logdir} (tensorboard --logdir {logdir})")
     return SummaryWriter(log_dir=str(logdir))

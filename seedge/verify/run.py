@@ -294,6 +294,8 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
         "thresholds_source": gate[1],
         "passed": ok,
         "reason": reason,
+        # a softmax inside (--embed-softmax): max |diff| and SQNR are on probabilities
+        "compared_on": "probabilities" if gives_probabilities(art) else "logits",
     }
     if reader != art["backend"]:  # a second reader: the same file, judged by the same recorded gates
         row["artifact_backend"] = art["backend"]

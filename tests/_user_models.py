@@ -20,6 +20,10 @@ each writes its SE in another style:
                     SE module, and one with the SE inline (left alone, reported)
   CBAMNet           CBAM channel attention (avg and max squeeze through a shared MLP): SE-like, not
                     an SE, left alone
+  ECANet            ECA attention (a Conv1d across the channels of the pooled vector, no MLP) in
+                    residual blocks of a tiny SE-ResNet-like net: not an SE, left alone; torch
+                    specializes its batch when traced at batch 1 (issue 23)
+  BatchBranchNet    `if x.shape[0] == 1:` in forward: a model whose graph fixes the batch
 """
 
 from __future__ import annotations
@@ -323,6 +327,58 @@ class CBAMNet(nn.Module):
         return self.fc(self.ca(self.stem(x)).mean((2, 3)))
 
 
+# --- ECA (Efficient Channel Attention) and a forward that branches on the batch --------------------
+
+class ECALayer(nn.Module):
+    def __init__(self, k_size=3):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size=k_size, padding=(k_size - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * y.sigmoid()
+
+
+class ECABasic(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn_relu(cin, cout, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(cout))
+        self.eca = ECALayer()
+        self.shortcut = nn.Identity() if cin == cout and stride == 1 else nn.Sequential(
+            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        return F.relu(self.eca(self.body(x)) + self.shortcut(x))
+
+
+class ECANet(nn.Module):
+    def __init__(self, num_classes=4, width=8):
+        super().__init__()
+        self.stem = conv_bn_relu(3, width)
+        self.layer1 = ECABasic(width, width)
+        self.layer2 = ECABasic(width, 2 * width, stride=2)
+        self.fc = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.layer2(self.layer1(self.stem(x))), 1), 1))
+
+
+class BatchBranchNet(nn.Module):
+    def __init__(self, num_classes=3, width=8):
+        super().__init__()
+        self.stem = conv_bn_relu(3, width)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        if x.shape[0] == 1:  # a single image gets another path: the graph depends on the batch
+            x = x * 2
+        return self.fc(x.mean((2, 3)))
+
+
 def make_factory(num_classes=2, width=4):
     """A factory function (not a class), for `--model-file FILE.py:make_factory`."""
     return SeedStyleNet(num_classes=num_classes, width=width)
@@ -357,6 +413,8 @@ INPUT_SIZES = {
     "MobileV3StyleNet": (3, 32, 32),
     "UntraceableNet": (3, 16, 16),
     "CBAMNet": (3, 16, 16),
+    "ECANet": (3, 16, 16),
+    "BatchBranchNet": (3, 16, 16),
 }
 # name -> the canonical SqueezeExcite modules the SE pass must leave, by module path.
 CANONICAL_SE = {

@@ -16,13 +16,16 @@ import numpy as np
 from seedge.artifacts import REFERENCE, find_artifact, read_reference
 from seedge.backends import open_artifact, open_baseline
 from seedge.backends.table import backend, device_for, reads
-from seedge.errors import SeedgeError
+from seedge.errors import SeedgeError, message_line
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.folder_files import check_baseline_sidecar, check_raw_reference
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
 from seedge.verify.shapes import check_declared_shapes, check_width
 
 DEFAULT_BATCH = 64
+# Rows an artifact with a dynamic batch also runs one at a time: a graph that claims any batch but
+# holds a batch-1 (or batch >= 2) path shows it here (issue 23: torch's 0/1 specialization).
+SINGLE_ROWS = 4
 
 
 def load_reference(folder: Path, manifest: dict) -> np.ndarray:
@@ -266,20 +269,32 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input_name, trust_native) -> dict:
-    """One (artifact, backend) pair's row; `gate`: (complete thresholds, where they come from)."""
+    """One (artifact, backend) pair's row; `gate`: (complete thresholds, where they come from). An
+    artifact with a dynamic batch is run at two batch sizes (all rows `batch` at a time, then the
+    first SINGLE_ROWS one at a time) and judged at both; one that fails to run, or whose file fixes
+    the batch the manifest calls dynamic, is a failed row saying so, never an exception."""
     art, reader = pair
     dev = device_for(reader, device, art)
     fixed, batch = batching(manifest, art)
+    classes, where = len(model_class_names(manifest)), f"artifact '{art['id']}'"
+    single = None
     with open_artifact(
         folder, manifest, art, device=dev, threads=threads, backend_name=reader, trust_native=trust_native
     ) as runner:
-        check_declared_shapes(runner, manifest, art, len(model_class_names(manifest)))
-        logits = run_batched(
-            runner, input_name, x, batch, fixed, len(model_class_names(manifest)), f"artifact '{art['id']}'"
-        )
+        check_declared_shapes(runner, manifest, art, classes)
+        failure = _fixed_batch_claim(runner, fixed)
+        logits, failed = _run_rows(runner, input_name, x, batch, fixed, classes, where)
+        failure = failure or failed
+        if failure is None and fixed is None and len(x) > 1:
+            single, failure = _run_rows(runner, input_name, x[:SINGLE_ROWS], 1, None, classes, where)
         desc = runner.describe()
     metrics = compare(base, logits, y)
     ok, reason = judge(metrics, gate[0])
+    if ok and single is not None:  # the same rows as batch 1 gives them, judged by the same gates
+        ok, at_one = judge(compare(base, np.concatenate([single, logits[len(single) :]]), y), gate[0])
+        reason = reason if ok else f"at batch 1: {at_one} (at batch {min(batch, len(x))} it passes)"
+    if failure:
+        ok, reason = False, failure
     note = precision_note(desc)
     if note and not ok:
         reason += f"; ran in {note}"
@@ -294,6 +309,7 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
         "thresholds_source": gate[1],
         "passed": ok,
         "reason": reason,
+        "batch_sizes": [min(fixed or batch, len(x))] + ([1] if single is not None else []),
         # a softmax inside (--embed-softmax): max |diff| and SQNR are on probabilities
         "compared_on": "probabilities" if gives_probabilities(art) else "logits",
     }
@@ -304,3 +320,27 @@ def _verify_one(folder, manifest, pair, x, y, base, device, gate, threads, input
     row["note"] = note
     row["runner"] = desc
     return row
+
+
+def _fixed_batch_claim(runner, fixed: int | None) -> str | None:
+    """Why an artifact whose file fixes the batch cannot stand where the manifest says any batch."""
+    declared = runner.declared_input_shape()
+    if fixed is None and declared and isinstance(declared[0], int):
+        return (
+            f"the artifact takes batch {declared[0]} only, but the manifest says any batch "
+            f"(input.shape[0]); re-run `seedge export`"
+        )
+    return None
+
+
+def _run_rows(runner, name, x, batch, fixed, classes, where) -> tuple[np.ndarray, str | None]:
+    """(logits, None), or (NaN logits, why) when the runner fails on a batch of this size: an
+    artifact that cannot run is a failed parity row. A folder whose parts disagree (SeedgeError,
+    e.g. the output width) still stops verify."""
+    try:
+        return run_batched(runner, name, x, batch, fixed, classes, where), None
+    except SeedgeError:
+        raise
+    except Exception as e:  # noqa: BLE001 - each runtime raises its own types; the row says which
+        n = min(fixed or batch, len(x))
+        return np.full((len(x), classes), np.nan, np.float32), f"fails at batch {n}: {message_line(e, 300)}"

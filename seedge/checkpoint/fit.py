@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seedge.checkpoint.layouts import layout_hint
+from seedge.checkpoint.layouts import DoesNotFit, layout_advice
 from seedge.checkpoint.remap import remap_to_model
 from seedge.errors import SeedgeError
 
@@ -41,9 +41,8 @@ def load_into(model, sd: dict, path: Path | str = "<checkpoint>") -> None:
             parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise SeedgeError(
-            f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; {layout_hint(sd, target, optional)}"
-        )
+        hint, rules = layout_advice(sd, target, optional)
+        raise DoesNotFit(f"{path}: checkpoint does not fit {arch}: {'; '.join(parts)}; {hint}", key_map=rules)
     model.load_state_dict({k: v for k, v in sd.items()}, strict=False)
 
 

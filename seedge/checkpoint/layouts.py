@@ -27,21 +27,42 @@ KNOWN_LAYOUTS = (
 )
 
 
+class DoesNotFit(SeedgeError):
+    """A checkpoint's keys do not fit the model; `key_map` is the whole suggested --key-map (the
+    message shows the first rules only), for `seedge inspect --json`."""
+
+    def __init__(self, message: str, key_map: list[str] | None = None):
+        super().__init__(message)
+        self.key_map = key_map
+
+
+SHOWN_RULES = 8
+
+
 def layout_hint(sd: dict, target: dict, optional=frozenset()) -> str:
     """The end of a does-not-fit error: the closest known layout and a --key-map that would fit."""
+    return layout_advice(sd, target, optional)[0]
+
+
+def layout_advice(sd: dict, target: dict, optional=frozenset()) -> tuple[str, list[str] | None]:
+    """(layout_hint's text, every rule of the suggested key map or None)."""
     scores = [(sum(bool(rx.search(k)) for k in sd), name) for name, rx in KNOWN_LAYOUTS]
     hits, closest = max(scores)
     parts = [f"closest known layout: {closest}" if hits else "the keys follow none of the layouts seedge knows"]
     rules = suggest_key_map(sd, target, optional)
     if rules:
-        shown = " ".join(f"--key-map '{r}'" for r in rules[:8])
-        parts.append(f"a key map that fits: {shown}" + (f" (+{len(rules) - 8} more)" if len(rules) > 8 else ""))
+        shown = " ".join(f"--key-map '{r}'" for r in rules[:SHOWN_RULES])
+        more = len(rules) - SHOWN_RULES
+        parts.append(
+            f"a key map that fits: {shown}"
+            + (f" (+{more} more: `seedge inspect ... --json` lists all as key_map)" if more > 0 else "")
+        )
     else:
         parts.append(
             "no renaming makes it fit: is --model right? For a checkpoint of your own class, pass "
             "--model-file FILE.py:CLASS"
         )
-    return "; ".join(parts)
+    return "; ".join(parts), rules
 
 
 def _signature(key: str, tensor) -> tuple:
@@ -100,8 +121,19 @@ def suggest_key_map(sd: dict, target: dict, optional=frozenset()) -> list[str] |
                 if fewer and _fits(fewer, sd, target, optional):
                     general = fewer
             return general
+    wrapper = _wrapper_rule(exact)  # every key one level (or more) deeper: one rule, not one per module
+    if wrapper and _fits([wrapper], sd, target, optional):
+        return [wrapper]
     rules = [_prefix_rule(o, n) for o, n in exact.items() if o != n]
     return rules if rules and _fits(rules, sd, target, optional) else None
+
+
+def _wrapper_rule(exact: dict[str, str]) -> str | None:
+    """`^=P.` when every model path is the checkpoint's path under one prefix P (a wrapper module)."""
+    prefixes = {n[: len(n) - len(o)] for o, n in exact.items() if o and n.endswith("." + o)}
+    if len(prefixes) != 1 or len(exact) != sum(1 for o, n in exact.items() if o and n.endswith("." + o)):
+        return None
+    return f"^={prefixes.pop()}"
 
 
 def _general_rules(differences: dict) -> list[str]:
@@ -110,22 +142,38 @@ def _general_rules(differences: dict) -> list[str]:
     groups: dict = {}
     for old, new in differences.items():
         numbers = re.findall(r"\d+", old)
-        if numbers and numbers == re.findall(r"\d+", new):
+        if numbers and sorted(numbers) == sorted(re.findall(r"\d+", new)):
             key = (re.sub(r"\d+", "#", old), re.sub(r"\d+", "#", new))
         else:
             key = (old, new)
         groups.setdefault(key, []).append((old, new))
     rules = []
     for (old_t, new_t), members in groups.items():
-        if len(members) == 1 or "#" not in old_t:
+        order = _number_order(members) if len(members) > 1 and "#" in old_t else None
+        if order is None:
             rules += [_anywhere_rule(o, n) for o, n in members]
             continue
         pattern = re.escape(old_t).replace("\\#", "#").replace("#", "(\\d+)")
-        # new_t's '#'s take the numbers old_t's groups captured, in order (group 1 is the (^|\.) anchor).
+        # new_t's k-th '#' takes the number old_t's group order[k] captured (group 1 is the (^|\.) anchor),
+        # so `blk0x1` -> `layer1.0` is one rule even though the numbers swap places.
         first, *rest = new_t.split("#")
-        repl = first + "".join(f"\\g<{group}>{text}" for group, text in enumerate(rest, start=2))
+        repl = first + "".join(f"\\g<{order[k] + 2}>{text}" for k, text in enumerate(rest))
         rules.append(f"(^|\\.){pattern}\\.=\\g<1>{repl}." if new_t else f"(^|\\.){pattern}\\.=\\g<1>")
     return rules
+
+
+def _number_order(members: list[tuple[str, str]]) -> tuple[int, ...] | None:
+    """Which old number each new number is, one order for all `members` (identity first), or None."""
+    import itertools
+
+    olds = [re.findall(r"\d+", o) for o, _ in members]
+    news = [re.findall(r"\d+", n) for _, n in members]
+    if len(olds[0]) > 4:  # 4! orders at most; longer paths keep one rule per difference
+        return None
+    for order in itertools.permutations(range(len(olds[0]))):
+        if all([o[i] for i in order] == n for o, n in zip(olds, news, strict=True)):
+            return order
+    return None
 
 
 def _anywhere_rule(old: str, new: str) -> str:

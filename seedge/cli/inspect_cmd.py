@@ -59,7 +59,14 @@ def command(
     from seedge.models.layers import count_params
 
     spec = ModelSource(model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names)
-    loaded = load_source(resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle)
+    from seedge.checkpoint.layouts import DoesNotFit
+
+    try:
+        loaded = load_source(resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle)
+    except DoesNotFit as e:
+        if as_json and e.key_map:  # the whole suggested key map (the message shows its first rules)
+            click.echo(to_json({"error": str(e), "key_map": e.key_map}))
+        raise
     model, info = loaded.model, loaded.info
     if size:
         info["preprocess"] = _at_size(loaded, info["preprocess"], size)

@@ -182,6 +182,8 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
     here, before anything is written."""
     import torch
 
+    from seedge.onnx.batch import batch_mismatch, export_failure
+
     if rebuilt_by_zoo(loaded.info) or loaded.program_file is not None:
         return
     model = loaded.model
@@ -190,21 +192,25 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
     try:
         with torch.no_grad(), _quiet_torch():
             program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
-            got, want = program.module()(example), model(example)
+            # Batch 1 too: torch traces sizes from 2 up, so a batch-1 path in forward is not in the program.
+            runs = [(len(x), program.module()(x), model(x)) for x in (example, example[:1])]
     except Exception as e:  # noqa: BLE001 - torch.export raises many types; one line says which
-        lines = str(e).strip().splitlines()
         raise SeedgeError(
             f"{loaded.info['arch']}: torch.export cannot capture the model "
-            f"({(lines[0] if lines else type(e).__name__)[:240]}); seedge stores a user model's "
+            f"({export_failure(e, model, example)[:400]}); seedge stores a user model's "
             f"eager baseline as a torch.export program, so that verify and bench run it without "
             f"your code"
         ) from None
-    scale = max(float(want.abs().max()), 1e-12)
-    if float((got - want).abs().max()) > 1e-5 * scale:
-        raise SeedgeError(
-            f"{loaded.info['arch']}: its torch.export program does not give the model's logits; "
-            f"the eager baseline cannot be stored"
-        )
+    for n, got, want in runs:
+        scale, diff = max(float(want.abs().max()), 1e-12), float((got - want).abs().max())
+        if diff > 1e-5 * scale and n == 1:
+            what = f"{loaded.info['arch']}: its torch.export program"
+            raise SeedgeError(batch_mismatch(what, n, diff, scale, model, example))
+        if diff > 1e-5 * scale:
+            raise SeedgeError(
+                f"{loaded.info['arch']}: its torch.export program does not give the model's logits; "
+                f"the eager baseline cannot be stored"
+            )
     loaded.program = program
 
 

@@ -55,7 +55,7 @@ def export_failure(e: BaseException, model=None, example=None) -> str:
     where = next((m for t in texts for m in _FRAME.finditer(t) if not _library_file(m.group(1))), None)
     if where is not None:
         return what + f" (at {where.group(1)}:{where.group(2)}: {where.group(4).strip()})"
-    return what + (_where_batch_matters(model, example) if model is not None and example is not None else "")
+    return what + (where_batch_matters(model, example) if model is not None and example is not None else "")
 
 
 def _lines(text: str):
@@ -95,19 +95,25 @@ def check_any_batch(model, onnx_path: Path, input_shape: tuple[int, int, int], a
         except Exception as e:  # noqa: BLE001 - ONNX Runtime's errors are many types; one line says which
             raise SeedgeError(
                 f"{arch}: the ONNX graph fails at batch {n} ({strip_ansi(str(e)).splitlines()[0][:200]})"
-                f"{_where_batch_matters(model, x)}; seedge exports one graph for any batch"
+                f"{where_batch_matters(model, x)}; seedge exports one graph for any batch"
             ) from None
         scale = max(float(np.abs(want).max()), 1e-6)
         diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
         if not diff <= REL_TOL * scale:
-            raise SeedgeError(
-                f"{arch}: the exported graph gives other logits than the model at batch {n} (max abs diff "
-                f"{diff:.3g}, logit scale {scale:.3g}): the forward depends on the batch size"
-                f"{_where_batch_matters(model, x)}; make it batch-independent, seedge exports one graph for any batch"
-            )
+            raise SeedgeError(batch_mismatch(f"{arch}: the exported graph", n, diff, scale, model, x))
 
 
-def _where_batch_matters(model, x) -> str:
+def batch_mismatch(what: str, n: int, diff: float, scale: float, model, x) -> str:
+    """The one-line refusal of a capture (`what`) that gives other logits than the eager `model` at
+    batch `n`, with the line of the model's code where its batch matters when it can be found."""
+    return (
+        f"{what} gives other logits than the model at batch {n} (max abs diff {diff:.3g}, logit scale "
+        f"{scale:.3g}): the forward depends on the batch size{where_batch_matters(model, x)}; make it "
+        f"batch-independent, seedge exports one graph for any batch"
+    )
+
+
+def where_batch_matters(model, x) -> str:
     """' at FILE:N (`code`)': the line where the eager forward at batch 1 and at batch 2 part
     (the branch deciding), or the user's line that raises at batch 2; '' when neither shows."""
     import torch

@@ -81,12 +81,17 @@ def test_verify_runs_each_artifact_at_two_batch_sizes(eca_folder):
 def test_a_forward_that_branches_on_the_batch_is_refused_naming_the_line(tmp_path):
     """torch.export decides `x.shape[0] == 1` as False without a guard (sizes start at 2 for it), so
     the graph claims any batch with only the batch >= 2 path in it: refused, with the line."""
-    with pytest.raises(SeedgeError) as exc:
-        _export("BatchBranchNet", tmp_path, formats=("onnx",))
-    msg = str(exc.value)
     line = _line_of(_user_models.BatchBranchNet, "if x.shape[0] == 1:")
-    assert f"_user_models.py:{line}: if x.shape[0] == 1:" in msg, msg
-    assert "at batch 1" in msg and "\n" not in msg and "\x1b" not in msg
+    # seedge.export stops at the user model's baseline capture; the ONNX builder (any model) refuses too.
+    for route in ("seedge.export", "onnx"):
+        with pytest.raises(SeedgeError) as exc:
+            if route == "onnx":
+                export_onnx(user_model("BatchBranchNet"), tmp_path / "m.onnx", INPUT_SIZES["BatchBranchNet"])
+            else:
+                _export("BatchBranchNet", tmp_path, formats=("onnx",))
+        msg = str(exc.value)
+        assert f"_user_models.py:{line}: if x.shape[0] == 1:" in msg, msg
+        assert "at batch 1" in msg and "\n" not in msg and "\x1b" not in msg
     assert not (tmp_path / "BatchBranchNet").exists()
 
 
@@ -104,12 +109,17 @@ def test_torch_export_failure_is_one_clean_line_naming_the_users_line(tmp_path):
             y = self.conv(x).mean((2, 3))
             return self.fc(y.view(1, 4))
 
-    with pytest.raises(SeedgeError) as exc:
-        export_onnx(ViewOne().eval(), tmp_path / "m.onnx", (3, 8, 8))
-    msg = str(exc.value)
-    assert "\x1b" not in msg and "\n" not in msg and "step 1/3" not in msg and not msg.endswith(":"), msg
     line = _line_of(ViewOne, "y.view(1, 4)")
-    assert f"{Path(__file__).name}:{line}: return self.fc(y.view(1, 4))" in msg, msg
+    for route in ("onnx", "seedge.export"):  # the ONNX builder, and the user-model baseline capture before it
+        with pytest.raises(SeedgeError) as exc:
+            if route == "onnx":
+                export_onnx(ViewOne().eval(), tmp_path / "m.onnx", (3, 8, 8))
+            else:
+                seedge.export(ViewOne(), input_size=(3, 8, 8), preprocessing=dict(HALF), formats="onnx",
+                              out=tmp_path, count_nodes=False)
+        msg = str(exc.value)
+        assert "\x1b" not in msg and "\n" not in msg and "step 1/3" not in msg and not msg.endswith(":"), msg
+        assert f"{Path(__file__).name}:{line}: return self.fc(y.view(1, 4))" in msg, msg
 
 
 def test_an_artifact_fixed_at_batch_1_but_called_dynamic_fails_verify(tmp_path, capsys):

@@ -9,8 +9,16 @@ the logit scale, and folding BN moves it by 1.7e-5 while bringing it *closer* to
 float64 result). So a pass that misses the FP32 bound gets a second, stricter test
 instead of a blind failure: replay the earlier passes and this one on a float64 copy. The
 pass is accepted only if it is exact there (<= 1e-9 of the scale) and its FP32 result is
-no further from the float64 truth than twice the original FP32 model's own error.
-Anything else -- a rewrite that changes the function -- still fails.
+no further from the float64 truth than twice the original FP32 model's own error, or than
+FP32_SLACK of the logit scale, whichever is larger. Anything else -- a rewrite that changes
+the function, or one that makes FP32 rounding meaningfully worse -- still fails.
+
+Why the slack: the two FP32 errors are maxima of rounding noise, and a differently ordered
+but exact computation lands on either side of 2x by chance. A user model with logits near
+2.6e3 had an exact pass refused ("in float64 the pass moves them by 3.82e-14"); folding BN in
+a conv-BN net whose logits near 5e2 come from a cancellation moved FP32 errors from 2.1e-5 to
+5.9e-5 of the scale, and from 1.7e-5 to 3.9e-5 with another seed, while exact in float64.
+1e-4 of the scale is what FP32 parity asks of an artifact with logits near 10 (1e-3).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from seedge.errors import CheckFailed
 
 REL_TOLERANCE = 1e-5
 FP64_EXACT = 1e-9
+FP32_SLACK = 1e-4
 
 
 @contextmanager
@@ -105,12 +114,13 @@ def check_pass(name: str, before, after, recheck=None, tolerance: float = REL_TO
     )
     if recheck is not None:
         fp64 = recheck()
-        if fp64["rel_diff_fp64"] <= FP64_EXACT and fp64["fp32_error_after"] <= 2 * fp64["fp32_error_before"]:
+        allowed = max(2 * fp64["fp32_error_before"], FP32_SLACK)
+        if fp64["rel_diff_fp64"] <= FP64_EXACT and fp64["fp32_error_after"] <= allowed:
             return {**result, "fp64": fp64}
         msg += (
             f"; in float64 the pass moves them by {fp64['rel_diff_fp64']:.3g} (exact would be "
             f"<= {FP64_EXACT:g}), FP32 error vs float64 {fp64['fp32_error_before']:.3g} before, "
-            f"{fp64['fp32_error_after']:.3g} after"
+            f"{fp64['fp32_error_after']:.3g} after (allowed {allowed:.3g})"
         )
     raise CheckFailed(msg + "; drop the pass or fix it")
 

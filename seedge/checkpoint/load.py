@@ -72,7 +72,13 @@ def load_model(
     load_into(model, sd, path)
     model.eval()
     pre = (
-        PreprocessSpec.from_dict(meta["preprocess"])
+        # recorded by seedge: a training run's is its own; another checkpoint keeps what it says
+        PreprocessSpec.from_dict(
+            {
+                **meta["preprocess"],
+                "source": "training run" if meta.get("training") else meta["preprocess"].get("source") or "checkpoint",
+            }
+        )
         if meta.get("preprocess")
         else PreprocessSpec.from_model_cfg(model.seedge_cfg)
     )

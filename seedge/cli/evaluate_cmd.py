@@ -6,7 +6,13 @@ from __future__ import annotations
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
-from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
+from seedge.cli.model_options import (
+    class_names_option,
+    model_file_options,
+    pop_preprocessing,
+    preprocessing_options,
+    registered_arch,
+)
 from seedge.cli.render import to_json
 from seedge.data.splits import SPLITS
 
@@ -48,6 +54,7 @@ from seedge.data.splits import SPLITS
 @click.option("--data-root", metavar="DIR", help="Folder CSV paths are relative to.")
 @click.option("--model", "arch", metavar="ARCH", help="Architecture of a bare state dict.")
 @model_file_options
+@preprocessing_options
 @class_names_option
 @click.option("--unsafe-pickle", is_flag=True, help="Allow pickles that need arbitrary code.")
 @click.option("--device", default="cpu", show_default=True)
@@ -76,6 +83,7 @@ def command(
     to the model's classes by name (--class-names names them for a bare state dict)."""
     from seedge.evaluate import evaluate_checkpoint
 
+    preprocessing = pop_preprocessing(csv_kw)
     arch = registered_arch(arch, model_file, model_args)
 
     from rich.console import Console
@@ -98,6 +106,7 @@ def command(
         data_options=pop_source_options(csv_kw),
         gradcam_class=gradcam_class,
         class_names=class_names,
+        preprocessing=preprocessing,
         gradcam_layer=gradcam_layer,
         say=lambda line: err.print(line, markup=False, soft_wrap=True),
     )

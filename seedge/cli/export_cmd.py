@@ -11,7 +11,13 @@ import time
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
-from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
+from seedge.cli.model_options import (
+    class_names_option,
+    key_map_option,
+    model_file_options,
+    pop_preprocessing,
+    preprocessing_options,
+)
 from seedge.export.options import ExportOptions
 from seedge.options import click_options
 
@@ -23,6 +29,7 @@ from seedge.options import click_options
 @click_options(ExportOptions, stop="num_classes")
 @model_file_options
 @key_map_option
+@preprocessing_options
 @click_options(ExportOptions, start="num_classes", stop="formats")
 @class_names_option
 @click_options(ExportOptions, start="formats", stop="count_nodes")
@@ -40,6 +47,7 @@ def command(source, model_file, model_args, key_map, class_names, no_passes, as_
     from seedge.export.source import ModelSource
 
     # Cheap checks first (ExportOptions checks its values when made): a typo must not cost a model load.
+    preprocessing = pop_preprocessing(kw)
     options = cli_options(kw, no_passes)
     calib, data_options = options.calib, options.data_options
 
@@ -64,7 +72,11 @@ def command(source, model_file, model_args, key_map, class_names, no_passes, as_
             options,
             progress=progress,
             model_source=ModelSource(
-                model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names
+                model_file=model_file,
+                model_args=model_args,
+                key_map=tuple(key_map),
+                class_names=class_names,
+                preprocessing=preprocessing,
             ),
         )
     from seedge.artifacts import read_manifest

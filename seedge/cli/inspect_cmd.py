@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import click
 
-from seedge.cli.model_options import class_names_option, key_map_option, model_file_options
+from seedge.cli.model_options import (
+    class_names_option,
+    key_map_option,
+    model_file_options,
+    pop_preprocessing,
+    preprocessing_options,
+)
 from seedge.cli.render import to_json
 
 
@@ -19,6 +25,7 @@ from seedge.cli.render import to_json
 @click.option("--model", "arch", help="Architecture, for a bare state dict (see `seedge models`).")
 @model_file_options
 @key_map_option
+@preprocessing_options
 @click.option("--num-classes", type=int, help="Classifier size (default: read from the checkpoint).")
 @class_names_option
 @click.option(
@@ -45,12 +52,14 @@ def command(
     key_map: tuple,
     class_names: str | None,
     img_size: str | None,
+    **stated,
 ) -> None:
     """Load SOURCE (checkpoint file, training run or torch.export program .pt2) and summarize it.
     SOURCE may also be a zoo name (see `seedge models`): its parameters, GFLOPs and SE blocks."""
     from seedge.export.options import parse_img_size
 
     size = parse_img_size(img_size)  # a bad value is one line before any loading
+    preprocessing = pop_preprocessing(stated)
     if _is_zoo_name(source):
         _inspect_zoo(source, num_classes, as_json, size)
         return
@@ -58,11 +67,20 @@ def command(
     from seedge.export.source import ModelSource, load_source
     from seedge.models.layers import count_params
 
-    spec = ModelSource(model_file=model_file, model_args=model_args, key_map=tuple(key_map), class_names=class_names)
+    spec = ModelSource(
+        model_file=model_file,
+        model_args=model_args,
+        key_map=tuple(key_map),
+        class_names=class_names,
+        preprocessing=preprocessing,
+    )
+    # inspect loads what export would and shows a user model's normalization as unstated
     from seedge.checkpoint.layouts import DoesNotFit
 
     try:
-        loaded = load_source(resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle)
+        loaded = load_source(
+            resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle, need_normalization=False
+        )
     except DoesNotFit as e:
         if as_json and e.key_map:  # the whole suggested key map (the message shows its first rules)
             click.echo(to_json({"error": str(e), "key_map": e.key_map}))
@@ -97,7 +115,12 @@ def command(
         f"  classes     {summary['num_classes']}: {', '.join(summary['class_names'][:10])}"
         + (" ..." if summary["num_classes"] > 10 else "")
     )
-    click.echo(f"  input       {'x'.join(map(str, pre['input_size']))}, mean {pre['mean']}, std {pre['std']}")
+    normalization = (
+        f"mean {pre['mean']}, std {pre['std']} ({pre['source']})"
+        if pre.get("source")
+        else "normalization not stated: export needs --mean/--std or --preprocessing"
+    )
+    click.echo(f"  input       {'x'.join(map(str, pre['input_size']))}, {normalization}")
     click.echo(
         f"  SE          {len(se['canonical'])} already canonical, {len(se['rewritten'])} recognised and "
         f"rewritten by the canonical-SE pass, {len(se['left_alone'])} SE-like left alone"

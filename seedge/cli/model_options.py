@@ -5,6 +5,8 @@ load a model (export, inspect, train, evaluate) and, for class names, verify.
     --model-args JSON           keyword arguments for NAME
     --key-map REGEX=REPLACEMENT renames of the checkpoint's keys (repeatable)
     --class-names a,b,c|FILE    the classes in output order, for a checkpoint that lacks them
+    --preprocessing PRESET, --mean, --std   the normalization a user model's images get
+                                (seedge.preprocess.stated: never assumed for the user's code)
 """
 
 from __future__ import annotations
@@ -24,6 +26,44 @@ KEY_MAP_HELP = (
 CLASS_NAMES_HELP = (
     "Class names in output order, for a checkpoint that does not record them: a,b,c or a file with one name per line."
 )
+
+
+def preprocessing_options(fn):
+    """--preprocessing PRESET, --mean, --std; `pop_preprocessing` reads them into the statement
+    (the API's preprocessing={...}) the loading code checks."""
+    from seedge.preprocess.stated import PRESETS
+
+    presets = "; ".join(f"{k}: {v[2]}" for k, v in PRESETS.items())
+    fn = click.option(
+        "--std",
+        metavar="S|S1,S2,S3",
+        default=None,
+        help="Per-channel std the scaled [0, 1] pixels are divided by (one number: every channel).",
+    )(fn)
+    fn = click.option(
+        "--mean",
+        metavar="M|M1,M2,M3",
+        default=None,
+        help="Per-channel mean subtracted from the scaled [0, 1] pixels (one number: every channel). A model "
+        "from your own code (--model-file, .pt2, a pickled module) needs its normalization stated: "
+        "--mean/--std or --preprocessing.",
+    )(fn)
+    return click.option(
+        "--preprocessing",
+        "preprocessing_preset",
+        type=click.Choice(tuple(PRESETS)),
+        default=None,
+        help=f"The normalization your own pipeline used: {presets}. --mean/--std given with it win.",
+    )(fn)
+
+
+def pop_preprocessing(kw: dict) -> dict | None:
+    """Remove the options `preprocessing_options` added from a command's kwargs -> the statement
+    (seedge.preprocess.stated keys) or None when nothing was stated."""
+    from seedge.preprocess.stated import check_statement
+
+    values = {"preset": kw.pop("preprocessing_preset", None), "mean": kw.pop("mean", None), "std": kw.pop("std", None)}
+    return check_statement({k: v for k, v in values.items() if v is not None})
 
 
 def model_file_options(fn):

@@ -7,7 +7,13 @@ import textwrap
 import click
 
 from seedge.cli.data_options import pop_source_options, source_options
-from seedge.cli.model_options import class_names_option, model_file_options, registered_arch
+from seedge.cli.model_options import (
+    class_names_option,
+    model_file_options,
+    pop_preprocessing,
+    preprocessing_options,
+    registered_arch,
+)
 from seedge.cli.render import to_json
 from seedge.options import click_options
 from seedge.train.options import TrainOptions
@@ -25,6 +31,7 @@ _RECIPES_EPILOG = "\b\nRecipes (--recipe NAME; options given next to it win):\n"
 @click.command("train", epilog=_RECIPES_EPILOG)
 @click_options(TrainOptions, stop="data")
 @model_file_options
+@preprocessing_options
 @click_options(TrainOptions, start="data", stop="init_class_names")
 @class_names_option
 @click_options(TrainOptions, start="init_class_names", stop="limit")
@@ -47,6 +54,7 @@ def command(ctx, as_json: bool, classes: str | None, class_names: str | None, re
     from seedge.train.recipes import apply_recipe
 
     model_file, model_args = kw.pop("model_file"), kw.pop("model_args")
+    kw["preprocessing"] = pop_preprocessing(kw)
     if model_file:  # the user's class: registered for this run, its run folder named after it
         kw["model"] = registered_arch(kw.get("model"), model_file, model_args)
         kw["out"] = kw.get("out") or f"runs/{kw['model'].rsplit('.', 1)[-1]}"

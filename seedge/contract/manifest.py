@@ -217,6 +217,12 @@ RULES: tuple[Rule, ...] = (
     R("preprocessing.layout", "string", "the tensor layout (NCHW)"),
     R("preprocessing.scale", "number", "pixel scale before mean/std (1/255)"),
     R("preprocessing.extra", "object", "free-form facts of the preprocessing"),
+    R(
+        "preprocessing.source",
+        "text",
+        "where mean/std came from: model config (the zoo), training run, checkpoint, stated "
+        "(--mean/--std), preset NAME (--preprocessing), recipe NAME, or these joined by ', '",
+    ),
     R("output", "object", "the output tensor: name, shape"),
     R("baseline", "object", "the eager FP32 model verify and bench compare with", required=True),
     R("baseline.file", "text", "its weights file", required=True),

@@ -57,6 +57,7 @@ def evaluate_checkpoint(
     gradcam_layer: str | None = None,
     say: Callable[[str], None] | None = None,
     class_names=None,
+    preprocessing=None,
 ) -> dict:
     """Evaluate; returns the metrics dict (see seedge.evaluate.metrics) plus checkpoint/data facts and the
     files written (confusion-matrix and ROC PNGs, metrics.json, Grad-CAM PNGs).
@@ -65,10 +66,12 @@ def evaluate_checkpoint(
     class, when given; else explaining the predicted class). gradcam_layer: the module to look at
     (default: seedge.evaluate.gradcam.find_target_layer). say: gets the one-line data description.
     class_names: the model's classes in output order, for a checkpoint that does not record them.
+    preprocessing: the normalization stated (seedge.preprocess.stated; a user model needs it).
     """
     from seedge.checkpoint import load_model
     from seedge.data import load_split_arrays, open_source
     from seedge.evaluate.metrics import classification_metrics
+    from seedge.preprocess.stated import stated_preprocess
 
     if gradcam < 0:
         raise SeedgeError(f"--gradcam must be 0 or more, got {gradcam}")
@@ -77,7 +80,7 @@ def evaluate_checkpoint(
 
         check_output_location(Path(out) if out else default_out_dir(checkpoint, split), "--out")
     model, info = load_model(checkpoint, arch=arch, allow_pickle=allow_pickle, class_names=class_names)
-    spec = info["preprocess"]
+    spec = stated_preprocess(info, preprocessing)  # a user model's normalization is stated, never assumed
     names = list(info["class_names"])
     explain_class = _class_index(gradcam_class, names)
     layer = _gradcam_layer(model, spec, gradcam_layer) if gradcam else None

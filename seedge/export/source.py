@@ -45,7 +45,9 @@ class ModelSource:
     key_map: tuple[str, ...] = ()  # REGEX=REPLACEMENT renames of the checkpoint's keys
     class_names: object = None  # list, "a,b,c" or a file: the classes in output order
     input_size: tuple | None = None  # (C, H, W) of a live module
-    preprocessing: PreprocessSpec | dict | None = None  # PreprocessSpec or its dict, for a live module or a .pt2
+    # the user's statement (seedge.preprocess.stated: preset, mean, std, resize, color_order; a live
+    # module's input_size), every key optional; a PreprocessSpec states all it holds
+    preprocessing: PreprocessSpec | dict | None = None
 
 
 @dataclass
@@ -65,16 +67,24 @@ def is_live(source) -> bool:
 
 
 def load_source(
-    source, arch: str | None, num_classes: int | None, spec: ModelSource, allow_pickle: bool = False
+    source,
+    arch: str | None,
+    num_classes: int | None,
+    spec: ModelSource,
+    allow_pickle: bool = False,
+    need_normalization: bool = True,
 ) -> Loaded:
-    """Load `source` (a resolved checkpoint path, a .pt2 path, or a live module)."""
+    """Load `source` (a resolved checkpoint path, a .pt2 path, or a live module). A model whose
+    normalization nobody knows (the user's code) needs it stated (spec.preprocessing), unless
+    `need_normalization` is False (inspect shows it unstated)."""
     from seedge.checkpoint import PROGRAM_SUFFIX, load_model
     from seedge.models.user import is_user_arch, register_model_file, split_user_arch
+    from seedge.preprocess.stated import stated_preprocess
 
     if is_live(source):
         if arch or spec.model_file or spec.key_map:
             raise SeedgeError("a live module is its own architecture and weights: drop arch/model_file/key_map")
-        return _live(source, spec)
+        return _live(source, spec, need_normalization)
     if spec.model_args and not spec.model_file:
         raise SeedgeError("--model-args goes with --model-file FILE.py:NAME")
     if spec.model_file:
@@ -89,8 +99,7 @@ def load_source(
         key_map=spec.key_map,
         class_names=spec.class_names,
     )
-    if spec.preprocessing is not None:
-        info["preprocess"] = _preprocess(spec.preprocessing, tuple(info["preprocess"].input_size))
+    info["preprocess"] = stated_preprocess(info, spec.preprocessing, need_normalization)
     path = Path(info["source"])
     if is_user_arch(info["arch"]):
         module, cls = split_user_arch(info["arch"])
@@ -112,34 +121,17 @@ def _args(value) -> dict:
     return parse_model_args(value)
 
 
-def _preprocess(value, input_size: tuple):
-    from seedge.preprocess import PreprocessSpec
-    from seedge.preprocess.spec import spec_dict
-
-    d = spec_dict(value)
-    d["input_size"] = list(input_size)
-    return PreprocessSpec.from_dict(d)
-
-
-def _live(module, spec: ModelSource) -> Loaded:
+def _live(module, spec: ModelSource, need_normalization: bool = True) -> Loaded:
     from seedge.checkpoint import resolve_class_names
     from seedge.models.user import adopt, split_user_arch
     from seedge.preprocess import PreprocessSpec
+    from seedge.preprocess.stated import check_statement, stated_preprocess
 
-    size = spec.input_size
-    if size is None and spec.preprocessing is not None:
-        size = tuple(
-            (spec.preprocessing if isinstance(spec.preprocessing, dict) else spec.preprocessing.to_dict())["input_size"]
-        )
+    size = spec.input_size or (check_statement(spec.preprocessing) or {}).get("input_size")
     if size is None:
         raise SeedgeError("seedge.export(module): give input_size=(C, H, W) or example_input=<a tensor>")
     model = adopt(module, size)
     cfg = model.seedge_cfg
-    pre = (
-        _preprocess(spec.preprocessing, cfg.input_size)
-        if spec.preprocessing is not None
-        else PreprocessSpec.from_model_cfg(cfg)
-    )
     n = cfg.num_classes
     arch = model.seedge_arch
     module_name, cls = split_user_arch(arch)
@@ -147,12 +139,13 @@ def _live(module, spec: ModelSource) -> Loaded:
         "arch": arch,
         "num_classes": n,
         "class_names": resolve_class_names(spec.class_names, None, n, f"{cls} (it returns {n} logits)"),
-        "preprocess": pre,
+        "preprocess": PreprocessSpec.from_model_cfg(cfg),
         "source": arch,
         "source_sha256": weights_sha256(model),
         "name": cls,
         "code": {"module": module_name, "class": cls},
     }
+    info["preprocess"] = stated_preprocess(info, spec.preprocessing, need_normalization)
     return Loaded(model, info)
 
 

@@ -21,6 +21,9 @@ class PreprocessSpec:
     scale: float = 1.0 / 255.0
     layout: str = "NCHW"
     extra: dict = field(default_factory=dict)
+    # Where mean/std came from (seedge.preprocess.stated): "model config", "stated", "preset NAME",
+    # "training run", "recipe NAME"...; None: nobody knows (a user model, until its owner states it).
+    source: str | None = None
 
     @property
     def height(self) -> int:
@@ -35,6 +38,8 @@ class PreprocessSpec:
         d["input_size"] = list(self.input_size)
         d["resize"] = list(self.resize) if self.resize else None
         d["mean"], d["std"] = list(self.mean), list(self.std)
+        if self.source is None:
+            del d["source"]
         return d
 
     @classmethod
@@ -50,7 +55,9 @@ class PreprocessSpec:
         c, h, w = cfg.input_size
         if img_size is not None:
             h, w = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
-        return cls(input_size=(c, h, w), mean=tuple(cfg.mean), std=tuple(cfg.std))
+        # A zoo family knows its normalization; a user model's or a .pt2's config only guesses it.
+        source = None if cfg.family in ("user", "pt2") else "model config"
+        return cls(input_size=(c, h, w), mean=tuple(cfg.mean), std=tuple(cfg.std), source=source)
 
 
 def spec_dict(spec) -> dict:

@@ -217,14 +217,11 @@ def _make_model(o: TrainOptions, arch: str, num_classes: int, new_head: bool, di
     """(model on its device, preprocessing spec, --init facts or None), seeded."""
     from seedge.models import create_model
     from seedge.models.input_check import check_input_size
-    from seedge.preprocess import PreprocessSpec
-    from seedge.train.recipes import load_init_weights
+    from seedge.train.recipes import load_init_weights, run_preprocess
 
     seed_everything(o.seed)
     model = create_model(arch, num_classes=num_classes)
-    spec = PreprocessSpec.from_model_cfg(model.seedge_cfg, img_size=o.img_size)
-    if o.resize:
-        spec = PreprocessSpec.from_dict({**spec.to_dict(), "resize": list(o.resize)})
+    spec = run_preprocess(o, model.seedge_cfg)  # the model's, the recipe's for a user model, the stated
     check_input_size(model, tuple(spec.input_size))  # too small for the network: one line, before decoding
     init_info = load_init_weights(model, o.init, o.allow_pickle, new_head=new_head) if o.init else None
     model.to(dist.device)

@@ -87,6 +87,13 @@ class TrainOptions:
         cli=False,
         elsewhere="--class-names (seedge.cli.model_options, shared by commands)",
     )
+    # --preprocessing/--mean/--std: the normalization stated (seedge.preprocess.stated keys)
+    preprocessing: dict | None = option(
+        None,
+        "The normalization stated over the model's (preset, mean, std, resize, color_order).",
+        cli=False,
+        elsewhere="--preprocessing, --mean, --std (seedge.cli.model_options, shared by commands)",
+    )
     classes: list[str] | None = option(
         None, "Class names in output order (labels must be among them).", metavar="A,B,..."
     )

@@ -35,6 +35,9 @@ class Recipe:
 
     options: dict
     about: str
+    # The seed's own zoo model: a user model (--model-file) trained with the recipe takes its input
+    # size and normalization (seed 000 trained its net at 245x457 on ToTensor() only).
+    model: str | None = None
 
 
 # The seeds' recipes as the seed documents state them; values they leave open keep seedge's
@@ -51,8 +54,9 @@ RECIPES = {
             "scheduler": "none",
             "augment": "full",
         },
-        "Res-SE net (res_se_net, 245x457): Adam lr 1e-3, weight decay 1e-4, batch 64, 200 epochs, "
-        "early stopping 20, flips/rotation/jitter/affine augmentation",
+        "Res-SE net (res_se_net, 245x457, ToTensor only; a --model-file net too): Adam lr 1e-3, weight "
+        "decay 1e-4, batch 64, 200 epochs, early stopping 20, flips/rotation/jitter/affine augmentation",
+        model="res_se_net",
     ),
     "seed001": Recipe(
         {
@@ -102,8 +106,10 @@ RECIPES = {
             "augment": "cifar",
             "patience": 0,
         },
-        "SE-ResNet18 on CIFAR-10 (se_resnet18_cifar, 32x32): random crop + flip, 20 epochs; SGD 0.1 "
-        "momentum 0.9, weight decay 5e-4, cosine: the usual CIFAR recipe (the seed names none)",
+        "SE-ResNet18 on CIFAR-10 (se_resnet18_cifar, 32x32, CIFAR mean/std; a --model-file net too): "
+        "random crop + flip, 20 epochs; SGD 0.1 momentum 0.9, weight decay 5e-4, cosine: the usual "
+        "CIFAR recipe (the seed names none)",
+        model="se_resnet18_cifar",
     ),
 }
 
@@ -115,6 +121,30 @@ def apply_recipe(name: str | None, given: dict) -> dict:
     if name not in RECIPES:
         raise unknown("recipe", name, RECIPES)
     return {**RECIPES[name].options, **given, "recipe": name}
+
+
+def run_preprocess(o, cfg):
+    """The preprocessing a run trains with (recorded in model.json): the model's input size and
+    normalization (a user model under --recipe: the recipe's model's, --img-size still wins),
+    --resize, and the stated --preprocessing/--mean/--std over them. A user model with neither
+    gets seedge's default (ImageNet mean/std), recorded as such, and every later step reads it."""
+    from dataclasses import replace
+
+    from seedge.preprocess import PreprocessSpec
+    from seedge.preprocess.stated import apply_statement
+
+    spec = PreprocessSpec.from_model_cfg(cfg, img_size=o.img_size)
+    recipe = RECIPES.get(o.recipe or "")
+    if spec.source is None and recipe is not None and recipe.model:
+        from seedge.models import get_config
+
+        seeds = PreprocessSpec.from_model_cfg(get_config(recipe.model), img_size=o.img_size)
+        spec = replace(seeds, input_size=(spec.input_size[0], *seeds.input_size[1:]), source=f"recipe {o.recipe}")
+    if spec.source is None:
+        spec = replace(spec, source="seedge default imagenet")
+    if o.resize:
+        spec = replace(spec, resize=tuple(o.resize))
+    return apply_statement(spec, o.preprocessing, str(o.model))
 
 
 def make_optimizer(params, name: str, lr: float, weight_decay: float, momentum: float = 0.9):

@@ -38,6 +38,7 @@ from seedge.preprocess.pixels import COLOR_ORDERS
 from seedge.quantize.calibration import METHODS
 from seedge.quantize.policy import POLICIES, resolve_policy
 from seedge.runtime import RUNTIME_BACKENDS
+from seedge.preprocess.stated import PRESETS
 from seedge.train.recipes import MONITORS, OPTIMIZERS, RECIPES, SCHEDULERS, resolve_scheduler
 
 CLI_DIR = Path(__file__).resolve().parents[2] / "seedge" / "cli"
@@ -60,6 +61,7 @@ OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("train", "monitor"): MONITORS,
     ("train", "optimizer"): OPTIMIZERS,
     ("train", "recipe"): tuple(RECIPES),
+    **{(cmd, "preprocessing_preset"): tuple(PRESETS) for cmd in ("export", "train", "evaluate", "inspect")},
     ("train", "scheduler"): SCHEDULERS,
     ("verify", "device"): DEVICES,
     ("verify", "backends"): ARTIFACT_BACKENDS,
@@ -92,15 +94,16 @@ def _format_available(fmt: str) -> bool:
 RUNS: dict[str, list[dict[str, str]]] = {
     "export": _cycle(int8_policy=POLICIES, calib_method=METHODS, int8_cpu=INT8_CPU_CHOICES, formats=("onnx",),
                      precisions=("int8",),
-                     embed_preprocess=tuple(o.lower() for o in COLOR_ORDERS))
+                     embed_preprocess=tuple(o.lower() for o in COLOR_ORDERS), preprocessing_preset=tuple(PRESETS))
     + [{"formats": ",".join(f for f in FORMATS if _format_available(f)),
         "precisions": ",".join(p for p in PRECISIONS if p != "int8"), "device": "cpu"}]  # int8: the runs above
     + [{"formats": f, "precisions": "fp32"} for f in FORMATS if not _format_available(f)]
     + [{"formats": "torchscript", "precisions": "fp32", "device": "cuda"}],
     "quantize-report": _cycle(policy=POLICIES, calib_method=METHODS, split=SPLITS, int8_cpu=INT8_CPU_CHOICES),
     "train": _cycle(augment=AUGMENTS, optimizer=OPTIMIZERS, monitor=MONITORS, scheduler=SCHEDULERS,
-                    recipe=tuple(RECIPES)),
-    "evaluate": _cycle(split=SPLITS),
+                    recipe=tuple(RECIPES), preprocessing_preset=tuple(PRESETS)),
+    "evaluate": _cycle(split=SPLITS, preprocessing_preset=tuple(PRESETS)),
+    "inspect": _cycle(preprocessing_preset=tuple(PRESETS)),
     "verify": _cycle(split=SPLITS, device=DEVICES, backends=ARTIFACT_BACKENDS),
     # A backend is timed on its home device; every device is also tried with all backends.
     "bench": [{"backends": b, "device": backend(b).devices[0]} for b in BACKENDS]
@@ -220,6 +223,8 @@ def _argv(command: str, inputs: _Inputs, out: Path) -> list:
                 "--batch-size", 16, "--out", out / "run", "--json"]
     if command == "evaluate":
         return ["evaluate", inputs.checkpoint, "--data", "digits", "--limit", 16, "--out", out / "eval", "--json"]
+    if command == "inspect":
+        return ["inspect", inputs.checkpoint, "--json"]
     if command == "verify":
         return ["verify", inputs.folder, "--data", "digits", "--limit", 16, "--json"]
     if command == "bench":
@@ -256,6 +261,8 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         assert {a["format"] for a in arts} == set(run["formats"].split(","))
         assert {a["precision"] for a in arts} == set(run["precisions"].split(","))
         assert manifest["verification"]["device"] == run.get("device", "cpu")
+        if "preprocessing_preset" in run:
+            assert manifest["preprocessing"]["source"] == f"preset {run['preprocessing_preset']}"
         if "int8_policy" in run:
             (build,) = [a["build"] for a in arts if a["id"] == "onnx-int8"]
             resolved = resolve_policy(run["int8_policy"])
@@ -292,6 +299,9 @@ def _check_effect(command: str, run: dict[str, str], stdout: str, out: Path) -> 
         assert {k: recipe[k] for k in ("optimizer", "monitor")} == {k: run[k] for k in ("optimizer", "monitor")}
         assert recipe["scheduler"] == resolve_scheduler(run["scheduler"], run["optimizer"])
         assert recipe["recipe"] == run["recipe"]
+        assert meta["preprocess"]["source"] == f"preset {run['preprocessing_preset']}"
+    elif command == "inspect":
+        assert json.loads(stdout)["preprocess"]["source"] == f"preset {run['preprocessing_preset']}"
     elif command == "evaluate":
         assert SPLIT_ALIASES[json.loads(stdout)["split"]] == SPLIT_ALIASES[run["split"]]
     elif command == "verify":

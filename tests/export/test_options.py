@@ -51,12 +51,14 @@ def test_every_field_is_reachable_from_the_cli_with_the_same_default():
 def test_the_cli_defaults_make_the_default_options():
     params = COMMAND.make_context("export", []).params
     params = {k: v for k, v in params.items() if k not in ("source", "model_file", "model_args", "key_map",
-                                                           "class_names", "no_passes", "as_json")}
+                                                           "class_names", "no_passes", "as_json",
+                                                           "preprocessing_preset", "mean", "std")}
     assert cli_options(params) == ExportOptions()
     given = COMMAND.make_context("export", ["--formats", "onnx", "--no-passes", "--img-size", "64x96",
                                             "--exclude", "layer1", "--label-column", "y"]).params
     opts = cli_options({k: v for k, v in given.items() if k not in ("source", "model_file", "model_args", "key_map",
-                                                                    "class_names", "no_passes", "as_json")},
+                                                                    "class_names", "no_passes", "as_json",
+                                                                    "preprocessing_preset", "mean", "std")},
                        no_passes=given["no_passes"])
     assert (opts.formats, opts.passes, opts.img_size, opts.exclude) == (("onnx",), (), (64, 96), ("layer1",))
     assert opts.data_options.label_column == "y"

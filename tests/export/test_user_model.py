@@ -105,6 +105,7 @@ def check_export(folder: Path, name: str) -> dict:
 def api_export(name: str, out: Path, **kw) -> Path:
     kw.setdefault("formats", ("onnx", "openvino"))
     kw.setdefault("count_nodes", False)
+    kw.setdefault("preprocessing", {"preset": "imagenet"})  # a user model's normalization is stated
     return seedge.export(user_model(name), input_size=INPUT_SIZES[name], out=out, **kw)
 
 
@@ -113,6 +114,7 @@ def cli_export(name: str, tmp_path: Path, capsys, *extra) -> Path:
     torch.save(user_model(name).state_dict(), weights)
     c, h, w = INPUT_SIZES[name]
     code, _, err = run(["export", weights, "--model-file", f"{USER_MODELS}:{name}", "--img-size", f"{h}x{w}",
+                        "--preprocessing", "imagenet",
                         "--formats", "torchscript,onnx,openvino", "--no-count-nodes", "--out", tmp_path / "out",
                         *extra], capsys)
     assert code == 0, err
@@ -252,7 +254,7 @@ def test_pt2_program_exports_without_python_code(tmp_path, capsys):
     path = tmp_path / "meansilu.pt2"
     torch.export.save(program, str(path))
     code, _, err = run(["export", path, "--formats", "onnx", "--no-count-nodes", "--out", tmp_path / "out",
-                        "--class-names", "a,b,c,d"], capsys)
+                        "--class-names", "a,b,c,d", "--preprocessing", "imagenet"], capsys)
     assert code == 0, err
     folder = tmp_path / "out" / "meansilu"
     m = read_manifest(folder)
@@ -324,7 +326,7 @@ def test_exclude_names_the_modules_after_the_se_rewrite(tmp_path, capsys):
     weights = tmp_path / "w.pth"
     torch.save(user_model("SeedStyleNet").state_dict(), weights)
     code, out, err = run(["export", weights, "--model-file", f"{USER_MODELS}:SeedStyleNet", "--img-size", "128x192",
-                          "--formats", "onnx", "--precisions", "int8", "--calib", "digits", "--calib-samples", "16",
+                          "--preprocessing", "unit", "--formats", "onnx", "--precisions", "int8", "--calib", "digits", "--calib-samples", "16",
                           "--exclude", "layer3.fc1", "--out", tmp_path / "out"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "--exclude layer3.fc1: the canonical-SE pass made it part of SE block 'layer3.se'" in err
@@ -394,7 +396,8 @@ def test_pickled_whole_module_is_the_model_and_torchscript_is_refused(tmp_path, 
     common = ["--formats", "onnx", "--no-count-nodes", "--out", tmp_path / "out"]
     code, _, err = run(["export", whole, *common], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--unsafe-pickle" in err, err
-    code, _, err = run(["export", whole, "--unsafe-pickle", "--img-size", "16", *common], capsys)
+    code, _, err = run(["export", whole, "--unsafe-pickle", "--img-size", "16", "--preprocessing", "imagenet",
+                        *common], capsys)
     assert code == 0, err
     m = check_export(tmp_path / "out" / "ConvSENet", "ConvSENet")
     assert m["model"]["code"]["pickle"] == str(whole) and m["input"]["shape"] == ["batch", 3, 16, 16]

@@ -266,7 +266,7 @@ def test_good_pt2_still_loads_and_runs(tmp_path):
 @pytest.fixture
 def pt2_export(tmp_path, cli) -> Path:
     code, _, err = cli("export", _program(tmp_path / "net.pt2"), "--formats", "onnx", "--no-count-nodes",
-                       "--out", tmp_path / "out")
+                       "--preprocessing", "imagenet", "--out", tmp_path / "out")
     assert code == 0, err
     return tmp_path / "out" / "net"
 
@@ -345,7 +345,7 @@ def test_strangers_aotinductor_package_runs_only_with_trust_native(tmp_path, cli
 
     torch.manual_seed(0)
     built = seedge.export(Tiny().eval(), input_size=(3, 16, 16), out=tmp_path / "out", formats="inductor",
-                          name="tiny")
+                          name="tiny", preprocessing={"preset": "imagenet"})
     code, _, err = cli("verify", built)  # built here: its sha256 is in this user's registry
     assert code == 0, err
 

@@ -45,7 +45,7 @@ def test_policy_exclude_and_report_name_the_users_se_modules(name, tmp_path, cap
     # Ten outputs, so digits' labels "0".."9" are the model's classes by name.
     folder = seedge.export(user_model(name, num_classes=10), input_size=_SIZES[name], out=tmp_path,
                            formats="onnx", precisions="fp32,int8", calib="digits", calib_samples=16,
-                           exclude=[se[0]], count_nodes=False, verify_samples=16,
+                           exclude=[se[0]], count_nodes=False, verify_samples=16, preprocessing={"preset": "imagenet"},
                            # random weights: INT8 parity is not what this test is about
                            thresholds={"int8": {"min_agreement": None, "max_accuracy_drop": None}})
     int8 = next(a for a in read_manifest(folder)["artifacts"] if a["id"] == "onnx-int8")

@@ -54,6 +54,7 @@ inline constexpr Rule kManifestRules[] = {
     {"preprocessing.layout", Kind::String, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a string", "", ""},  // the tensor layout (NCHW)
     {"preprocessing.scale", Kind::Number, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a number", "", ""},  // pixel scale before mean/std (1/255)
     {"preprocessing.extra", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // free-form facts of the preprocessing
+    {"preprocessing.source", Kind::Text, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // where mean/std came from: model config (the zoo), training run, checkpoint, stat
     {"output", Kind::Object, false, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the output tensor: name, shape
     {"baseline", Kind::Object, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be an object, not a JSON {kind}", "", ""},  // the eager FP32 model verify and bench compare with
     {"baseline.file", Kind::Text, true, true, Kind::Any, Kind::Any, 0, 0, 0ll, 0ll, "", "", "", KeyKind::Any, "", "must be a non-empty string", "", ""},  // its weights file

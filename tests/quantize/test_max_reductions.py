@@ -83,8 +83,8 @@ def test_max_reduction_gates_publish_int8_for_onnx_and_openvino(tmp_path):
     model = MaxGateNet().eval()
     folder = seedge.export(model, input_size=(3, 16, 16), out=tmp_path, formats="onnx,openvino",
                            precisions="fp32,int8", calib="digits", calib_samples=16, count_nodes=False,
-                           verify_samples=16,
-                           preprocessing=PreprocessSpec(input_size=(3, 16, 16), mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)),
+                           verify_samples=16, preprocessing=PreprocessSpec(input_size=(3, 16, 16),
+                                                                          mean=(0.5,) * 3, std=(0.25,) * 3),
                            # random weights: near-uniform logits, so parity is judged on the cosine
                            thresholds={"int8": {"min_agreement": None, "max_accuracy_drop": None,
                                                 "min_cosine": 0.9}})

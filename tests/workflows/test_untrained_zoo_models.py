@@ -8,9 +8,8 @@ import logging
 
 import pytest
 import torch
-from torch import nn
-
 from _workflow_fixtures import read_json, seedge, seedge_json
+from torch import nn
 
 
 def test_export_model_without_source_says_what_to_pass(tmp_path, capsys):

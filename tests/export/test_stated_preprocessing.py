@@ -145,3 +145,15 @@ def test_train_recipe_seed000_trains_a_user_model_at_245x457(tmp_path, capsys):
     assert meta["preprocess"]["input_size"] == [3, 245, 457]
     assert (meta["preprocess"]["mean"], meta["preprocess"]["std"]) == ([0.0] * 3, [1.0] * 3)
     assert meta["preprocess"]["source"] == "recipe seed000"
+
+
+def test_evaluate_a_user_model_needs_its_normalization_stated(tmp_path, capsys):
+    from seedge.data.shapes import SHAPES
+
+    weights = _weights(tmp_path)
+    common = ["evaluate", weights, "--model-file", f"{USER_MODELS}:{NAME}", "--data", "shapes:32x32,n=30,classes=3",
+              "--class-names", ",".join(SHAPES[:3]), "--out", tmp_path / "ev", "--json"]
+    code, _, err = run(common, capsys)
+    assert code == 2 and "--mean/--std" in err and len(err.strip().splitlines()) == 1, err
+    code, out, err = run([*common, "--mean", "0", "--std", "1"], capsys)
+    assert code == 0, err

@@ -38,6 +38,13 @@ def export_openvino(
         raise MissingBackend("openvino", "openvino", str(e)) from None
     except Exception as e:  # noqa: BLE001
         raise SeedgeError(f"{onnx_path}: OpenVINO could not convert the ONNX graph: {message_line(e, 300)}") from None
+    if model.inputs[0].get_partial_shape().rank.is_static and model.inputs[0].get_partial_shape()[0].is_static:
+        # The ONNX graph's batch is proven symbolic (seedge.onnx.batch); an IR that fixed it would be
+        # a batch-N artifact in a folder that says any batch.
+        raise SeedgeError(
+            f"{onnx_path}: OpenVINO fixed the batch at {model.inputs[0].get_partial_shape()[0]}; "
+            f"seedge's IRs take any batch"
+        )
     for key, value in (rt_info or {}).items():
         model.set_rt_info(str(value), ["seedge", _rt_key(key)])
     ov.save_model(model, str(xml_path), compress_to_fp16=(precision == "fp16"))

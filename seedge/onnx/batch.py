@@ -87,6 +87,7 @@ def check_any_batch(model, onnx_path: Path, input_shape: tuple[int, int, int], a
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     x = torch.randn(max(PROBE_BATCHES), *input_shape, generator=torch.Generator().manual_seed(7))
+    diffs = {}
     for n in PROBE_BATCHES:
         with torch.no_grad():
             want = model(x[:n]).numpy()
@@ -98,8 +99,12 @@ def check_any_batch(model, onnx_path: Path, input_shape: tuple[int, int, int], a
                 f"{where_batch_matters(model, x)}; seedge exports one graph for any batch"
             ) from None
         scale = max(float(np.abs(want).max()), 1e-6)
-        diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
-        if not diff <= REL_TOL * scale:
+        diffs[n] = (float(np.abs(got - want).max()) if got.shape == want.shape else float("inf"), scale)
+    # Batch-dependent: right at one batch size, wrong at another. Wrong at every size is a precision
+    # matter, which parity judges by the artifact's gates.
+    best = min((d for d, _ in diffs.values() if not np.isnan(d)), default=float("inf"))
+    for n, (diff, scale) in diffs.items():
+        if not diff <= REL_TOL * scale and best <= REL_TOL * scale and not diff <= 10 * best:
             raise SeedgeError(batch_mismatch(f"{arch}: the exported graph", n, diff, scale, model, x))
 
 

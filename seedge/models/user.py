@@ -8,7 +8,9 @@ seedge keeps no copy of the code, so an export stores its eager baseline as a to
 program that needs none, and a checkpoint trained from it needs the same --model-file again.
 
 Defaults a user model cannot tell: input size (3 channels, or the first conv's, at 224x224
-unless given), ImageNet mean/std, and the classifier: the last nn.Linear.
+unless given) and the classifier: the last nn.Linear. Its config's ImageNet mean/std is a
+placeholder nobody reads unstated: export and evaluate need the normalization stated
+(seedge.preprocess.stated), training records what it used.
 """
 
 from __future__ import annotations

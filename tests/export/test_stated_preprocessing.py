@@ -157,3 +157,17 @@ def test_evaluate_a_user_model_needs_its_normalization_stated(tmp_path, capsys):
     assert code == 2 and "--mean/--std" in err and len(err.strip().splitlines()) == 1, err
     code, out, err = run([*common, "--mean", "0", "--std", "1"], capsys)
     assert code == 0, err
+
+
+def test_inspect_shows_a_user_models_normalization_unstated_until_stated(tmp_path, capsys):
+    weights = _weights(tmp_path)
+    base = ["inspect", weights, "--model-file", f"{USER_MODELS}:{NAME}"]
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    assert "normalization not stated: export needs --mean/--std or --preprocessing" in out
+    code, out, err = run([*base, "--preprocessing", "unit", "--json"], capsys)
+    assert code == 0, err
+    import json
+
+    pre = json.loads(out)["preprocess"]
+    assert (pre["mean"], pre["std"], pre["source"]) == ([0.0] * 3, [1.0] * 3, "preset unit")

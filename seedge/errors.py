@@ -1,16 +1,35 @@
 """Error types that map onto the CLI's exit codes (1 a check failed, 2 bad input; README "Using it")."""
 
+import contextlib
+import contextvars
+import functools
+import logging
+import os
 import re
+import warnings
 from collections.abc import Iterable
 
 
 class SeedgeError(Exception):
     """Bad usage or bad input: the CLI prints the message as one line and exits 2.
 
-    Messages name the file and the problem and, where there is one, what to do.
+    Messages name the file and the problem and, where there is one, what to do: `hint` is that
+    part (given, or the message's last "; "-separated clause, its remedy by seedge's wording, or the
+    whole message when it has one clause).
     """
 
     exit_code = 2
+
+    def __init__(self, *args, hint: str | None = None):
+        super().__init__(*args)
+        self._hint = hint
+
+    @property
+    def hint(self) -> str:
+        if self._hint is not None:
+            return self._hint
+        text = str(self)
+        return text.rsplit("; ", 1)[1] if "; " in text else text
 
 
 class IntegrityError(SeedgeError):
@@ -74,3 +93,95 @@ def message_line(e: BaseException, limit: int = 400) -> str:
         return type(e).__name__
     text = ": ".join(lines) if framed else lines[0]
     return text[:limit]
+
+
+# ------------------------------------------------------------------ the Python API's boundary
+
+# Third-party log lines that tell a seedge user nothing (logger name -> messages, matched at the
+# start): torch's C++-extension loader logs "No CUDA runtime is found, using CUDA_HOME=..." on every
+# CPU-only machine the first time an exporter touches it. Hidden unless `seedge -v` / SEEDGE_DEBUG.
+LOG_NOISE = {
+    "torch.utils.cpp_extension": (re.compile(r"No CUDA runtime is found"),),
+}
+
+
+class _DropNoise(logging.Filter):
+    def __init__(self, patterns):
+        super().__init__()
+        self.patterns = patterns
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not any(p.match(text) for p in self.patterns)
+
+
+def drop_log_noise() -> None:
+    """Install the LOG_NOISE filters (once per logger)."""
+    for name, patterns in LOG_NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise(patterns))
+
+
+def debugging() -> bool:
+    return os.environ.get("SEEDGE_DEBUG", "") not in ("", "0")
+
+
+# Set while the CLI runs a command: its own handler turns exceptions into one line (and calls a
+# non-seedge exception a bug), so the API boundary lets them through unchanged there.
+IN_CLI: contextvars.ContextVar[bool] = contextvars.ContextVar("seedge_in_cli", default=False)
+
+
+def _api_error(name: str, e: Exception) -> SeedgeError:
+    """A non-seedge exception at the API boundary as one SeedgeError line with a hint."""
+    kind = type(e).__name__
+    if isinstance(e, (TypeError, KeyError)):
+        hint = f"check the arguments of {name} against help({name})"
+    elif kind in ("InvalidArgument", "Fail", "InvalidGraph", "RuntimeException") or "onnxruntime" in type(e).__module__:
+        hint = "the input does not fit the model (shape, dtype, batch): see Model.describe()['input']"
+    elif isinstance(e, OSError):
+        hint = "check the path, its permissions and free space"
+    elif isinstance(e, MemoryError):
+        hint = "use fewer images per call"
+    else:
+        hint = "if the arguments are right, this is a bug in seedge: SEEDGE_DEBUG=1 raises the original error"
+    return SeedgeError(f"{name}: {kind}: {message_line(e)}; {hint}", hint=hint)
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """Third-party warnings and log noise stay out of the user's program (SEEDGE_DEBUG shows them);
+    seedge's own warnings still show."""
+    if debugging():
+        yield
+        return
+    drop_log_noise()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        warnings.filterwarnings("default", module=r"seedge(\.|$)")
+        yield
+
+
+def api_boundary(name: str):
+    """Decorate a public API function: it raises only SeedgeError (and CheckFailed, a failed
+    check) with a hint, and third-party warnings do not reach the caller. SEEDGE_DEBUG=1 lets the
+    original exceptions through; inside the CLI (IN_CLI) they pass unchanged to its handler."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if IN_CLI.get():
+                return fn(*args, **kwargs)
+            with _quiet_libraries():
+                try:
+                    return fn(*args, **kwargs)
+                except (SeedgeError, CheckFailed):
+                    raise
+                except Exception as e:
+                    if debugging():
+                        raise
+                    raise _api_error(name, e) from e
+
+        return wrapper
+
+    return wrap

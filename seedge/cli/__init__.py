@@ -61,6 +61,16 @@ for _mod in _COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from seedge.errors import IN_CLI
+
+    token = IN_CLI.set(True)  # the API boundary leaves exceptions to _main's handler
+    try:
+        _main(argv)
+    finally:
+        IN_CLI.reset(token)
+
+
+def _main(argv: list[str] | None) -> None:
     debug = os.environ.get("SEEDGE_DEBUG", "") not in ("", "0")
     try:
         cli.main(args=argv, prog_name="seedge", standalone_mode=False)

@@ -11,33 +11,15 @@ Only these are filtered, by their source and text: every other warning still sho
 
 from __future__ import annotations
 
-import logging
-import re
+from seedge.errors import drop_log_noise
 
-# logger name -> messages (regex, matched at the start) that are dropped
-NOISE = {
-    "torch.utils.cpp_extension": (re.compile(r"No CUDA runtime is found"),),
-}
 # Commands that open ONNX Runtime sessions seedge does not configure itself.
 ORT_COMMANDS = {"export", "verify", "bench", "quantize-report", "predict"}
 
 
-class _DropNoise(logging.Filter):
-    def __init__(self, patterns):
-        super().__init__()
-        self.patterns = patterns
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        return not any(p.match(text) for p in self.patterns)
-
-
 def quiet_third_party(command: str | None) -> None:
     """Install the filters for `command` (the subcommand about to run)."""
-    for name, patterns in NOISE.items():
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropNoise) for f in logger.filters):
-            logger.addFilter(_DropNoise(patterns))
+    drop_log_noise()  # the log lines seedge.errors.LOG_NOISE names (the Python API drops them too)
     if command in ORT_COMMANDS:
         try:
             import onnxruntime

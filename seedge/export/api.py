@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedge.errors import api_boundary
 
+
+@api_boundary("seedge.export")
 def export(
     model_or_source=None,
     *,

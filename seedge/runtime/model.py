@@ -30,7 +30,7 @@ from seedge.backends.cpu_features import NeedsVnni, refusal, refuses
 from seedge.backends.open import open_artifact
 from seedge.backends.table import BACKENDS, RUNTIME_PREFERENCE, device_family, reads
 from seedge.bench_record import slow_artifacts, timings
-from seedge.errors import SeedgeError, Unavailable
+from seedge.errors import SeedgeError, Unavailable, api_boundary
 from seedge.preprocess import is_image_like, preprocess_batch, preprocess_image, spec_dict, to_input_pixels
 from seedge.preprocess.pixels import gives_probabilities, pixels_for, pixels_from_tensor, takes_pixels
 from seedge.verify.parity import compare, judge, recorded_thresholds, with_overrides
@@ -174,6 +174,7 @@ class Model:
         return self.artifact["precision"]
 
     @classmethod
+    @api_boundary("Model.open")
     def open(
         cls,
         folder,
@@ -282,6 +283,7 @@ class Model:
             )
         return x
 
+    @api_boundary("Model.predict")
     def predict(self, inputs) -> np.ndarray:
         """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images; an artifact
         with a softmax inside gives probabilities. Large batches run in chunks, as verify runs them."""
@@ -301,6 +303,7 @@ class Model:
         )
         return np.asarray(logits, dtype=np.float32)
 
+    @api_boundary("Model.classify")
     def classify(self, images, top_k: int = 1):
         """Top-k (class_name, probability) pairs: a list for one image, a list of lists for several."""
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
@@ -341,6 +344,7 @@ class Model:
         export)") or the defaults ("default (older export)"); a malformed record is a SeedgeError."""
         return recorded_thresholds(self.artifact, self.manifest)
 
+    @api_boundary("Model.self_test")
     def self_test(self, atol: float | None = None) -> dict:
         """Run reference.npz's inputs and compare with the stored eager FP32 logits, judged by
         seedge.verify.parity with the artifact's recorded gates (thresholds()); atol, if given,

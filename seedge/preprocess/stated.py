@@ -60,9 +60,22 @@ def check_statement(value) -> dict | None:
     None when nothing is stated. Bad input is one SeedgeError line."""
     if value is None:
         return None
+    if isinstance(value, str):  # preprocessing="unit": a preset by name
+        value = {"preset": value}
+    if not isinstance(value, (dict, PreprocessSpec)):
+        raise SeedgeError(
+            f"preprocessing: give a dict (mean, std, preset ...), a preset name or a PreprocessSpec, "
+            f"not a {type(value).__name__}"
+        )
     d = value.to_dict() if isinstance(value, PreprocessSpec) else dict(value)
-    if isinstance(value, PreprocessSpec) or ("mean" in d and "std" in d and "input_size" in d and "scale" in d):
-        d = {k: v for k, v in d.items() if k in KEYS}  # a whole spec states everything it holds
+    # A whole spec (or its dict) also holds what seedge fixes: accepted at those values only, so
+    # no statement is dropped without a word.
+    d.pop("source", None)
+    d.pop("extra", None)
+    if abs(float(d.pop("scale", PreprocessSpec.scale)) - PreprocessSpec.scale) > 1e-12:
+        raise SeedgeError("preprocessing: seedge scales pixels by 1/255 before mean/std; give mean/std for that scale")
+    if str(d.pop("layout", "NCHW")).upper() != "NCHW":
+        raise SeedgeError("preprocessing: layout NCHW only")
     bad = [k for k in d if k not in KEYS]
     if bad:
         raise SeedgeError(

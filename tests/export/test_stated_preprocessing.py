@@ -171,3 +171,23 @@ def test_inspect_shows_a_user_models_normalization_unstated_until_stated(tmp_pat
 
     pre = json.loads(out)["preprocess"]
     assert (pre["mean"], pre["std"], pre["source"]) == ([0.0] * 3, [1.0] * 3, "preset unit")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"mean": 0, "std": 1, "scale": 1.0}, "scales pixels by 1/255"),
+    ({"mean": 0, "std": 1, "norm": "x"}, "unknown key norm"),
+    ({"preset": "nope"}, "unknown preprocessing preset 'nope'"),
+    ([0, 1], "give a dict"),
+])
+def test_api_statements_that_cannot_be_honoured_are_one_line(value, message, tmp_path):
+    with pytest.raises(SeedgeError, match=message):
+        seedge.export(user_model(NAME), input_size=INPUT_SIZES[NAME], out=tmp_path, formats="onnx",
+                      preprocessing=value)
+    assert not (tmp_path / NAME).exists()
+
+
+def test_api_preset_by_name(tmp_path):
+    folder = seedge.export(user_model(NAME), input_size=INPUT_SIZES[NAME], out=tmp_path / "out", formats="onnx",
+                           pt2=False, count_nodes=False, preprocessing="half")
+    pre = read_manifest(folder)["preprocessing"]
+    assert (pre["mean"], pre["std"], pre["source"]) == ([0.5] * 3, [0.5] * 3, "preset half")

@@ -90,8 +90,12 @@ class OnnxRuntimeRunner(Runner):
     def _load(self) -> None:
         try:
             import onnxruntime as ort
-        except ImportError as e:  # a core dependency: a broken install, not a missing extra
-            raise SeedgeError(f"onnxruntime is not importable ({e}); reinstall seedge") from None
+        except ModuleNotFoundError:  # a device install may hold only openvino: the runtime moves on
+            raise Unavailable("onnxruntime is not installed here: pip install onnxruntime") from None
+        except ImportError as e:  # installed but broken
+            raise SeedgeError(
+                f"onnxruntime is not importable ({e}); pip install --force-reinstall onnxruntime"
+            ) from None
 
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

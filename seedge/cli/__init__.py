@@ -106,6 +106,10 @@ def describe_error(e: BaseException) -> tuple[int, str]:
         return e.exit_code, f"seedge: error: {_flat(e)}"
     if isinstance(e, CheckFailed):
         return e.exit_code, f"seedge: check failed: {_flat(e)}"
+    if isinstance(e, ModuleNotFoundError) and e.name:
+        missing = missing_package_line(e.name)
+        if missing:
+            return 2, f"seedge: error: {missing}"
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename else ""
         reason = e.strerror or message_line(e)
@@ -118,6 +122,44 @@ def describe_error(e: BaseException) -> tuple[int, str]:
         f"seedge: internal error: {type(e).__name__}: {message_line(e)} (a bug in seedge; re-run with "
         f"SEEDGE_DEBUG=1 for the traceback and report it)"
     )
+
+
+# Modules a command may import that a device install (README "On a device": seedge's wheel with
+# --no-deps plus numpy, pillow, click and openvino or onnxruntime) lacks -> their pip names.
+DEVICE_PACKAGES = {
+    "numpy": "numpy",
+    "PIL": "pillow",
+    "click": "click",
+    "onnxruntime": "onnxruntime",
+    "openvino": "openvino",
+}
+TOOLCHAIN_PACKAGES = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "rich": "rich",
+    "onnx": "onnx",
+    "safetensors": "safetensors",
+    "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib",
+    "nncf": "nncf",
+    "re2": "google-re2",
+    "timm": "timm",
+    "tensorrt": "tensorrt",
+}
+
+
+def missing_package_line(module: str) -> str | None:
+    """What to install when `module` is missing, in one line (None: not a package seedge knows)."""
+    top = module.split(".")[0]
+    if top in DEVICE_PACKAGES:
+        return f"the Python package '{top}' is not installed here: pip install {DEVICE_PACKAGES[top]}"
+    if top in TOOLCHAIN_PACKAGES:
+        return (
+            f"this command needs the full seedge install (the package '{top}' is missing; a device install "
+            f"runs `seedge predict` and seedge.runtime): in the seedge checkout `pip install -e .`, "
+            f"or pip install {TOOLCHAIN_PACKAGES[top]}"
+        )
+    return None
 
 
 def _flat(e: BaseException) -> str:

@@ -36,8 +36,11 @@ def export(
 
     input_size: (C, H, W) the model is fed (a live module needs it, or `example_input`, a tensor
     of shape (N, C, H, W) or (C, H, W)). class_names: list, "a,b,c" or a file, in output order.
-    preprocessing: a seedge.preprocess.PreprocessSpec or its dict (mean/std, resize ...; default
-    ImageNet normalization at input_size). model_file / model_args / key_map: as --model-file,
+    preprocessing: the normalization the model's images get, a dict whose keys are each optional:
+    preset ("imagenet", "unit": ToTensor only, "half": Normalize(0.5, 0.5)), mean, std (one number
+    or one per channel; over the preset), resize (H, W), color_order, input_size (or a whole
+    seedge.preprocess.PreprocessSpec). A model from your code (a live module, model_file, a .pt2)
+    needs mean/std or a preset: seedge never assumes them. model_file / model_args / key_map: as --model-file,
     --model-args, --key-map. progress: progress(label, phase), see export_model.
     `options` are the fields of seedge.export.options.ExportOptions, with its defaults: formats,
     precisions (lists or comma strings), calib, out, name, arch, num_classes, passes, int8_policy,

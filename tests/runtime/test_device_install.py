@@ -1,22 +1,28 @@
-"""The torch-free device install, done the README's way in a fresh virtual environment:
+"""The torch-free device install, done with the README's own commands ("On a device") in a fresh
+virtual environment:
 
-    pip install --no-deps seedge                        (a wheel built from this checkout)
-    pip install numpy pillow click onnxruntime
+    python -m pip wheel --no-deps -w dist .      (in a copy of this checkout)
+    pip install --no-deps dist/seedge-*.whl      (in the fresh venv)
+    pip install numpy pillow click onnxruntime   (the README's "or onnxruntime" choice)
 
 then `seedge predict` and seedge.runtime classify the shared export's images there with the
-answers of the full install, and torch (or anything else of the toolchain) is nowhere.
+answers of the full install, torch (or anything else of the toolchain) is nowhere, and the
+toolchain commands say in one line what to install.
 
-The four packages are pinned to the versions of the full install running this test, so the
-two installs compute with the same libraries. They are installed offline from a wheel folder
-(SEEDGE_WHEELHOUSE, default ~/.cache/seedge-test-wheels) that is filled from the package index
-on first use; where neither has them the test skips and says why. Slow: a venv and a few pip
-runs take a minute or more.
+The lines are read from the README and run as written; only the environment makes them offline
+(PIP_NO_INDEX, PIP_FIND_LINKS, PIP_NO_BUILD_ISOLATION: the wheel is built with this install's
+setuptools) and pins the four packages to the versions of the full install running this test
+(PIP_CONSTRAINT), so the two installs compute with the same libraries. The packages come from a
+wheel folder (SEEDGE_WHEELHOUSE, default ~/.cache/seedge-test-wheels) that is filled from the
+package index on first use; where neither has them the test skips and says why. Slow: a venv and a
+few pip runs take a minute or more.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,39 +56,57 @@ def wheelhouse() -> Path:
     return Path(os.environ.get("SEEDGE_WHEELHOUSE") or Path.home() / ".cache" / "seedge-test-wheels")
 
 
-def build_wheel(dist: Path, src: Path) -> Path:
-    """seedge's wheel from a copy of the checkout's package files (the build never writes into the
-    working tree, which other processes may be using)."""
-    shutil.copytree(REPO / "seedge", src / "seedge", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, src / name)
-    ok(sh([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-           "-w", dist, src]))
-    (wheel,) = dist.glob("seedge-*.whl")
-    return wheel
+def readme_device_lines() -> list[str]:
+    """The pip lines of the README's "On a device" Python block, comments stripped."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## On a device"):]
+    block = section[section.index("```bash\n") + 8:]
+    block = block[: block.index("```")]
+    lines = [line.split("#")[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line.startswith(("python -m pip", "pip "))]
+
+
+def fill_wheelhouse(house: Path, pins: list[str]) -> None:
+    """The pinned packages' wheels in `house` (downloaded once; skip where the index is unreachable)."""
+    probe = sh([sys.executable, "-m", "pip", "download", "-q", "--no-index", "--find-links", house, "--dest", house,
+                "--only-binary", ":all:", *pins])
+    if house.is_dir() and probe.returncode == 0:
+        return
+    house.mkdir(parents=True, exist_ok=True)
+    # The same interpreter and platform as the venv, so the wheels fit it.
+    got = sh([sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:", "--dest", house, *pins],
+             timeout=900)
+    if got.returncode != 0:
+        why = (got.stderr.strip().splitlines() or ["no detail"])[-1][:300]
+        pytest.skip(f"{', '.join(pins)} are not in {house} and the package index is not reachable ({why})")
 
 
 @pytest.fixture(scope="module")
 def device_python(tmp_path_factory) -> Path:
-    """The python of a fresh venv holding seedge (no dependencies) and the four device packages."""
+    """The python of a fresh venv set up by the README's device lines (see the module docstring)."""
     root = tmp_path_factory.mktemp("device-install")
-    wheel = build_wheel(root / "dist", root / "src")
-    ok(sh([sys.executable, "-m", "venv", root / "venv"]))
-    py = root / "venv" / "bin" / "python"
-    ok(sh([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel]))
+    wheel_line, seedge_line, packages_line = readme_device_lines()
+    assert wheel_line == "python -m pip wheel --no-deps -w dist ." and "--no-deps dist/seedge-*.whl" in seedge_line
+    assert packages_line == "pip install numpy pillow click openvino"
+    packages_line = packages_line.replace("openvino", "onnxruntime")  # the README's "or onnxruntime"
     pins = [f"{name}=={version(name)}" for name in DEVICE_PACKAGES]
     house = wheelhouse()
-    offline = [py, "-m", "pip", "install", "-q", "--no-index", "--find-links", house, *pins]
-    if not house.is_dir() or sh(offline).returncode != 0:
-        house.mkdir(parents=True, exist_ok=True)
-        # The same interpreter and platform as the venv, so the wheels fit it.
-        got = sh([sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:", "--dest", house, *pins],
-                 timeout=900)
-        if got.returncode != 0:
-            why = (got.stderr.strip().splitlines() or ["no detail"])[-1][:300]
-            pytest.skip(f"{', '.join(pins)} are not in {house} and the package index is not reachable ({why})")
-        ok(sh(offline))
-    return py
+    fill_wheelhouse(house, pins)
+    (root / "constraints.txt").write_text("\n".join(pins) + "\n")
+    env = {**device_env(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house), "PIP_NO_BUILD_ISOLATION": "0",
+           "PIP_CONSTRAINT": str(root / "constraints.txt"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # A copy of the checkout's package files: the build never writes into the working tree.
+    src = root / "src"
+    shutil.copytree(REPO / "seedge", src / "seedge", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    # `python` of the README's first line is the build machine's: this full install's.
+    ok(sh(["bash", "-c", wheel_line.replace("python", shlex.quote(sys.executable), 1)], env=env, cwd=src))
+    ok(sh([sys.executable, "-m", "venv", root / "venv"]))
+    venv_env = {**env, "PATH": f"{root / 'venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"}
+    ok(sh(["bash", "-c", seedge_line], env=venv_env, cwd=src))
+    ok(sh(["bash", "-c", packages_line], env=venv_env, cwd=src))
+    return root / "venv" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +175,15 @@ def test_the_runtime_self_test_passes_in_the_device_install(device_python):
     result, heavy, where = json.loads(out[0]), json.loads(out[1]), out[2]
     assert result["artifact"] == "onnx-fp32" and result["passed"] is True, result
     assert heavy == [] and str(device_python.parents[1]) in where
+
+
+@pytest.mark.parametrize("argv", [["models"], ["export", "--help"], ["verify", "FOLDER"], ["bench", "FOLDER"]])
+def test_toolchain_commands_say_what_to_install_in_one_line(device_python, argv):
+    argv = [export_folder() if a == "FOLDER" else a for a in argv]
+    proc = device_run([device_python.parent / "seedge", *argv], device_python)
+    if argv[-1] == "--help":  # help needs nothing more
+        assert proc.returncode == 0, proc.stderr
+        return
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "internal error" not in lines[0] and "pip install" in lines[0], lines[0]

@@ -145,7 +145,11 @@ def _api_error(name: str, e: Exception) -> SeedgeError:
         hint = "use fewer images per call"
     else:
         hint = "if the arguments are right, this is a bug in seedge: SEEDGE_DEBUG=1 raises the original error"
-    return SeedgeError(f"{name}: {kind}: {message_line(e)}; {hint}", hint=hint)
+    text = _ANSI.sub("", message_line(e))  # torch.export's messages carry terminal colour codes
+    return SeedgeError(f"{name}: {kind}: {text}; {hint}", hint=hint)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @contextlib.contextmanager

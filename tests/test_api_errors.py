@@ -66,3 +66,14 @@ def test_seedge_debug_lets_the_original_error_through(model, monkeypatch):
     monkeypatch.setenv("SEEDGE_DEBUG", "1")
     with pytest.raises(TypeError):
         model.classify(np.zeros((32, 32, 3), np.uint8), 3, "extra")
+
+
+def test_a_library_error_becomes_one_line_without_terminal_colours():
+    @api_boundary("demo")
+    def fails():
+        raise RuntimeError("\x1b[31mFailed to export the model\x1b[0m with torch.export\nsecond line")
+
+    with pytest.raises(SeedgeError) as e:
+        fails()
+    assert str(e.value).startswith("demo: RuntimeError: Failed to export the model with torch.export;")
+    assert "\x1b" not in str(e.value) and "\n" not in str(e.value) and e.value.hint

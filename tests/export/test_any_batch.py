@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper
 import onnxruntime as ort
 import pytest
 import torch
@@ -142,3 +143,38 @@ def test_an_artifact_fixed_at_batch_1_but_called_dynamic_fails_verify(tmp_path, 
     assert "internal error" not in err and exit_info.value.code == 1, err
     row = json.loads(out)["artifacts"][0]
     assert not row["passed"] and "takes batch 1 only" in row["reason"] and "any batch" in row["reason"]
+
+
+def _shift_at_batch_one(path: Path) -> None:
+    """Rewrite an ONNX graph so that it adds 1 to every logit when run on one image: a dynamic batch
+    that holds another path at batch 1 (what `if x.shape[0] == 1:` would be if torch kept it)."""
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    out = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [f"{out}_raw" if o == out else o for o in node.output]
+    graph.initializer.extend([helper.make_tensor("zero_i", TensorProto.INT64, [], [0]),
+                                 helper.make_tensor("one_i", TensorProto.INT64, [], [1])])
+    graph.node.extend([
+        helper.make_node("Shape", [graph.input[0].name], ["shape_x"]),
+        helper.make_node("Gather", ["shape_x", "zero_i"], ["batch_n"]),
+        helper.make_node("Equal", ["batch_n", "one_i"], ["is_one"]),
+        helper.make_node("Cast", ["is_one"], ["shift"], to=TensorProto.FLOAT),
+        helper.make_node("Add", [f"{out}_raw", "shift"], [out]),
+    ])
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+
+
+def test_an_artifact_that_differs_at_batch_1_fails_verify(tmp_path):
+    """A graph whose batch is symbolic and right at batch 16, wrong at batch 1: verify's run at batch 1
+    fails the row, saying at which batch."""
+    folder = _export("ConvSENet", tmp_path, formats=("onnx",))
+    m = read_manifest(folder)
+    entry = m["artifacts"][0]
+    _shift_at_batch_one(folder / entry["file"])
+    entry["sha256"] = artifact_sha256(folder / entry["file"])
+    write_manifest(folder, m)
+    row = verify_artifacts(folder, read_manifest(folder))["artifacts"][0]
+    assert row["max_abs_diff"] < 1e-4  # at batch 16 it is the model
+    assert not row["passed"] and row["reason"].startswith("at batch 1: ") and row["batch_sizes"] == [16, 1], row

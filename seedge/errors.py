@@ -166,17 +166,19 @@ def _quiet_libraries():
         yield
 
 
-def api_boundary(name: str):
+def api_boundary(name: str, quiet: bool = True):
     """Decorate a public API function: it raises only SeedgeError (and CheckFailed, a failed
-    check) with a hint, and third-party warnings do not reach the caller. SEEDGE_DEBUG=1 lets the
-    original exceptions through; inside the CLI (IN_CLI) they pass unchanged to its handler."""
+    check) with a hint, and (`quiet`) third-party warnings do not reach the caller. SEEDGE_DEBUG=1
+    lets the original exceptions through; inside the CLI (IN_CLI) they pass unchanged to its
+    handler. `quiet=False` for calls a device may make from several threads at once (predict):
+    warnings.catch_warnings swaps process-wide state, and those calls import nothing noisy."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if IN_CLI.get():
                 return fn(*args, **kwargs)
-            with _quiet_libraries():
+            with _quiet_libraries() if quiet else contextlib.nullcontext():
                 try:
                     return fn(*args, **kwargs)
                 except (SeedgeError, CheckFailed):

@@ -283,7 +283,7 @@ class Model:
             )
         return x
 
-    @api_boundary("Model.predict")
+    @api_boundary("Model.predict", quiet=False)
     def predict(self, inputs) -> np.ndarray:
         """Logits (N, num_classes) for a float32 NCHW batch (or one CHW), or for images; an artifact
         with a softmax inside gives probabilities. Large batches run in chunks, as verify runs them."""
@@ -303,7 +303,7 @@ class Model:
         )
         return np.asarray(logits, dtype=np.float32)
 
-    @api_boundary("Model.classify")
+    @api_boundary("Model.classify", quiet=False)
     def classify(self, images, top_k: int = 1):
         """Top-k (class_name, probability) pairs: a list for one image, a list of lists for several."""
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
@@ -344,7 +344,7 @@ class Model:
         export)") or the defaults ("default (older export)"); a malformed record is a SeedgeError."""
         return recorded_thresholds(self.artifact, self.manifest)
 
-    @api_boundary("Model.self_test")
+    @api_boundary("Model.self_test", quiet=False)
     def self_test(self, atol: float | None = None) -> dict:
         """Run reference.npz's inputs and compare with the stored eager FP32 logits, judged by
         seedge.verify.parity with the artifact's recorded gates (thresholds()); atol, if given,

@@ -190,7 +190,7 @@ def baseline_program(loaded: Loaded, input_size: tuple, seed: int = 0) -> None:
     except Exception as e:  # noqa: BLE001 - torch.export raises many types; one line says which
         raise SeedgeError(
             f"{loaded.info['arch']}: torch.export cannot capture the model "
-            f"({export_failure(e, model, example)[:400]}); seedge stores a user model's "
+            f"({export_failure(e, model, example)}); seedge stores a user model's "
             f"eager baseline as a torch.export program, so that verify and bench run it without "
             f"your code"
         ) from None

@@ -51,11 +51,16 @@ def export_failure(e: BaseException, model=None, example=None) -> str:
     texts = [strip_ansi(str(x)) for x in (e.__cause__, e) if x is not None]
     lines = next((found for t in texts if (found := list(_lines(t)))), [type(e).__name__])
     # "The following inconsistencies were found:" says nothing without the line after it.
-    what = lines[0] if not lines[0].endswith(":") or len(lines) == 1 else f"{lines[0]} {lines[1]}"
+    what = _clip(lines[0] if not lines[0].endswith(":") or len(lines) == 1 else f"{lines[0]} {lines[1]}")
     where = next((m for t in texts for m in _FRAME.finditer(t) if not _library_file(m.group(1))), None)
     if where is not None:
         return what + f" (at {where.group(1)}:{where.group(2)}: {where.group(4).strip()})"
     return what + (where_batch_matters(model, example) if model is not None and example is not None else "")
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """At most `limit` characters, cut between words and marked, never mid-word."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _lines(text: str):

@@ -63,7 +63,7 @@ def export_onnx(
             )
         except Exception as e:  # noqa: BLE001 - torch raises many types; report one line
             raise SeedgeError(
-                f"ONNX export of {arch} failed in torch.export: {export_failure(e, model, example)[:500]}"
+                f"ONNX export of {arch} failed in torch.export: {export_failure(e, model, example)}"
             ) from None
     assert program is not None  # dynamo=True always returns the ONNXProgram (None is the legacy exporter's)
     program.save(str(path))

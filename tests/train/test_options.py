@@ -14,7 +14,7 @@ from seedge.train import TrainOptions, train
 
 COMMAND = cli.commands["train"]
 # Not one CLI option of their own, each deliberately (see their `elsewhere`).
-NOT_ONE_CLI_OPTION = {"init_class_names", "data_options", "progress", "extra"}
+NOT_ONE_CLI_OPTION = {"init_class_names", "data_options", "progress", "extra", "preprocessing"}
 
 
 def test_every_field_is_on_the_cli_with_its_default_and_help():
@@ -29,6 +29,7 @@ def test_every_field_is_on_the_cli_with_its_default_and_help():
     assert {f.name for f in fields_of(TrainOptions) if not spec(f)["cli"]} == NOT_ONE_CLI_OPTION
     flags = {o for p in COMMAND.params for o in p.opts}
     assert "--class-names" in flags and {"--path-column", "--label-column", "--split-column", "--split"} <= flags
+    assert {"--preprocessing", "--mean", "--std"} <= flags
 
 
 def test_the_cli_defaults_make_the_default_options():

@@ -14,6 +14,7 @@ there, hence `slow`; `-k` picks one family.
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 
 import numpy as np
@@ -38,8 +39,18 @@ def private_cache(monkeypatch, tmp_path):
 # Open (issue 23 item 5): the export exits 1 at "building onnx-fp32" for this one (twice here, ~10 min
 # each; the reason line was not captured yet). strict: the mark must go when it passes.
 _OPEN = {"regnet_y_128gf": "export exits 1 at 'building onnx-fp32' (not yet diagnosed)"}
+# The full sweep (~31 min at load ~6 on two cores) does not fit CI's budget: by default one model per
+# family, the deep residual nets the issue named first (se_resnet101 / se_resnet152 failed before);
+# SEEDGE_ZOO_SWEEP=1 runs every name `seedge models` lists.
+CI_SUBSET = ("se_resnet152", "se_resnet101", "se_resnext50_32x4d", "se_resnet18", "se_resnet18_cifar",
+             "res_se_net", "mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "resnet18")
+_NAMES = list_models() if os.environ.get("SEEDGE_ZOO_SWEEP", "") not in ("", "0") else CI_SUBSET
 _ARCHS = [pytest.param(a, marks=pytest.mark.xfail(strict=True, reason=_OPEN[a])) if a in _OPEN else a
-          for a in list_models()]
+          for a in _NAMES]
+
+
+def test_the_ci_subset_names_zoo_models():
+    assert set(CI_SUBSET) <= set(list_models())
 
 
 @pytest.mark.slow

@@ -228,32 +228,38 @@ def _make_model(o: TrainOptions, arch: str, num_classes: int, new_head: bool, di
     return model, spec, init_info
 
 
-def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
-    """Data, model, decoded images, loader, optimizer and schedule; bad input fails here, in one line."""
-    import torch
-
+def _decode(o: TrainOptions, spec: PreprocessSpec, train_s: Samples, val_s: Samples, log: TrainLog):
+    """(augment name, training dataset decoded into memory, (val images, val labels))."""
     from seedge.data.arrays import load_split_arrays
-    from seedge.data.torch_data import ImageDataset, make_loader
+    from seedge.data.torch_data import ImageDataset
     from seedge.data.transforms import resolve_augment, train_augment
-    from seedge.train.recipes import EarlyStopping, LRSchedule, make_optimizer, resolve_scheduler
 
-    arch, run_dir, source, (train_s, val_s, test_s), new_head = _open_data(o, dist, log)
-    classes = source.class_names
-    model, spec, init_info = _make_model(o, arch, len(classes), new_head, dist)
-    # Decode everything before the first line of output: bad input fails with its one-line error.
     augment = resolve_augment(o.augment, spec)
     train_ds = ImageDataset(train_s, spec, train_augment(augment, spec))
     log.run_with_bar("decoding images", len(train_ds), train_ds.preload)
     x_val, y_val = load_split_arrays(val_s, spec), val_s.labels
+    return augment, train_ds, (x_val, y_val)
+
+
+def _log_init(log: TrainLog, init_info: dict | None, num_classes: int) -> None:
+    """One line on the --init weights (and a replaced head), when there are any."""
     if init_info:
         log.line(
             f"init: weights from {init_info['source']}"
             + (
-                f", new '{init_info['classifier']}' head for {len(classes)} classes"
+                f", new '{init_info['classifier']}' head for {num_classes} classes"
                 if init_info["head_replaced"]
                 else ""
             )
         )
+
+
+def _train_loader(o: TrainOptions, dist, train_ds):
+    """The shuffling training DataLoader of this rank, its augmentation stream seeded."""
+    import torch
+
+    from seedge.data.torch_data import make_loader
+
     torch.manual_seed(o.seed + dist.rank)  # augmentation stream: per rank, reproducible
     per_rank = -(-len(train_ds) // dist.world)
     if per_rank < 2:
@@ -262,7 +268,7 @@ def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
             f"BatchNorm needs at least 2 per process"
         )
     # BatchNorm cannot train on a last batch of one image: drop that one image per epoch.
-    loader = make_loader(
+    return make_loader(
         train_ds,
         o.batch_size,
         shuffle=True,
@@ -272,6 +278,14 @@ def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
         workers=o.workers,
         drop_last=per_rank % o.batch_size == 1,
     )
+
+
+def _optimization(o: TrainOptions, dist, model):
+    """(net: the model or its DDP wrapper, optimizer, LR schedule, loss, early stopping)."""
+    import torch
+
+    from seedge.train.recipes import EarlyStopping, LRSchedule, make_optimizer, resolve_scheduler
+
     net = model
     if dist.enabled:
         net = torch.nn.parallel.DistributedDataParallel(
@@ -290,6 +304,11 @@ def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
     )
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=o.label_smoothing)
     stopper = EarlyStopping(o.monitor, o.patience)
+    return net, optimizer, schedule, criterion, stopper
+
+
+def _recipe(o: TrainOptions, arch: str, augment: str, dist, spec: PreprocessSpec, schedule: LRSchedule) -> dict:
+    """The options as recorded in history.json, with what the run resolved them to."""
     recipe = {k: v for k, v in asdict(o).items() if k not in ("progress", "extra", "data_options")}
     recipe.update(
         arch=arch,
@@ -300,6 +319,20 @@ def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
         scheduler=schedule.kind,
         data_options=o.data_options.to_dict() if o.data_options else {},
     )
+    return recipe
+
+
+def _setup(o: TrainOptions, dist, log: TrainLog) -> _Run:
+    """Data, model, decoded images, loader, optimizer and schedule; bad input fails here, in one line."""
+    arch, run_dir, source, (train_s, val_s, test_s), new_head = _open_data(o, dist, log)
+    classes = source.class_names
+    model, spec, init_info = _make_model(o, arch, len(classes), new_head, dist)
+    # Decode everything before the first line of output: bad input fails with its one-line error.
+    augment, train_ds, (x_val, y_val) = _decode(o, spec, train_s, val_s, log)
+    _log_init(log, init_info, len(classes))
+    loader = _train_loader(o, dist, train_ds)
+    net, optimizer, schedule, criterion, stopper = _optimization(o, dist, model)
+    recipe = _recipe(o, arch, augment, dist, spec, schedule)
     log.line(
         f"train: {arch} on {o.data} ({len(classes)} classes, {len(train_s)} train / {len(val_s)} val"
         f"{f' / {len(test_s)} test' if test_s is not None else ''}), {spec.height}x{spec.width}, "

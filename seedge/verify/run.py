@@ -169,18 +169,7 @@ def verify_artifacts(
     trust_native: run native artifacts this machine did not build (seedge.trust; CLI --trust-native).
     """
     folder = Path(folder)
-    pairs = _select(manifest, artifacts, backends)
-    if not pairs:  # exit 0 would say "all passed" about nothing
-        raise SeedgeError(
-            f"{folder}: the manifest lists no artifacts, so there is nothing to verify; re-run `seedge export`"
-        )
-    check_raw_reference(folder, manifest)
-    check_baseline_sidecar(folder, manifest)
-    selected = [a for a, _ in pairs]
-    # Every gate is read (and a malformed one refused) before anything runs.
-    gates = [
-        with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"])) for a in selected
-    ]
+    pairs, gates = _pairs_and_gates(folder, manifest, artifacts, backends, thresholds)
     input_name = (manifest.get("input") or {}).get("name", "input")
     reference = read_reference(folder, manifest)
     x_ref = np.asarray(reference["input"], dtype=np.float32)
@@ -188,46 +177,16 @@ def verify_artifacts(
     x, y = x_ref, np.full(len(x_ref), -1, np.int64)  # reference rows carry no label
     n_data = 0
     if data is not None:
-        xd, yd = np.asarray(data[0], dtype=np.float32), np.asarray(data[1], dtype=np.int64)
-        _check_input_shape(xd, manifest, "data")
-        if len(xd) != len(yd):
-            raise SeedgeError(f"data: {len(xd)} images but {len(yd)} labels")
-        mapping = check_class_names(manifest, data[2]) if len(data) > 2 else None
-        if mapping is not None:  # labels index the data's classes: move them onto the model's outputs
-            if len(yd) and (yd.min() < 0 or yd.max() >= len(mapping)):
-                raise SeedgeError(
-                    f"data: labels run from {yd.min()} to {yd.max()} but the data has {len(mapping)} classes"
-                )
-            yd = mapping[yd]
+        xd, yd = _data_rows(manifest, data)
         x, y, n_data = np.concatenate([x_ref, xd]), np.concatenate([y, yd]), len(xd)
 
     if on_step:
         on_step("baseline (torch eager)")
-    fixed, classes = batching(manifest, {})[0], len(model_class_names(manifest))
-    with open_baseline(folder, manifest, device=device, threads=threads) as runner:
-        base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed, classes, "baseline")
-        base_desc = runner.describe()
-    base_metrics = compare(base, base, y)
-    recorded = reference.get("logits")
-    baseline = {
-        "backend": "torch",
-        "device": device,
-        "precision": "fp32",
-        "accuracy": base_metrics["accuracy"],
-        "samples": len(x),
-        "labelled": base_metrics["labelled"],
-        # The eager model re-run here against the logits recorded at export time.
-        "reference_max_abs_diff": (
-            float(np.abs(base[: len(x_ref)] - recorded).max())
-            if recorded is not None and recorded.shape == base[: len(x_ref)].shape
-            else None
-        ),
-        "runner": base_desc,
-    }
+    base, baseline = _run_baseline(folder, manifest, reference, x, y, len(x_ref), device, threads, input_name)
 
     # Artifacts with the preprocessing inside get the pixels the same rows were made from, and
     # one with a softmax inside is held to the softmax of the eager logits.
-    pixels = _pixels(manifest, reference, x) if any(takes_pixels(a) for a in selected) else None
+    pixels = _pixels(manifest, reference, x) if any(takes_pixels(a) for a, _ in pairs) else None
     rows = []
     for (art, reader), gate in zip(pairs, gates, strict=True):
         if on_step:
@@ -248,6 +207,78 @@ def verify_artifacts(
         "artifacts": rows,
         "passed": all(r["passed"] for r in rows),
     }
+
+
+def _pairs_and_gates(
+    folder: Path, manifest: dict, artifacts, backends, thresholds: dict[str, dict] | None
+) -> tuple[list[tuple[dict, str]], list]:
+    """The (artifact, backend) pairs to verify and each one's gate, after the folder's raw
+    reference and baseline sidecar are checked. Every gate is read (and a malformed one refused)
+    before anything runs; no pairs at all is a SeedgeError."""
+    pairs = _select(manifest, artifacts, backends)
+    if not pairs:  # exit 0 would say "all passed" about nothing
+        raise SeedgeError(
+            f"{folder}: the manifest lists no artifacts, so there is nothing to verify; re-run `seedge export`"
+        )
+    check_raw_reference(folder, manifest)
+    check_baseline_sidecar(folder, manifest)
+    selected = [a for a, _ in pairs]
+    gates = [
+        with_overrides(*recorded_thresholds(a, manifest), (thresholds or {}).get(a["precision"])) for a in selected
+    ]
+    return pairs, gates
+
+
+def _data_rows(manifest: dict, data) -> tuple[np.ndarray, np.ndarray]:
+    """The user's (x, y[, class_names]) as float32 inputs and int64 labels on the model's outputs:
+    shapes checked, and labels moved by class name when the data names its classes."""
+    xd, yd = np.asarray(data[0], dtype=np.float32), np.asarray(data[1], dtype=np.int64)
+    _check_input_shape(xd, manifest, "data")
+    if len(xd) != len(yd):
+        raise SeedgeError(f"data: {len(xd)} images but {len(yd)} labels")
+    mapping = check_class_names(manifest, data[2]) if len(data) > 2 else None
+    if mapping is not None:  # labels index the data's classes: move them onto the model's outputs
+        if len(yd) and (yd.min() < 0 or yd.max() >= len(mapping)):
+            raise SeedgeError(f"data: labels run from {yd.min()} to {yd.max()} but the data has {len(mapping)} classes")
+        yd = mapping[yd]
+    return xd, yd
+
+
+def _run_baseline(
+    folder: Path,
+    manifest: dict,
+    reference: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_ref: int,
+    device: str,
+    threads: int | None,
+    input_name: str,
+) -> tuple[np.ndarray, dict]:
+    """(eager FP32 logits for `x`, the verify document's "baseline" entry); the first `n_ref` rows
+    are the reference's, compared with the logits recorded at export time."""
+    fixed, classes = batching(manifest, {})[0], len(model_class_names(manifest))
+    with open_baseline(folder, manifest, device=device, threads=threads) as runner:
+        base = run_batched(runner, input_name, x, DEFAULT_BATCH, fixed, classes, "baseline")
+        base_desc = runner.describe()
+    base_metrics = compare(base, base, y)
+    recorded = reference.get("logits")
+    baseline = {
+        "backend": "torch",
+        "device": device,
+        "precision": "fp32",
+        "accuracy": base_metrics["accuracy"],
+        "samples": len(x),
+        "labelled": base_metrics["labelled"],
+        # The eager model re-run here against the logits recorded at export time.
+        "reference_max_abs_diff": (
+            float(np.abs(base[:n_ref] - recorded).max())
+            if recorded is not None and recorded.shape == base[:n_ref].shape
+            else None
+        ),
+        "runner": base_desc,
+    }
+    return base, baseline
 
 
 def _pixels(manifest: dict, reference: dict, x: np.ndarray) -> np.ndarray:

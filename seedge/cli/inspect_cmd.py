@@ -63,28 +63,49 @@ def command(
     if _is_zoo_name(source):
         _inspect_zoo(source, num_classes, as_json, size)
         return
-    from seedge.checkpoint import resolve_source
-    from seedge.export.source import ModelSource, load_source
-    from seedge.models.layers import count_params
+    spec = _model_source(model_file, model_args, key_map, class_names, preprocessing)
+    loaded = _load_for_inspect(source, arch, num_classes, spec, unsafe_pickle, as_json)
+    summary = _checkpoint_summary(loaded, size)
+    if as_json:
+        click.echo(to_json(summary))
+        return
+    _print_summary(summary)
 
-    spec = ModelSource(
+
+def _model_source(model_file, model_args, key_map: tuple, class_names, preprocessing):
+    """How to load SOURCE: the --model-file/--model-args/--key-map/--class-names/preprocessing given."""
+    from seedge.export.source import ModelSource
+
+    return ModelSource(
         model_file=model_file,
         model_args=model_args,
         key_map=tuple(key_map),
         class_names=class_names,
         preprocessing=preprocessing,
     )
-    # inspect loads what export would and shows a user model's normalization as unstated
-    from seedge.checkpoint.layouts import DoesNotFit
 
+
+def _load_for_inspect(source: str, arch, num_classes, spec, unsafe_pickle: bool, as_json: bool):
+    """Load SOURCE as export would; with --json, a key map that does not fit also prints its suggestion."""
+    from seedge.checkpoint import resolve_source
+    from seedge.checkpoint.layouts import DoesNotFit
+    from seedge.export.source import load_source
+
+    # inspect loads what export would and shows a user model's normalization as unstated
     try:
-        loaded = load_source(
+        return load_source(
             resolve_source(source), arch, num_classes, spec, allow_pickle=unsafe_pickle, need_normalization=False
         )
     except DoesNotFit as e:
         if as_json and e.key_map:  # the whole suggested key map (the message shows its first rules)
             click.echo(to_json({"error": str(e), "key_map": e.key_map}))
         raise
+
+
+def _checkpoint_summary(loaded, size: tuple | None) -> dict:
+    """What inspect reports about a loaded model (at --img-size when given)."""
+    from seedge.models.layers import count_params
+
     model, info = loaded.model, loaded.info
     if size:
         info["preprocess"] = _at_size(loaded, info["preprocess"], size)
@@ -102,9 +123,12 @@ def command(
     }
     if info.get("code"):
         summary["code"] = info["code"]
-    if as_json:
-        click.echo(to_json(summary))
-        return
+    return summary
+
+
+def _print_summary(summary: dict) -> None:
+    """The human-readable form of _checkpoint_summary."""
+    se = summary["se"]
     pre = summary["preprocess"]
     click.echo(f"{summary['source']}  (sha256 {summary['sha256'][:12]})")
     click.echo(

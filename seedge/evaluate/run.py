@@ -70,7 +70,6 @@ def evaluate_checkpoint(
     """
     from seedge.checkpoint import load_model
     from seedge.data import load_split_arrays, open_source
-    from seedge.evaluate.metrics import classification_metrics
     from seedge.preprocess.stated import stated_preprocess
 
     if gradcam < 0:
@@ -94,6 +93,30 @@ def evaluate_checkpoint(
         raise SeedgeError(f"{data}: the {split} split is empty")
     x, y = load_split_arrays(samples, spec, progress=True), samples.labels.copy()
     logits = predict(model, x, batch_size, device)
+    result, curves, pred = _scored(logits, y, names, info, data, split)
+    files: dict = {}
+    if save_png or gradcam:
+        out_dir = Path(out) if out else default_out_dir(checkpoint, split)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        title = f"{info['arch']} on {data} ({split})"
+        if save_png:
+            files.update(_save_plots(result, curves, names, out_dir, title))
+        if gradcam:
+            files["gradcam"] = _save_gradcam(
+                result, model, x, y, pred, spec, names, out_dir, layer, gradcam, gradcam_class, explain_class
+            )
+        result["files"] = files
+        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+        files["metrics_json"] = str(out_dir / "metrics.json")
+    result["files"] = files
+    return result
+
+
+def _scored(logits: np.ndarray, y: np.ndarray, names: list[str], info: dict, data, split: str):
+    """The metrics of `logits` against labels `y`, headed by the checkpoint/data facts:
+    (result, ROC curves, predicted classes)."""
+    from seedge.evaluate.metrics import classification_metrics
+
     probs = _softmax(logits)
     pred = logits.argmax(1)
     result = classification_metrics(y, pred, names, scores=probs)
@@ -106,37 +129,39 @@ def evaluate_checkpoint(
         **result,
         "roc_curves": curves,
     }
-    files: dict = {}
-    if save_png or gradcam:
-        out_dir = Path(out) if out else default_out_dir(checkpoint, split)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        title = f"{info['arch']} on {data} ({split})"
-        if save_png:
-            files["confusion_matrix_png"] = str(
-                save_confusion_png(result["confusion_matrix"], names, out_dir / "confusion_matrix.png", title=title)
-            )
-            if curves:
-                aucs = {c["class"]: c["auc"] for c in result["per_class"] if c.get("auc") is not None}
-                files["roc_png"] = str(save_roc_png(curves, aucs, out_dir / "roc.png", title=title))
-        if gradcam:
-            from seedge.evaluate.gradcam import pick_images, save_overlays
+    return result, curves, pred
 
-            model.to("cpu")
-            idx = pick_images(y, gradcam, explain_class)
-            explain = None if explain_class is None else np.full(len(idx), explain_class)
-            paths = save_overlays(model, x[idx], y[idx], pred[idx], spec, names, out_dir / "gradcam", layer, explain)
-            files["gradcam"] = [str(p) for p in paths]
-            result["gradcam"] = {
-                "layer": layer,
-                "class": gradcam_class,
-                "per_class": gradcam,
-                "explains": gradcam_class or "the predicted class",
-            }
-        result["files"] = files
-        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-        files["metrics_json"] = str(out_dir / "metrics.json")
-    result["files"] = files
-    return result
+
+def _save_plots(result: dict, curves, names: list[str], out_dir: Path, title: str) -> dict:
+    """The confusion-matrix PNG and, when there are ROC curves, the ROC PNG: {file key: path}."""
+    files = {
+        "confusion_matrix_png": str(
+            save_confusion_png(result["confusion_matrix"], names, out_dir / "confusion_matrix.png", title=title)
+        )
+    }
+    if curves:
+        aucs = {c["class"]: c["auc"] for c in result["per_class"] if c.get("auc") is not None}
+        files["roc_png"] = str(save_roc_png(curves, aucs, out_dir / "roc.png", title=title))
+    return files
+
+
+def _save_gradcam(
+    result: dict, model, x, y, pred, spec, names, out_dir: Path, layer, gradcam: int, gradcam_class, explain_class
+) -> list[str]:
+    """Grad-CAM overlays for the first `gradcam` images of each class; records the settings in `result`."""
+    from seedge.evaluate.gradcam import pick_images, save_overlays
+
+    model.to("cpu")
+    idx = pick_images(y, gradcam, explain_class)
+    explain = None if explain_class is None else np.full(len(idx), explain_class)
+    paths = save_overlays(model, x[idx], y[idx], pred[idx], spec, names, out_dir / "gradcam", layer, explain)
+    result["gradcam"] = {
+        "layer": layer,
+        "class": gradcam_class,
+        "per_class": gradcam,
+        "explains": gradcam_class or "the predicted class",
+    }
+    return [str(p) for p in paths]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

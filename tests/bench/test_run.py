@@ -71,6 +71,7 @@ def test_backend_filter_times_only_that_backend():
     assert {r["artifact"] for r in out["results"]} == {"eager", "onnx-fp32"}
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_cli_json_stdout_is_one_document_and_plot_is_png(tmp_path):
     png = tmp_path / "bench.png"
     proc = subprocess.run(

@@ -24,6 +24,7 @@ def seedge_without(hidden: str, *argv) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 @pytest.mark.parametrize("argv", [["models"], ["verify", "FOLDER"]])
 def test_a_toolchain_command_without_rich_names_the_full_install(argv):
     argv = [export_folder() if a == "FOLDER" else a for a in argv]

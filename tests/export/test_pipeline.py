@@ -289,6 +289,7 @@ def test_a_folder_that_is_not_an_export_is_never_replaced(tiny, tmp_path):
     assert precious.read_text() == "keep me" and len(list((tmp_path / "out").iterdir())) == 1
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_re_export_says_what_it_replaces(tiny, tmp_path):
     out = tmp_path / "out"
     first, second = [], []

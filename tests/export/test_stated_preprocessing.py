@@ -125,6 +125,7 @@ def test_bad_statements_are_one_line(argv, message, tmp_path, capsys):
     assert code == 2 and message in err, err
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_zoo_and_training_runs_need_no_statement(tmp_path, capsys):
     code, _, err = run(["export", "--model", "se_resnet18_cifar", "--random-weights", *COMMON,
                         "--out", tmp_path / "out"], capsys)

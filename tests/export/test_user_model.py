@@ -137,6 +137,7 @@ def test_api_export_of_a_live_module(name, tmp_path):
 
 @pytest.mark.parametrize("name,extra", [("SeedStyleNet", ["--class-names", "benign,malignant"]),
                                         ("MobileV3StyleNet", ["--model-args", '{"width": 8}'])])
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_cli_export_with_model_file(name, extra, tmp_path, capsys):
     folder = cli_export(name, tmp_path, capsys, *extra)
     m = check_export(folder, name)
@@ -210,6 +211,7 @@ def senet_folder(tmp_path_factory) -> Path:
     return api_export("SENetStyleNet", tmp_path_factory.mktemp("byom"))
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_verify_and_runtime_run_the_folder_without_the_users_code(senet_folder, tmp_path):
     # A fresh process where tests/ is not importable: `_user_models` cannot be found.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -271,6 +273,7 @@ def test_pt2_program_exports_without_python_code(tmp_path, capsys):
 
 # --- a senet.pytorch SE-ResNet-18 into the zoo's se_resnet18 -----------------------------------------------
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_senet_pytorch_bias_less_se_resnet18_state_dict(tmp_path, capsys):
     original = user_model("SENetPyTorchResNet18", num_classes=7)
     path = tmp_path / "senet18.pth"

@@ -223,6 +223,7 @@ def _gate_branches(path) -> list[set[str]]:
     return branches
 
 
+@pytest.mark.slow  # end-to-end export/CLI run: keeps the fast default under 3 min
 def test_onnx_gate_has_no_reshapes_and_node_counts_drop(tmp_path):
     from seedge.onnx.convert import export_onnx
 
